@@ -1,0 +1,36 @@
+# Set-up, demo and tests. Every target installs what it needs: run them on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+METRICS := $(VENV)/bin/metrics
+DEMO_DIR ?= build/demo
+
+.PHONY: setup demo test test-fast clean help
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --quiet
+	@touch $@
+
+setup: $(VENV)/.synced  ## create .venv with the project and the `metrics` command (from uv.lock)
+
+demo: setup  ## the main job end to end on the embedded default (DuckDB, generated sample data)
+	bash scripts/demo.sh $(DEMO_DIR)
+
+test: setup  ## every test, including those that start real Superset, StatsD/Graphite and Trino
+	$(VENV)/bin/python -m pytest
+
+test-fast: setup  ## the tests that need no external service
+	$(VENV)/bin/python -m pytest -m "not superset and not graphite and not trino"
+
+clean:  ## remove environments, services and built files (not the catalogue or the queries)
+	rm -rf $(VENV) $(TOOLS) .services build warehouse

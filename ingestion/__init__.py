@@ -1,0 +1,1 @@
+"""ingestion part of the metrics service (see DESIGN.md)."""

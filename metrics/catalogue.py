@@ -1,0 +1,384 @@
+"""Load and validate the metrics-spec catalogue.
+
+`load(dir)` returns typed specs or raises `InputError` with every problem; `validate(paths)`
+returns the problems (errors and warnings) without raising.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from pydantic import BaseModel, ValidationError
+
+from metrics import yamlfile
+from metrics.problems import InputError, Problem
+from metrics.spec import Spec
+
+SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass
+class Catalogue:
+    """The specs of a catalogue folder, in file-name order."""
+
+    root: Path
+    specs: list[Spec] = field(default_factory=list)
+    files: dict[str, Path] = field(default_factory=dict)
+    warnings: list[Problem] = field(default_factory=list)
+
+    def __iter__(self):
+        return iter(self.specs)
+
+    def __len__(self) -> int:
+        return len(self.specs)
+
+    def spec(self, name: str) -> Spec:
+        for spec in self.specs:
+            if spec.name == name:
+                return spec
+        raise KeyError(f"no spec named {name!r} in {self.root} (known: {', '.join(s.name for s in self.specs)})")
+
+
+def spec_files(paths: Iterable[Path | str]) -> list[Path]:
+    """The YAML files named, or found directly inside the folders named."""
+    found: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found.extend(sorted(p for p in path.iterdir() if p.suffix in SUFFIXES and p.is_file()))
+        else:
+            found.append(path)
+    return found
+
+
+def load(root: Path | str, *, today: dt.date | None = None) -> Catalogue:
+    """Load every spec in `root`; raises `InputError` listing every error found."""
+    root = Path(root)
+    if not root.is_dir():
+        raise InputError.at(root, "catalogue folder not found", "pass --catalogue DIR, or create the folder")
+    files = spec_files([root])
+    specs, problems = _check(files, today=today)
+    errors = [p for p in problems if p.is_error]
+    if errors:
+        raise InputError(problems)
+    return Catalogue(root, specs, {s.name: f for s, f in zip(specs, files)}, problems)
+
+
+def validate(paths: Iterable[Path | str], *, today: dt.date | None = None) -> list[Problem]:
+    """All problems (errors and warnings) of the specs in `paths`, sorted by file and line."""
+    files = spec_files(paths)
+    return sorted(_check(files, today=today)[1])
+
+
+def load_spec(path: Path | str, *, today: dt.date | None = None) -> Spec:
+    """Load one spec file; raises `InputError` listing every error."""
+    specs, problems = _check([Path(path)], today=today)
+    if any(p.is_error for p in problems):
+        raise InputError(problems)
+    return specs[0]
+
+
+def _check(files: list[Path], *, today: dt.date | None) -> tuple[list[Spec], list[Problem]]:
+    problems: list[Problem] = []
+    parsed: list[tuple[Spec, yamlfile.Located, Path]] = []
+    for path in files:
+        if not path.exists():
+            problems.append(Problem(str(path), 1, 1, "file not found", "check the path"))
+            continue
+        try:
+            located = yamlfile.load(path)
+        except InputError as exc:
+            problems.extend(exc.problems)
+            continue
+        spec, spec_problems = _parse(located)
+        problems.extend(spec_problems)
+        if spec is not None:
+            problems.extend(_check_spec(spec, located, path, today or dt.date.today()))
+            parsed.append((spec, located, path))
+    problems.extend(_check_across(parsed))
+    return [spec for spec, _, _ in parsed], problems
+
+
+# --- schema --------------------------------------------------------------------------------
+
+
+def _parse(located: yamlfile.Located) -> tuple[Spec | None, list[Problem]]:
+    if not isinstance(located.data, dict):
+        kind = type(located.data).__name__
+        return None, [located.problem((), f"a spec is a mapping of keys, this file holds a {kind}", "start the file with `name: ...`")]
+    try:
+        return Spec.model_validate(located.data), []
+    except ValidationError as exc:
+        return None, [_schema_problem(located, err) for err in exc.errors()]
+
+
+def _data_path(data: Any, loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], bool]:
+    """The part of a pydantic location that exists in the data (union tags are skipped)."""
+    path: list[Any] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+            path.append(part)
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+            path.append(part)
+        elif isinstance(node, dict) and isinstance(part, str) and part not in node and part == loc[-1]:
+            return tuple(path), False
+    return tuple(path), True
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The pydantic model whose fields are checked at `loc` (for 'did you mean')."""
+    current: Any = Spec
+    for part in loc:
+        current = _unwrap(current, part)
+        if current is None:
+            return None
+    current = _unwrap(current, None)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _unwrap(annotation: Any, part: Any) -> Any:
+    """Step from a type to the type of its field/item `part` (None: stop at a model)."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+            tagged = [m for m in models if part in _tags(m)]
+            if tagged:
+                return tagged[0]
+            annotation = models[0] if len(models) == 1 else (args[0] if len(args) == 1 else None)
+            if annotation is None:
+                return None
+        elif origin is list and isinstance(part, int):
+            return typing.get_args(annotation)[0]
+        elif origin is dict and part is not None:
+            return typing.get_args(annotation)[1]
+        elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            if part is None:
+                return annotation
+            if part in annotation.model_fields:
+                return annotation.model_fields[part].annotation
+            return annotation  # a union tag: stay on the model
+        else:
+            return annotation if part is None else None
+
+
+def _tags(model: type[BaseModel]) -> tuple[Any, ...]:
+    """The values of a model's `type` Literal, which tag it in a discriminated union."""
+    field = model.model_fields.get("type")
+    return typing.get_args(field.annotation) if field else ()
+
+
+def _dotted(loc: Iterable[Any]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "the spec"
+
+
+def _schema_problem(located: yamlfile.Located, err: dict[str, Any]) -> Problem:
+    loc = tuple(err["loc"])
+    kind = err["type"]
+    path, exists = _data_path(located.data, loc)
+    where = _dotted(path)
+    if kind == "missing":
+        name = loc[-1]
+        owner = _dotted(path) if path else "the top level"
+        return located.problem(path, f"missing required key '{name}' in {owner}", f"add `{name}:`")
+    if kind == "extra_forbidden":
+        name = loc[-1]
+        model = _model_at(loc[:-1])
+        choices = list(model.model_fields) if model else []
+        close = difflib.get_close_matches(str(name), choices, n=1, cutoff=0.6)
+        hint = f"did you mean '{close[0]}'?" if close else f"allowed keys: {', '.join(choices)}" if choices else "remove it"
+        return located.problem(path, f"unknown key '{name}' in {_dotted(path[:-1])}", hint, key=True)
+    if kind == "union_tag_invalid" or kind == "literal_error":
+        expected = err.get("ctx", {}).get("expected", "")
+        return located.problem(path, f"{where}: {err['input']!r} is not allowed", f"use one of {expected}")
+    if kind == "union_tag_not_found":
+        return located.problem(path, f"{where}: missing 'type'", "add `type: report` or `type: statsd`")
+    if kind == "string_pattern_mismatch":
+        return located.problem(path, f"{where}: {err['input']!r} has the wrong form", _pattern_hint(loc, err))
+    if kind == "string_type" and isinstance(err["input"], (int, float)) and not isinstance(err["input"], bool):
+        hint = _pattern_hint(loc, err) + ", in quotes if YAML reads it as a number" if loc[-1] == "version" else f"write it in quotes: '{err['input']}'"
+        return located.problem(path, f"{where}: {err['input']} is a number, not text", hint)
+    message = err["msg"][0].lower() + err["msg"][1:]
+    return located.problem(path, f"{where}: {message}", "fix the value")
+
+
+def _pattern_hint(loc: tuple[Any, ...], err: dict[str, Any]) -> str:
+    pattern = err.get("ctx", {}).get("pattern", "")
+    field = loc[-1] if not isinstance(loc[-1], int) else loc[-2]
+    if field == "version":
+        return "use a semantic version such as 1.0.0"
+    if field == "graphite_path":
+        return "dot-separated segments of letters, digits, _ and -, with {dimension} placeholders"
+    if field == "report":
+        return "write '<query folder>/<report key>'"
+    return f"lower-case letters, digits and _, starting with a letter (pattern {pattern})"
+
+
+# --- one spec --------------------------------------------------------------------------------
+
+
+def _check_spec(spec: Spec, located: yamlfile.Located, path: Path, today: dt.date) -> list[Problem]:
+    out: list[Problem] = []
+    p = located.problem
+    if path.stem != spec.name:
+        out.append(p(("name",), f"spec name '{spec.name}' differs from the file name '{path.name}'", f"rename the file to {spec.name}.yaml or the spec to '{path.stem}'"))
+    dims = {d.name: d for d in spec.dimensions}
+    out.extend(_duplicates([d.name for d in spec.dimensions], "dimensions", "dimension", p))
+    out.extend(_duplicates([m.name for m in spec.metrics], "metrics", "metric", p))
+
+    for i, dim in enumerate(spec.dimensions):
+        if dim.values == "open" and not dim.pattern:
+            out.append(p(("dimensions", i, "values"), f"open dimension '{dim.name}' has no pattern", "add `pattern:`, e.g. '[a-z0-9_]+' for wiki names"))
+        if dim.pattern is not None:
+            try:
+                re.compile(dim.pattern)
+            except re.error as exc:
+                out.append(p(("dimensions", i, "pattern"), f"dimension '{dim.name}': invalid regular expression ({exc})", "fix the pattern"))
+                continue
+        checks = [("values", v) for v in (dim.values if dim.values != "open" else [])] + [("examples", v) for v in dim.examples]
+        for j, (key, value) in enumerate(checks):
+            index = j if key == "values" else j - (len(checks) - len(dim.examples))
+            if dim.pattern and not re.fullmatch(dim.pattern, value):
+                out.append(p(("dimensions", i, key, index), f"value {value!r} of dimension '{dim.name}' does not match its pattern {dim.pattern!r}", "fix the value or the pattern"))
+        if dim.default is not None and not dim.accepts(dim.default):
+            out.append(p(("dimensions", i, "default"), f"default {dim.default!r} is not an allowed value of dimension '{dim.name}'", _allowed_hint(dim)))
+        if dim.values != "open" and not dim.values:
+            out.append(p(("dimensions", i, "values"), f"dimension '{dim.name}' lists no values", "list its values, or write `values: open` with a pattern"))
+
+    metric_names = {m.name for m in spec.metrics}
+    for i, metric in enumerate(spec.metrics):
+        for j, name in enumerate(metric.dimensions):
+            if name not in dims:
+                out.append(p(("metrics", i, "dimensions", j), f"metric '{metric.name}' names dimension '{name}', which the spec does not declare", _suggest(name, dims, "dimensions")))
+        placeholders = metric.path_placeholders()
+        for name in placeholders:
+            if name not in dims:
+                out.append(p(("metrics", i, "graphite_path"), f"placeholder '{{{name}}}' in the Graphite path is not a dimension", _suggest(name, dims, "dimensions")))
+            elif name not in metric.dimensions:
+                out.append(p(("metrics", i, "graphite_path"), f"placeholder '{{{name}}}' is not among the dimensions of metric '{metric.name}'", f"add '{name}' to its dimensions"))
+        if metric.graphite_path:
+            for name in metric.dimensions:
+                if name in dims and name not in placeholders:
+                    out.append(p(("metrics", i, "graphite_path"), f"dimension '{name}' of metric '{metric.name}' is missing from its Graphite path", f"add .{{{name}}} to the path, or the values collide in one series"))
+        if metric.normalization:
+            by = metric.normalization.by
+            if by == metric.name:
+                out.append(p(("metrics", i, "normalization", "by"), f"metric '{metric.name}' is normalized by itself", "name another metric of the spec"))
+            elif by not in metric_names:
+                out.append(p(("metrics", i, "normalization", "by"), f"normalization names metric '{by}', which the spec does not define", _suggest(by, metric_names, "metrics")))
+            else:
+                extra = set(spec.metric(by).dimensions) - set(metric.dimensions)
+                if extra:
+                    out.append(p(("metrics", i, "normalization", "by"), f"denominator '{by}' is split by {', '.join(sorted(extra))}, which '{metric.name}' is not", "a denominator's dimensions must be a subset of the metric's"))
+        if metric.source.type == "statsd" and metric.type == "ratio":
+            out.append(p(("metrics", i, "type"), "StatsD has no ratio type", "use counter, gauge or timer"))
+        if metric.source.type == "report" and metric.type == "timer":
+            out.append(p(("metrics", i, "type"), "a timer is a StatsD type", "a report column is a counter, gauge or ratio"))
+
+    for i, graph in enumerate(spec.graphs):
+        for j, name in enumerate(graph.metrics):
+            if name not in metric_names:
+                out.append(p(("graphs", i, "metrics", j), f"graph '{graph.title}' names metric '{name}', which the spec does not define", _suggest(name, metric_names, "metrics")))
+        known = [spec.metric(n) for n in graph.metrics if n in metric_names]
+        if graph.split_by:
+            if graph.split_by not in dims:
+                out.append(p(("graphs", i, "split_by"), f"graph '{graph.title}' is split by '{graph.split_by}', which is not a dimension", _suggest(graph.split_by, dims, "dimensions")))
+            else:
+                for m in known:
+                    if graph.split_by not in m.dimensions:
+                        out.append(p(("graphs", i, "split_by"), f"metric '{m.name}' of graph '{graph.title}' has no dimension '{graph.split_by}'", f"split by one of {', '.join(m.dimensions) or '(none)'}"))
+        for name, value in graph.filters.items():
+            if name not in dims:
+                out.append(p(("graphs", i, "filters", name), f"graph filter on '{name}', which is not a dimension", _suggest(name, dims, "dimensions"), key=True))
+            elif not dims[name].accepts(value):
+                out.append(p(("graphs", i, "filters", name), f"value {value!r} is not allowed for dimension '{name}'", _allowed_hint(dims[name])))
+        if "normalized" in graph.show:
+            for m in known:
+                if not m.normalization:
+                    out.append(p(("graphs", i, "show"), f"graph '{graph.title}' shows 'normalized' but metric '{m.name}' has no normalization", "add a normalization to the metric, or drop 'normalized'"))
+        if "percentage" in graph.show and not graph.split_by:
+            out.append(p(("graphs", i, "show"), f"graph '{graph.title}' shows 'percentage' without split_by", "percentages are shares of split values: add split_by"))
+
+    if spec.status == "deprecated" and spec.sunset is None:
+        out.append(p(("status",), "a deprecated spec needs a sunset date and plan", "add `sunset: {date: ..., plan: ...}`"))
+    if spec.sunset and spec.sunset.date < today:
+        out.append(p(("sunset", "date"), f"sunset date {spec.sunset.date} is past", "remove the spec and its instrumentation, or move the date and bump the version", severity="warning"))
+    if spec.history and spec.version not in {h.version for h in spec.history}:
+        out.append(p(("version",), f"version {spec.version} has no history entry", "add one to `history:` saying what changed", severity="warning"))
+    return out
+
+
+def _duplicates(names: list[str], key: str, what: str, p) -> list[Problem]:
+    seen: dict[str, int] = {}
+    out = []
+    for i, name in enumerate(names):
+        if name in seen:
+            out.append(p((key, i, "name"), f"duplicate {what} '{name}' (also {key}[{seen[name]}])", f"give each {what} its own name"))
+        seen.setdefault(name, i)
+    return out
+
+
+def _suggest(name: str, choices: Iterable[str], what: str) -> str:
+    choices = sorted(choices)
+    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean '{close[0]}'?"
+    return f"declared {what}: {', '.join(choices)}" if choices else f"declare it under `{what}:`"
+
+
+def _allowed_hint(dim) -> str:
+    if dim.values == "open":
+        return f"values must match {dim.pattern!r}"
+    return f"allowed: {', '.join(dim.values)}"
+
+
+# --- across specs --------------------------------------------------------------------------
+
+
+def _path_shape(path: str) -> str:
+    return re.sub(r"\{[^}]*\}", "{}", path)
+
+
+def _check_across(parsed: list[tuple[Spec, yamlfile.Located, Path]]) -> list[Problem]:
+    out: list[Problem] = []
+    spec_seen: dict[str, str] = {}
+    metric_seen: dict[str, str] = {}
+    path_seen: dict[str, str] = {}
+    for spec, located, _ in parsed:
+        if spec.name in spec_seen:
+            out.append(located.problem(("name",), f"spec name '{spec.name}' is also used by {spec_seen[spec.name]}", "give each spec its own name"))
+        spec_seen.setdefault(spec.name, located.file)
+        local_paths: set[str] = set()
+        for i, metric in enumerate(spec.metrics):
+            line = located.position(("metrics", i, "name"))[0]
+            where = f"{located.file}:{line}"
+            other = metric_seen.get(metric.name)
+            if other and not other.startswith(located.file + ":"):
+                out.append(located.problem(("metrics", i, "name"), f"metric name '{metric.name}' is also defined at {other}", "metric names are unique across the catalogue: rename one"))
+            metric_seen.setdefault(metric.name, where)
+            if metric.graphite_path:
+                shape = _path_shape(metric.graphite_path)
+                if shape in path_seen or shape in local_paths:
+                    other = path_seen.get(shape, "this spec")
+                    out.append(located.problem(("metrics", i, "graphite_path"), f"Graphite path '{metric.graphite_path}' is also used at {other}", "each metric needs its own Graphite path"))
+                local_paths.add(shape)
+        for i, metric in enumerate(spec.metrics):
+            if metric.graphite_path:
+                line = located.position(("metrics", i, "graphite_path"))[0]
+                path_seen.setdefault(_path_shape(metric.graphite_path), f"{located.file}:{line}")
+    return out

@@ -1,0 +1,153 @@
+"""The `metrics` command: a thin layer over the library functions of the same names."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from metrics import catalogue as catalogue_mod
+from metrics.config import Settings, load_settings
+from metrics.problems import InputError
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def fail_cleanly(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn `InputError` into one line per problem and exit 1; other errors into one line and exit 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except InputError as exc:
+            for problem in exc.problems:
+                click.echo(str(problem), err=True)
+            sys.exit(1)
+        except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the CLI promises no tracebacks
+            if click.get_current_context().find_root().params.get("debug"):
+                raise
+            click.echo(f"error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+def settings(ctx: click.Context) -> Settings:
+    return ctx.find_root().obj
+
+
+@click.group(context_settings=CONTEXT)
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Project config file (default: ./metrics.toml if present).")
+@click.option("--catalogue", type=click.Path(file_okay=False), help="Catalogue folder of spec YAML files (default: metrics/catalogue).")
+@click.option("--queries", type=click.Path(file_okay=False), help="Folder of Reportupdater-style query folders (default: reportupdater_queries).")
+@click.option("--warehouse", type=click.Path(file_okay=False), help="Warehouse root of Parquet tables (default: ./warehouse).")
+@click.option("--debug", is_flag=True, help="Show tracebacks of unexpected errors.")
+@click.version_option(package_name="metrics-service", prog_name="metrics")
+@click.pass_context
+def main(ctx: click.Context, config_file: str | None, catalogue: str | None, queries: str | None, warehouse: str | None, debug: bool) -> None:
+    """Metrics service: a catalogue of metric specs turned into scheduled queries, tables and dashboards.
+
+    \b
+    Start with:
+      metrics list                 what the catalogue holds
+      metrics validate             check every spec (all problems at once)
+      metrics new NAME             scaffold a spec and its query folder
+      metrics schema > spec.json   the JSON Schema of a spec, for editors
+    """
+    try:
+        ctx.obj = load_settings(config_file, catalogue=catalogue, queries=queries, warehouse=warehouse)
+    except InputError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+@click.pass_context
+@fail_cleanly
+def validate(ctx: click.Context, paths: tuple[str, ...], strict: bool) -> None:
+    """Check spec files (default: the whole catalogue) and print every problem.
+
+    Each problem is one line `file:line:column: what is wrong (what to do)`. Exit code 1 when
+    there is an error (or a warning, with --strict), 0 otherwise.
+    """
+    targets = list(paths) or [settings(ctx).catalogue]
+    files = catalogue_mod.spec_files(targets)
+    problems = catalogue_mod.validate(targets)
+    for problem in problems:
+        click.echo(str(problem))
+    errors = sum(p.is_error for p in problems)
+    warnings = len(problems) - errors
+    click.echo(f"{len(files)} spec file(s) checked: {errors} error(s), {warnings} warning(s)", err=True)
+    if errors or (strict and warnings):
+        sys.exit(1)
+
+
+@main.command("list")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_context
+@fail_cleanly
+def list_(ctx: click.Context, fmt: str) -> None:
+    """Show the specs of the catalogue: name, owner, status, version, number of metrics."""
+    rows = catalogue_summary(catalogue_mod.load(settings(ctx).catalogue))
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    headers = ["name", "owner", "status", "version", "metrics", "sunset"]
+    table = [headers] + [[str(r[h] if r[h] is not None else "-") for h in headers] for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(headers))]
+    for row in table:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+
+
+def catalogue_summary(cat: catalogue_mod.Catalogue) -> list[dict[str, Any]]:
+    """One plain dict per spec, as `metrics list` shows it."""
+    return [
+        {
+            "name": s.name,
+            "owner": f"{s.owner.team} ({s.owner.responsible})",
+            "status": s.status,
+            "version": s.version,
+            "metrics": len(s.metrics),
+            "sunset": s.sunset.date.isoformat() if s.sunset else None,
+        }
+        for s in cat
+    ]
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of a spec file (generated from the validator's own model)."""
+    from metrics.spec import Spec
+
+    document = {"$schema": "https://json-schema.org/draft/2020-12/schema", **Spec.model_json_schema()}
+    click.echo(json.dumps(document, indent=2, sort_keys=False))
+
+
+@main.command()
+@click.argument("name")
+@click.option("--team", default="Your team", show_default=True, help="Owning team written into the spec.")
+@click.option("--responsible", default="Your name", show_default=True, help="Responsible person written into the spec.")
+@click.pass_context
+@fail_cleanly
+def new(ctx: click.Context, name: str, team: str, responsible: str) -> None:
+    """Scaffold the spec NAME and its query folder; both validate as written."""
+    from metrics.scaffold import new_spec
+
+    s = settings(ctx)
+    for path in new_spec(name, s.catalogue, s.queries, team=team, responsible=responsible):
+        click.echo(f"wrote {path}")
+    click.echo(f"next: edit {s.catalogue / (name + '.yaml')}, then run `metrics validate`", err=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,47 @@
+"""Problems found in user input, reported as `file:line:column: message (hint)` lines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Literal
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong in one place of one file; line and column are 1-based."""
+
+    file: str
+    line: int
+    column: int
+    message: str
+    hint: str = ""
+    severity: Severity = "error"
+
+    def __str__(self) -> str:
+        prefix = "warning: " if self.severity == "warning" else ""
+        hint = f" ({self.hint})" if self.hint else ""
+        return f"{self.file}:{self.line}:{self.column}: {prefix}{self.message}{hint}"
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+
+class InputError(Exception):
+    """Bad user input: carries every problem found, each printable as one line."""
+
+    def __init__(self, problems: Iterable[Problem]):
+        self.problems = sorted(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+    @classmethod
+    def at(cls, file: str | Path, message: str, hint: str = "", line: int = 1, column: int = 1) -> "InputError":
+        """An error with a single problem."""
+        return cls([Problem(str(file), line, column, message, hint)])
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.is_error]

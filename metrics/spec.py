@@ -1,0 +1,165 @@
+"""The metrics-spec model: what a product team writes in one catalogue YAML file.
+
+The JSON Schema printed by `metrics schema` is generated from these classes, and the validator
+checks files against them: the format is described once, here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import string
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints
+
+IDENTIFIER_PATTERN = r"^[a-z][a-z0-9_]*$"
+SEMVER_PATTERN = (
+    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+    r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
+    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$"
+)
+GRAPHITE_PATH_PATTERN = r"^[A-Za-z0-9_\-]+(\.([A-Za-z0-9_\-]+|[A-Za-z0-9_\-]*\{[a-z][a-z0-9_]*\}[A-Za-z0-9_\-]*))*$"
+
+Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN, max_length=64)]
+SemVer = Annotated[str, StringConstraints(pattern=SEMVER_PATTERN)]
+Text = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
+GraphitePath = Annotated[str, StringConstraints(pattern=GRAPHITE_PATH_PATTERN)]
+ReportRef = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_\-]+/[A-Za-z0-9_\-]+$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Owner(_Strict):
+    """Who answers for the spec."""
+
+    team: Text = Field(description="The owning team, e.g. 'WMDE Technical Wishes'.")
+    responsible: Text = Field(description="The person responsible for the instrumentation and its data.")
+    contact: str | None = Field(None, description="An e-mail address or chat channel.")
+
+
+class Sunset(_Strict):
+    """When the instrumentation and its dashboards go away, and how."""
+
+    date: dt.date = Field(description="The day the metric stops being collected (YYYY-MM-DD).")
+    plan: Text = Field(description="The deprecation plan: what is removed, what replaces it, who is told.")
+
+
+class HistoryEntry(_Strict):
+    version: SemVer
+    date: dt.date
+    change: Text
+
+
+class Dimension(_Strict):
+    """A way to split a metric; each value becomes a series, a filter value, a Graphite path segment."""
+
+    name: Identifier
+    description: Text
+    values: list[Annotated[str, StringConstraints(min_length=0)]] | Literal["open"] = Field(
+        description="The allowed values, or 'open' for a set too large to list (then give a `pattern`)."
+    )
+    pattern: str | None = Field(None, description="A regular expression every value must match in full, e.g. '[a-z0-9_]+' for wiki database names.")
+    examples: list[str] = Field(default_factory=list, description="Typical values of an open dimension, used for sample data and scaffolds.")
+    default: str | None = Field(None, description="The value a dashboard variable starts with (all values when absent).")
+    variable: bool = Field(False, description="Whether dashboards offer this dimension as a variable / native filter.")
+
+    def allowed_values(self) -> list[str]:
+        """The listed values, or the examples of an open dimension."""
+        return list(self.values) if self.values != "open" else list(self.examples)
+
+    def accepts(self, value: str) -> bool:
+        """Whether `value` is allowed for this dimension."""
+        if self.values != "open" and value not in self.values:
+            return False
+        return self.pattern is None or re.fullmatch(self.pattern, value) is not None
+
+
+class ReportSource(_Strict):
+    """Computed by a Reportupdater-style report: one column of its result."""
+
+    type: Literal["report"]
+    report: ReportRef = Field(description="'<query folder>/<report key>' under reportupdater_queries/.")
+    column: Identifier = Field(description="The result column that holds the value.")
+
+
+class StatsdSource(_Strict):
+    """Pushed by product code to StatsD, which flushes it to Graphite."""
+
+    type: Literal["statsd"]
+
+
+Source = Annotated[Union[ReportSource, StatsdSource], Field(discriminator="type")]
+
+
+class Normalization(_Strict):
+    """Show the metric divided by another metric of the same spec, e.g. toggles per session."""
+
+    by: Identifier = Field(description="The name of the metric to divide by (the denominator).")
+    label: Text = Field(description="How the ratio reads, e.g. 'per session', 'per 1,000 pageviews'.")
+    scale: float = Field(1.0, gt=0, description="Multiply the ratio by this, e.g. 1000 for 'per 1,000 pageviews', 100 for percent.")
+
+
+class Metric(_Strict):
+    """One measured quantity."""
+
+    name: Identifier = Field(description="Unique across the catalogue; names columns, Superset metrics and panels.")
+    description: Text
+    unit: Text = Field(description="What one unit counts, e.g. 'toggles', 'ms', 'people'.")
+    type: Literal["counter", "gauge", "timer", "ratio"]
+    source: Source
+    graphite_path: GraphitePath | None = Field(
+        description="Graphite path template; `{dimension}` placeholders are filled with dimension values. "
+        "null when the metric is not sent to Graphite (e.g. one series per page title would flood it)."
+    )
+    dimensions: list[Identifier] = Field(default_factory=list, description="The spec's dimensions this metric is split by.")
+    normalization: Normalization | None = None
+    sample_rate: float = Field(1.0, gt=0, le=1, description="The fraction of events recorded, e.g. 0.0625 for 1 in 16 sessions.")
+
+    def path_placeholders(self) -> list[str]:
+        """The `{names}` used in the Graphite path template, in order."""
+        if not self.graphite_path:
+            return []
+        return [name for _, name, _, _ in string.Formatter().parse(self.graphite_path) if name]
+
+
+class Graph(_Strict):
+    """A chart or panel the team wants on its dashboard."""
+
+    title: Text
+    description: str | None = None
+    kind: Literal["line", "big_number", "table"] = Field(description="A line over time, one big number, or a table.")
+    metrics: Annotated[list[Identifier], Field(min_length=1)]
+    split_by: Identifier | None = Field(None, description="A dimension: one line (or row) per value.")
+    filters: dict[Identifier, str] = Field(default_factory=dict, description="Dimension -> value this graph is restricted to.")
+    show: list[Literal["total", "normalized", "mean", "percentage"]] = Field(
+        default_factory=lambda: ["total"],
+        description="What is shown: `total` (the sum), `normalized` (the metric's normalization ratio), "
+        "`mean` (the average per period), `percentage` (each split value's share of the total).",
+    )
+
+
+class Spec(_Strict):
+    """One metrics spec: one YAML file of the catalogue."""
+
+    name: Identifier = Field(description="Equal to the file name without .yaml; names the dashboards.")
+    title: Text
+    description: Text
+    owner: Owner
+    ticket: HttpUrl = Field(description="The task tracking this instrumentation, e.g. a Phabricator URL.")
+    research_questions: Annotated[list[Text], Field(min_length=1)]
+    status: Literal["active", "deprecated"]
+    version: SemVer = Field(description="Semantic version of the spec; bump it with every change.")
+    sunset: Sunset | None = None
+    history: list[HistoryEntry] = Field(default_factory=list)
+    dimensions: list[Dimension] = Field(default_factory=list)
+    metrics: Annotated[list[Metric], Field(min_length=1)]
+    graphs: list[Graph] = Field(default_factory=list)
+
+    def dimension(self, name: str) -> Dimension:
+        return next(d for d in self.dimensions if d.name == name)
+
+    def metric(self, name: str) -> Metric:
+        return next(m for m in self.metrics if m.name == name)

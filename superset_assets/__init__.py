@@ -1,0 +1,1 @@
+"""superset_assets part of the metrics service (see DESIGN.md)."""

@@ -1,0 +1,45 @@
+"""Shared fixtures: paths of the repository and of the shared folder beside it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CATALOGUE = ROOT / "metrics" / "catalogue"
+QUERIES = ROOT / "reportupdater_queries"
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture
+def catalogue_copy(tmp_path: Path) -> Path:
+    """A writable copy of the example catalogue."""
+    target = tmp_path / "catalogue"
+    shutil.copytree(CATALOGUE, target)
+    return target
+
+
+def edit(path: Path, old: str, new: str) -> Path:
+    """Replace `old` (which must occur exactly once) by `new` in the file."""
+    text = path.read_text("utf-8")
+    assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times in {path}"
+    path.write_text(text.replace(old, new), "utf-8")
+    return path
+
+
+def line_of(path: Path, needle: str) -> int:
+    """1-based number of the first line containing `needle`."""
+    for number, line in enumerate(path.read_text("utf-8").splitlines(), 1):
+        if needle in line:
+            return number
+    raise AssertionError(f"{needle!r} not in {path}")
+
+
+def pos(path: Path, needle: str, offset: int = 0) -> str:
+    """`line:column` of the first occurrence of `needle` (plus `offset` columns), 1-based."""
+    for number, line in enumerate(path.read_text("utf-8").splitlines(), 1):
+        if needle in line:
+            return f"{number}:{line.index(needle) + 1 + offset}"
+    raise AssertionError(f"{needle!r} not in {path}")
