@@ -149,5 +149,46 @@ def new(ctx: click.Context, name: str, team: str, responsible: str) -> None:
     click.echo(f"next: edit {s.catalogue / (name + '.yaml')}, then run `metrics validate`", err=True)
 
 
+@main.group()
+def build() -> None:
+    """Build dashboard assets from the catalogue (Superset bundles, Grafana dashboards)."""
+
+
+@main.group("import")
+def import_() -> None:
+    """Import built dashboard assets into a running Superset or Grafana."""
+
+
+@main.group()
+def ingest() -> None:
+    """Load raw data (events, pageview dumps, CSV, HTTP API) into the warehouse."""
+
+
+@main.group()
+def statsd() -> None:
+    """Push metrics to StatsD."""
+
+
+# Each part of the service adds its own commands to the groups above; a part that is not
+# present (or fails to import) must not break the others.
+PARTS = ("metrics.runner_cli", "ingestion.cli", "superset_assets.cli", "grafana.cli", "metrics.statsd_cli")
+
+
+def _register_parts() -> None:
+    import importlib
+
+    groups = {"main": main, "build": build, "import": import_, "ingest": ingest, "statsd": statsd}
+    for name in PARTS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        module.register(groups)
+
+
+_register_parts()
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,0 +1,47 @@
+"""Graphite paths from spec templates: one function fills them for the runner, StatsD and Grafana."""
+
+from __future__ import annotations
+
+import re
+import string
+from typing import Mapping
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_\-]")
+
+
+def sanitize_segment(value: object) -> str:
+    """A value made safe as one Graphite path segment: anything but [A-Za-z0-9_-] becomes `_`.
+
+    A dot would split the segment in two and a space would break the plaintext protocol, so
+    `en.m` becomes `en_m` and `Main Page` becomes `Main_Page`.
+    """
+    text = _UNSAFE.sub("_", str(value))
+    return text or "_"
+
+
+def placeholders(template: str) -> list[str]:
+    """The `{names}` of a path template, in order."""
+    return [name for _, name, _, _ in string.Formatter().parse(template) if name]
+
+
+def expand(template: str, values: Mapping[str, object], *, sanitize: bool = True) -> str:
+    """Fill a path template; every placeholder must have a value."""
+    missing = [name for name in placeholders(template) if name not in values]
+    if missing:
+        raise KeyError(f"no value for {', '.join(missing)} in Graphite path {template!r}")
+    filled = {k: sanitize_segment(v) if sanitize else v for k, v in values.items()}
+    return template.format_map(filled)
+
+
+def pattern(template: str, values: Mapping[str, str] | None = None, default: str = "*") -> str:
+    """The template with each placeholder replaced by `values[name]` (unsanitized, e.g. `$wiki`) or `default`."""
+    values = values or {}
+    return template.format_map({name: values.get(name, default) for name in placeholders(template)})
+
+
+def node_index(template: str, name: str) -> int:
+    """The 0-based Graphite node index of placeholder `name` (for aliasByNode / groupByNode)."""
+    for index, segment in enumerate(template.split(".")):
+        if "{" + name + "}" in segment:
+            return index
+    raise KeyError(f"placeholder {name!r} not in {template!r}")
