@@ -1,0 +1,260 @@
+"""The warehouse: Hive-style partitioned Parquet tables under one root folder.
+
+Layout: `<root>/<schema>/<table>/<key>=<value>/.../<file>.parquet`, plus `_table.json` (columns and
+partition keys; Hive, Trino and Spark ignore files starting with `_` or `.`). Partition columns
+live only in folder names, as Hive writes them. Writes are atomic:
+
+- `replace_partition` writes the new partition into `<table>/.staging/<id>/`, then renames it over
+  the old one; a crash between the two renames is repaired the next time the table is written
+  (the old partition is moved back), so a rerun replaces and never duplicates.
+- `put_file` writes one keyed file inside a partition with `os.replace`, so loading the same
+  source again replaces its file instead of adding a second copy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Mapping
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from metrics.problems import InputError
+
+NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+STAGING = ".staging"
+META = "_table.json"
+
+PartitionValue = int | str | dt.date
+Partition = Mapping[str, PartitionValue]
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    """What `_table.json` records: the columns (name -> Arrow type string) and partition keys."""
+
+    schema: str
+    name: str
+    columns: dict[str, str]
+    partition_by: dict[str, str]
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+
+def check_name(name: str, what: str = "name") -> str:
+    """A schema, table or column name safe to quote in SQL and to use as a folder name."""
+    if not NAME.fullmatch(name):
+        raise InputError.at(name, f"invalid {what} {name!r}", "use lower-case letters, digits and _, starting with a letter")
+    return name
+
+
+def arrow_type_name(t: pa.DataType) -> str:
+    return str(t)
+
+
+def _arrow_type(name: str) -> pa.DataType:
+    simple = {
+        "int8": pa.int8(), "int16": pa.int16(), "int32": pa.int32(), "int64": pa.int64(),
+        "double": pa.float64(), "float": pa.float32(), "bool": pa.bool_(), "string": pa.string(),
+        "date32[day]": pa.date32(), "timestamp[us, tz=UTC]": pa.timestamp("us", tz="UTC"),
+        "timestamp[us]": pa.timestamp("us"), "null": pa.null(), "binary": pa.binary(),
+    }
+    if name in simple:
+        return simple[name]
+    raise ValueError(f"unsupported column type {name!r}")
+
+
+PARTITION_TYPES = {"int": pa.int32(), "string": pa.string(), "date": pa.date32()}
+
+
+def normalize(table: pa.Table) -> pa.Table:
+    """Cast to types every engine reads well: no 128-bit integers, UTC timestamps, plain strings."""
+    fields = []
+    for f in table.schema:
+        t = f.type
+        if pa.types.is_decimal(t) and t.scale == 0:
+            t = pa.int64()  # DuckDB's sum(BIGINT) is HUGEINT, stored as DECIMAL(38,0)
+        elif pa.types.is_decimal(t):
+            t = pa.float64()
+        elif pa.types.is_unsigned_integer(t) or (pa.types.is_integer(t) and t.bit_width < 64 and t != pa.int32()):
+            t = pa.int64()
+        elif pa.types.is_large_string(t) or str(t) == "string_view":
+            t = pa.string()
+        elif pa.types.is_timestamp(t):
+            t = pa.timestamp("us", tz="UTC")
+        elif pa.types.is_float32(t):
+            t = pa.float64()
+        elif pa.types.is_date64(t):
+            t = pa.date32()
+        fields.append(pa.field(f.name, t))
+    schema = pa.schema(fields)
+    return table if schema == table.schema else table.cast(schema)
+
+
+def partition_path(partition: Partition) -> str:
+    """`year=2026/month=11/day=3` for `{"year": 2026, "month": 11, "day": 3}` (Hive style, no zero padding)."""
+    parts = []
+    for key, value in partition.items():
+        text = value.isoformat() if isinstance(value, dt.date) else str(value)
+        if not text or "/" in text or text.startswith("."):
+            raise InputError.at(key, f"invalid partition value {text!r} for {key}", "partition values are plain dates, numbers or words")
+        parts.append(f"{check_name(key, 'partition key')}={text}")
+    return "/".join(parts)
+
+
+class Warehouse:
+    """A folder of Hive-layout Parquet tables."""
+
+    def __init__(self, root: Path | str):
+        self.root = Path(root).absolute()
+
+    def table_dir(self, schema: str, table: str) -> Path:
+        return self.root / check_name(schema, "schema") / check_name(table, "table")
+
+    # --- metadata ------------------------------------------------------------------------
+
+    def tables(self) -> list[TableInfo]:
+        """Every table that has a `_table.json`, sorted by schema and name."""
+        found = []
+        if self.root.is_dir():
+            for meta in sorted(self.root.glob(f"*/*/{META}")):
+                found.append(self._read_info(meta))
+        return found
+
+    def info(self, schema: str, table: str) -> TableInfo | None:
+        meta = self.table_dir(schema, table) / META
+        return self._read_info(meta) if meta.is_file() else None
+
+    def _read_info(self, meta: Path) -> TableInfo:
+        data = json.loads(meta.read_text("utf-8"))
+        return TableInfo(meta.parent.parent.name, meta.parent.name, data["columns"], data["partition_by"])
+
+    def ensure_table(self, schema: str, table: str, columns: pa.Schema, partition_by: Mapping[str, str]) -> TableInfo:
+        """Create the table, or widen it with new columns (a column is never dropped: old files keep it)."""
+        directory = self.table_dir(schema, table)
+        for name in list(columns.names) + list(partition_by):
+            check_name(name, "column name")
+        current = self.info(schema, table)
+        cols = dict(current.columns) if current else {}
+        for f in columns:
+            if f.name in partition_by:
+                continue
+            if f.name in cols and cols[f.name] != arrow_type_name(f.type) and not pa.types.is_null(f.type):
+                if cols[f.name] == "null":
+                    cols[f.name] = arrow_type_name(f.type)
+                    continue
+                raise InputError.at(directory, f"column {f.name} of {schema}.{table} is {cols[f.name]}, new data has {f.type}", "cast the new data, or write to a new table")
+            cols.setdefault(f.name, arrow_type_name(f.type))
+        parts = dict(current.partition_by) if current else dict(partition_by)
+        if current and list(current.partition_by) != list(partition_by):
+            raise InputError.at(directory, f"{schema}.{table} is partitioned by {list(current.partition_by)}, not {list(partition_by)}", "write with the table's partition keys")
+        info = TableInfo(schema, table, cols, parts)
+        if current != info:
+            directory.mkdir(parents=True, exist_ok=True)
+            tmp = directory / f".{META}.{uuid.uuid4().hex}"
+            tmp.write_text(json.dumps({"columns": cols, "partition_by": parts}, indent=2, sort_keys=False) + "\n", "utf-8")
+            os.replace(tmp, directory / META)
+        return info
+
+    def arrow_schema(self, info: TableInfo, *, with_partitions: bool = True) -> pa.Schema:
+        fields = [pa.field(n, _arrow_type(t)) for n, t in info.columns.items()]
+        if with_partitions:
+            fields += [pa.field(n, PARTITION_TYPES[t]) for n, t in info.partition_by.items()]
+        return pa.schema(fields)
+
+    # --- writes --------------------------------------------------------------------------
+
+    def _prepare(self, schema: str, table: str, partition: Partition, data: pa.Table) -> tuple[TableInfo, pa.Table]:
+        data = normalize(data.drop_columns([c for c in partition if c in data.column_names]))
+        kinds = {k: "date" if isinstance(v, dt.date) else "int" if isinstance(v, int) else "string" for k, v in partition.items()}
+        info = self.ensure_table(schema, table, data.schema, kinds)
+        return info, data
+
+    def replace_partition(self, schema: str, table: str, partition: Partition, data: pa.Table) -> Path:
+        """Atomically replace one partition with `data` (partition columns are dropped from the files)."""
+        directory = self.table_dir(schema, table)
+        self.recover(schema, table)
+        info, data = self._prepare(schema, table, partition, data)
+        final = directory / partition_path(partition)
+        work = directory / STAGING / uuid.uuid4().hex
+        (work / "data").mkdir(parents=True)
+        (work / "TARGET").write_text(partition_path(partition), "utf-8")
+        if data.num_rows:
+            pq.write_table(data, work / "data" / "part-0.parquet", compression="zstd")
+        final.parent.mkdir(parents=True, exist_ok=True)
+        if final.exists():
+            os.rename(final, work / "old")
+        os.rename(work / "data", final)
+        shutil.rmtree(work)
+        return final
+
+    def put_file(self, schema: str, table: str, partition: Partition, key: str, data: pa.Table) -> Path:
+        """Atomically write (or replace) the file named by `key` inside a partition."""
+        if not re.fullmatch(r"[A-Za-z0-9_\-]+", key):
+            raise ValueError(f"invalid file key {key!r}")
+        info, data = self._prepare(schema, table, partition, data)
+        final_dir = self.table_dir(schema, table) / partition_path(partition)
+        final_dir.mkdir(parents=True, exist_ok=True)
+        target = final_dir / f"part-{key}.parquet"
+        tmp = final_dir / f".part-{key}.{uuid.uuid4().hex}.tmp"
+        pq.write_table(data, tmp, compression="zstd")
+        os.replace(tmp, target)
+        return target
+
+    def drop_partition(self, schema: str, table: str, partition: Partition) -> bool:
+        """Remove one partition; True when it existed."""
+        final = self.table_dir(schema, table) / partition_path(partition)
+        if not final.exists():
+            return False
+        trash = self.table_dir(schema, table) / STAGING / uuid.uuid4().hex
+        trash.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(final, trash)
+        shutil.rmtree(trash)
+        return True
+
+    def recover(self, schema: str, table: str) -> list[str]:
+        """Repair what a crash during `replace_partition` left: put back an old partition whose
+        replacement never arrived, and remove staging folders. Returns the partitions restored."""
+        staging = self.table_dir(schema, table) / STAGING
+        restored = []
+        if not staging.is_dir():
+            return restored
+        for work in staging.iterdir():
+            target_file = work / "TARGET"
+            if target_file.is_file() and (work / "old").is_dir():
+                final = staging.parent / target_file.read_text("utf-8")
+                if not final.exists():
+                    os.rename(work / "old", final)
+                    restored.append(target_file.read_text("utf-8"))
+            shutil.rmtree(work, ignore_errors=True)
+        return restored
+
+    # --- reads ---------------------------------------------------------------------------
+
+    def glob(self, info: TableInfo) -> str:
+        """The exact-depth glob of the table's data files (never matches staging or hidden folders)."""
+        parts = "/".join(f"{key}=*" for key in info.partition_by)
+        return str(self.table_dir(info.schema, info.name) / parts / "*.parquet") if parts else str(self.table_dir(info.schema, info.name) / "*.parquet")
+
+    def partitions(self, info: TableInfo) -> list[dict[str, str]]:
+        """The partitions that hold at least one data file, as {key: value-text}."""
+        out = []
+        base = self.table_dir(info.schema, info.name)
+        for f in sorted(base.glob(self.glob(info).removeprefix(str(base) + "/"))):
+            values = dict(part.split("=", 1) for part in f.parent.relative_to(base).parts)
+            if values not in out:
+                out.append(values)
+        return out
+
+    def files(self, info: TableInfo) -> list[Path]:
+        base = self.table_dir(info.schema, info.name)
+        return sorted(base.glob(self.glob(info).removeprefix(str(base) + "/")))
