@@ -189,6 +189,3 @@ def _register_parts() -> None:
 
 
 _register_parts()
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

@@ -75,6 +75,13 @@ def _arrow_type(name: str) -> pa.DataType:
 
 PARTITION_TYPES = {"int": pa.int32(), "string": pa.string(), "date": pa.date32()}
 
+SQL_TYPES = {
+    "int32": "INTEGER", "int64": "BIGINT", "double": "DOUBLE", "bool": "BOOLEAN", "string": "VARCHAR",
+    "date32[day]": "DATE", "timestamp[us, tz=UTC]": "TIMESTAMP WITH TIME ZONE", "timestamp[us]": "TIMESTAMP",
+    "null": "VARCHAR", "binary": "BLOB", "int": "INTEGER", "date": "DATE",
+}
+"""SQL type of each column type of `_table.json` (Arrow names) and partition kind."""
+
 
 def normalize(table: pa.Table) -> pa.Table:
     """Cast to types every engine reads well: no 128-bit integers, UTC timestamps, plain strings."""
@@ -85,7 +92,7 @@ def normalize(table: pa.Table) -> pa.Table:
             t = pa.int64()  # DuckDB's sum(BIGINT) is HUGEINT, stored as DECIMAL(38,0)
         elif pa.types.is_decimal(t):
             t = pa.float64()
-        elif pa.types.is_unsigned_integer(t) or (pa.types.is_integer(t) and t.bit_width < 64 and t != pa.int32()):
+        elif pa.types.is_integer(t) and t != pa.int64():
             t = pa.int64()
         elif pa.types.is_large_string(t) or str(t) == "string_view":
             t = pa.string()
@@ -148,12 +155,15 @@ class Warehouse:
         for f in columns:
             if f.name in partition_by:
                 continue
-            if f.name in cols and cols[f.name] != arrow_type_name(f.type) and not pa.types.is_null(f.type):
-                if cols[f.name] == "null":
-                    cols[f.name] = arrow_type_name(f.type)
-                    continue
-                raise InputError.at(directory, f"column {f.name} of {schema}.{table} is {cols[f.name]}, new data has {f.type}", "cast the new data, or write to a new table")
-            cols.setdefault(f.name, arrow_type_name(f.type))
+            new_type = arrow_type_name(f.type)
+            old_type = cols.get(f.name)
+            if old_type is None or old_type == "null":
+                cols[f.name] = new_type
+            elif old_type != new_type and not pa.types.is_null(f.type):
+                if {old_type, new_type} == {"int64", "double"}:
+                    cols[f.name] = "double"  # widen: old integer files read as double
+                else:
+                    raise InputError.at(directory, f"column {f.name} of {schema}.{table} is {old_type}, new data has {new_type}", "cast the new data, or write to a new table")
         parts = dict(current.partition_by) if current else dict(partition_by)
         if current and list(current.partition_by) != list(partition_by):
             raise InputError.at(directory, f"{schema}.{table} is partitioned by {list(current.partition_by)}, not {list(partition_by)}", "write with the table's partition keys")
@@ -177,7 +187,8 @@ class Warehouse:
         data = normalize(data.drop_columns([c for c in partition if c in data.column_names]))
         kinds = {k: "date" if isinstance(v, dt.date) else "int" if isinstance(v, int) else "string" for k, v in partition.items()}
         info = self.ensure_table(schema, table, data.schema, kinds)
-        return info, data
+        target = pa.schema([pa.field(f.name, _arrow_type(info.columns[f.name])) for f in data.schema])
+        return info, data if target == data.schema else data.cast(target)
 
     def replace_partition(self, schema: str, table: str, partition: Partition, data: pa.Table) -> Path:
         """Atomically replace one partition with `data` (partition columns are dropped from the files)."""

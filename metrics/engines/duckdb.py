@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -11,13 +12,8 @@ import duckdb
 import pyarrow as pa
 
 from metrics.engines.base import Engine
-from metrics.warehouse import TableInfo, Warehouse
+from metrics.warehouse import SQL_TYPES, TableInfo, Warehouse
 
-DUCKDB_TYPES = {
-    "int32": "INTEGER", "int64": "BIGINT", "double": "DOUBLE", "bool": "BOOLEAN", "string": "VARCHAR",
-    "date32[day]": "DATE", "timestamp[us, tz=UTC]": "TIMESTAMPTZ", "timestamp[us]": "TIMESTAMP",
-    "null": "VARCHAR", "binary": "BLOB", "int": "INTEGER", "date": "DATE",
-}
 
 
 def view_sql(warehouse: Warehouse, info: TableInfo) -> str:
@@ -25,10 +21,10 @@ def view_sql(warehouse: Warehouse, info: TableInfo) -> str:
     name = f'"{info.schema}"."{info.name}"'
     columns = {**info.columns, **info.partition_by}
     if not warehouse.files(info):
-        typed = ", ".join(f'CAST(NULL AS {DUCKDB_TYPES[t]}) AS "{c}"' for c, t in columns.items())
+        typed = ", ".join(f'CAST(NULL AS {SQL_TYPES[t]}) AS "{c}"' for c, t in columns.items())
         return f"CREATE OR REPLACE VIEW {name} AS SELECT {typed} WHERE false"
     glob = warehouse.glob(info).replace("'", "''")
-    hive_types = ", ".join(f"'{k}': '{DUCKDB_TYPES[t]}'" for k, t in info.partition_by.items())
+    hive_types = ", ".join(f"'{k}': '{SQL_TYPES[t]}'" for k, t in info.partition_by.items())
     options = "hive_partitioning = true, union_by_name = true" + (f", hive_types = {{{hive_types}}}" if hive_types else "")
     # Columns a file lacks (older schema versions) come back NULL through union_by_name; the
     # explicit list keeps the column order of _table.json whatever the files hold.
@@ -43,24 +39,37 @@ class DuckDBEngine(Engine):
         super().__init__(warehouse)
         self.con = duckdb.connect(database)
         self.con.execute("SET TimeZone = 'UTC'")
+        self._local = threading.local()
+        self._ddl = threading.Lock()  # concurrent CREATE VIEW conflict in DuckDB's catalog
         self.refresh()
 
+    @property
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """This thread's connection to the shared database (a DuckDB connection is not thread-safe)."""
+        cursor = getattr(self._local, "cursor", None)
+        if cursor is None:
+            cursor = self._local.cursor = self.con.cursor()
+            cursor.execute("SET TimeZone = 'UTC'")
+        return cursor
+
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> pa.Table:
-        relation = self.con.sql(sql, params=dict(params) if params else None)
+        relation = self.cursor.sql(sql, params=dict(params) if params else None)
         if relation is None:  # a statement without a result (DDL, SET)
             return pa.table({})
         return relation.to_arrow_table()
 
     def refresh(self) -> None:
-        for info in self.warehouse.tables():
-            self.con.execute(f'CREATE SCHEMA IF NOT EXISTS "{info.schema}"')
-            self.con.execute(view_sql(self.warehouse, info))
+        with self._ddl:
+            for info in self.warehouse.tables():
+                self.cursor.execute(f'CREATE SCHEMA IF NOT EXISTS "{info.schema}"')
+                self.cursor.execute(view_sql(self.warehouse, info))
 
     def table_changed(self, schema: str, table: str, *, new: bool) -> None:
         info = self.warehouse.info(schema, table)
         if info is not None:
-            self.con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-            self.con.execute(view_sql(self.warehouse, info))
+            with self._ddl:
+                self.cursor.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+                self.cursor.execute(view_sql(self.warehouse, info))
 
     def close(self) -> None:
         self.con.close()

@@ -13,7 +13,7 @@ import yaml
 from metrics import catalogue
 from tests.conftest import CATALOGUE, ROOT, edit
 
-METRICS = [sys.executable, "-m", "metrics.cli"]
+METRICS = [sys.executable, "-m", "metrics"]
 
 
 def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:

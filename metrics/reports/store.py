@@ -1,0 +1,166 @@
+"""Writer: report results into `metrics.<folder>_<report>` tables, and the run log that is the state.
+
+Each table is partitioned by `dt`; explode values are columns named by their placeholder. A
+write replaces, in each affected `dt` partition, the rows of the explode combinations that were
+computed, and keeps the others: a rerun replaces, never appends. The run log
+(`metrics.report_runs`) records every interval (status, rows, seconds, error); what is done is
+read from it, not from output files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import uuid
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from metrics.engines import Engine
+from metrics.warehouse import Warehouse, partition_path
+
+SCHEMA = "metrics"
+RUN_LOG = "report_runs"
+RUN_LOG_SCHEMA = pa.schema(
+    [
+        ("run_id", pa.string()),
+        ("folder", pa.string()),
+        ("report", pa.string()),
+        ("explode", pa.string()),
+        ("interval_start", pa.date32()),
+        ("interval_end", pa.date32()),
+        ("status", pa.string()),
+        ("rows", pa.int64()),
+        ("seconds", pa.float64()),
+        ("error", pa.string()),
+        ("finished_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+
+def explode_key(explode: Mapping[str, str]) -> str:
+    """A stable text form of one explode combination, as stored in the run log."""
+    return json.dumps(dict(sorted(explode.items())), separators=(",", ":"))
+
+
+@dataclass
+class LogEntry:
+    folder: str
+    report: str
+    explode: str
+    interval_start: dt.date
+    interval_end: dt.date
+    status: str
+    rows: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+    finished_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
+
+
+class Store:
+    """Writes report results and run-log entries; one instance per run, safe across threads."""
+
+    def __init__(self, engine: Engine, run_id: str | None = None):
+        self.engine = engine
+        self.warehouse: Warehouse = engine.warehouse
+        self.run_id = run_id or uuid.uuid4().hex[:12]
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+        self._pending: list[LogEntry] = []
+        self._flushes = 0
+
+    def _lock(self, table: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(table, threading.Lock())
+
+    # --- results -------------------------------------------------------------------------
+
+    def write(self, table: str, results: pa.Table, combos: Mapping[str, Iterable[dt.date]], explode_columns: list[str]) -> int:
+        """Replace, for each combination (explode key) and each of its dates, its rows in the table.
+
+        `results` has `dt` and the explode columns; `combos` maps each computed explode key to the
+        dates it recomputed (rows of other combinations in those partitions are kept).
+        """
+        dates: set[dt.date] = set()
+        for days in combos.values():
+            dates.update(days)
+        if results.num_rows:
+            dates.update(results.column("dt").to_pylist())
+        with self._lock(table):
+            for day in sorted(dates):
+                new = results.filter(pc.equal(results.column("dt"), pa.scalar(day, pa.date32()))) if results.num_rows else results
+                kept = self._kept_rows(table, day, combos, explode_columns)
+                parts = [t for t in (kept, new.drop_columns(["dt"]) if "dt" in new.column_names else new) if t is not None and t.num_rows]
+                if not parts:
+                    if self.warehouse.info(SCHEMA, table) is not None:
+                        self.warehouse.drop_partition(SCHEMA, table, {"dt": day})
+                    continue
+                merged = pa.concat_tables(parts, promote_options="permissive") if len(parts) > 1 else parts[0]
+                self.warehouse.replace_partition(SCHEMA, table, {"dt": day}, merged)
+            self.engine.table_changed(SCHEMA, table, new=False)
+        return results.num_rows
+
+    def _kept_rows(self, table: str, day: dt.date, combos: Mapping[str, Iterable[dt.date]], explode_columns: list[str]) -> pa.Table | None:
+        """The rows of a partition that this write does not replace."""
+        info = self.warehouse.info(SCHEMA, table)
+        if info is None:
+            return None
+        directory = self.warehouse.table_dir(SCHEMA, table) / partition_path({"dt": day})
+        files = sorted(directory.glob("*.parquet")) if directory.is_dir() else []
+        if not files:
+            return None
+        existing = pa.concat_tables([pq.read_table(f) for f in files], promote_options="permissive")
+        replaced = [json.loads(k) for k, days in combos.items() if day in set(days)]
+        if not explode_columns:
+            return None if replaced else existing
+        keep = pa.array([True] * existing.num_rows)
+        for combo in replaced:
+            match = pa.array([True] * existing.num_rows)
+            for column, value in combo.items():
+                if column in existing.column_names:
+                    match = pc.and_(match, pc.fill_null(pc.equal(existing.column(column), pa.scalar(str(value))), False))
+            keep = pc.and_(keep, pc.invert(match))
+        return existing.filter(keep)
+
+    # --- run log ---------------------------------------------------------------------------
+
+    def log(self, entry: LogEntry) -> None:
+        with self._guard:
+            self._pending.append(entry)
+
+    def flush_log(self) -> None:
+        """Write pending run-log entries as one file (atomic) in the run log table."""
+        with self._guard:
+            entries, self._pending = self._pending, []
+            self._flushes += 1
+            number = self._flushes
+        if not entries:
+            return
+        columns = {name: [getattr(e, name) if name != "run_id" else self.run_id for e in entries] for name in RUN_LOG_SCHEMA.names}
+        table = pa.table(columns, schema=RUN_LOG_SCHEMA)
+        month = entries[0].finished_at.date().replace(day=1)
+        self.warehouse.put_file(SCHEMA, RUN_LOG, {"month": month}, f"{self.run_id}-{number:05d}", table)
+        self.engine.table_changed(SCHEMA, RUN_LOG, new=False)
+
+    def done(self, folder: str, report: str) -> dict[str, dict[dt.date, str]]:
+        """explode key -> interval start -> latest status, from the run log."""
+        info = self.warehouse.info(SCHEMA, RUN_LOG)
+        if info is None:
+            return {}
+        files = [str(f) for f in self.warehouse.files(info)]
+        if not files:
+            return {}
+        dataset = ds.dataset(files, format="parquet", schema=RUN_LOG_SCHEMA)
+        table = dataset.to_table(
+            columns=["explode", "interval_start", "status", "finished_at"],
+            filter=(ds.field("folder") == folder) & (ds.field("report") == report),
+        ).sort_by([("finished_at", "ascending")])
+        out: dict[str, dict[dt.date, str]] = {}
+        for key, start, status in zip(table.column("explode").to_pylist(), table.column("interval_start").to_pylist(), table.column("status").to_pylist()):
+            out.setdefault(key, {})[start] = status
+        return out

@@ -1,0 +1,103 @@
+"""Query text: Reportupdater placeholders filled, then transpiled to the engine's dialect.
+
+Placeholders use `str.format` as Reportupdater did (`{{` and `}}` are literal braces). Every
+report type gets `{from_timestamp}`/`{to_timestamp}` (`YYYYMMDDHHMMSS`), `{from_date}`/`{to_date}`
+(`YYYY-MM-DD`), `{year}`, `{month}`, `{day}` (zero-padded, of the start) and its explode values.
+Only these validated values are pasted into SQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import string
+from typing import Mapping
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ErrorLevel, SqlglotError
+from sqlglot.optimizer.annotate_types import annotate_types
+from sqlglot.optimizer.qualify import qualify
+
+from metrics.reports.intervals import Interval
+
+
+class TemplateError(ValueError):
+    """A query that cannot be filled or transpiled; the message says why."""
+
+
+def placeholders(start: dt.date, end: dt.date, explode: Mapping[str, str]) -> dict[str, str]:
+    """The values a query template may use for one interval (or range) and explode combination."""
+    values = {
+        "from_timestamp": start.strftime("%Y%m%d000000"),
+        "to_timestamp": end.strftime("%Y%m%d000000"),
+        "from_date": start.isoformat(),
+        "to_date": end.isoformat(),
+        "year": f"{start.year:04d}",
+        "month": f"{start.month:02d}",
+        "day": f"{start.day:02d}",
+    }
+    values.update(explode)
+    return values
+
+
+def render(template: str, values: Mapping[str, str]) -> str:
+    """Fill `{name}` placeholders; an unknown one is an error naming it."""
+    try:
+        names = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+    except ValueError as exc:
+        raise TemplateError(f"malformed placeholder: {exc} (write literal braces as {{{{ and }}}})") from None
+    unknown = sorted(n for n in names if n not in values)
+    if unknown:
+        raise TemplateError(f"query template contains unknown placeholders: {', '.join(unknown)} (known: {', '.join(sorted(values))})")
+    if any(not n or not n.isidentifier() for n in names):
+        raise TemplateError("query template has an empty or positional placeholder {} (write literal braces as {{ and }})")
+    return template.format_map(values)
+
+
+def sample_values(interval: Interval, explode: Mapping[str, list[str]]) -> dict[str, str]:
+    """Placeholder values for checking a template without running it."""
+    return placeholders(interval.start, interval.end, {k: v[0] if v else "x" for k, v in explode.items()})
+
+
+def transpile(sql: str, read: str, write: str, schema: Mapping[str, Mapping[str, Mapping[str, str]]] | None = None) -> str:
+    """One statement from dialect `read` to `write`.
+
+    With the warehouse schema, column types are annotated first so that Trino's integer
+    division stays integer division on DuckDB (`a / b` would silently become a float there).
+    """
+    try:
+        statements = [s for s in sqlglot.parse(sql, read=read, error_level=ErrorLevel.RAISE) if s is not None]
+    except SqlglotError as exc:
+        raise TemplateError(f"cannot parse the query as {read} SQL: {_first_line(exc)}") from None
+    if len(statements) != 1:
+        raise TemplateError(f"a report query is one statement, found {len(statements)} (remove the extra ones)")
+    tree = statements[0]
+    if not isinstance(tree, (exp.Query,)):
+        raise TemplateError(f"a report query is a SELECT, found {tree.key.upper()}")
+    if read == write:
+        return tree.sql(dialect=write)
+    if schema and any(isinstance(node, exp.Div) for node in tree.walk()):
+        try:
+            tree = annotate_types(qualify(tree.copy(), schema=schema, dialect=read, validate_qualify_columns=False), schema=schema)
+        except SqlglotError:
+            pass  # unknown tables or columns: the plain transpilation below reports them when run
+    try:
+        return tree.sql(dialect=write, unsupported_level=ErrorLevel.RAISE)
+    except SqlglotError as exc:
+        raise TemplateError(f"cannot transpile from {read} to {write}: {_first_line(exc)}") from None
+
+
+def functions_used(sql: str, dialect: str) -> set[str]:
+    """Names of functions sqlglot does not know (kept as written), for checking against the engine."""
+    tree = sqlglot.parse_one(sql, read=dialect)
+    return {node.name.lower() for node in tree.find_all(exp.Anonymous)}
+
+
+def output_columns(sql: str, dialect: str) -> list[str]:
+    """The names of a SELECT's output columns (empty for `*`)."""
+    tree = sqlglot.parse_one(sql, read=dialect)
+    return [] if any(isinstance(e, exp.Star) for e in getattr(tree, "expressions", [])) else list(tree.named_selects)
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -1,0 +1,127 @@
+"""The legacy output: Reportupdater's TSV files, byte for byte, for dashboards that read them.
+
+Path `<output>/<report>.tsv`, or `<output>/<report>/<v1>/.../<vn>.tsv` with explode values in
+placeholder-name order. Header line, rows sorted by date (query order within a date), empty field
+for null, `\\r\\n` line ends, csv minimal quoting. When the header changes, the new order wins,
+removed columns are kept at the end (sorted) and empty, and old rows are empty in new columns.
+With `max_data_points`, rows at or before `latest - N periods` are dropped.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import os
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from metrics.reports.intervals import shift
+
+Row = list[Any]
+
+
+def output_path(output: Path, report_key: str, explode: Mapping[str, str]) -> Path:
+    if not explode:
+        return output / f"{report_key}.tsv"
+    values = [explode[k] for k in sorted(explode)]
+    return output.joinpath(report_key, *values[:-1], f"{values[-1]}.tsv")
+
+
+def read(path: Path) -> tuple[list[str], dict[dt.date, list[Row]]]:
+    """The header and the rows by date of an existing file (values as text)."""
+    if not path.exists():
+        return [], {}
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle, delimiter="\t"))
+    if not rows:
+        return [], {}
+    by_date: dict[dt.date, list[Row]] = {}
+    for number, row in enumerate(rows[1:], 2):
+        try:
+            day = dt.date.fromisoformat(row[0])
+        except (ValueError, IndexError):
+            raise ValueError(f"{path}:{number}: first column {row[:1]} is not a YYYY-MM-DD date (fix or remove the line)") from None
+        by_date.setdefault(day, []).append(row[1:])
+    return rows[0], by_date
+
+
+def merge(
+    previous_header: Sequence[str],
+    previous: Mapping[dt.date, list[Row]],
+    header: Sequence[str],
+    current: Mapping[dt.date, list[Row]],
+    *,
+    max_data_points: int | None = None,
+    granularity: str = "days",
+    interval_start: dt.date | None = None,
+) -> tuple[list[str], dict[dt.date, list[Row]]]:
+    """Reportupdater's `update_results`: current dates replace previous ones; header evolution; trimming.
+
+    Rows exclude the date (the header includes its name first).
+    """
+    header = list(header)
+    current = {d: [list(r) for r in rows] for d, rows in current.items()}
+    previous = {d: [list(r) for r in rows] for d, rows in previous.items()}
+    previous_header = list(previous_header) or header
+    if previous_header != header:
+        removed = sorted(set(previous_header) - set(header))
+        if removed:
+            header.extend(removed)
+            for rows in current.values():
+                for row in rows:
+                    row.extend([None] * len(removed))
+        mapping = [(header.index(c), previous_header.index(c)) for c in set(header) & set(previous_header)]
+        for day, rows in previous.items():
+            rewritten = []
+            for row in rows:
+                full = [day.strftime("%Y-%m-%d"), *row]
+                new: Row = [None] * len(header)
+                for new_index, old_index in mapping:
+                    if old_index < len(full):
+                        new[new_index] = full[old_index]
+                rewritten.append(new[1:])
+            previous[day] = rewritten
+    threshold = None
+    if max_data_points:
+        latest = max(list(previous) + ([interval_start] if interval_start else []), default=None)
+        if latest is not None:
+            threshold = shift(latest, granularity, -max_data_points)
+    merged = {d: rows for d, rows in previous.items() if threshold is None or d > threshold}
+    merged.update(current)
+    return header, merged
+
+
+def render(header: Sequence[str], by_date: Mapping[dt.date, list[Row]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter="\t")  # csv's defaults: QUOTE_MINIMAL, "\r\n"
+    writer.writerow(header)
+    for day in sorted(by_date):
+        for row in by_date[day]:
+            writer.writerow([day.strftime("%Y-%m-%d"), *row])
+    return buffer.getvalue()
+
+
+def update(
+    path: Path,
+    header: Sequence[str],
+    current: Mapping[dt.date, list[Row]],
+    *,
+    max_data_points: int | None = None,
+    granularity: str = "days",
+    interval_start: dt.date | None = None,
+    group: str | None = None,
+) -> Path:
+    """Merge `current` into the file at `path` and replace it atomically."""
+    previous_header, previous = read(path)
+    header, merged = merge(previous_header, previous, header, current, max_data_points=max_data_points, granularity=granularity, interval_start=interval_start)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", newline="", encoding="utf-8") as handle:
+        handle.write(render(header, merged))
+    os.replace(tmp, path)
+    if group:
+        import shutil
+
+        shutil.chown(path, group=group)
+    return path

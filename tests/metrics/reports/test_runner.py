@@ -1,0 +1,307 @@
+"""The runner end to end on DuckDB: real query folders, real Parquet tables, real TSV files.
+
+Every expected number is computed independently from the generated rows with plain Python.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import socket
+import subprocess
+import sys
+import threading
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from metrics.engines import open_engine
+from metrics.reports import tsv
+from metrics.reports.lock import Locked, folder_lock
+from metrics.reports.reruns import request
+from metrics.reports.runner import update_reports
+from metrics.warehouse import Warehouse
+
+D = dt.date
+NOW = dt.datetime(2026, 11, 23, 10, 0)
+WIKIS = ["enwiki", "dewiki", "cawiki"]
+
+
+def make_events(root: Path, days: int = 22, seed: int = 7) -> list[dict]:
+    """Toy click events for Nov 1..days, one partition per day; returns the rows for checking."""
+    import random
+
+    rng = random.Random(seed)
+    warehouse = Warehouse(root)
+    rows = []
+    for day in range(1, days + 1):
+        part = [{"wiki": rng.choice(WIKIS), "action": rng.choice(["click", "view", "view"]), "n": rng.randint(1, 9), "day": day} for _ in range(rng.randint(5, 30))]
+        rows += part
+        table = pa.table({"wiki": [r["wiki"] for r in part], "action": [r["action"] for r in part], "n": pa.array([r["n"] for r in part], pa.int64())})
+        warehouse.replace_partition("event", "toy", {"year": 2026, "month": 11, "day": day, "hour": 0}, table)
+    return rows
+
+
+def query_folder(root: Path, config: str, files: dict[str, str]) -> Path:
+    q = root / "toy"
+    q.mkdir(parents=True, exist_ok=True)
+    (q / "config.yaml").write_text(config)
+    for name, text in files.items():
+        path = q / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        if text.startswith("#!"):
+            path.chmod(0o755)
+    return q
+
+
+CLICKS_SQL = """
+SELECT DATE '{from_date}' AS date, count(*) AS clicks, sum(n) / 2 AS half_n
+FROM event.toy
+WHERE wiki = '{wiki}' AND action = 'click' AND year = {year} AND month = {month} AND day = {day}
+"""
+
+BY_WIKI_HQL = """
+SELECT '{from_date}' AS `date`, wiki, count(*) AS views
+FROM event.toy
+WHERE action = 'view' AND year = {year} AND month = {month} AND day >= {day}
+  AND day < {day} + 7
+GROUP BY wiki ORDER BY wiki
+"""
+
+
+@pytest.fixture
+def env(tmp_path: Path):
+    rows = make_events(tmp_path / "wh")
+    engine = open_engine(tmp_path / "wh")
+    yield tmp_path, engine, rows
+    engine.close()
+
+
+def test_sql_report_with_explode_matches_an_independent_count(env) -> None:
+    tmp, engine, rows = env
+    q = query_folder(tmp, "reports:\n  clicks:\n    granularity: days\n    starts: 2026-11-01\n    explode_by: {wiki: \"enwiki, dewiki\"}\n", {"clicks.sql": CLICKS_SQL})
+    summary = update_reports(q, engine, tmp / "out", now=NOW, graphite=False)
+    assert summary.ok, summary.lines()
+    assert len(summary.outcomes) == 2 * 22
+
+    expected = {}
+    for wiki in ["enwiki", "dewiki"]:
+        for day in range(1, 23):
+            clicks = [r for r in rows if r["wiki"] == wiki and r["action"] == "click" and r["day"] == day]
+            total = sum(r["n"] for r in clicks)
+            expected[(wiki, D(2026, 11, day))] = (len(clicks), total // 2 if clicks else None)
+    got = engine.query("SELECT wiki, dt, clicks, half_n FROM metrics.toy_clicks").to_pylist()
+    assert {(r["wiki"], r["dt"]): (r["clicks"], r["half_n"]) for r in got} == expected
+    # Trino integer division stays integer on DuckDB: half_n is BIGINT, not 2.5-style floats
+    assert engine.query("SELECT typeof(half_n) t FROM metrics.toy_clicks LIMIT 1").to_pylist() == [{"t": "BIGINT"}]
+
+    # TSV, written by the rules: header, rows by date, empty for null, CRLF
+    for wiki in ["enwiki", "dewiki"]:
+        lines = ["date\tclicks\thalf_n"] + [
+            f"2026-11-{day:02d}\t{expected[(wiki, D(2026, 11, day))][0]}\t{'' if expected[(wiki, D(2026, 11, day))][1] is None else expected[(wiki, D(2026, 11, day))][1]}"
+            for day in range(1, 23)
+        ]
+        assert (tmp / "out" / "clicks" / f"{wiki}.tsv").read_bytes() == ("\r\n".join(lines) + "\r\n").encode()
+
+
+def test_second_run_does_nothing_and_hive_weeks(env) -> None:
+    tmp, engine, rows = env
+    q = query_folder(tmp, "reports:\n  by_wiki:\n    type: hive\n    granularity: weeks\n    starts: 2026-11-01\n", {"by_wiki.hql": BY_WIKI_HQL})
+    first = update_reports(q, engine, tmp / "out", now=NOW, graphite=False)
+    assert first.ok, first.lines()
+    assert [o.interval.start for o in first.outcomes] == [D(2026, 11, 1), D(2026, 11, 8), D(2026, 11, 15)]
+    counts = Counter((r["wiki"], D(2026, 11, 1 + 7 * ((r["day"] - 1) // 7))) for r in rows if r["action"] == "view" and r["day"] <= 21)
+    got = engine.query("SELECT wiki, dt, views FROM metrics.toy_by_wiki").to_pylist()
+    assert {(r["wiki"], r["dt"]): r["views"] for r in got} == dict(counts)
+    before = (tmp / "out" / "by_wiki.tsv").read_bytes()
+    second = update_reports(q, engine, tmp / "out", now=NOW, graphite=False)
+    assert second.outcomes == [] and second.ok
+    assert (tmp / "out" / "by_wiki.tsv").read_bytes() == before
+    assert engine.query("SELECT count(*) n FROM metrics.toy_by_wiki").to_pylist() == [{"n": len(counts)}]
+
+
+def test_months_lag_and_max_data_points(env) -> None:
+    tmp, engine, _ = env
+    config = (
+        "reports:\n"
+        "  monthly: {granularity: months, starts: 2026-08-01, execute: count}\n"
+        "  lagged: {granularity: days, starts: 2026-11-20, lag: 39600, execute: count}\n"
+        "  recent: {granularity: days, starts: 2026-01-01, max_data_points: 3, execute: count}\n"
+    )
+    q = query_folder(tmp, config, {"count.sql": "SELECT DATE '{from_date}' AS date, count(*) AS n FROM event.toy WHERE year = {year} AND month = {month} AND day = {day}"})
+    summary = update_reports(q, engine, tmp / "out", now=NOW, graphite=False)
+    assert summary.ok, summary.lines()
+    starts = defaultdict(list)
+    for o in summary.outcomes:
+        starts[o.report].append(o.interval.start)
+    assert starts["monthly"] == [D(2026, 8, 1), D(2026, 9, 1), D(2026, 10, 1)]
+    assert starts["lagged"] == [D(2026, 11, 20), D(2026, 11, 21)]  # 11 h lag at 10:00: Nov 22 not due
+    assert starts["recent"] == [D(2026, 11, 20), D(2026, 11, 21), D(2026, 11, 22)]
+    # no events in Aug-Oct: the empty results are done, with Reportupdater's null row in the TSV
+    assert (tmp / "out" / "monthly.tsv").read_bytes() == b"date\tn\r\n2026-08-01\t0\r\n2026-09-01\t0\r\n2026-10-01\t0\r\n"
+
+
+def test_script_failures_stay_with_their_interval(env) -> None:
+    tmp, engine, _ = env
+    script = (
+        "#!/bin/sh\n"
+        "case $1 in\n"
+        "  2026-11-03) echo 'boom' >&2; exit 3;;\n"
+        "  2026-11-04) printf 'date\\tvalue\\n%s\\t1\\t2\\n' $1;;\n"
+        "  *) printf 'date\\tvalue\\tfolder\\n%s\\t%s\\t%s\\n' $1 $2 $3;;\n"
+        "esac\n"
+    )
+    q = query_folder(tmp, "reports:\n  scripted: {type: script, granularity: days, starts: 2026-11-01}\n  clicks: {granularity: days, starts: 2026-11-21, explode_by: {wiki: enwiki}}\n", {"scripted": script, "clicks.sql": CLICKS_SQL})
+    summary = update_reports(q, engine, tmp / "out", now=NOW, graphite=False)
+    assert not summary.ok
+    failed = {o.interval.start: o.error for o in summary.failed}
+    assert set(failed) == {D(2026, 11, 3), D(2026, 11, 4)}
+    assert "exit status 3: boom" in failed[D(2026, 11, 3)]
+    assert "output line 2 has 3 fields, the header has 2" in failed[D(2026, 11, 4)]
+    assert sum(o.status == "ok" for o in summary.outcomes if o.report == "clicks") == 2  # the other report ran
+    text = (tmp / "out" / "scripted.tsv").read_text()
+    assert [line[:10] for line in text.splitlines()[1:]] == [f"2026-11-{d:02d}" for d in range(1, 23) if d not in (3, 4)]
+    assert "2026-11-02\t2026-11-03\t" + str(q.absolute()) in text  # argv: start, end, script folder
+    # the failed intervals are retried on the next run, and only they
+    again = update_reports(q, engine, tmp / "out", now=NOW, graphite=False)
+    assert sorted(o.interval.start for o in again.outcomes) == [D(2026, 11, 3), D(2026, 11, 4)]
+    log = engine.query("SELECT status, count(*) n FROM metrics.report_runs WHERE report = 'scripted' GROUP BY 1 ORDER BY 1").to_pylist()
+    assert log == [{"status": "failed", "n": 4}, {"status": "ok", "n": 20}]
+
+
+def test_rerun_replaces_rows_and_stays_pending_until_success(env) -> None:
+    tmp, engine, rows = env
+    q = query_folder(tmp, "reports:\n  clicks:\n    granularity: days\n    starts: 2026-11-01\n    explode_by: {wiki: \"enwiki, dewiki\"}\n", {"clicks.sql": CLICKS_SQL})
+    assert update_reports(q, engine, tmp / "out", now=NOW, graphite=False).ok
+    # the data of Nov 5 changes: 100 more enwiki clicks
+    warehouse = Warehouse(tmp / "wh")
+    extra = pa.table({"wiki": ["enwiki"] * 100, "action": ["click"] * 100, "n": pa.array([2] * 100, pa.int64())})
+    warehouse.put_file("event", "toy", {"year": 2026, "month": 11, "day": 5, "hour": 1}, "late", extra)
+    engine.refresh()
+    path = request(q, "2026-11-05", "2026-11-06", ["clicks"], today=D(2026, 11, 23))
+    assert path.read_text() == "2026-11-05\n2026-11-06\nclicks\n"
+    summary = update_reports(q, engine, tmp / "out", now=NOW, graphite=False)
+    assert summary.ok and {(o.explode["wiki"], o.interval.start) for o in summary.outcomes} == {("enwiki", D(2026, 11, 5)), ("dewiki", D(2026, 11, 5))}
+    base = [r for r in rows if r["wiki"] == "enwiki" and r["action"] == "click" and r["day"] == 5]
+    got = engine.query("SELECT clicks, half_n FROM metrics.toy_clicks WHERE wiki = 'enwiki' AND dt = DATE '2026-11-05'").to_pylist()
+    assert got == [{"clicks": len(base) + 100, "half_n": (sum(r["n"] for r in base) + 200) // 2}]
+    assert engine.query("SELECT count(*) n FROM metrics.toy_clicks").to_pylist() == [{"n": 44}]  # replaced, not appended
+    line = next(l for l in (tmp / "out/clicks/enwiki.tsv").read_text().splitlines() if l.startswith("2026-11-05"))
+    assert line == f"2026-11-05\t{len(base) + 100}\t{(sum(r['n'] for r in base) + 200) // 2}"
+    assert not path.exists()
+
+    # a rerun whose interval fails stays pending
+    (q / "clicks.sql").write_text("SELECT nope FROM event.toy")
+    path = request(q, "2026-11-07", "2026-11-08", today=D(2026, 11, 23))
+    summary = update_reports(q, engine, now=NOW, graphite=False)
+    assert len(summary.failed) == 2 and path.exists()
+
+
+def test_rerun_request_validation(env) -> None:
+    tmp, _, _ = env
+    from metrics.problems import InputError
+
+    q = query_folder(tmp, "reports:\n  a: {granularity: days, starts: 2026-11-01}\n", {"a.sql": "select 1"})
+    for args, message in [
+        (("2026-11-05", "2026-11-05"), "is not before end"),
+        (("2026-11-05", "2026-12-30"), "is after today"),
+        (("2026-13-01", "2026-11-06"), "invalid date"),
+        (("2026-10-01", "2026-10-05"), "starts on 2026-11-01, after the range"),
+    ]:
+        with pytest.raises(InputError, match=message):
+            request(q, *args, today=D(2026, 11, 23))
+    with pytest.raises(InputError, match="report 'b' is not in the config"):
+        request(q, "2026-11-02", "2026-11-03", ["b"], today=D(2026, 11, 23))
+
+
+def test_header_change_evolves_table_and_tsv(env) -> None:
+    tmp, engine, _ = env
+    q = query_folder(tmp, "reports:\n  r: {granularity: days, starts: 2026-11-20}\n", {"r.sql": "SELECT DATE '{from_date}' AS date, 1 AS a, 2 AS b"})
+    assert update_reports(q, engine, tmp / "out", now=dt.datetime(2026, 11, 22, 1), graphite=False).ok
+    (q / "r.sql").write_text("SELECT DATE '{from_date}' AS date, 3 AS c, 4.5 AS b")
+    assert update_reports(q, engine, tmp / "out", now=NOW, graphite=False).ok
+    assert (tmp / "out" / "r.tsv").read_bytes() == b"date\tc\tb\ta\r\n2026-11-20\t\t2\t1\r\n2026-11-21\t\t2\t1\r\n2026-11-22\t3\t4.5\t\r\n"
+    got = engine.query("SELECT dt, a, b, c FROM metrics.toy_r ORDER BY dt").to_pylist()
+    assert [(r["a"], r["b"], r["c"]) for r in got] == [(1, 2.0, None), (1, 2.0, None), (None, 4.5, 3)]
+
+
+def test_range_backfill_runs_once_per_gap_with_the_same_numbers(env) -> None:
+    tmp, engine, _ = env
+    range_sql = (
+        "SELECT make_date(year, month, day) AS date, wiki, count(*) AS clicks FROM event.toy "
+        "WHERE action = 'click' AND make_date(year, month, day) >= DATE '{from_date}' AND make_date(year, month, day) < DATE '{to_date}' "
+        "GROUP BY 1, 2 ORDER BY 1, 2"
+    )
+    config = "dialect: duckdb\nreports:\n  ranged: {granularity: days, starts: 2026-11-01, backfill: range, execute: q}\n  single: {granularity: days, starts: 2026-11-01, execute: q}\n"
+    q = query_folder(tmp, config, {"q.sql": range_sql})
+    summary = update_reports(q, engine, now=NOW, graphite=False)
+    assert summary.ok, summary.lines()
+    ranged = engine.query("SELECT dt, wiki, clicks FROM metrics.toy_ranged ORDER BY ALL").to_pylist()
+    single = engine.query("SELECT dt, wiki, clicks FROM metrics.toy_single ORDER BY ALL").to_pylist()
+    assert ranged == single and len(ranged) > 22
+    seconds = {o.seconds for o in summary.outcomes if o.report == "ranged"}
+    assert len(seconds) == 1  # one execution shared by the 22 intervals
+
+
+def test_snapshot_and_ends(env) -> None:
+    tmp, engine, _ = env
+    config = "reports:\n  snap: {granularity: days, starts: 2026-11-01, snapshot: true, execute: q}\n  ended: {granularity: days, starts: 2026-11-01, ends: 2026-11-04, execute: q}\n  future: {granularity: days, starts: 2027-01-01, execute: q}\n"
+    q = query_folder(tmp, config, {"q.sql": "SELECT DATE '{from_date}' AS date, 1 AS one"})
+    summary = update_reports(q, engine, now=NOW, graphite=False)
+    assert [o.interval.start for o in summary.outcomes if o.report == "snap"] == [D(2026, 11, 22)]
+    assert [o.interval.start for o in summary.outcomes if o.report == "ended"] == [D(2026, 11, 1), D(2026, 11, 2), D(2026, 11, 3)]
+    assert summary.skipped == [("future", "starts 2027-01-01 is in the future")]
+    later = update_reports(q, engine, now=NOW + dt.timedelta(days=2), graphite=False)
+    assert [o.interval.start for o in later.outcomes if o.report == "snap"] == [D(2026, 11, 24)]  # never Nov 23
+
+
+def test_lock_second_instance_exits_zero(env) -> None:
+    tmp, engine, _ = env
+    q = query_folder(tmp, "reports:\n  a: {granularity: days, starts: 2026-11-21}\n", {"a.sql": "SELECT DATE '{from_date}' AS date, 1 AS one"})
+    with folder_lock(q):
+        with pytest.raises(Locked):
+            update_reports(q, engine, now=NOW, graphite=False)
+        result = subprocess.run(
+            [sys.executable, "-m", "metrics", "--warehouse", str(tmp / "wh"), "--catalogue", str(tmp / "none"), "update-reports", str(q), "--now", "2026-11-23T10:00"],
+            capture_output=True, text=True, timeout=120,
+        )
+        assert result.returncode == 0 and "another run" in result.stderr and "exiting" in result.stderr
+    result = subprocess.run(
+        [sys.executable, "-m", "metrics", "--warehouse", str(tmp / "wh"), "--catalogue", str(tmp / "none"), "update-reports", str(q), "--now", "2026-11-23T10:00"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "a: 2 interval(s) ok, 0 failed, 2 row(s)" in result.stderr
+
+
+def test_graphite_outbox_survives_an_outage(env) -> None:
+    """carbon down (nothing listens), then up: the points are kept, then sent once, with their dates."""
+    tmp, engine, _ = env
+    config = "graphite: {host: 127.0.0.1, port: 1}\nreports:\n  a:\n    granularity: days\n    starts: 2026-11-21\n    explode_by: {wiki: enwiki}\n    graphite:\n      path: '{_metric}.{wiki}'\n      metrics: {toy.clicks: clicks}\n"
+    q = query_folder(tmp, config, {"a.sql": CLICKS_SQL})
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    down = update_reports(q, engine, now=NOW, graphite_address=("127.0.0.1", port))  # bound, not listening: refused
+    assert down.graphite_error and "cannot send to carbon" in down.graphite_error and down.points_queued == 2
+    listener.listen()
+    received: list[bytes] = []
+
+    def accept() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            while chunk := conn.recv(65536):
+                received.append(chunk)
+
+    thread = threading.Thread(target=accept)
+    thread.start()
+    up = update_reports(q, engine, now=NOW, graphite_address=("127.0.0.1", port))
+    thread.join(timeout=10)
+    listener.close()
+    assert up.points_sent == 2 and up.graphite_error is None and up.outcomes == []
+    clicks = {r["dt"]: r["clicks"] for r in engine.query("SELECT dt, clicks FROM metrics.toy_a").to_pylist()}
+    lines = b"".join(received).decode().splitlines()
+    assert lines == [f"toy.clicks.enwiki {float(clicks[d])!r} {int(dt.datetime(d.year, d.month, d.day, tzinfo=dt.timezone.utc).timestamp())}" for d in sorted(clicks)]
