@@ -75,19 +75,34 @@ def main(ctx: click.Context, config_file: str | None, catalogue: str | None, que
 @click.pass_context
 @fail_cleanly
 def validate(ctx: click.Context, paths: tuple[str, ...], strict: bool) -> None:
-    """Check spec files (default: the whole catalogue) and print every problem.
+    """Check spec files and query folders (default: the whole catalogue and every query folder).
 
-    Each problem is one line `file:line:column: what is wrong (what to do)`. Exit code 1 when
+    PATHS may name spec files, catalogue folders and query folders (holding a config.yaml).
+    Specs are checked against their schema and each other; query folders for config errors,
+    SQL the engine cannot run, and the reports and columns the catalogue names. Each problem is one line `file:line:column: what is wrong (what to do)`. Exit code 1 when
     there is an error (or a warning, with --strict), 0 otherwise.
     """
-    targets = list(paths) or [settings(ctx).catalogue]
+    from metrics.reports import validate as queries_check
+
+    s = settings(ctx)
+    folders = [Path(p) for p in paths if (Path(p) / "config.yaml").is_file()]
+    targets = [p for p in paths if Path(p) not in folders]
+    if not paths:
+        targets, folders = [s.catalogue], queries_check.query_folders(s.queries)
     files = catalogue_mod.spec_files(targets)
     problems = catalogue_mod.validate(targets)
+    checked: dict[str, Any] = {}
+    for folder in folders:
+        config, folder_problems = queries_check.check_folder(folder)
+        checked[folder.name] = config
+        problems += folder_problems
+    problems += queries_check.check_links(files, Path(s.queries), checked)
+    problems = sorted(problems)
     for problem in problems:
         click.echo(str(problem))
     errors = sum(p.is_error for p in problems)
     warnings = len(problems) - errors
-    click.echo(f"{len(files)} spec file(s) checked: {errors} error(s), {warnings} warning(s)", err=True)
+    click.echo(f"{len(files)} spec file(s) and {len(folders)} query folder(s) checked: {errors} error(s), {warnings} warning(s)", err=True)
     if errors or (strict and warnings):
         sys.exit(1)
 

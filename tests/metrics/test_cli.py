@@ -24,7 +24,7 @@ def test_validate_shipped_catalogue_passes() -> None:
     result = run("validate")
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout == ""
-    assert "4 spec file(s) checked: 0 error(s), 0 warning(s)" in result.stderr
+    assert "4 spec file(s) and 4 query folder(s) checked: 0 error(s), 0 warning(s)" in result.stderr
 
 
 def test_validate_broken_copy_fails_with_one_line_per_problem(catalogue_copy: Path) -> None:
@@ -91,8 +91,9 @@ def test_new_scaffolds_a_spec_that_validates(tmp_path: Path) -> None:
     assert (queries / "my_feature" / "daily_events.sql").is_file()
     config = yaml.safe_load((queries / "my_feature" / "config.yaml").read_text())
     assert list(config["reports"]) == ["daily_events"]
-    check = run("--catalogue", str(cat), "validate")
+    check = run("--catalogue", str(cat), "--queries", str(queries), "validate")
     assert check.returncode == 0, check.stdout + check.stderr
+    assert "1 spec file(s) and 1 query folder(s) checked: 0 error(s)" in check.stderr
     assert catalogue.load(cat).spec("my_feature").owner.team == "Editing"
     again = run("--catalogue", str(cat), "--queries", str(queries), "new", "my_feature")
     assert again.returncode == 1 and "already exists" in again.stderr

@@ -1,0 +1,130 @@
+"""Checks of query folders before anything runs: config, SQL that the engine cannot run, catalogue links.
+
+A query that cannot be transpiled, or calls a function the engine lacks, is refused here with
+the reason, not at 3 a.m. A catalogue metric whose report or column does not exist is refused too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from pathlib import Path
+from typing import Iterable
+
+import sqlglot
+from sqlglot import exp
+
+from metrics import yamlfile
+from metrics.problems import InputError, Problem
+from metrics.reports.config import QueryFolder, Report, read_folder
+from metrics.reports.execute import column_name
+from metrics.reports.intervals import Interval
+from metrics.reports.templates import TemplateError, output_columns, render, sample_values, transpile
+
+DIFFERENT_RESULTS = {
+    "slice": "returns different elements on DuckDB (1-based, end inclusive vs length)",
+    "array_distinct": "keeps a different element order on DuckDB",
+    "approx_distinct": "is an estimate; engines estimate differently",
+    "approx_percentile": "is an estimate; engines estimate differently",
+    "approx_count_distinct": "is an estimate; engines estimate differently",
+}
+
+
+@functools.lru_cache(maxsize=1)
+def duckdb_functions() -> frozenset[str]:
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        return frozenset(name.lower() for (name,) in con.sql("SELECT DISTINCT function_name FROM duckdb_functions()").fetchall())
+    finally:
+        con.close()
+
+
+def query_folders(root: Path) -> list[Path]:
+    """The folders under `root` that hold a config.yaml."""
+    return sorted(p.parent for p in Path(root).glob("*/config.yaml")) if Path(root).is_dir() else []
+
+
+def check_folder(folder: Path, engine_dialect: str = "duckdb") -> tuple[QueryFolder | None, list[Problem]]:
+    """Every problem of one query folder: its config, and each SQL report's query."""
+    try:
+        config = read_folder(folder)
+    except InputError as exc:
+        return None, list(exc.problems)
+    problems = list(config.problems)
+    for report in config.reports:
+        if report.type != "script":
+            problems.extend(_check_query(report, engine_dialect))
+    return config, problems
+
+
+def _check_query(report: Report, engine_dialect: str) -> list[Problem]:
+    file = str(report.query_file)
+    sample = Interval(report.starts, report.starts + dt.timedelta(days=1))
+    try:
+        text = render(report.query_file.read_text("utf-8"), sample_values(sample, report.explode_by))
+        sql = transpile(text, report.dialect, engine_dialect)
+    except TemplateError as exc:
+        return [Problem(file, 1, 1, str(exc), f"the report is written in {report.dialect} SQL (set `dialect:` in config.yaml if not)")]
+    problems = []
+    if engine_dialect == "duckdb":
+        known = duckdb_functions()
+        for node in sqlglot.parse_one(sql, read="duckdb").find_all(exp.Anonymous):
+            name = node.name.lower()
+            if name not in known:
+                problems.append(Problem(file, 1, 1, f"function {name}() has no DuckDB equivalent", "rewrite it with functions both engines have"))
+    for node in sqlglot.parse_one(text, read=report.dialect).find_all(exp.Func):
+        name = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
+        if name in DIFFERENT_RESULTS:
+            problems.append(Problem(file, 1, 1, f"{name}() {DIFFERENT_RESULTS[name]}", "check the numbers on both engines", "warning"))
+    return problems
+
+
+def check_links(spec_files: Iterable[Path], queries: Path, folders: dict[str, QueryFolder | None]) -> list[Problem]:
+    """Each catalogue metric computed by a report names an existing folder, report and column."""
+    from metrics.spec import Spec
+
+    problems = []
+    for path in spec_files:
+        try:
+            located = yamlfile.load(path)
+            spec = Spec.model_validate(located.data)
+        except Exception:  # noqa: BLE001 - schema problems are reported by the catalogue check
+            continue
+        for i, metric in enumerate(spec.metrics):
+            if metric.source.type != "report":
+                continue
+            where = ("metrics", i, "source", "report")
+            folder_name, report_key = metric.source.report.split("/", 1)
+            if folder_name not in folders:
+                folder_path = queries / folder_name
+                folders[folder_name] = check_folder(folder_path)[0] if (folder_path / "config.yaml").is_file() else None
+            config = folders[folder_name]
+            if config is None:
+                problems.append(located.problem(where, f"query folder '{folder_name}' not found in {queries}", f"create {queries / folder_name}/config.yaml, or run `metrics new`"))
+                continue
+            try:
+                report = config.report(report_key)
+            except KeyError:
+                known = ", ".join(r.key for r in config.reports) or "(none valid)"
+                problems.append(located.problem(where, f"report '{report_key}' is not in {config.config_file}", f"reports there: {known}"))
+                continue
+            columns = _result_columns(report)
+            if columns is not None and metric.source.column not in columns:
+                problems.append(located.problem(("metrics", i, "source", "column"), f"report '{metric.source.report}' has no result column '{metric.source.column}'", f"its columns: {', '.join(columns)}"))
+    return problems
+
+
+def _result_columns(report: Report) -> list[str] | None:
+    """The table column names of a SQL report's result (None when unknown, e.g. a script)."""
+    if report.type == "script":
+        return None
+    try:
+        text = render(report.query_file.read_text("utf-8"), sample_values(Interval(report.starts, report.starts), report.explode_by))
+        names = output_columns(text, report.dialect)
+    except Exception:  # noqa: BLE001 - the query check reports why
+        return None
+    if not names:
+        return None
+    return [column_name(n) for n in names[1:]] + sorted(report.explode_by)

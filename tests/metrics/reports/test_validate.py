@@ -1,0 +1,51 @@
+"""`metrics validate` on query folders: SQL the engine cannot run, and catalogue links."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from metrics.reports.validate import check_folder, check_links, query_folders
+from tests.conftest import CATALOGUE, QUERIES, edit, pos
+
+
+def test_shipped_query_folders_are_clean() -> None:
+    folders = query_folders(QUERIES)
+    assert [f.name for f in folders] == ["codemirror", "equity_landscape", "pageviews", "reference_previews"]
+    dialects = set()
+    for folder in folders:
+        config, problems = check_folder(folder)
+        assert problems == [], problems
+        dialects |= {r.dialect for r in config.reports}
+    assert dialects == {"trino", "hive", "duckdb"}
+    assert check_links(sorted(CATALOGUE.glob("*.yaml")), QUERIES, {}) == []
+
+
+def test_function_without_duckdb_equivalent_is_refused(tmp_path: Path) -> None:
+    q = shutil.copytree(QUERIES / "reference_previews", tmp_path / "reference_previews")
+    edit(q / "baseline.sql", "count_if(event_action = 'pageview') AS pageviews", "format_datetime(meta_dt, 'yyyy') AS pageviews")
+    _, problems = check_folder(q)
+    assert [str(p) for p in problems] == [f"{q / 'baseline.sql'}:1:1: function format_datetime() has no DuckDB equivalent (rewrite it with functions both engines have)"]
+
+
+def test_query_that_does_not_parse_and_unknown_placeholder(tmp_path: Path) -> None:
+    q = shutil.copytree(QUERIES / "pageviews", tmp_path / "pageviews")
+    (q / "domain_views.sql").write_text("SELECT DATE '{from_date}' AS date, FROM WHERE")
+    (q / "top_pages.sql").write_text("SELECT DATE '{start}' AS date")
+    _, problems = check_folder(q)
+    messages = {Path(p.file).name: p.message for p in problems}
+    assert messages["domain_views.sql"].startswith("cannot parse the query as duckdb SQL")
+    assert messages["top_pages.sql"].startswith("query template contains unknown placeholders: start")
+
+
+def test_catalogue_links_to_missing_folder_report_and_column(tmp_path: Path, catalogue_copy: Path) -> None:
+    queries = shutil.copytree(QUERIES, tmp_path / "queries")
+    shutil.rmtree(queries / "equity_landscape")
+    edit(queries / "codemirror" / "config.yaml", "  sessions:\n", "  editing_sessions:\n")
+    edit(queries / "pageviews" / "domain_views.sql", "AS BIGINT) AS views", "AS BIGINT) AS total_views")
+    problems = [str(p) for p in check_links(sorted(catalogue_copy.glob("*.yaml")), queries, {})]
+    cm, ci, tp = (catalogue_copy / f for f in ("codemirror.yaml", "country_indicators.yaml", "top_pageviews.yaml"))
+    assert f"{cm}:{pos(cm, 'codemirror/sessions')}: report 'sessions' is not in {queries / 'codemirror' / 'config.yaml'} (reports there: toggles, editing_sessions)" in problems
+    assert f"{ci}:{pos(ci, 'equity_landscape/indicators, column: population')}: query folder 'equity_landscape' not found in {queries} (create {queries / 'equity_landscape'}/config.yaml, or run `metrics new`)" in problems
+    assert f"{tp}:{pos(tp, 'views}')}: report 'pageviews/domain_views' has no result column 'views' (its columns: domain_code, total_views)" in problems
+    assert len(problems) == 5  # three equity metrics name the missing folder
