@@ -44,6 +44,8 @@ class TableInfo:
     name: str
     columns: dict[str, str]
     partition_by: dict[str, str]
+    uniform: bool = True
+    """Whether every data file holds every column (then readers need not reconcile schemas)."""
 
     @property
     def qualified(self) -> str:
@@ -143,7 +145,7 @@ class Warehouse:
 
     def _read_info(self, meta: Path) -> TableInfo:
         data = json.loads(meta.read_text("utf-8"))
-        return TableInfo(meta.parent.parent.name, meta.parent.name, data["columns"], data["partition_by"])
+        return TableInfo(meta.parent.parent.name, meta.parent.name, data["columns"], data["partition_by"], data.get("uniform", True))
 
     def ensure_table(self, schema: str, table: str, columns: pa.Schema, partition_by: Mapping[str, str]) -> TableInfo:
         """Create the table, or widen it with new columns (a column is never dropped: old files keep it)."""
@@ -152,12 +154,15 @@ class Warehouse:
             check_name(name, "column name")
         current = self.info(schema, table)
         cols = dict(current.columns) if current else {}
+        uniform = current.uniform if current else True
         for f in columns:
             if f.name in partition_by:
                 continue
             new_type = arrow_type_name(f.type)
             old_type = cols.get(f.name)
             if old_type is None or old_type == "null":
+                if current is not None and old_type is None and uniform and self.files(current):
+                    uniform = False  # files written before this column lack it
                 cols[f.name] = new_type
             elif old_type != new_type and not pa.types.is_null(f.type):
                 if {old_type, new_type} == {"int64", "double"}:
@@ -167,11 +172,11 @@ class Warehouse:
         parts = dict(current.partition_by) if current else dict(partition_by)
         if current and list(current.partition_by) != list(partition_by):
             raise InputError.at(directory, f"{schema}.{table} is partitioned by {list(current.partition_by)}, not {list(partition_by)}", "write with the table's partition keys")
-        info = TableInfo(schema, table, cols, parts)
+        info = TableInfo(schema, table, cols, parts, uniform)
         if current != info:
             directory.mkdir(parents=True, exist_ok=True)
             tmp = directory / f".{META}.{uuid.uuid4().hex}"
-            tmp.write_text(json.dumps({"columns": cols, "partition_by": parts}, indent=2, sort_keys=False) + "\n", "utf-8")
+            tmp.write_text(json.dumps({"columns": cols, "partition_by": parts, "uniform": uniform}, indent=2, sort_keys=False) + "\n", "utf-8")
             os.replace(tmp, directory / META)
         return info
 
@@ -187,7 +192,12 @@ class Warehouse:
         data = normalize(data.drop_columns([c for c in partition if c in data.column_names]))
         kinds = {k: "date" if isinstance(v, dt.date) else "int" if isinstance(v, int) else "string" for k, v in partition.items()}
         info = self.ensure_table(schema, table, data.schema, kinds)
-        target = pa.schema([pa.field(f.name, _arrow_type(info.columns[f.name])) for f in data.schema])
+        # Every file gets every column of the table, in its order: readers need not reconcile.
+        target = self.arrow_schema(info, with_partitions=False)
+        for name in target.names:
+            if name not in data.column_names:
+                data = data.append_column(name, pa.nulls(data.num_rows, target.field(name).type))
+        data = data.select(target.names)
         return info, data if target == data.schema else data.cast(target)
 
     def replace_partition(self, schema: str, table: str, partition: Partition, data: pa.Table) -> Path:

@@ -25,9 +25,9 @@ def view_sql(warehouse: Warehouse, info: TableInfo) -> str:
         return f"CREATE OR REPLACE VIEW {name} AS SELECT {typed} WHERE false"
     glob = warehouse.glob(info).replace("'", "''")
     hive_types = ", ".join(f"'{k}': '{SQL_TYPES[t]}'" for k, t in info.partition_by.items())
-    options = "hive_partitioning = true, union_by_name = true" + (f", hive_types = {{{hive_types}}}" if hive_types else "")
-    # Columns a file lacks (older schema versions) come back NULL through union_by_name; the
-    # explicit list keeps the column order of _table.json whatever the files hold.
+    # union_by_name reads every file's footer at each query: only when files differ in columns
+    # (older files lacking a newer column, which then reads as NULL).
+    options = "hive_partitioning = true" + ("" if info.uniform else ", union_by_name = true") + (f", hive_types = {{{hive_types}}}" if hive_types else "")
     select = ", ".join(f'"{c}"' for c in columns)
     return f"CREATE OR REPLACE VIEW {name} AS SELECT {select} FROM read_parquet('{glob}', {options})"
 

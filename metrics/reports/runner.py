@@ -136,38 +136,80 @@ class Run:
         self.outcomes: list[Outcome] = []
         self.points = 0
 
-    def process(self, report: Report, explode: dict[str, str], todo: list[Interval]) -> None:
-        """Compute one report's missing intervals for one explode combination, in date order."""
-        batches = contiguous_runs(todo) if report.backfill == "range" else [[i] for i in todo]
-        for batch in batches:
-            started = time.perf_counter()
-            try:
-                result = execute(report, self.engine, batch[0].start, batch[-1].end, explode, self.schema)
-                rows = self.write(report, explode, batch, result)
-                status, error = "ok", None
-            except ExecutionError as exc:
-                status, error, rows = "failed", str(exc), {}
-            except Exception as exc:  # noqa: BLE001 - a failure stays with its interval
-                log.debug("interval failed", exc_info=True)
-                status, error, rows = "failed", f"{type(exc).__name__}: {exc}", {}
-            seconds = (time.perf_counter() - started) / len(batch)
-            for interval in batch:
-                outcome = Outcome(report.key, explode, interval, status, rows.get(interval.start, 0), seconds, error)
-                self.outcomes.append(outcome)
-                self.store.log(LogEntry(self.folder.name, report.key, explode_key(explode), interval.start, interval.end, status, outcome.rows, seconds, error))
-                if error:
-                    log.error("%s %s %s: %s", report.key, explode or "", interval.start, error)
-            self.on_interval(len(batch))
+    def process(self, report: Report, work: list[tuple[dict[str, str], list[Interval]]]) -> None:
+        """Compute one report's missing intervals, in date order per explode combination.
+
+        Per-interval reports write after every interval. `backfill: range` reports run one query
+        per contiguous gap and combination, then write each `dt` partition once for all of them.
+        """
+        if report.backfill == "range":
+            done = []
+            for explode, todo in work:
+                for batch in contiguous_runs(todo):
+                    result, seconds = self._execute(report, explode, batch)
+                    if result is not None:
+                        done.append((explode, batch, result, seconds))
+            self._finish(report, done)
+        else:
+            for explode, todo in work:
+                for interval in todo:
+                    result, seconds = self._execute(report, explode, [interval])
+                    if result is not None:
+                        self._finish(report, [(explode, [interval], result, seconds)])
         self.store.flush_log()
 
-    def write(self, report: Report, explode: dict[str, str], batch: list[Interval], result: Result) -> dict[dt.date, int]:
-        """Table first, then TSV, then the Graphite outbox; returns rows per interval start."""
-        table = result.table
-        explode_columns = [k for k in sorted(explode) if k not in table.column_names]
-        for key in explode_columns:
-            table = table.append_column(key, pa.array([explode[key]] * table.num_rows, pa.string()))
-        dates = set(result.dates()) | {i.start for i in batch}
-        self.store.write(report.table, table, {explode_key(explode): dates}, sorted(explode))
+    def _execute(self, report: Report, explode: dict[str, str], batch: list[Interval]) -> tuple[Result | None, float]:
+        """The result (None when it failed, which is recorded) and the seconds it took."""
+        started = time.perf_counter()
+        try:
+            return execute(report, self.engine, batch[0].start, batch[-1].end, explode, self.schema), time.perf_counter() - started
+        except Exception as exc:  # noqa: BLE001 - a failure stays with its intervals
+            error = str(exc) if isinstance(exc, ExecutionError) else f"{type(exc).__name__}: {exc}"
+            log.debug("interval failed", exc_info=True)
+            self._record(report, explode, batch, "failed", {}, time.perf_counter() - started, error)
+            return None, 0.0
+
+    def _finish(self, report: Report, done: list[tuple[dict[str, str], list[Interval], Result, float]]) -> None:
+        """Write the table (once for all batches), then each batch's TSV and Graphite points."""
+        if not done:
+            return
+        started = time.perf_counter()
+        try:
+            tables, combos = [], {}
+            for explode, batch, result, _ in done:
+                tables.append(self._with_explode(result.table, explode))
+                combos.setdefault(explode_key(explode), set()).update(set(result.dates()) | {i.start for i in batch})
+            table = pa.concat_tables(tables, promote_options="permissive") if len(tables) > 1 else tables[0]
+            self.store.write(report.table, table, combos, sorted(report.explode_by))
+            counts = [self._side_outputs(report, explode, batch, result) for explode, batch, result, _ in done]
+        except Exception as exc:  # noqa: BLE001
+            log.debug("write failed", exc_info=True)
+            for explode, batch, _, seconds in done:
+                self._record(report, explode, batch, "failed", {}, seconds, f"writing results failed: {type(exc).__name__}: {exc}")
+            return
+        write_share = (time.perf_counter() - started) / len(done)
+        for (explode, batch, _, seconds), per_interval in zip(done, counts):
+            self._record(report, explode, batch, "ok", per_interval, seconds + write_share, None)
+
+    def _record(self, report: Report, explode: dict[str, str], batch: list[Interval], status: str, rows: dict[dt.date, int], seconds: float, error: str | None) -> None:
+        for interval in batch:
+            outcome = Outcome(report.key, explode, interval, status, rows.get(interval.start, 0), seconds / len(batch), error)
+            self.outcomes.append(outcome)
+            self.store.log(LogEntry(self.folder.name, report.key, explode_key(explode), interval.start, interval.end, status, outcome.rows, outcome.seconds, error))
+            if error:
+                log.error("%s %s %s: %s", report.key, explode or "", interval.start, error)
+        self.on_interval(len(batch))
+
+    @staticmethod
+    def _with_explode(table: pa.Table, explode: Mapping[str, str]) -> pa.Table:
+        """The result with a column per explode placeholder (a result column of that name wins)."""
+        for key in sorted(explode):
+            if key not in table.column_names:
+                table = table.append_column(key, pa.array([explode[key]] * table.num_rows, pa.string()))
+        return table
+
+    def _side_outputs(self, report: Report, explode: dict[str, str], batch: list[Interval], result: Result) -> dict[dt.date, int]:
+        """The legacy TSV and the Graphite outbox, after the table committed; returns rows per interval."""
         per_interval = {i.start: 0 for i in batch}
         by_date: dict[dt.date, list[list]] = {}
         values = result.table.to_pylist()
@@ -260,13 +302,14 @@ def update_reports(
                 summary.skipped.append((report.key, f"starts {report.starts} is in the future"))
                 log.warning("report %s starts on %s, in the future: skipped", report.key, report.starts)
                 continue
-            for combo, todo in plan(report, run.store, now, pending):
-                work.append((report, combo, todo))
-        total = sum(len(todo) for _, _, todo in work)
+            planned = plan(report, run.store, now, pending)
+            # A range report is one unit (its partitions are written once); others one per combination.
+            work += [(report, planned)] if report.backfill == "range" else [(report, [item]) for item in planned]
+        total = sum(len(todo) for _, items in work for _, todo in items)
         with _progress(progress, total) as advance:
             run.on_interval = advance
             with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-                for future in [pool.submit(run.process, report, combo, todo) for report, combo, todo in work]:
+                for future in [pool.submit(run.process, report, items) for report, items in work if items]:
                     future.result()
         run.store.flush_log()
         summary.outcomes = sorted(run.outcomes, key=lambda o: (o.report, sorted(o.explode.items()), o.interval))
