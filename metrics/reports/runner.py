@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from metrics.engines import Engine
 from metrics.problems import Problem
@@ -210,14 +211,17 @@ class Run:
 
     def _side_outputs(self, report: Report, explode: dict[str, str], batch: list[Interval], result: Result) -> dict[dt.date, int]:
         """The legacy TSV and the Graphite outbox, after the table committed; returns rows per interval."""
-        per_interval = {i.start: 0 for i in batch}
+        days = result.table.column("dt")
+        per_interval = {
+            i.start: pc.sum(pc.and_(pc.greater_equal(days, pa.scalar(i.start)), pc.less(days, pa.scalar(i.end)))).as_py() or 0
+            for i in batch
+        }
+        if self.output is None and not self.graphite:
+            return per_interval
         by_date: dict[dt.date, list[list]] = {}
         values = result.table.to_pylist()
         for row in values:
             by_date.setdefault(row["dt"], []).append([row[c] for c in result.table.column_names[1:]])
-            for interval in batch:
-                if interval.start <= row["dt"] < interval.end:
-                    per_interval[interval.start] += 1
         if self.output is not None:
             for interval in batch:
                 if not per_interval[interval.start] and interval.start not in by_date:
