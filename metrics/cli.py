@@ -164,6 +164,33 @@ def new(ctx: click.Context, name: str, team: str, responsible: str) -> None:
     click.echo(f"next: edit {s.catalogue / (name + '.yaml')}, then run `metrics validate`", err=True)
 
 
+@main.command()
+@click.argument("sql")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.pass_context
+@fail_cleanly
+def query(ctx: click.Context, sql: str, fmt: str) -> None:
+    """Run SQL (DuckDB dialect) over the warehouse tables and print the result.
+
+    \b
+    Tables are named schema.table: metrics.<folder>_<report> for report results,
+    metrics.report_runs for the run log, event.<stream>, wmf.pageview_hourly, ...
+    """
+    from metrics import frames
+    from metrics.engines import QueryError
+
+    try:
+        frame = frames.query(sql, warehouse=settings(ctx).warehouse)
+    except QueryError as exc:
+        raise InputError.at("<query>", str(exc), "check the SQL: tables are schema.table, e.g. metrics.codemirror_toggles") from None
+    if fmt == "csv":
+        click.echo(frame.to_csv(index=False), nl=False)
+    elif fmt == "json":
+        click.echo(frame.to_json(orient="records", date_format="iso", indent=2))
+    else:
+        click.echo(frame.to_string(index=False))
+
+
 @main.group()
 def build() -> None:
     """Build dashboard assets from the catalogue (Superset bundles, Grafana dashboards)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from metrics.engines.base import Engine
+from metrics.engines.base import Engine, QueryError
 from metrics.warehouse import Warehouse
 
 ENGINES = ("duckdb",)
@@ -21,4 +21,4 @@ def open_engine(warehouse: Warehouse | Path | str, kind: str = "duckdb") -> Engi
     raise ValueError(f"unknown engine {kind!r} (known: {', '.join(ENGINES)})")
 
 
-__all__ = ["Engine", "open_engine", "ENGINES"]
+__all__ = ["Engine", "QueryError", "open_engine", "ENGINES"]

@@ -11,6 +11,10 @@ import pyarrow as pa
 from metrics.warehouse import Partition, Warehouse
 
 
+class QueryError(RuntimeError):
+    """The engine refused or failed a query; the message is the engine's, first line."""
+
+
 class Engine(ABC):
     """Runs SQL in its own dialect over the tables of one warehouse.
 
@@ -27,7 +31,7 @@ class Engine(ABC):
 
     @abstractmethod
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> pa.Table:
-        """Run one statement (named `$param` binds) and return its result as Arrow."""
+        """Run one statement (named `$param` binds) and return its result as Arrow; raises `QueryError`."""
 
     @abstractmethod
     def refresh(self) -> None:

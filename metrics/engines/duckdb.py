@@ -11,7 +11,7 @@ from typing import Any, Mapping
 import duckdb
 import pyarrow as pa
 
-from metrics.engines.base import Engine
+from metrics.engines.base import Engine, QueryError
 from metrics.warehouse import SQL_TYPES, TableInfo, Warehouse
 
 
@@ -53,10 +53,13 @@ class DuckDBEngine(Engine):
         return cursor
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> pa.Table:
-        relation = self.cursor.sql(sql, params=dict(params) if params else None)
-        if relation is None:  # a statement without a result (DDL, SET)
-            return pa.table({})
-        return relation.to_arrow_table()
+        try:
+            relation = self.cursor.sql(sql, params=dict(params) if params else None)
+            if relation is None:  # a statement without a result (DDL, SET)
+                return pa.table({})
+            return relation.to_arrow_table()
+        except duckdb.Error as exc:
+            raise QueryError(str(exc).strip().splitlines()[0]) from None
 
     def refresh(self) -> None:
         with self._ddl:

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from metrics.engines import Engine
+from metrics.engines import Engine, QueryError
 from metrics.reports.config import Report
 from metrics.reports.templates import TemplateError, placeholders, render, transpile
 
@@ -57,8 +57,8 @@ def execute(report: Report, engine: Engine, start: dt.date, end: dt.date, explod
         raise ExecutionError(f"{report.query_file}: {exc}") from None
     try:
         table = engine.query(sql)
-    except Exception as exc:  # the engine's own error type varies by engine
-        raise ExecutionError(f"{report.query_file}: query failed: {str(exc).strip().splitlines()[0]}") from None
+    except QueryError as exc:
+        raise ExecutionError(f"{report.query_file}: query failed: {exc}") from None
     return _normalise(table.column_names, table, report)
 
 

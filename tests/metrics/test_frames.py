@@ -1,0 +1,42 @@
+"""Notebook access: a catalogue metric as a DataFrame, normalized against its denominator."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from metrics import frames
+from metrics.problems import InputError
+from metrics.warehouse import Warehouse
+from tests.conftest import CATALOGUE
+
+D = dt.date
+
+
+def test_metric_frame_and_normalization(tmp_path: Path) -> None:
+    w = Warehouse(tmp_path)
+    toggles = {D(2026, 11, 1): [("wikitext_2010", "true", "enwiki", 32), ("wikitext_2010", "false", "enwiki", 16), ("wikitext_2017", "true", "dewiki", 48)],
+               D(2026, 11, 2): [("wikitext_2010", "true", "enwiki", 16)]}
+    sessions = {D(2026, 11, 1): [("wikitext_2010", "enwiki", 160), ("wikitext_2017", "dewiki", 0)], D(2026, 11, 2): [("wikitext_2010", "enwiki", 64)]}
+    for day, rows in toggles.items():
+        w.replace_partition("metrics", "codemirror_toggles", {"dt": day}, pa.table({k: [r[i] for r in rows] for i, k in enumerate(["editor", "enabled", "wiki", "toggles"])}))
+    for day, rows in sessions.items():
+        w.replace_partition("metrics", "codemirror_sessions", {"dt": day}, pa.table({k: [r[i] for r in rows] for i, k in enumerate(["editor", "wiki", "sessions"])}))
+
+    frame = frames.metric("toggles", catalogue=CATALOGUE, warehouse=tmp_path, start="2026-11-01", end="2026-11-02")
+    assert list(frame.columns) == ["dt", "editor", "enabled", "wiki", "toggles"]
+    assert sorted(frame["toggles"].tolist()) == [16, 32, 48]
+
+    normal = frames.metric("toggles", normalized=True, catalogue=CATALOGUE, warehouse=tmp_path)
+    ratio = {(r.dt, r.enabled, r.wiki): r.toggles_per_editing_session for r in normal.itertuples()}
+    assert ratio[(D(2026, 11, 1), "true", "enwiki")] == 32 / 160
+    assert ratio[(D(2026, 11, 2), "true", "enwiki")] == 16 / 64
+    assert ratio[(D(2026, 11, 1), "true", "dewiki")] != ratio[(D(2026, 11, 1), "true", "dewiki")]  # 48 / 0 is NaN, not inf
+
+    with pytest.raises(InputError, match="collected by StatsD"):
+        frames.metric("codemirror_toggle_clicks", catalogue=CATALOGUE, warehouse=tmp_path)
+    with pytest.raises(InputError, match="no metric named 'toggle'"):
+        frames.metric("toggle", catalogue=CATALOGUE, warehouse=tmp_path)
