@@ -38,8 +38,10 @@ class Engine(ABC):
         """Make every table (and new columns and partitions) of the warehouse visible."""
 
     def dataframe(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
-        """The result as a pandas DataFrame."""
-        return self.query(sql, params).to_pandas()
+        """The result as a pandas DataFrame, with the warehouse's types (no 128-bit integers as Decimal)."""
+        from metrics.warehouse import normalize
+
+        return normalize(self.query(sql, params)).to_pandas()
 
     def replace_partition(self, schema: str, table: str, partition: Partition, data: pa.Table) -> None:
         """Atomically replace one partition and make it visible."""
