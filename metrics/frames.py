@@ -2,7 +2,7 @@
 
     from metrics import frames
     frames.metric("toggles", start="2026-11-01")        # dt, editor, enabled, wiki, toggles
-    frames.metric("toggles", normalized=True)           # ... plus toggles_per_editing_session
+    frames.metric("toggles", normalized=True)           # ... plus toggles_per_editing_sessions
     frames.query("SELECT * FROM metrics.codemirror_toggles LIMIT 5")
 """
 
