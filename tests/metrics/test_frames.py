@@ -31,7 +31,7 @@ def test_metric_frame_and_normalization(tmp_path: Path) -> None:
     assert sorted(frame["toggles"].tolist()) == [16, 32, 48]
 
     normal = frames.metric("toggles", normalized=True, catalogue=CATALOGUE, warehouse=tmp_path)
-    ratio = {(r.dt, r.enabled, r.wiki): r.toggles_per_editing_session for r in normal.itertuples()}
+    ratio = {(r.dt, r.enabled, r.wiki): r.toggles_per_editing_sessions for r in normal.itertuples()}
     assert ratio[(D(2026, 11, 1), "true", "enwiki")] == 32 / 160
     assert ratio[(D(2026, 11, 2), "true", "enwiki")] == 16 / 64
     assert ratio[(D(2026, 11, 1), "true", "dewiki")] != ratio[(D(2026, 11, 1), "true", "dewiki")]  # 48 / 0 is NaN, not inf
