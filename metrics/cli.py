@@ -191,6 +191,24 @@ def query(ctx: click.Context, sql: str, fmt: str) -> None:
         click.echo(frame.to_string(index=False))
 
 
+@main.command("export-duckdb")
+@click.argument("path", required=False, type=click.Path(dir_okay=False))
+@click.pass_context
+@fail_cleanly
+def export_duckdb(ctx: click.Context, path: str | None) -> None:
+    """Write a DuckDB file of views over every warehouse table (default: WAREHOUSE/catalog.duckdb).
+
+    Superset and other readers open it read-only. The file is written beside and swapped in
+    with a rename, so readers never see a half-written file or meet a lock.
+    """
+    from metrics.engines.duckdb import write_catalog
+    from metrics.warehouse import Warehouse
+
+    warehouse = Warehouse(settings(ctx).warehouse)
+    target = write_catalog(warehouse, path or warehouse.root / "catalog.duckdb")
+    click.echo(f"wrote {target} ({len(warehouse.tables())} views)")
+
+
 @main.group()
 def build() -> None:
     """Build dashboard assets from the catalogue (Superset bundles, Grafana dashboards)."""

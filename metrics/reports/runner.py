@@ -33,6 +33,7 @@ from metrics.reports.intervals import Interval, contiguous_runs, due_intervals
 from metrics.reports.lock import folder_lock
 from metrics.reports.store import LogEntry, Store, explode_key
 from metrics.graphite_paths import expand
+from metrics.warehouse import normalize
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +182,8 @@ class Run:
                 tables.append(self._with_explode(result.table, explode))
                 combos.setdefault(explode_key(explode), set()).update(set(result.dates()) | {i.start for i in batch})
             table = pa.concat_tables(tables, promote_options="permissive") if len(tables) > 1 else tables[0]
+            if report.type != "script" and not table.num_rows:
+                self.store.declare(report.table, normalize(table).schema)  # an engine's empty result still has types
             self.store.write(report.table, table, combos, sorted(report.explode_by))
             counts = [self._side_outputs(report, explode, batch, result) for explode, batch, result, _ in done]
         except Exception as exc:  # noqa: BLE001

@@ -105,6 +105,13 @@ class Store:
             self.engine.table_changed(SCHEMA, table, new=False)
         return results.num_rows
 
+    def declare(self, table: str, schema: pa.Schema) -> None:
+        """Create the table from a result's columns even before it has rows (dashboards need it)."""
+        with self._lock(table):
+            if self.warehouse.info(SCHEMA, table) is None:
+                self.warehouse.ensure_table(SCHEMA, table, pa.schema([f for f in schema if f.name != "dt"]), {"dt": "date"})
+                self.engine.table_changed(SCHEMA, table, new=True)
+
     def _kept_rows(self, table: str, day: dt.date, combos: Mapping[str, Iterable[dt.date]], explode_columns: list[str]) -> pa.Table | None:
         """The rows of a partition that this write does not replace."""
         info = self.warehouse.info(SCHEMA, table)

@@ -305,3 +305,13 @@ def test_graphite_outbox_survives_an_outage(env) -> None:
     clicks = {r["dt"]: r["clicks"] for r in engine.query("SELECT dt, clicks FROM metrics.toy_a").to_pylist()}
     lines = b"".join(received).decode().splitlines()
     assert lines == [f"toy.clicks.enwiki {float(clicks[d])!r} {int(dt.datetime(d.year, d.month, d.day, tzinfo=dt.timezone.utc).timestamp())}" for d in sorted(clicks)]
+
+
+def test_empty_sql_result_declares_the_table(env) -> None:
+    tmp, engine, _ = env
+    q = query_folder(tmp, "reports:\n  none: {granularity: days, starts: 2026-11-21}\n", {"none.sql": "SELECT DATE '{from_date}' AS date, wiki, count(*) AS n FROM event.toy WHERE false GROUP BY wiki"})
+    assert update_reports(q, engine, now=NOW, graphite=False).ok
+    assert engine.query("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'toy_none' ORDER BY ordinal_position").to_pylist() == [
+        {"column_name": "wiki", "data_type": "VARCHAR"}, {"column_name": "n", "data_type": "BIGINT"}, {"column_name": "dt", "data_type": "DATE"},
+    ]
+    assert engine.query("SELECT count(*) c FROM metrics.toy_none").to_pylist() == [{"c": 0}]
