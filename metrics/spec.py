@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import string
 from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints
+
+from metrics.graphite_paths import placeholders
 
 IDENTIFIER_PATTERN = r"^[a-z][a-z0-9_]*$"
 SEMVER_PATTERN = (
@@ -120,9 +121,7 @@ class Metric(_Strict):
 
     def path_placeholders(self) -> list[str]:
         """The `{names}` used in the Graphite path template, in order."""
-        if not self.graphite_path:
-            return []
-        return [name for _, name, _, _ in string.Formatter().parse(self.graphite_path) if name]
+        return placeholders(self.graphite_path) if self.graphite_path else []
 
 
 class Graph(_Strict):
