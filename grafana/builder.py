@@ -1,0 +1,341 @@
+"""Grafana dashboard JSON (the classic model of `POST /api/dashboards/db`) from one spec.
+
+Plain dicts, written with sorted keys and no timestamps: the same spec gives the same bytes.
+Layout: a text panel with what the spec says about itself, then one panel per graph of the spec
+(`line` and `table` as time series, `big_number` as stat), then one time series per metric with a
+Graphite path that no graph shows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+
+from grafana.targets import Target, graph_targets, variable_query
+from metrics.spec import Graph, Metric, Spec
+
+SCHEMA_VERSION = 42  # the default of the shared dashboard schema (Grafana 12)
+DEFAULT_DATASOURCE_UID = "graphite"
+SUNSET_WARNING_DAYS = 90
+TAG = "metrics-catalogue"
+DATASOURCE = {"type": "graphite", "uid": "${datasource}"}
+LEGEND_CALCS = {"total": "sum", "mean": "mean"}
+WIDTH, HEIGHT, TEXT_HEIGHT = 12, 9, 10
+
+
+def dashboard_uid(spec_name: str) -> str:
+    """A stable uid from the spec name (Grafana allows at most 40 characters)."""
+    uid = f"metrics-{spec_name}".replace("_", "-")
+    if len(uid) <= 40:
+        return uid
+    return uid[:27] + "-" + hashlib.sha1(spec_name.encode()).hexdigest()[:12]
+
+
+def spec_hash(spec: Spec) -> str:
+    """A short hash of the spec's content, recorded in the dashboard beside its version."""
+    return hashlib.sha256(spec.model_dump_json().encode()).hexdigest()[:12]
+
+
+def build_dashboard(spec: Spec, *, datasource_uid: str = DEFAULT_DATASOURCE_UID, today: dt.date | None = None) -> dict:
+    """The dashboard of one spec, as a JSON-ready dict."""
+    today = today or dt.date.today()
+    panels: list[dict] = [_text_panel(spec, today)]
+    shown: set[str] = set()
+    for graph in spec.graphs:
+        targets = graph_targets(spec, graph)
+        if targets:
+            panels.extend(_graph_panels(spec, graph, targets))
+            shown.update(t.metric for t in targets)
+    for metric in spec.metrics:
+        if metric.graphite_path and metric.name not in shown:
+            graph = _default_graph(metric)
+            panels.extend(_graph_panels(spec, graph, graph_targets(spec, graph)))
+    _lay_out(panels)
+    return {
+        "annotations": {"list": [_builtin_annotations()]},
+        "description": f"{spec.title}: generated from metrics spec {spec.name} {spec.version} (content {spec_hash(spec)}); do not edit by hand.",
+        "editable": True,
+        "graphTooltip": 1,
+        "id": None,
+        "links": [{"title": "Ticket", "type": "link", "url": str(spec.ticket), "icon": "external link", "targetBlank": True, "asDropdown": False, "includeVars": False, "keepTime": False, "tags": [], "tooltip": "The task tracking this instrumentation"}],
+        "panels": panels,
+        "refresh": "",
+        "schemaVersion": SCHEMA_VERSION,
+        "tags": [TAG, f"spec:{spec.name}", f"version:{spec.version}", f"status:{spec.status}"],
+        "templating": {"list": [_datasource_variable(datasource_uid)] + _dimension_variables(spec)},
+        "time": {"from": "now-90d", "to": "now"},
+        "timepicker": {},
+        "timezone": "utc",
+        "title": f"{spec.title} (v{spec.version})",
+        "uid": dashboard_uid(spec.name),
+        "weekStart": "",
+    }
+
+
+def dumps(dashboard: dict) -> str:
+    """The dashboard as written to disk: sorted keys, two-space indent, final newline."""
+    return json.dumps(dashboard, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+# --- panels ---------------------------------------------------------------------------------
+
+
+def _text_panel(spec: Spec, today: dt.date) -> dict:
+    return {
+        "type": "text",
+        "title": "About this dashboard",
+        "gridPos": {"h": TEXT_HEIGHT, "w": 24, "x": 0, "y": 0},
+        "options": {"mode": "markdown", "content": about_markdown(spec, today), "code": {"language": "plaintext", "showLineNumbers": False, "showMiniMap": False}},
+    }
+
+
+def about_markdown(spec: Spec, today: dt.date) -> str:
+    """The text panel: description, questions, owner, ticket, status, version, sunset, gaps."""
+    owner = spec.owner
+    contact = f" ({_md(owner.contact)})" if owner.contact else ""
+    lines = []
+    warning = sunset_warning(spec, today)
+    if warning:
+        lines += [f"> **Warning:** {warning}", ""]
+    lines += [_md(spec.description), "", "**Research questions**", ""]
+    lines += [f"- {_md(q)}" for q in spec.research_questions]
+    lines += [
+        "",
+        "| | |",
+        "| --- | --- |",
+        f"| Owner | {_md(owner.team)}{contact} |",
+        f"| Responsible | {_md(owner.responsible)} |",
+        f"| Ticket | [{spec.ticket}]({spec.ticket}) |",
+        f"| Status | {spec.status} |",
+        f"| Version | {spec.version} (spec `{spec.name}`, content {spec_hash(spec)}) |",
+    ]
+    if spec.sunset:
+        lines.append(f"| Sunset | {spec.sunset.date.isoformat()}: {_md(spec.sunset.plan)} |")
+    missing = [m for m in spec.metrics if not m.graphite_path]
+    if missing:
+        lines += ["", "**Not in Graphite** (no panel here; see the Superset dashboard):", ""]
+        lines += [f"- `{m.name}`: {_md(m.description)}" for m in missing]
+    statsd = [m.name for m in spec.metrics if m.graphite_path and m.source.type == "statsd"]
+    if statsd:
+        lines += ["", f"Live through StatsD: {', '.join(f'`{n}`' for n in statsd)}. Other metrics are daily report values."]
+    return "\n".join(lines) + "\n"
+
+
+def sunset_warning(spec: Spec, today: dt.date) -> str | None:
+    """A warning when the sunset date is past or within 90 days of `today`."""
+    if spec.sunset is None:
+        return None
+    days = (spec.sunset.date - today).days
+    if days < 0:
+        return f"this spec's sunset date {spec.sunset.date.isoformat()} is past: its data may have stopped."
+    if days <= SUNSET_WARNING_DAYS:
+        # No day count: the dashboard would change every day of the window.
+        return f"this spec is sunset on {spec.sunset.date.isoformat()}, within {SUNSET_WARNING_DAYS} days: collection then stops."
+    return None
+
+
+def _graph_panels(spec: Spec, graph: Graph, targets: list[Target]) -> list[dict]:
+    """One panel per graph; a line graph's ratios and percentages get their own panel beside it.
+
+    (Grafana puts series on a second axis only through field overrides, whose scalar values the
+    shared dashboard schema rejects; a ratio on the axis of its totals would be a flat line.)
+    """
+    if graph.kind != "line":
+        return [_graph_panel(spec, graph, targets, graph.title)]
+    families: dict[str, list[Target]] = {}
+    for target in targets:
+        families.setdefault({"mean": "total"}.get(target.show, target.show), []).append(target)
+    panels = []
+    for index, (family, members) in enumerate(families.items()):
+        title = graph.title
+        if index > 0 and family == "normalized":
+            title += ": " + " / ".join(sorted({spec.metric(t.metric).normalization.label for t in members}))  # type: ignore[union-attr]
+        elif index > 0:
+            title += {"total": ": totals", "percentage": ": share of the total"}[family]
+        panels.append(_graph_panel(spec, graph, members, title))
+    return panels
+
+
+def _graph_panel(spec: Spec, graph: Graph, targets: list[Target], title: str) -> dict:
+    panel = {
+        "title": title,
+        "description": graph.description or _describe(spec, graph),
+        "datasource": DATASOURCE,
+        "targets": [{"refId": _ref_id(i), "target": t.expr, "datasource": DATASOURCE, "textEditor": True} for i, t in enumerate(targets)],
+        "gridPos": {"h": HEIGHT, "w": WIDTH, "x": 0, "y": 0},
+    }
+    if graph.kind == "big_number":
+        panel.update(type="stat", options=_stat_options(), fieldConfig={"defaults": {"unit": "short"}, "overrides": []})
+        return panel
+    shows = {t.show for t in targets}
+    calcs = [LEGEND_CALCS[s] for s in graph.show if s in LEGEND_CALCS and shows & {"total", "mean"}]
+    table = graph.kind == "table"
+    unit = "percent" if shows == {"percentage"} else "short"
+    panel.update(
+        type="timeseries",
+        options={
+            "legend": {"displayMode": "table" if table or calcs else "list", "placement": "bottom", "showLegend": True, "calcs": calcs + (["lastNotNull"] if table else [])},
+            "tooltip": {"mode": "multi", "sort": "desc"},
+        },
+        fieldConfig={"defaults": {"unit": unit, "custom": _line_style(_axis_label(spec, targets))}, "overrides": []},
+    )
+    return panel
+
+
+def _axis_label(spec: Spec, targets: list[Target]) -> str:
+    labels = []
+    for t in targets:
+        metric = spec.metric(t.metric)
+        if t.show == "normalized" and metric.normalization:
+            label = f"{metric.unit} {metric.normalization.label}"
+        elif t.show == "percentage":
+            label = f"% of all {metric.unit}"
+        else:
+            label = metric.unit
+        if label not in labels:
+            labels.append(label)
+    return ", ".join(labels)
+
+
+def _line_style(axis_label: str) -> dict:
+    """Lines only, never stacked or filled."""
+    return {
+        "drawStyle": "line",
+        "lineWidth": 1,
+        "lineInterpolation": "linear",
+        "fillOpacity": 0,
+        "gradientMode": "none",
+        "showPoints": "auto",
+        "pointSize": 4,
+        "spanNulls": False,
+        "stacking": {"mode": "none", "group": "A"},
+        "axisPlacement": "auto",
+        "axisLabel": axis_label,
+        "scaleDistribution": {"type": "linear"},
+        "thresholdsStyle": {"mode": "off"},
+    }
+
+
+def _stat_options() -> dict:
+    # Stat targets are computed over the whole range in Graphite (running sums), so the last value is the answer.
+    return {
+        "graphMode": "none",
+        "colorMode": "none",
+        "justifyMode": "auto",
+        "textMode": "value_and_name",
+        "wideLayout": True,
+        "showPercentChange": False,
+        "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+        "percentChangeColorMode": "standard",
+        "orientation": "auto",
+    }
+
+
+def _default_graph(metric: Metric) -> Graph:
+    split = metric.dimensions[0] if metric.dimensions else None
+    show = ["mean"] if metric.type == "timer" else ["total"]
+    return Graph(title=metric.name.replace("_", " ").capitalize(), description=metric.description, kind="line", metrics=[metric.name], split_by=split, show=show)
+
+
+def _describe(spec: Spec, graph: Graph) -> str:
+    parts = [spec.metric(m).description for m in graph.metrics]
+    if graph.split_by:
+        parts.append(f"One series per {graph.split_by}.")
+    if graph.filters:
+        parts.append("Only " + ", ".join(f"{k} = {v}" for k, v in graph.filters.items()) + ".")
+    missing = [m for m in graph.metrics if not spec.metric(m).graphite_path]
+    if missing:
+        parts.append(f"Not in Graphite: {', '.join(missing)}.")
+    return " ".join(parts)
+
+
+def _lay_out(panels: list[dict]) -> None:
+    """Panel ids in order; the text panel on top, then two panels a row."""
+    y = TEXT_HEIGHT
+    for index, panel in enumerate(panels):
+        panel["id"] = index + 1
+        if index == 0:
+            continue
+        column = (index - 1) % 2
+        panel["gridPos"] = {"h": HEIGHT, "w": WIDTH, "x": column * WIDTH, "y": y}
+        if column == 1:
+            y += HEIGHT
+
+
+# --- variables ------------------------------------------------------------------------------
+
+
+def _datasource_variable(uid: str) -> dict:
+    return {
+        "type": "datasource",
+        "name": "datasource",
+        "label": "Graphite",
+        "query": "graphite",
+        "current": {"text": uid, "value": uid},
+        "hide": 0,
+        "refresh": 1,
+        "regex": "",
+        "includeAll": False,
+        "multi": False,
+        "options": [],
+        "skipUrlSync": False,
+    }
+
+
+def _dimension_variables(spec: Spec) -> list[dict]:
+    out = []
+    for dim in spec.dimensions:
+        if not dim.variable or not any(m.graphite_path and dim.name in m.dimensions for m in spec.metrics):
+            continue
+        query, regex = variable_query(spec, dim)
+        current = {"text": [dim.default], "value": [dim.default]} if dim.default else {"text": ["All"], "value": ["$__all"]}
+        out.append(
+            {
+                "type": "query",
+                "name": dim.name,
+                "label": dim.name.replace("_", " "),
+                "description": dim.description,
+                "datasource": DATASOURCE,
+                "query": query,
+                "definition": query,
+                "regex": regex,
+                "multi": True,
+                "includeAll": True,
+                "allValue": "*",
+                "current": current,
+                "options": [],
+                "refresh": 1,
+                "sort": 1,
+                "hide": 0,
+                "skipUrlSync": False,
+            }
+        )
+    return out
+
+
+def _builtin_annotations() -> dict:
+    return {
+        "builtIn": 1,
+        "datasource": {"type": "grafana", "uid": "-- Grafana --"},
+        "enable": True,
+        "hide": True,
+        "iconColor": "rgba(0, 211, 255, 1)",
+        "name": "Annotations & Alerts",
+        "type": "dashboard",
+    }
+
+
+def _ref_id(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def _md(text: str) -> str:
+    """Text safe inside a Markdown table cell or list item."""
+    return re.sub(r"\s+", " ", text).replace("|", "\\|").strip()

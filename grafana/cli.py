@@ -1,0 +1,84 @@
+"""`metrics build grafana` and `metrics import grafana`: thin commands over writer and importer."""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from grafana.builder import DEFAULT_DATASOURCE_UID
+from grafana.importer import GrafanaError, import_dashboards
+from grafana.writer import DEFAULT_DASHBOARDS_PATH, DEFAULT_GRAPHITE_URL, DEFAULT_OUT, FOLDER, build_all
+from metrics import catalogue as catalogue_mod
+
+
+def fail_cleanly(func: Callable[..., Any]) -> Callable[..., Any]:
+    """`metrics.cli.fail_cleanly`, looked up when the command runs.
+
+    metrics/cli.py imports this module while it is itself being imported; under
+    `python -m metrics.cli` an import of metrics.cli here would start a second copy of it.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from metrics.cli import fail_cleanly as wrap
+
+        return wrap(func)(*args, **kwargs)
+
+    return wrapper
+
+
+@click.command("grafana")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_OUT, show_default="grafana/", help="Folder for dashboards/ and provisioning/.")
+@click.option("--datasource-uid", default=DEFAULT_DATASOURCE_UID, show_default=True, help="uid of the Graphite datasource (default of the $datasource variable and of the provisioned datasource).")
+@click.option("--graphite-url", default=DEFAULT_GRAPHITE_URL, show_default=True, help="graphite-web URL written into the datasource provisioning file.")
+@click.option("--dashboards-path", default=DEFAULT_DASHBOARDS_PATH, show_default=True, help="Where the Grafana host reads the dashboard files (provider provisioning file).")
+@click.pass_context
+@fail_cleanly
+def build_grafana(ctx: click.Context, out: Path, datasource_uid: str, graphite_url: str, dashboards_path: str) -> None:
+    """Write one Grafana dashboard JSON per spec, and file-provisioning config."""
+    cat = catalogue_mod.load(ctx.find_root().obj.catalogue)
+    for path in build_all(cat, out, datasource_uid=datasource_uid, graphite_url=graphite_url, dashboards_path=dashboards_path):
+        click.echo(f"wrote {path}")
+
+
+@click.command("grafana")
+@click.argument("dashboards", nargs=-1)
+@click.option("--url", required=True, help="Grafana base URL, e.g. https://grafana.example.org (token from GRAFANA_TOKEN).")
+@click.option("--folder", default=FOLDER, show_default=True, help="Folder title; created when missing.")
+@click.option("--dashboards-dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_OUT / "dashboards", show_default="grafana/dashboards", help="Where built dashboards are found by spec name.")
+@click.option("--dry-run", is_flag=True, help="Print what would be posted; contact no server.")
+@fail_cleanly
+def import_grafana(dashboards: tuple[str, ...], url: str, folder: str, dashboards_dir: Path, dry_run: bool) -> None:
+    """Import built dashboards (files or spec names; default: all) into Grafana, overwriting them."""
+    paths = [_resolve(d, dashboards_dir) for d in dashboards] or sorted(dashboards_dir.glob("*.json"))
+    if not paths:
+        raise click.ClickException(f"no dashboards in {dashboards_dir}: run `metrics build grafana` first")
+    try:
+        results = import_dashboards(url, paths, folder=folder, dry_run=dry_run)
+    except GrafanaError as exc:
+        raise click.ClickException(str(exc)) from None
+    for result in results:
+        if dry_run:
+            click.echo(f"would POST {url.rstrip('/')}/api/dashboards/db ({result.path}):")
+            click.echo(json.dumps(result.body, indent=2, sort_keys=True))
+        else:
+            click.echo(f"imported {result.uid} version {result.version}: {url.rstrip('/')}{result.url or ''}")
+    if dry_run and folder:
+        click.echo(f"folder {folder!r} is looked up by title (created with that uid when missing) on a real import", err=True)
+
+
+def _resolve(name: str, folder: Path) -> Path:
+    path = Path(name)
+    if path.exists() or path.suffix == ".json":
+        return path
+    return folder / f"{name}.json"
+
+
+def register(groups: dict[str, click.Group]) -> None:
+    """Add the Grafana commands to the `metrics` command groups."""
+    groups["build"].add_command(build_grafana)
+    groups["import"].add_command(import_grafana)

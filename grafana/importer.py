@@ -1,0 +1,146 @@
+"""Import built dashboards into a running Grafana through its HTTP API.
+
+`POST /api/dashboards/db` with `overwrite: true`, into a folder looked up (or created) by title,
+with a version message naming the spec version. Every failure becomes one `GrafanaError` line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+TOKEN_ENV = "GRAFANA_TOKEN"
+
+
+class GrafanaError(Exception):
+    """Grafana refused a request or could not be reached; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Imported:
+    """The result of one dashboard import (or, with dry_run, what would be posted)."""
+
+    path: Path
+    uid: str
+    body: dict[str, Any]
+    url: str | None = None
+    version: int | None = None
+
+
+def folder_uid(title: str) -> str:
+    """The uid given to a folder this importer creates (stable, from its title)."""
+    return ("metrics-" + re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-"))[:40]
+
+
+def import_message(dashboard: dict[str, Any]) -> str:
+    """The version message: which spec and spec version the dashboard was built from."""
+    tags = dict(t.split(":", 1) for t in dashboard.get("tags", []) if ":" in t)
+    spec, version = tags.get("spec", dashboard.get("uid", "?")), tags.get("version", "?")
+    return f"metrics spec {spec} version {version} (metrics build grafana)"
+
+
+def post_body(dashboard: dict[str, Any], folder: str | None) -> dict[str, Any]:
+    """The body of `POST /api/dashboards/db` for one dashboard."""
+    body: dict[str, Any] = {"dashboard": {**dashboard, "id": None}, "overwrite": True, "message": import_message(dashboard)}
+    if folder is not None:
+        body["folderUid"] = folder
+    return body
+
+
+def import_dashboards(
+    url: str,
+    paths: list[Path],
+    *,
+    folder: str | None = None,
+    token: str | None = None,
+    dry_run: bool = False,
+    timeout: float = 30.0,
+) -> list[Imported]:
+    """Post each dashboard file to Grafana at `url`; with `dry_run`, only return the bodies.
+
+    `folder` is a folder title: looked up, and created when missing (not in a dry run).
+    The token defaults to the GRAFANA_TOKEN environment variable.
+    """
+    dashboards = [(path, _read(path)) for path in paths]
+    if dry_run:
+        uid = folder_uid(folder) if folder else None
+        return [Imported(path, d.get("uid", ""), post_body(d, uid)) for path, d in dashboards]
+    token = token or os.environ.get(TOKEN_ENV)
+    if not token:
+        raise GrafanaError(f"no Grafana token: set {TOKEN_ENV} to a service-account token with the Editor role")
+    results = []
+    with httpx.Client(base_url=url.rstrip("/"), headers={"Authorization": f"Bearer {token}", "Accept": "application/json"}, follow_redirects=False, timeout=timeout) as client:
+        uid = _ensure_folder(client, folder) if folder else None
+        for path, dashboard in dashboards:
+            body = post_body(dashboard, uid)
+            answer = _request(client, "POST", "/api/dashboards/db", body, what=f"dashboard {dashboard.get('uid')} ({path.name})")
+            results.append(Imported(path, answer.get("uid", dashboard.get("uid", "")), body, answer.get("url"), answer.get("version")))
+    return results
+
+
+def _ensure_folder(client: httpx.Client, title: str) -> str:
+    for found in _request(client, "GET", "/api/folders", None, what="the folder list"):
+        if found.get("title") == title:
+            return found["uid"]
+    created = _request(client, "POST", "/api/folders", {"uid": folder_uid(title), "title": title}, what=f"folder {title!r}")
+    return created["uid"]
+
+
+def _request(client: httpx.Client, method: str, path: str, body: Any, *, what: str) -> Any:
+    target = f"{client.base_url}{path}"
+    try:
+        response = client.request(method, path, json=body)
+    except httpx.ConnectError as exc:
+        raise GrafanaError(f"cannot connect to Grafana at {client.base_url} ({_reason(exc)}): is it running, and is --url right?") from None
+    except httpx.TimeoutException:
+        raise GrafanaError(f"Grafana at {client.base_url} did not answer in time ({method} {path})") from None
+    except httpx.HTTPError as exc:
+        raise GrafanaError(f"{method} {target} failed: {exc}") from None
+    status = response.status_code
+    if 300 <= status < 400:
+        raise GrafanaError(f"{method} {target} was redirected to {response.headers.get('location', '?')} ({status}): pass the final Grafana URL as --url (redirects are not followed, so the token is never sent elsewhere)")
+    if status == 401:
+        raise GrafanaError(f"Grafana rejected the token (401 Unauthorized) for {what}: set {TOKEN_ENV} to a valid service-account token")
+    if status == 403:
+        raise GrafanaError(f"the token may not write {what} (403 Forbidden: {_message(response)}): give the service account the Editor role on the folder")
+    if status == 412:
+        raise GrafanaError(f"Grafana refused {what} (412 {_message(response)}): it was changed by someone else or another dashboard has its name; check it in Grafana, then import again")
+    if status >= 400:
+        raise GrafanaError(f"Grafana refused {what} ({status}: {_message(response)})")
+    try:
+        return response.json()
+    except ValueError:
+        raise GrafanaError(f"{method} {target} answered {status} with something that is not JSON: is --url a Grafana server?") from None
+
+
+def _message(response: httpx.Response) -> str:
+    try:
+        data = response.json()
+    except ValueError:
+        return response.text.strip()[:200] or response.reason_phrase
+    if isinstance(data, dict):
+        return "; ".join(str(data[k]) for k in ("message", "status") if data.get(k)) or response.reason_phrase
+    return response.reason_phrase
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc)
+    return "connection refused" if "refused" in text.lower() else text or type(exc).__name__
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise GrafanaError(f"{path}: dashboard file not found (run `metrics build grafana` first)") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise GrafanaError(f"{path}: not a dashboard JSON file ({exc})") from None
+    if not isinstance(data, dict) or "panels" not in data:
+        raise GrafanaError(f"{path}: not a Grafana dashboard (no 'panels')")
+    return data

@@ -1,0 +1,175 @@
+"""Graphite target expressions for a spec's graphs, and where each metric lands in Graphite.
+
+Report metrics are written by the runner at exactly their `graphite_path`; StatsD metrics are
+written by StatsD's graphite backend (legacy namespace) under a prefix that depends on the type.
+Every expression here is built from the spec, so a panel can never query a path that the runner
+or StatsD does not write.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from metrics.graphite_paths import node_index, pattern, placeholders, sanitize_segment
+from metrics.spec import Dimension, Graph, Metric, Spec
+
+# StatsD's graphite backend, legacy namespace: counters as counts per flush, gauges, timers.
+STATSD_PREFIX = {"counter": "stats_counts", "gauge": "stats.gauges", "timer": "stats.timers"}
+# The timer statistic a `show` item reads: totals count the measurements, means average them.
+TIMER_LEAF = {"total": "count", "mean": "mean"}
+SHOW_SUFFIX = {"total": "", "mean": " mean", "percentage": " %"}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One Graphite query of a panel: what it shows (`total`, `normalized`, ...) for which metric."""
+
+    expr: str
+    metric: str
+    show: str
+
+
+def series_template(metric: Metric, leaf: str | None = None) -> str:
+    """The full Graphite path template of a metric's stored series (StatsD prefix and timer leaf included)."""
+    if metric.graphite_path is None:
+        raise ValueError(f"metric {metric.name!r} has no graphite_path")
+    if metric.source.type != "statsd":
+        return metric.graphite_path
+    path = f"{STATSD_PREFIX[metric.type]}.{metric.graphite_path}"
+    return f"{path}.{leaf or 'count'}" if metric.type == "timer" else path
+
+
+def variable_query(spec: Spec, dim: Dimension) -> tuple[str, str]:
+    """The `/metrics/find` query listing a dimension's values, and a regex for partial segments.
+
+    The path template of the first metric with the dimension, cut after its placeholder, with `*`
+    for every earlier placeholder (`MediaWiki.CodeMirror.toggles.*`).
+    """
+    for metric in spec.metrics:
+        if metric.graphite_path and dim.name in placeholders(metric.graphite_path):
+            template = series_template(metric)
+            segments = template.split(".")
+            index = node_index(template, dim.name)
+            cut = ".".join(segments[: index + 1])
+            before, _, after = segments[index].partition("{" + dim.name + "}")
+            regex = "" if not (before or after) else f"/^{re.escape(before)}(.*){re.escape(after)}$/"
+            return pattern(cut), regex
+    raise KeyError(f"no metric of spec {spec.name!r} has dimension {dim.name!r} in its Graphite path")
+
+
+def metric_pattern(spec: Spec, metric: Metric, filters: dict[str, str], leaf: str | None = None) -> str:
+    """The metric's series in a graph: filter values, `$dimension` for variables, `*` for the rest."""
+    values: dict[str, str] = {}
+    for name in placeholders(metric.graphite_path or ""):
+        if name in filters:
+            values[name] = sanitize_segment(filters[name])
+        elif spec.dimension(name).variable:
+            values[name] = "$" + name
+    return pattern(series_template(metric, leaf), values)
+
+
+def graph_targets(spec: Spec, graph: Graph) -> list[Target]:
+    """The Graphite targets of one graph: per metric with a Graphite path, one per `show` item."""
+    metrics = [spec.metric(name) for name in graph.metrics if spec.metric(name).graphite_path]
+    out: list[Target] = []
+    for metric in metrics:
+        for show in graph.show:
+            expr = _expression(spec, graph, metric, show, named=len(metrics) > 1)
+            if expr and all(t.expr != expr for t in out):
+                out.append(Target(expr, metric.name, show))
+    return out
+
+
+def _expression(spec: Spec, graph: Graph, metric: Metric, show: str, *, named: bool) -> str | None:
+    stat = graph.kind == "big_number"
+    if show == "normalized":
+        if metric.normalization is None:
+            return None
+        expr = _normalized(spec, graph, metric, stat)
+        suffix = " " + metric.normalization.label
+    else:
+        if show == "mean" and metric.type != "timer" and not stat:
+            # A mean of a counter or gauge is the legend's `mean` of the total series.
+            show = "total"
+        expr = _plain(spec, graph, metric, show, stat)
+        suffix = SHOW_SUFFIX[show]
+    if stat:
+        # Grafana asks for at most maxDataPoints points; a running value must keep its last one.
+        expr = _fn("consolidateBy", expr, _q("last"))
+    if graph.split_by:
+        expr = _fn("aliasByNode", expr, 1)
+        if named:
+            expr = _fn("aliasSub", expr, _q("^"), _q(metric.name + " "))
+        if suffix:
+            expr = _fn("aliasSub", expr, _q("$"), _q(suffix))
+    else:
+        expr = _fn("alias", expr, _q(metric.name + suffix))
+    return expr
+
+
+def _plain(spec: Spec, graph: Graph, metric: Metric, show: str, stat: bool) -> str:
+    """total, mean or percentage of one metric, grouped by the split value when there is one."""
+    leaf = TIMER_LEAF.get(show, "count") if metric.type == "timer" else None
+    averaged = metric.type == "ratio" or leaf == "mean"
+    series = _grouped(spec, graph, metric, leaf, "average" if averaged else "sum")
+    cumulative = stat and not averaged and _is_count(metric)
+    if show == "percentage":
+        return _fn("asPercent", _fn("integral", series) if cumulative else series)
+    if stat and show == "mean":
+        # Mean per period over the range: running sum / running number of periods with data.
+        periods = _fn("offset", _fn("scale", series, 0), 1)
+        return _fn("divideSeries", _fn("integral", series), _fn("integral", periods))
+    return _fn("integral", series) if cumulative else series
+
+
+def _normalized(spec: Spec, graph: Graph, metric: Metric, stat: bool) -> str:
+    """metric / normalization.by * scale, matched by the split value when both have it."""
+    norm = metric.normalization
+    assert norm is not None
+    by = spec.metric(norm.by)
+    numerator = _grouped(spec, graph, metric, None, "sum")
+    split_in_both = graph.split_by is not None and graph.split_by in by.dimensions
+    denominator = _grouped(spec, graph if split_in_both else _unsplit(graph), by, None, "sum")
+    if stat and _is_count(metric) and _is_count(by):
+        numerator, denominator = _fn("integral", numerator), _fn("integral", denominator)
+    if split_in_both:
+        # asPercent matches numerator and denominator series by the split value (node 1 of
+        # groupByNodes' names) instead of by list position; it multiplies by 100.
+        return _fn("scale", _fn("asPercent", numerator, denominator, 1), _num(norm.scale / 100))
+    ratio = _fn("divideSeries", numerator, denominator)
+    return ratio if norm.scale == 1 else _fn("scale", ratio, _num(norm.scale))
+
+
+def _grouped(spec: Spec, graph: Graph, metric: Metric, leaf: str | None, agg: str) -> str:
+    """The metric's series summed (or averaged) over everything but the split dimension.
+
+    Split: `groupByNodes(path, agg, 0, n)` names each series `<first node>.<split value>`, a name
+    that aliasByNode and asPercent can read even when the value is `true` or a number.
+    """
+    path = metric_pattern(spec, metric, graph.filters, leaf)
+    if graph.split_by:
+        node = node_index(series_template(metric, leaf), graph.split_by)
+        return _fn("groupByNodes", path, _q(agg), 0, node)
+    return _fn("averageSeries" if agg == "average" else "sumSeries", path)
+
+
+def _unsplit(graph: Graph) -> Graph:
+    return graph.model_copy(update={"split_by": None})
+
+
+def _is_count(metric: Metric) -> bool:
+    """Whether values add up over time (counts per period), so a range total is their sum."""
+    return metric.type in ("counter", "timer")
+
+
+def _fn(name: str, *args: object) -> str:
+    return f"{name}({', '.join(str(a) for a in args)})"
+
+
+def _q(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(value)

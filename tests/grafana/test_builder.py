@@ -1,0 +1,206 @@
+"""Built dashboards: valid against Grafana's schemas, laid out by the rules, stable, with the right targets."""
+
+from __future__ import annotations
+
+import warnings
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+
+from grafana.builder import build_dashboard, dashboard_uid, dumps, sunset_warning
+from grafana.targets import graph_targets, variable_query
+from grafana.writer import build_all
+from metrics import catalogue
+from metrics.cli import main
+from tests.conftest import CATALOGUE, ROOT, SHARED, edit
+
+SCHEMAS = SHARED / "schemas"
+TODAY = dt.date(2026, 11, 23)
+CAT = catalogue.load(CATALOGUE)
+DASHBOARDS = {spec.name: build_dashboard(spec, today=TODAY) for spec in CAT}
+
+
+def _schema(name: str, definition: str | None = None) -> dict:
+    if not SCHEMAS.is_dir():
+        pytest.skip(f"{SCHEMAS} is absent: the Grafana JSON Schemas live beside the project, not in it")
+    schema = json.loads((SCHEMAS / f"grafana-{name}.jsonschema.json").read_text("utf-8"))
+    return {**schema, "$ref": f"#/definitions/{definition}"} if definition else schema
+
+
+def _panels(board: dict) -> list[dict]:
+    return board["panels"]
+
+
+def _targets(board: dict) -> list[str]:
+    return [t["target"] for p in board["panels"] for t in p.get("targets", [])]
+
+
+@pytest.mark.parametrize("name", sorted(DASHBOARDS))
+def test_dashboard_matches_grafana_schema(name: str) -> None:
+    jsonschema.Draft7Validator(_schema("dashboard")).validate(DASHBOARDS[name])
+
+
+@pytest.mark.parametrize("name", sorted(DASHBOARDS))
+def test_panels_match_their_plugin_schemas(name: str) -> None:
+    for panel in _panels(DASHBOARDS[name]):
+        kind = {"timeseries": "timeseries", "stat": "stat", "text": "text"}[panel["type"]]
+        jsonschema.Draft7Validator(_schema(kind, "Options")).validate(panel["options"])
+        if kind == "timeseries":
+            jsonschema.Draft7Validator(_schema(kind, "FieldConfig")).validate(panel["fieldConfig"]["defaults"]["custom"])
+
+
+@pytest.mark.parametrize("name", sorted(DASHBOARDS))
+def test_layout_rules(name: str) -> None:
+    board = DASHBOARDS[name]
+    panels = _panels(board)
+    assert panels[0]["type"] == "text" and panels[0]["gridPos"]["y"] == 0
+    assert [p["id"] for p in panels] == list(range(1, len(panels) + 1))
+    for panel in panels[1:]:
+        assert panel["targets"], f"panel {panel['title']!r} has no target"
+        assert all(t["target"] and t["refId"] for t in panel["targets"])
+        if panel["type"] == "timeseries":
+            custom = panel["fieldConfig"]["defaults"]["custom"]
+            assert custom["stacking"]["mode"] == "none" and custom["drawStyle"] == "line" and custom["fillOpacity"] == 0
+    cells = {(x, p["gridPos"]["y"] + dy) for p in panels for x in range(p["gridPos"]["x"], p["gridPos"]["x"] + p["gridPos"]["w"]) for dy in range(p["gridPos"]["h"])}
+    assert len(cells) == sum(p["gridPos"]["w"] * p["gridPos"]["h"] for p in panels), "panels overlap"
+
+
+@pytest.mark.parametrize("name", sorted(DASHBOARDS))
+def test_every_variable_is_used_and_every_variable_query_is_a_string(name: str) -> None:
+    board = DASHBOARDS[name]
+    text = "\n".join(_targets(board))
+    for variable in board["templating"]["list"]:
+        assert isinstance(variable.get("query"), str)
+        if variable["type"] == "query":
+            assert re.search(rf"\${variable['name']}\b", text), f"${variable['name']} is used by no target"
+            assert variable["multi"] and variable["includeAll"] and variable["allValue"] == "*"
+    for panel in _panels(board)[1:]:
+        assert panel["datasource"] == {"type": "graphite", "uid": "${datasource}"}
+
+
+def test_every_metric_with_a_graphite_path_has_a_panel_and_the_others_are_named() -> None:
+    for spec in CAT:
+        board = DASHBOARDS[spec.name]
+        about = _panels(board)[0]["options"]["content"]
+        for metric in spec.metrics:
+            if metric.graphite_path:
+                path = metric.graphite_path.split("{")[0]
+                assert any(path in t for t in _targets(board)), metric.name
+            else:
+                assert f"`{metric.name}`" in about and "Not in Graphite" in about
+
+
+def test_text_panel_says_who_what_and_which_version() -> None:
+    spec = CAT.spec("codemirror")
+    about = _panels(DASHBOARDS["codemirror"])[0]["options"]["content"]
+    for needle in (spec.owner.team, spec.owner.responsible, str(spec.ticket), "| Status | active |", "1.2.0", spec.research_questions[0], "2027-12-31"):
+        assert needle in about
+    assert "Warning" not in about
+    board = DASHBOARDS["codemirror"]
+    assert "version:1.2.0" in board["tags"] and "v1.2.0" in board["title"]
+
+
+def test_sunset_warning_when_past_or_within_90_days() -> None:
+    spec = CAT.spec("codemirror")
+    assert sunset_warning(spec, dt.date(2027, 10, 1)) is None
+    assert "in 90 days" in sunset_warning(spec, dt.date(2027, 10, 2))
+    assert "is past" in sunset_warning(spec, dt.date(2028, 1, 1))
+    content = build_dashboard(spec, today=dt.date(2028, 1, 1))["panels"][0]["options"]["content"]
+    assert content.startswith("> **Warning:**")
+    assert sunset_warning(CAT.spec("top_pageviews"), TODAY) is None
+
+
+def test_uid_is_stable_and_short() -> None:
+    assert DASHBOARDS["codemirror"]["uid"] == "metrics-codemirror"
+    long = dashboard_uid("a" * 64)
+    assert len(long) <= 40 and long == dashboard_uid("a" * 64) and long != dashboard_uid("a" * 63)
+
+
+def test_building_twice_gives_identical_bytes(tmp_path: Path) -> None:
+    first = build_all(CAT, tmp_path / "one", today=TODAY)
+    second = build_all(CAT, tmp_path / "two", today=TODAY)
+    assert [p.read_bytes() for p in first] == [p.read_bytes() for p in second]
+    assert dumps(build_dashboard(CAT.spec("codemirror"), today=TODAY)) == dumps(DASHBOARDS["codemirror"])
+
+
+def test_committed_dashboards_are_up_to_date(tmp_path: Path) -> None:
+    """The built files match the catalogue. A sunset warning that fell due since the last build
+    (the only date-dependent part) is a warning to rebuild, not a failure: CI must not break on a date."""
+    build_all(CAT, tmp_path / "today")
+    build_all(CAT, tmp_path / "calm", today=dt.date(1970, 1, 1))  # no sunset warning at all
+    for built in sorted((tmp_path / "today").rglob("*.*")):
+        relative = built.relative_to(tmp_path / "today")
+        committed = ROOT / "grafana" / relative
+        assert committed.exists(), f"{committed} is missing: run `metrics build grafana`"
+        text = committed.read_text("utf-8")
+        if text != built.read_text("utf-8"):
+            assert text == (tmp_path / "calm" / relative).read_text("utf-8"), f"{committed} is stale: run `metrics build grafana`"
+            warnings.warn(f"{committed}: a sunset warning is now due: run `metrics build grafana`", stacklevel=1)
+
+
+def test_codemirror_targets() -> None:
+    spec = CAT.spec("codemirror")
+    graphs = {g.title: g for g in spec.graphs}
+    per_session = graph_targets(spec, graphs["Toggles per editing session"])
+    assert per_session[0].show == "normalized"
+    assert per_session[0].expr == (
+        "alias(consolidateBy(divideSeries("
+        "integral(sumSeries(MediaWiki.CodeMirror.toggles.$editor.$enabled.$wiki)), "
+        "integral(sumSeries(MediaWiki.CodeMirror.sessions.$editor.$wiki))), 'last'), 'toggles per editing session')"
+    )
+    by_editor = [t.expr for t in graph_targets(spec, graphs["Toggles by editor"])]
+    assert by_editor == [
+        "aliasByNode(groupByNodes(MediaWiki.CodeMirror.toggles.$editor.$enabled.$wiki, 'sum', 0, 3), 1)",
+        "aliasSub(aliasByNode(scale(asPercent("
+        "groupByNodes(MediaWiki.CodeMirror.toggles.$editor.$enabled.$wiki, 'sum', 0, 3), "
+        "groupByNodes(MediaWiki.CodeMirror.sessions.$editor.$wiki, 'sum', 0, 3), 1), 0.01), 1), '$', ' per editing session')",
+    ]
+    on_off = [t.expr for t in graph_targets(spec, graphs["Switched on vs off"])]
+    assert on_off[1] == "aliasSub(aliasByNode(asPercent(groupByNodes(MediaWiki.CodeMirror.toggles.$editor.$enabled.$wiki, 'sum', 0, 4)), 1), '$', ' %')"
+    table = [t.expr for t in graph_targets(spec, graphs["Toggles in the 2017 editor by wiki"])]
+    assert table[0] == "aliasSub(aliasByNode(groupByNodes(MediaWiki.CodeMirror.toggles.wikitext_2017.$enabled.$wiki, 'sum', 0, 5), 1), '^', 'toggles ')"
+    live = graph_targets(spec, graphs["Live toggle clicks"])[0].expr
+    assert live == "aliasByNode(groupByNodes(stats_counts.MediaWiki.CodeMirror.live.toggle_clicks.$editor.$enabled, 'sum', 0, 6), 1)"
+    timing = graph_targets(spec, graphs["Highlighting time"])[0].expr
+    assert timing == "aliasSub(aliasByNode(groupByNodes(stats.timers.MediaWiki.CodeMirror.live.render_ms.$editor.mean, 'average', 0, 6), 1), '$', ' mean')"
+
+
+def test_normalization_scale_and_denominator_without_the_split_dimension(catalogue_copy: Path) -> None:
+    spec = CAT.spec("reference_previews")
+    target = graph_targets(spec, spec.graphs[0])[0].expr
+    assert "scale(asPercent(" in target and ", 1), 10)" in target  # per 1,000: x1000 /100 for asPercent
+    edit(catalogue_copy / "codemirror.yaml", "    split_by: editor\n    show: [total, normalized]", "    split_by: enabled\n    show: [total, normalized]")
+    spec = catalogue.load(catalogue_copy).spec("codemirror")
+    target = graph_targets(spec, spec.graphs[0])[1].expr
+    # sessions have no `enabled`: each enabled value is divided by all sessions
+    assert target.startswith("aliasSub(aliasByNode(divideSeries(groupByNodes(MediaWiki.CodeMirror.toggles.$editor.$enabled.$wiki, 'sum', 0, 4), sumSeries(MediaWiki.CodeMirror.sessions.$editor.$wiki)), 1)")
+
+
+def test_variable_queries() -> None:
+    spec = CAT.spec("codemirror")
+    queries = {v["name"]: v["query"] for v in DASHBOARDS["codemirror"]["templating"]["list"]}
+    assert queries == {
+        "datasource": "graphite",
+        "editor": "MediaWiki.CodeMirror.toggles.*",
+        "enabled": "MediaWiki.CodeMirror.toggles.*.*",
+        "wiki": "MediaWiki.CodeMirror.toggles.*.*.*",
+    }
+    assert variable_query(spec, spec.dimension("editor")) == ("MediaWiki.CodeMirror.toggles.*", "")
+    default = next(v for v in DASHBOARDS["reference_previews"]["templating"]["list"] if v["name"] == "wiki")
+    assert default["current"] == {"text": ["dewiki"], "value": ["dewiki"]}
+
+
+def test_cli_builds_into_a_folder(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["--catalogue", str(CATALOGUE), "build", "grafana", "--out", str(tmp_path), "--datasource-uid", "gr1"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "dashboards").iterdir()) == [f"{s.name}.json" for s in CAT]
+    board = json.loads((tmp_path / "dashboards" / "codemirror.json").read_text())
+    assert board["templating"]["list"][0]["current"]["value"] == "gr1"
+    assert "uid: gr1" in (tmp_path / "provisioning" / "datasources" / "graphite.yaml").read_text()
+    assert "type: file" in (tmp_path / "provisioning" / "dashboards" / "metrics.yaml").read_text()
