@@ -51,14 +51,20 @@ def build_grafana(ctx: click.Context, out: Path, datasource_uid: str, graphite_u
 @click.option("--folder", default=FOLDER, show_default=True, help="Folder title; created when missing.")
 @click.option("--dashboards-dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_OUT / "dashboards", show_default="grafana/dashboards", help="Where built dashboards are found by spec name.")
 @click.option("--dry-run", is_flag=True, help="Print what would be posted; contact no server.")
+@click.option("--force", is_flag=True, help="Overwrite dashboards changed in Grafana since the last import.")
 @fail_cleanly
-def import_grafana(dashboards: tuple[str, ...], url: str, folder: str, dashboards_dir: Path, dry_run: bool) -> None:
-    """Import built dashboards (files or spec names; default: all) into Grafana, overwriting them."""
+def import_grafana(dashboards: tuple[str, ...], url: str, folder: str, dashboards_dir: Path, dry_run: bool, force: bool) -> None:
+    """Import built dashboards (files or spec names; default: all) into Grafana.
+
+    A dashboard saved in Grafana since this tool last imported it is not overwritten (nothing is
+    posted) unless --force; the versions of our imports are kept in
+    $METRICS_STATE_DIR/grafana-imports.json (default ~/.local/state/metrics-service/).
+    """
     paths = [_resolve(d, dashboards_dir) for d in dashboards] or sorted(dashboards_dir.glob("*.json"))
     if not paths:
         raise click.ClickException(f"no dashboards in {dashboards_dir}: run `metrics build grafana` first")
     try:
-        results = import_dashboards(url, paths, folder=folder, dry_run=dry_run)
+        results = import_dashboards(url, paths, folder=folder, dry_run=dry_run, force=force)
     except GrafanaError as exc:
         raise click.ClickException(str(exc)) from None
     for result in results:

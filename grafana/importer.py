@@ -2,6 +2,11 @@
 
 `POST /api/dashboards/db` with `overwrite: true`, into a folder looked up (or created) by title,
 with a version message naming the spec version. Every failure becomes one `GrafanaError` line.
+
+A dashboard changed in Grafana since our last import is not overwritten unless forced: the
+version Grafana gave each dashboard at our import is recorded per Grafana URL in a state file
+(`$METRICS_STATE_DIR/grafana-imports.json`, default `~/.local/state/metrics-service/`), and a
+live version that differs means someone saved an edit.
 """
 
 from __future__ import annotations
@@ -16,6 +21,28 @@ from typing import Any
 import httpx
 
 TOKEN_ENV = "GRAFANA_TOKEN"
+STATE_ENV = "METRICS_STATE_DIR"
+
+
+def state_file() -> Path:
+    """Where the versions of our last imports are recorded."""
+    return Path(os.environ.get(STATE_ENV) or "~/.local/state/metrics-service").expanduser() / "grafana-imports.json"
+
+
+def _load_state(path: Path) -> dict[str, dict[str, int]]:
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        return {}
+    except ValueError as exc:
+        raise GrafanaError(f"{path}: the import state is not JSON ({exc}): fix or delete it (then the next import needs --force)") from None
+
+
+def _save_state(path: Path, state: dict[str, dict[str, int]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(state, indent=2, sort_keys=True) + "\n", "utf-8")
+    os.replace(tmp, path)
 
 
 class GrafanaError(Exception):
@@ -60,12 +87,14 @@ def import_dashboards(
     folder: str | None = None,
     token: str | None = None,
     dry_run: bool = False,
+    force: bool = False,
     timeout: float = 30.0,
 ) -> list[Imported]:
     """Post each dashboard file to Grafana at `url`; with `dry_run`, only return the bodies.
 
     `folder` is a folder title: looked up, and created when missing (not in a dry run).
-    The token defaults to the GRAFANA_TOKEN environment variable.
+    The token defaults to the GRAFANA_TOKEN environment variable. A dashboard edited in Grafana
+    since our last import (or one this tool never imported) is refused unless `force`.
     """
     dashboards = [(path, _read(path)) for path in paths]
     if dry_run:
@@ -76,12 +105,36 @@ def import_dashboards(
         raise GrafanaError(f"no Grafana token: set {TOKEN_ENV} to a service-account token with the Editor role")
     results = []
     with httpx.Client(base_url=url.rstrip("/"), headers={"Authorization": f"Bearer {token}", "Accept": "application/json"}, follow_redirects=False, timeout=timeout) as client:
+        store = state_file()
+        state = _load_state(store)
+        ours = state.setdefault(url.rstrip("/"), {})
+        for path, dashboard in dashboards:
+            board_uid = str(dashboard.get("uid", ""))
+            live = _live_version(client, board_uid)
+            if live is not None and live != ours.get(board_uid) and not force:
+                before = f"version {ours[board_uid]} at our last import" if board_uid in ours else "never imported by this tool"
+                raise GrafanaError(
+                    f"dashboard {board_uid} ({path.name}) was changed in Grafana: live version {live}, {before}; "
+                    "look at the edits in its version history, then import with --force to overwrite them"
+                )
         uid = _ensure_folder(client, folder) if folder else None
         for path, dashboard in dashboards:
             body = post_body(dashboard, uid)
             answer = _request(client, "POST", "/api/dashboards/db", body, what=f"dashboard {dashboard.get('uid')} ({path.name})")
             results.append(Imported(path, answer.get("uid", dashboard.get("uid", "")), body, answer.get("url"), answer.get("version")))
+            if isinstance(answer.get("version"), int):
+                ours[str(dashboard.get("uid", ""))] = answer["version"]
+                _save_state(store, state)
     return results
+
+
+def _live_version(client: httpx.Client, uid: str) -> int | None:
+    """The version of the dashboard in Grafana, or None when it does not exist."""
+    answer = _request(client, "GET", f"/api/dashboards/uid/{uid}", None, what=f"dashboard {uid}", missing_ok=True)
+    if answer is None:
+        return None
+    version = (answer.get("dashboard") or {}).get("version")
+    return version if isinstance(version, int) else None
 
 
 def _ensure_folder(client: httpx.Client, title: str) -> str:
@@ -92,7 +145,7 @@ def _ensure_folder(client: httpx.Client, title: str) -> str:
     return created["uid"]
 
 
-def _request(client: httpx.Client, method: str, path: str, body: Any, *, what: str) -> Any:
+def _request(client: httpx.Client, method: str, path: str, body: Any, *, what: str, missing_ok: bool = False) -> Any:
     target = f"{client.base_url}{path}"
     try:
         response = client.request(method, path, json=body)
@@ -111,6 +164,8 @@ def _request(client: httpx.Client, method: str, path: str, body: Any, *, what: s
         raise GrafanaError(f"the token may not write {what} (403 Forbidden: {_message(response)}): give the service account the Editor role on the folder")
     if status == 412:
         raise GrafanaError(f"Grafana refused {what} (412 {_message(response)}): it was changed by someone else or another dashboard has its name; check it in Grafana, then import again")
+    if status == 404 and missing_ok:
+        return None
     if status >= 400:
         raise GrafanaError(f"Grafana refused {what} ({status}: {_message(response)})")
     try:

@@ -17,6 +17,13 @@ from metrics.cli import main
 from tests.conftest import ROOT
 
 BOARD = ROOT / "grafana" / "dashboards" / "codemirror.json"
+
+
+@pytest.fixture(autouse=True)
+def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test records its imports in its own state file."""
+    monkeypatch.setenv("METRICS_STATE_DIR", str(tmp_path / "state"))
+    return tmp_path / "state"
 OK = {"id": 1, "uid": "metrics-codemirror", "url": "/d/metrics-codemirror/codemirror", "status": "success", "version": 1, "slug": "codemirror"}
 
 
@@ -27,6 +34,7 @@ class FakeGrafana:
         self.requests: list[tuple[str, str, dict, dict | list | None]] = []
         self.status, self.answer = 200, OK
         self.folders: list[dict] = []
+        self.live: dict[str, int] = {}  # uid -> version of dashboards that exist
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -50,6 +58,11 @@ class FakeGrafana:
                 self._record()
                 if self.headers.get("Authorization") != "Bearer s3cret":
                     return self._reply(401, {"message": "Unauthorized"})
+                if "/api/dashboards/uid/" in self.path:
+                    uid = self.path.rsplit("/", 1)[1]
+                    if uid not in fake.live:
+                        return self._reply(404, {"message": "Dashboard not found"})
+                    return self._reply(200, {"dashboard": {"uid": uid, "version": fake.live[uid]}, "meta": {}})
                 self._reply(200, fake.folders)
 
             def do_POST(self) -> None:  # noqa: N802
@@ -89,13 +102,13 @@ def test_import_posts_the_dashboard_with_overwrite_folder_and_message(grafana: F
     assert body["overwrite"] is True and body["folderUid"] == "existing-uid"
     assert body["message"] == "metrics spec codemirror version 1.2.0 (metrics build grafana)"
     assert body["dashboard"] == json.loads(BOARD.read_text())
-    assert [r[:2] for r in grafana.requests] == [("GET", "/api/folders"), ("POST", "/api/dashboards/db")]
+    assert [r[:2] for r in grafana.requests] == [("GET", "/api/dashboards/uid/metrics-codemirror"), ("GET", "/api/folders"), ("POST", "/api/dashboards/db")]
 
 
 def test_missing_folder_is_created_with_a_stable_uid(grafana: FakeGrafana) -> None:
     import_dashboards(grafana.url, [BOARD], folder="Team boards", token="s3cret")
-    assert grafana.requests[1][1] == "/api/folders" and grafana.requests[1][3] == {"uid": "metrics-team-boards", "title": "Team boards"}
-    assert grafana.requests[2][3]["folderUid"] == folder_uid("Team boards") == "metrics-team-boards"
+    assert grafana.requests[2][1] == "/api/folders" and grafana.requests[2][3] == {"uid": "metrics-team-boards", "title": "Team boards"}
+    assert grafana.requests[3][3]["folderUid"] == folder_uid("Team boards") == "metrics-team-boards"
 
 
 @pytest.mark.parametrize(
@@ -161,3 +174,24 @@ def test_not_a_dashboard(tmp_path: Path) -> None:
     bad.write_text("[1, 2]")
     with pytest.raises(GrafanaError, match="not a Grafana dashboard"):
         import_dashboards("http://127.0.0.1:1", [bad], token="t")
+
+
+def test_a_dashboard_edited_in_grafana_is_not_overwritten(grafana: FakeGrafana, state_dir: Path) -> None:
+    grafana.answer = {**OK, "version": 3}
+    import_dashboards(grafana.url, [BOARD], token="s3cret")  # new: nothing live yet
+    assert json.loads((state_dir / "grafana-imports.json").read_text()) == {grafana.url: {"metrics-codemirror": 3}}
+    grafana.live["metrics-codemirror"] = 3
+    import_dashboards(grafana.url, [BOARD], token="s3cret")  # live is what we imported: fine
+    grafana.live["metrics-codemirror"] = 4  # someone saved an edit in the UI
+    posts = len([r for r in grafana.requests if r[0] == "POST"])
+    with pytest.raises(GrafanaError, match="was changed in Grafana: live version 4, version 3 at our last import.*--force"):
+        import_dashboards(grafana.url, [BOARD], token="s3cret")
+    assert len([r for r in grafana.requests if r[0] == "POST"]) == posts  # nothing was posted
+    import_dashboards(grafana.url, [BOARD], token="s3cret", force=True)
+    assert len([r for r in grafana.requests if r[0] == "POST"]) == posts + 1
+
+
+def test_a_dashboard_never_imported_by_us_needs_force(grafana: FakeGrafana) -> None:
+    grafana.live["metrics-codemirror"] = 1
+    with pytest.raises(GrafanaError, match="never imported by this tool"):
+        import_dashboards(grafana.url, [BOARD], token="s3cret")
