@@ -1,12 +1,56 @@
 #!/usr/bin/env bash
-# The main job end to end on the embedded default: validate the example catalogue and show it.
+# `make demo`: the main job end to end on the embedded default (DuckDB), over generated data.
+#
+#   1. validate the catalogue and the query folders
+#   2. generate four weeks of sample raw data (events, pageview dumps, CSV, a World Bank style API)
+#      and load it into the warehouse
+#   3. run every query folder as cron would, into metric tables and Reportupdater TSV files
+#   4. publish: the DuckDB views file for Superset, Superset bundles, Grafana dashboards
+#   5. print a few numbers from the metric tables
+#
+# Everything goes under build/demo (or $1); dates are fixed so the output is the same every time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-build/demo}
-metrics=.venv/bin/metrics
+now=2026-11-22T06:00
+metrics() { .venv/bin/metrics --warehouse "$out/warehouse" "$@"; }
+step() { printf '\n== %s\n' "$*"; }
+
+rm -rf "$out"
 mkdir -p "$out"
 
-echo "== validate the catalogue"
-"$metrics" validate
-echo "== the catalogue"
-"$metrics" list
+step "1/5 validate the catalogue and the query folders"
+metrics validate
+metrics list
+
+step "2/5 generate sample raw data and load it into $out/warehouse"
+metrics ingest sample --out "$out/raw" --seed 42 --start 2026-10-25 --days 28
+
+step "3/5 compute every report (as of $now UTC)"
+for folder in reportupdater_queries/*/; do
+  name=$(basename "$folder")
+  echo "-- $name"
+  metrics update-reports "$folder" "$out/reports/$name" --no-graphite --now "$now"
+done
+
+step "4/5 publish dashboards"
+metrics export-duckdb
+if metrics build --help | grep -q superset; then metrics build superset --out "$out/superset"; fi
+metrics build grafana --out "$out/grafana"
+
+step "5/5 the numbers"
+metrics query "SELECT wiki, sum(toggles) AS toggles FROM metrics.codemirror_toggles GROUP BY ALL ORDER BY toggles DESC"
+metrics query "SELECT wiki, sum(footnote_clicks) AS clicks, sum(pageviews) AS pageviews, round(1000.0 * sum(footnote_clicks) / sum(pageviews), 2) AS clicks_per_1000_views FROM metrics.reference_previews_baseline GROUP BY ALL ORDER BY pageviews DESC LIMIT 5"
+metrics query "SELECT domain_code, sum(views) AS views FROM metrics.pageviews_domain_views GROUP BY ALL ORDER BY views DESC LIMIT 5"
+metrics query "SELECT report, status, count(*) AS intervals, sum(rows) AS rows FROM metrics.report_runs GROUP BY ALL ORDER BY ALL"
+
+cat <<TXT
+
+Done. What was made:
+  $out/warehouse           Hive-layout Parquet tables (DuckDB, Trino, Spark, pandas read them)
+  $out/warehouse/catalog.duckdb   views for Superset (open read-only)
+  $out/reports             Reportupdater TSV files, byte-compatible
+  $out/superset            Superset import bundles (metrics import superset --url ...)
+  $out/grafana             Grafana dashboards and provisioning (metrics import grafana --url ...)
+Query it:  .venv/bin/metrics --warehouse $out/warehouse query "SELECT * FROM metrics.report_runs LIMIT 5"
+TXT

@@ -1,0 +1,137 @@
+"""Ingestion speed and memory: one hour of pageviews, and event validation + storage.
+
+Pageviews: one generated hour of 5 million lines (gzip, the real dump format). `gzip -dc FILE >
+/dev/null` is timed, then `ingestion.pageviews.load` in a fresh subprocess (as the CLI runs it: cold
+memory pool, imports done before the clock starts); both best of --runs. Peak memory is the
+subprocess's own `ru_maxrss` (RUSAGE_SELF at its end; the file is generated in another subprocess,
+as Linux keeps a peak RSS across fork and exec). Targets: load <= 2x gzip, peak < 1 GB.
+
+Events: typical codemirrorusage events. The full load (parse, validate, flatten, write Parquet,
+quarantine bookkeeping) in events per second, on one core; and validation alone with the
+compiled validators (fastjsonschema) against plain `jsonschema` (a Draft 7 validator's
+`iter_errors` per event, validator built once). Target: >= 100,000 events/s.
+
+    .venv/bin/python benchmarks/bench_ingestion.py [--lines 5000000] [--events 200000] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from ingestion import events, generate  # noqa: E402
+
+HOUR = dt.datetime(2026, 11, 3, 7, tzinfo=dt.timezone.utc)
+GENERATE = """
+import sys, datetime as dt
+from ingestion import generate
+hour = dt.datetime(2026, 11, 3, 7, tzinfo=dt.timezone.utc)
+generate.write_dump(__import__("pathlib").Path(sys.argv[1]), generate.pageview_lines(1, hour, int(sys.argv[2])))
+"""
+LOAD = """
+import sys, time
+from ingestion import pageviews
+from metrics.warehouse import Warehouse
+import pyarrow.compute  # imported by the loader anyway; not part of the load
+started = time.perf_counter()
+summary = pageviews.load(Warehouse(sys.argv[1]), [sys.argv[2]])
+seconds = time.perf_counter() - started
+import resource
+print(seconds, summary.stored, summary.quarantined, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def bench_pageviews(folder: Path, lines: int, runs: int) -> None:
+    path = folder / generate.dump_name(HOUR)
+    started = time.perf_counter()
+    # In a subprocess: Linux keeps a process's peak RSS across fork and exec, so the load
+    # subprocesses would inherit the peak of a parent that had held the generated lines.
+    subprocess.run([sys.executable, "-c", GENERATE, str(path), str(lines)], cwd=ROOT, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    print(f"generated {lines:,} lines, {path.stat().st_size / 1e6:.1f} MB gzip, in {time.perf_counter() - started:.1f} s")
+    gzip_times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(f"gzip -dc '{path}' > /dev/null", shell=True, check=True)
+        gzip_times.append(time.perf_counter() - started)
+    load_times, peaks = [], []
+    for run in range(runs):
+        result = subprocess.run([sys.executable, "-c", LOAD, str(folder / f"warehouse{run}"), str(path)], cwd=ROOT,
+                                capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        seconds, stored, quarantined, max_rss_kb = result.stdout.split()
+        assert int(stored) == lines and int(quarantined) == 0, result.stdout
+        load_times.append(float(seconds))
+        peaks.append(int(max_rss_kb) / 1024)
+    peak_mb = max(peaks)
+    gz, load = min(gzip_times), min(load_times)
+    print(f"gzip -dc > /dev/null : {gz:.3f} s (best of {runs}: {', '.join(f'{t:.3f}' for t in gzip_times)})")
+    print(f"pageviews load       : {load:.3f} s (best of {runs}: {', '.join(f'{t:.3f}' for t in load_times)})")
+    print(f"ratio load / gzip    : {load / gz:.2f} (target <= 2.0)  median ratio {sorted(load_times)[runs // 2] / sorted(gzip_times)[runs // 2]:.2f}")
+    print(f"peak memory (load)   : {peak_mb:.0f} MB (target < 1024 MB)")
+
+
+def bench_events(folder: Path, count: int, runs: int) -> None:
+    import fastjsonschema  # noqa: F401 - the compiled validators come from the registry
+    import jsonschema
+
+    day = dt.date(2026, 11, 3)
+    evs: list[dict] = []
+    seed = 0
+    while len(evs) < count:
+        evs += generate.codemirror_events(seed, day, sessions_per_day=200_000, rollout=0.5)
+        seed += 1
+    lines = [json.dumps(e, separators=(",", ":")).encode() for e in evs[:count]]
+    print(f"\n{len(lines):,} codemirrorusage events, {sum(map(len, lines)) / len(lines):.0f} bytes on average")
+    from metrics.warehouse import Warehouse
+
+    rates = []
+    for run in range(runs):
+        warehouse = Warehouse(folder / f"events{run}")
+        started = time.perf_counter()
+        summary = events.load_lines(warehouse, "bench", "bench", lines, now=dt.datetime(2026, 11, 10, tzinfo=dt.timezone.utc))
+        rates.append(len(lines) / (time.perf_counter() - started))
+        assert summary.stored == len(lines), summary.line()
+    print(f"full load (parse, validate, flatten, store): {max(rates):,.0f} events/s (best of {runs}; target >= 100,000)")
+
+    registry = events.default_registry()
+    parsed = [json.loads(line) for line in lines]
+    compiled = [registry.get(e["$schema"]) for e in parsed]
+    started = time.perf_counter()
+    for event, version in zip(parsed, compiled):
+        version.validate(event)
+    fast = len(parsed) / (time.perf_counter() - started)
+    plain = {uri: jsonschema.Draft7Validator(json.loads((registry.root / (uri.lstrip("/") + ".json")).read_text()),
+                                             format_checker=jsonschema.FormatChecker()) for uri in registry.versions}
+    sample = parsed[: max(1, len(parsed) // 5)]
+    started = time.perf_counter()
+    for event in sample:
+        errors = list(plain[event["$schema"]].iter_errors(event))
+        assert not errors
+    slow = len(sample) / (time.perf_counter() - started)
+    print(f"validation only, fastjsonschema (compiled): {fast:,.0f} events/s")
+    print(f"validation only, jsonschema Draft7 iter_errors: {slow:,.0f} events/s (on {len(sample):,} events)")
+    print(f"ratio compiled / jsonschema: {fast / slow:.1f}x; full load / jsonschema validation alone: {max(rates) / slow:.1f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lines", type=int, default=5_000_000)
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench_ingestion.") as tmp:
+        bench_pageviews(Path(tmp), args.lines, args.runs)
+        bench_events(Path(tmp), args.events, args.runs)
+
+
+if __name__ == "__main__":
+    main()

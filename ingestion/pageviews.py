@@ -1,0 +1,216 @@
+"""Hourly pageview dumps (`pageviews-YYYYMMDD-HH0000.gz`) into `wmf.pageview_hourly`.
+
+Each line is `domain_code page_title count_views total_response_size`, space separated, written
+by Spark's CSV writer: an empty field is `""`, a field holding `"` is quoted with backslash escapes.
+Titles such as `NaN`, `null`, `-`, `None` and `NA` are text, and `""` is the empty string, never NULL.
+
+Fast path: Arrow's streaming CSV reader (C++, typed columns, no null values at all). When it
+meets a line it cannot take (wrong number of fields, a count that is not a number, bad UTF-8),
+the file is read again line by line in Python, which stores the good lines and quarantines the
+bad ones with their line numbers. The hour comes from the file name; loading an hour again
+replaces its partition.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import time
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from ingestion import quarantine
+from ingestion.quarantine import Rejected
+from ingestion.storage import source_key
+from ingestion.summary import LoadSummary
+from metrics.problems import InputError
+from metrics.warehouse import Warehouse
+
+SCHEMA, TABLE, QUARANTINE = "wmf", "pageview_hourly", "pageviews"
+COLUMNS = pa.schema([
+    pa.field("domain_code", pa.string()),
+    pa.field("page_title", pa.string()),
+    pa.field("count_views", pa.int64()),
+    pa.field("total_response_size", pa.int64()),
+])
+NAME = re.compile(r"pageviews-(\d{4})(\d{2})(\d{2})-(\d{2})0000")
+BLOCK = 4 << 20
+
+Progress = Callable[[int], None]
+"""Called with the number of compressed bytes read since the last call."""
+
+
+class _BadLine(Exception):
+    """The fast path met a line it cannot take; the slow path finds and quarantines it."""
+
+
+def hour_of(path: Path | str) -> dt.datetime:
+    """The UTC hour of a dump from its file name (`pageviews-20240803-060000.gz` -> 2024-08-03 06:00)."""
+    match = NAME.search(Path(path).name)
+    if not match:
+        raise InputError.at(path, "file name does not say the hour of the dump", "name it pageviews-YYYYMMDD-HH0000.gz, as the dumps are named")
+    year, month, day, hour = map(int, match.groups())
+    try:
+        return dt.datetime(year, month, day, hour, tzinfo=dt.timezone.utc)
+    except ValueError as exc:
+        raise InputError.at(path, f"file name has an impossible hour: {exc}", "name it pageviews-YYYYMMDD-HH0000.gz") from None
+
+
+def _open(path: Path) -> tuple[pa.NativeFile, pa.NativeFile]:
+    """(the file, the stream of its text): gzip is recognised by its magic bytes, not the name."""
+    raw = pa.OSFile(str(path), "rb")
+    gz = raw.read(2) == b"\x1f\x8b"
+    raw.seek(0)
+    return raw, pa.CompressedInputStream(raw, "gzip") if gz else raw
+
+
+QUOTED = r'^"(?:[^"\\]|\\.)*"$'
+
+
+def unquote(field: str) -> str:
+    """A dump field as text: `""` is the empty string, `"a\\"b"` is `a"b` (escapes count only inside quotes)."""
+    if not field.startswith('"'):
+        return field
+    if not re.fullmatch(QUOTED, field):
+        raise ValueError(f"badly quoted field {field!r}")
+    return re.sub(r"\\(.)", r"\1", field[1:-1])
+
+
+def _unquote_array(array: pa.Array) -> pa.Array:
+    """`unquote` over one batch's column, touching only the (rare) quoted values."""
+    mask = pc.starts_with(array, '"')
+    if not pc.any(mask).as_py():
+        return array
+    quoted = pc.filter(array, mask)
+    if not pc.all(pc.match_substring_regex(quoted, QUOTED)).as_py():
+        raise _BadLine("badly quoted field")
+    plain = pc.replace_substring_regex(pc.utf8_slice_codeunits(quoted, 1, -1), r"\\(.)", r"\1")
+    return pc.replace_with_mask(array, mask, plain)
+
+
+def read_fast(path: Path, progress: Progress | None = None) -> pa.Table:
+    """Read a whole dump with Arrow; raises `_BadLine` at the first line it cannot take.
+
+    Arrow splits on spaces only (no quote handling: fields never hold a space, and Arrow would
+    also apply backslash escapes outside quotes, which Spark does not write); quoted fields are
+    then unquoted column-wise.
+    """
+
+    raw, stream = _open(path)
+    try:
+        reader = pacsv.open_csv(
+            stream,
+            read_options=pacsv.ReadOptions(column_names=COLUMNS.names, block_size=BLOCK),
+            parse_options=pacsv.ParseOptions(
+                delimiter=" ", quote_char=False, escape_char=False, ignore_empty_lines=False,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=COLUMNS, strings_can_be_null=False, quoted_strings_can_be_null=False, null_values=[], check_utf8=True,
+            ),
+        )
+        batches = []
+        done = 0
+        for batch in reader:
+            if batch.column(2).null_count or batch.column(3).null_count:
+                raise _BadLine("empty count")
+            # unquoted batch by batch: small copies, and never the whole hour twice in memory
+            batches.append(pa.record_batch([_unquote_array(batch.column(0)), _unquote_array(batch.column(1)), batch.column(2), batch.column(3)], schema=COLUMNS))
+            if progress:
+                position = raw.tell()
+                progress(position - done)
+                done = position
+    except pa.ArrowInvalid as exc:
+        raise _BadLine(str(exc)) from None
+    finally:
+        stream.close()
+    table = pa.Table.from_batches(batches, COLUMNS)
+    if table.num_rows and (pc.min(table["count_views"]).as_py() < 0 or pc.min(table["total_response_size"]).as_py() < 0):
+        raise _BadLine("negative count")
+    return table
+
+
+def parse_line(line: str) -> tuple[str, str, int, int]:
+    """One dump line as (domain_code, page_title, count_views, total_response_size); ValueError says why not."""
+    fields = line.split(" ")
+    if len(fields) != 4:
+        raise ValueError(f"expected 4 space-separated fields, found {len(fields)}")
+    domain, title, views, size = fields
+    if not views.isdigit() or not views.isascii():
+        raise ValueError(f"count_views {views!r} is not a non-negative integer")
+    if not size.isdigit() or not size.isascii():
+        raise ValueError(f"total_response_size {size!r} is not a non-negative integer")
+    return unquote(domain), unquote(title), int(views), int(size)
+
+
+def _lines(path: Path) -> Iterator[bytes]:
+    _, stream = _open(path)
+    try:
+        buffered = io.BufferedReader(stream, buffer_size=1 << 20)  # type: ignore[arg-type]
+        yield from buffered
+    finally:
+        stream.close()
+
+
+def read_slow(path: Path, source: str) -> tuple[pa.Table, list[Rejected]]:
+    """Read a dump line by line: the good lines as a table, the others as quarantine rows."""
+    columns: list[list] = [[], [], [], []]
+    rejected: list[Rejected] = []
+    for number, data in enumerate(_lines(path), 1):
+        text = data.rstrip(b"\n").rstrip(b"\r")
+        try:
+            line = text.decode("utf-8")
+        except UnicodeDecodeError:
+            rejected.append(Rejected(source, number, text.decode("utf-8", "replace"), "not UTF-8"))
+            continue
+        try:
+            values = parse_line(line)
+        except ValueError as exc:
+            rejected.append(Rejected(source, number, line, str(exc)))
+            continue
+        for column, value in zip(columns, values):
+            column.append(value)
+    table = pa.table([pa.array(c, f.type) for c, f in zip(columns, COLUMNS)], schema=COLUMNS)
+    return table, rejected
+
+
+def load_file(warehouse: Warehouse, path: Path | str, *, progress: Progress | None = None) -> LoadSummary:
+    """Load one hourly dump into `wmf.pageview_hourly`, replacing the hour; bad lines go to quarantine."""
+    started = time.perf_counter()
+    path = Path(path)
+    hour = hour_of(path)
+    if not path.is_file():
+        raise InputError.at(path, "no such file", "check the path of the dump")
+    source = str(path)
+    try:
+        table, rejected = read_fast(path, progress), []
+    except _BadLine:
+        table, rejected = read_slow(path, source)
+        if progress:
+            progress(0)
+    partition = {"year": hour.year, "month": hour.month, "day": hour.day, "hour": hour.hour}
+    warehouse.replace_partition(SCHEMA, TABLE, partition, table)
+    quarantined = quarantine.store(warehouse, QUARANTINE, source_key(path), rejected)
+    summary = LoadSummary("pageviews", files=1, read=table.num_rows + quarantined, stored=table.num_rows, quarantined=quarantined)
+    summary.add_table(f"{SCHEMA}.{TABLE}")
+    if quarantined:
+        summary.add_table(f"quarantine.{QUARANTINE}")
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def load(warehouse: Warehouse | Path | str, paths: Iterable[Path | str], *, progress: Progress | None = None) -> LoadSummary:
+    """Load hourly pageview dumps (each replaces its hour) and return what was stored and quarantined."""
+    if not isinstance(warehouse, Warehouse):
+        warehouse = Warehouse(warehouse)
+    paths = [Path(p) for p in paths]
+    for path in paths:  # every name is checked before anything is written
+        hour_of(path)
+    total = LoadSummary("pageviews")
+    for path in paths:
+        total.merge(load_file(warehouse, path, progress=progress))
+    return total

@@ -1,0 +1,256 @@
+"""Tabular sources: CSV files and a World Bank style paged JSON API, into tables of declared types.
+
+CSV (`load_csv`): a header line, then one row a line; the declared columns are taken by name (other
+columns are ignored), converted to their declared types; an empty cell is NULL (for text columns
+too), except in a partition column. A row that has the wrong number of fields, a value
+that does not convert, or an empty partition value goes to `quarantine.csv` with its line.
+
+API (`load_world_bank`): `GET <base>/country/all/indicator/<id>?format=json&page=N&per_page=M`, each
+answer `[{"page", "pages", ...}, [records]]`, into `external.world_bank_indicators` (indicator,
+country ISO alpha-3, value; partitioned by year). A null `value` is the API saying "no data for
+that year": it is kept as NULL (a row exists, the value is unknown). A record without a 3-letter
+country code (aggregates such as regions have none), with a non-numeric year or a value that is
+not a number goes to `quarantine.world_bank`, with the page URL and its position in the answer.
+
+Both write one file per (source, partition): a CSV file is keyed by its path, an API load by
+its indicator, so loading again replaces instead of duplicating.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import httpx
+import pyarrow as pa
+
+from ingestion import quarantine
+from ingestion.quarantine import Rejected
+from ingestion.storage import put_keyed, source_key
+from ingestion.summary import LoadSummary
+from metrics.problems import InputError
+from metrics.warehouse import Warehouse, check_name
+
+TYPES: dict[str, pa.DataType] = {
+    "varchar": pa.string(), "string": pa.string(), "text": pa.string(),
+    "bigint": pa.int64(), "int": pa.int64(), "integer": pa.int64(),
+    "double": pa.float64(), "float": pa.float64(),
+    "boolean": pa.bool_(), "bool": pa.bool_(),
+    "date": pa.date32(), "timestamp": pa.timestamp("us", tz="UTC"),
+}
+TRUE, FALSE = {"true", "t", "1", "yes"}, {"false", "f", "0", "no"}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: pa.DataType
+
+
+def parse_columns(text: str) -> list[Column]:
+    """`name:type,...` (types: varchar, bigint, double, boolean, date, timestamp) as columns."""
+    columns = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, _, kind = item.partition(":")
+        if kind.strip().lower() not in TYPES:
+            raise InputError.at("--columns", f"column {item!r} has no known type", f"write name:type with a type among {', '.join(sorted(set(TYPES)))}")
+        columns.append(Column(check_name(name.strip(), "column name"), TYPES[kind.strip().lower()]))
+    if not columns:
+        raise InputError.at("--columns", "no columns declared", "write --columns name:type,name:type")
+    return columns
+
+
+def parse_table(text: str) -> tuple[str, str]:
+    """`schema.table` as its two checked names."""
+    schema, dot, table = text.partition(".")
+    if not dot:
+        raise InputError.at("--table", f"{text!r} is not schema.table", "write e.g. --table external.editors_by_country")
+    return check_name(schema, "schema"), check_name(table, "table")
+
+
+def convert(value: str, kind: pa.DataType) -> Any:
+    """A CSV cell as a value of `kind` (empty -> None); ValueError when it does not convert."""
+    if value == "":
+        return None
+    if pa.types.is_string(kind):
+        return value
+    if pa.types.is_integer(kind):
+        return int(value)
+    if pa.types.is_floating(kind):
+        return float(value)
+    if pa.types.is_boolean(kind):
+        lowered = value.strip().lower()
+        if lowered in TRUE | FALSE:
+            return lowered in TRUE
+        raise ValueError(f"{value!r} is not a boolean")
+    if pa.types.is_date(kind):
+        return dt.date.fromisoformat(value)
+    moment = dt.datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def _partitions(rows: list[tuple], columns: Sequence[Column], partition_by: Sequence[str]) -> dict[tuple, tuple[dict, pa.Table]]:
+    """Rows grouped by their partition values, each group a table without the partition columns."""
+    index = {c.name: i for i, c in enumerate(columns)}
+    groups: dict[tuple, list[tuple]] = {}
+    for row in rows:
+        groups.setdefault(tuple(row[index[p]] for p in partition_by), []).append(row)
+    data_columns = [c for c in columns if c.name not in partition_by]
+    out = {}
+    for key, members in sorted(groups.items()):
+        values = list(zip(*members)) if members else [[] for _ in columns]
+        table = pa.table({c.name: pa.array(values[index[c.name]], c.type) for c in data_columns})
+        out[key] = (dict(zip(partition_by, key)), table)
+    return out
+
+
+def load_csv(warehouse: Warehouse | Path | str, path: Path | str, table: str, columns: Sequence[Column] | str,
+             partition_by: Sequence[str] = ()) -> LoadSummary:
+    """Load one CSV file into `schema.table` with declared column types, partitioned by integer columns."""
+    started = time.perf_counter()
+    warehouse = warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
+    columns = parse_columns(columns) if isinstance(columns, str) else list(columns)
+    schema, name = parse_table(table)
+    kinds = {c.name: c.type for c in columns}
+    for key in partition_by:
+        if key not in kinds or not pa.types.is_integer(kinds[key]):
+            raise InputError.at("--partition-by", f"partition column {key!r} is not a declared integer column", "declare it in --columns as name:bigint")
+    path = Path(path)
+    if not path.is_file():
+        raise InputError.at(path, "no such file", "check the path of the CSV file")
+    text = path.read_text("utf-8", errors="replace").splitlines()
+    if not text:
+        raise InputError.at(path, "empty file", "a CSV file needs a header line naming its columns")
+    header = next(csv.reader([text[0]]))
+    missing = [c.name for c in columns if c.name not in header]
+    if missing:
+        raise InputError.at(path, f"header lacks declared column(s) {', '.join(missing)} (it has {', '.join(header)})", "fix the header or --columns")
+    positions = [header.index(c.name) for c in columns]
+    rows, rejected = [], []
+    source = str(path)
+    for number, line in enumerate(text[1:], 2):
+        try:
+            cells = next(csv.reader([line]), [])
+            if len(cells) != len(header):
+                raise ValueError(f"expected {len(header)} fields, found {len(cells)}")
+            row = []
+            for column, position in zip(columns, positions):
+                try:
+                    value = convert(cells[position], column.type)
+                except ValueError:
+                    raise ValueError(f"column {column.name}: {cells[position]!r} is not {column.type}") from None
+                if value is None and column.name in partition_by:
+                    raise ValueError(f"partition column {column.name} is empty")
+                row.append(value)
+            rows.append(tuple(row))
+        except (ValueError, csv.Error) as exc:
+            rejected.append(Rejected(source, number, line, str(exc)))
+    key = source_key(path)
+    if partition_by:
+        put_keyed(warehouse, schema, name, key, _partitions(rows, columns, list(partition_by)))
+    else:
+        warehouse.put_file(schema, name, {}, key, _partitions(rows, columns, [])[()][1] if rows else pa.table({c.name: pa.array([], c.type) for c in columns}))
+    summary = LoadSummary("csv", files=1, read=len(text) - 1, stored=len(rows))
+    summary.quarantined = quarantine.store(warehouse, "csv", key, rejected)
+    summary.add_table(f"{schema}.{name}")
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+# --- World Bank style API -----------------------------------------------------------------
+
+WORLD_BANK = ("external", "world_bank_indicators")
+WB_COLUMNS = [Column("indicator", pa.string()), Column("country", pa.string()), Column("value", pa.float64()), Column("year", pa.int64())]
+ISO3 = re.compile(r"^[A-Z]{3}$")
+
+
+def _get_json(client: httpx.Client, url: str, params: dict[str, Any]) -> Any:
+    """One GET answered with JSON; InputError (naming the URL) for anything else."""
+    try:
+        response = client.get(url, params=params)
+    except httpx.TimeoutException:
+        raise InputError.at(url, f"no answer within {client.timeout.read} s", "check that the API is up, or raise --timeout") from None
+    except httpx.HTTPError as exc:
+        raise InputError.at(url, f"cannot reach the API: {exc}", "check the URL and that the API is up") from None
+    if response.status_code != 200:
+        raise InputError.at(str(response.url), f"HTTP {response.status_code}: {response.text[:200]!r}", "check the URL and the indicator")
+    try:
+        return response.json()
+    except ValueError:
+        raise InputError.at(str(response.url), f"the answer is not JSON (starts {response.text[:80]!r})", "check that the URL is the JSON API") from None
+
+
+def fetch_pages(url: str, *, per_page: int = 1000, timeout: float = 30.0) -> Iterable[tuple[str, int, list]]:
+    """Every page of a World Bank style answer, as (page URL, index of its first record, records)."""
+    with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+        page, pages, first = 1, 1, 0
+        while page <= pages:
+            body = _get_json(client, url, {"format": "json", "page": page, "per_page": per_page})
+            here = f"{url}?format=json&page={page}&per_page={per_page}"
+            if isinstance(body, list) and body and isinstance(body[0], dict) and "message" in body[0]:
+                messages = "; ".join(str(m.get("value", m)) for m in body[0]["message"] if isinstance(m, dict)) or str(body[0]["message"])
+                raise InputError.at(here, f"the API refused: {messages}", "check the indicator id")
+            if not (isinstance(body, list) and len(body) == 2 and isinstance(body[0], dict) and isinstance(body[1], (list, type(None)))):
+                raise InputError.at(here, "the answer is not [{page, pages, ...}, [records]]", "check that the URL is a World Bank style API")
+            records = body[1] or []
+            yield here, first, records
+            first += len(records)
+            pages = int(body[0].get("pages") or 1)
+            page += 1
+
+
+def world_bank_row(record: Any) -> tuple[str, str, float | None, int]:
+    """(indicator, country, value, year) of one record; ValueError says what is wrong with it."""
+    if not isinstance(record, dict):
+        raise ValueError("record is not an object")
+    indicator = record.get("indicator")
+    indicator = indicator.get("id") if isinstance(indicator, dict) else None
+    if not isinstance(indicator, str) or not indicator:
+        raise ValueError("no indicator.id")
+    country = record.get("countryiso3code")
+    if not isinstance(country, str) or not ISO3.fullmatch(country):
+        raise ValueError(f"countryiso3code {country!r} is not an ISO alpha-3 code (aggregates have none)")
+    date = record.get("date")
+    if not isinstance(date, str) or not re.fullmatch(r"\d{4}", date):
+        raise ValueError(f"date {date!r} is not a year")
+    value = record.get("value")
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        raise ValueError(f"value {value!r} is not a number")
+    return indicator, country, None if value is None else float(value), int(date)
+
+
+def load_world_bank(warehouse: Warehouse | Path | str, url: str, indicators: Sequence[str] = (), *, per_page: int = 1000,
+                    timeout: float = 30.0, progress: Callable[[int], None] | None = None) -> LoadSummary:
+    """Load indicators from a World Bank style API (base URL; `<url>/country/all/indicator/<id>` per indicator).
+
+    Without indicators, `url` itself is paged. Each indicator replaces its earlier load.
+    """
+    started = time.perf_counter()
+    warehouse = warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
+    targets = [(f"{url.rstrip('/')}/country/all/indicator/{i}", i) for i in indicators] or [(url, "all")]
+    summary = LoadSummary("world_bank")
+    for target, label in targets:
+        rows, rejected = [], []
+        for here, first, records in fetch_pages(target, per_page=per_page, timeout=timeout):
+            for offset, record in enumerate(records, first + 1):
+                try:
+                    rows.append(world_bank_row(record))
+                except ValueError as exc:
+                    rejected.append(Rejected(here, offset, json.dumps(record, ensure_ascii=False), str(exc)))
+            if progress:
+                progress(len(records))
+        key = "indicator-" + re.sub(r"[^A-Za-z0-9_\-]+", "_", label)
+        put_keyed(warehouse, *WORLD_BANK, key, _partitions(rows, WB_COLUMNS, ["year"]))
+        summary.files += 1
+        summary.read += len(rows) + len(rejected)
+        summary.stored += len(rows)
+        summary.quarantined += quarantine.store(warehouse, "world_bank", key, rejected)
+    summary.add_table(".".join(WORLD_BANK))
+    summary.seconds = time.perf_counter() - started
+    return summary
