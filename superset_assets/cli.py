@@ -1,0 +1,127 @@
+"""`metrics build superset` and `metrics import superset`: thin commands over writer and importer."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from superset_assets import versions
+
+
+def fail_cleanly(func: Callable[..., Any]) -> Callable[..., Any]:
+    """`metrics.cli.fail_cleanly`, looked up when the command runs (metrics.cli imports this module while loading)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from metrics.cli import fail_cleanly as wrap
+
+        return wrap(func)(*args, **kwargs)
+
+    return wrapper
+
+
+@click.command("superset")
+@click.option("--engine-uri", help="SQLAlchemy URI of the warehouse for Superset (default: duckdb:///<warehouse>/catalog.duckdb, read-only). No password: give it at import (SUPERSET_DB_PASSWORD).")
+@click.option("--superset-version", type=click.Choice(versions.SUPERSET_VERSIONS), default=versions.DEFAULT_VERSION, show_default=True, help="Emit only the keys this Superset release accepts.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Bundle folder (default: superset_assets/bundles).")
+@click.option("--strict", is_flag=True, help="A spec changed without a version bump is an error, not a warning.")
+@click.pass_context
+@fail_cleanly
+def build_superset(ctx: click.Context, engine_uri: str | None, superset_version: str, out: Path | None, strict: bool) -> None:
+    """Write a Superset import bundle per spec (<out>/<spec>/<spec>-<version>.zip) and <out>/index.json.
+
+    Older versions are kept, so an earlier one can be imported again to roll back. Rebuilding an
+    unchanged spec changes no file; a spec changed without a version bump keeps its released
+    bundle and is reported (exit 1 with --strict).
+    """
+    from metrics import catalogue as catalogue_mod
+    from metrics.cli import settings
+    from metrics.problems import InputError
+    from superset_assets.bundle import BundleError
+    from superset_assets.database import default_uri, mask_password
+    from superset_assets.datasets import PlanError
+    from superset_assets.writer import DEFAULT_OUT, build_all
+
+    s = settings(ctx)
+    cat = catalogue_mod.load(s.catalogue)
+    uri = engine_uri or default_uri(s.warehouse)
+    if mask_password(uri)[1]:
+        click.echo("warning: the password in --engine-uri is not written into the bundles; give it at import time in SUPERSET_DB_PASSWORD", err=True)
+    try:
+        report = build_all(cat, out or DEFAULT_OUT, engine_uri=uri, superset_version=superset_version, today=dt.date.today())
+    except (PlanError, BundleError) as exc:
+        raise InputError.at(s.catalogue, str(exc), "fix the spec's graphs, or report a builder bug") from None
+    for line in report.lines():
+        click.echo(line)
+    for problem in report.problems:
+        click.echo(str(problem), err=True)
+    if strict and report.problems:
+        raise InputError(report.problems)
+
+
+@click.command("superset")
+@click.argument("bundles", nargs=-1)
+@click.option("--url", required=True, help="Superset base URL, e.g. http://127.0.0.1:8088 (password from SUPERSET_PASSWORD).")
+@click.option("--user", default="admin", show_default=True, help="Superset user (needs the Admin role to import).")
+@click.option("--bundles-dir", type=click.Path(file_okay=False, path_type=Path), help="Where built bundles and index.json are (default: superset_assets/bundles).")
+@click.option("--dry-run", is_flag=True, help="Show what would change against what is live; import nothing.")
+@click.option("--force", is_flag=True, help="Overwrite dashboards changed in Superset since our last import.")
+@fail_cleanly
+def import_superset(bundles: tuple[str, ...], url: str, user: str, bundles_dir: Path | None, dry_run: bool, force: bool) -> None:
+    """Import bundles (ZIP files, spec names or SPEC@VERSION; default: the latest version of every spec).
+
+    A dashboard changed in Superset since this tool last imported it is not overwritten (nothing
+    is imported) unless --force; the record is $METRICS_STATE_DIR/superset-imports.json (default
+    ~/.local/state/metrics-service/). To roll back, import an older version: SPEC@VERSION.
+    """
+    from superset_assets.importer import ImportProblem, import_bundles
+    from superset_assets.writer import DEFAULT_OUT
+
+    folder = bundles_dir or DEFAULT_OUT
+    try:
+        paths = resolve_bundles(bundles, folder)
+        result = import_bundles(url, paths, user=user, dry_run=dry_run, force=force)
+    except ImportProblem as exc:
+        raise click.ClickException(str(exc)) from None
+    for bundle in result.bundles:
+        click.echo(f"{'would import' if dry_run else 'imported'} {bundle.path} ({bundle.label})")
+    if dry_run:
+        for change in result.changes:
+            click.echo("  " + change.line())
+    for uuid, number in sorted(result.dashboards.items()):
+        click.echo(f"dashboard {uuid}: {url.rstrip('/')}/superset/dashboard/{number}/")
+
+
+def resolve_bundles(names: tuple[str, ...], folder: Path) -> list[Path]:
+    """ZIP paths for the arguments: a path, a spec name (its latest version) or SPEC@VERSION; none: every spec's latest."""
+    from superset_assets.importer import ImportProblem
+    from superset_assets.writer import latest, read_index
+
+    entries = read_index(folder)
+    newest = latest(entries)
+    if not names:
+        if not newest:
+            raise ImportProblem(f"no bundles in {folder}/index.json: run `metrics build superset` first")
+        return [folder / e["file"] for _, e in sorted(newest.items())]
+    paths = []
+    for name in names:
+        if name.endswith(".zip") or Path(name).exists():
+            paths.append(Path(name))
+            continue
+        spec, _, version = name.partition("@")
+        entry = next((e for e in entries if e["spec"] == spec and e["version"] == version), None) if version else newest.get(spec)
+        if entry is None:
+            known = ", ".join(sorted(f"{e['spec']}@{e['version']}" for e in entries)) or "none"
+            raise ImportProblem(f"no bundle {name!r} in {folder}/index.json (built: {known})")
+        paths.append(folder / entry["file"])
+    return paths
+
+
+def register(groups: dict[str, click.Group]) -> None:
+    """Add the Superset commands to the `metrics` command groups."""
+    groups["build"].add_command(build_superset)
+    groups["import"].add_command(import_superset)

@@ -1,0 +1,177 @@
+"""The dashboard of a spec: a markdown header, one row per graph, native filters per variable dimension."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from metrics.spec import Spec
+from superset_assets.charts import ChartPlan
+from superset_assets.datasets import Dataset, report_metrics
+from superset_assets.naming import marker, object_uuid, slug, spec_hash
+
+SUNSET_WARNING_DAYS = 90
+GRID_WIDTH = 12
+CHART_HEIGHT = 50
+
+
+def dashboard_title(spec: Spec) -> str:
+    """The title shows the spec version: `<title> (v1.2.0)`."""
+    return f"{spec.title} (v{spec.version})"
+
+
+def sunset_warning(spec: Spec, today: dt.date) -> str | None:
+    """A warning when the sunset date is past or within 90 days of `today`."""
+    if spec.sunset is None:
+        return None
+    days = (spec.sunset.date - today).days
+    if days < 0:
+        return f"This spec's sunset date {spec.sunset.date.isoformat()} is past: its data may have stopped."
+    if days <= SUNSET_WARNING_DAYS:
+        return f"This spec is sunset on {spec.sunset.date.isoformat()}, in {days} days: collection then stops."
+    return None
+
+
+def _md(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def header_markdown(spec: Spec, today: dt.date) -> str:
+    """Description, research questions, owner, responsible, ticket, status, version, sunset."""
+    lines = []
+    warning = sunset_warning(spec, today)
+    if warning:
+        lines += [f"> **Warning: {warning}**", ""]
+    lines += [f"## {spec.title} (v{spec.version})", "", _md(spec.description), "", "**Research questions**", ""]
+    lines += [f"- {_md(q)}" for q in spec.research_questions]
+    owner = spec.owner.team + (f" ({spec.owner.contact})" if spec.owner.contact else "")
+    lines += [
+        "",
+        "| | |",
+        "| --- | --- |",
+        f"| Owner | {_md(owner)} |",
+        f"| Responsible | {_md(spec.owner.responsible)} |",
+        f"| Ticket | [{spec.ticket}]({spec.ticket}) |",
+        f"| Status | {spec.status} |",
+        f"| Version | {spec.version} (spec `{spec.name}`, content {spec_hash(spec)}) |",
+    ]
+    if spec.sunset:
+        lines.append(f"| Sunset | {spec.sunset.date.isoformat()}: {_md(spec.sunset.plan)} |")
+    live = [m.name for m in spec.metrics if m not in report_metrics(spec)]
+    if live:
+        lines += ["", f"Live StatsD metrics ({', '.join(live)}) are on the spec's Grafana dashboard."]
+    return "\n".join(lines) + "\n"
+
+
+def _native_filters(spec: Spec, charts: list[ChartPlan], chart_ids: dict[str, int], datasets: list[Dataset]) -> list[dict[str, Any]]:
+    filters = []
+    for dimension in spec.dimensions:
+        if not dimension.variable:
+            continue
+        target = next((d for d in datasets if d.sql is None and d.has_column(dimension.name)), None)
+        if target is None:
+            continue  # a dimension of StatsD metrics only: nothing here to filter
+        excluded = [chart_ids[c.uuid] for c in charts if not c.dataset.has_column(dimension.name)]
+        default = dimension.default
+        mask = ({"extraFormData": {"filters": [{"col": dimension.name, "op": "IN", "val": [default]}]}, "filterState": {"value": [default]}, "ownState": {}}
+                if default is not None else {"extraFormData": {}, "filterState": {}, "ownState": {}})
+        filters.append({
+            "id": f"NATIVE_FILTER-{dimension.name}",
+            "name": dimension.name.replace("_", " ").capitalize(),
+            "filterType": "filter_select",
+            "type": "NATIVE_FILTER",
+            "targets": [{"column": {"name": dimension.name}, "datasetUuid": target.uuid}],
+            "controlValues": {"enableEmptyFilter": False, "defaultToFirstItem": False, "multiSelect": True,
+                              "searchAllOptions": False, "inverseSelection": False},
+            "defaultDataMask": mask,
+            "cascadeParentIds": [],
+            "scope": {"rootPath": ["ROOT_ID"], "excluded": excluded},
+            "chartsInScope": [],
+            "tabsInScope": [],
+            "description": dimension.description,
+        })
+    filters.append({
+        "id": "NATIVE_FILTER-time_range",
+        "name": "Time range",
+        "filterType": "filter_time",
+        "type": "NATIVE_FILTER",
+        "targets": [{}],
+        "controlValues": {"enableEmptyFilter": False},
+        "defaultDataMask": {"extraFormData": {}, "filterState": {}, "ownState": {}},
+        "cascadeParentIds": [],
+        "scope": {"rootPath": ["ROOT_ID"], "excluded": []},
+        "chartsInScope": [],
+        "tabsInScope": [],
+        "description": "The days shown (the `dt` column of every chart).",
+    })
+    return filters
+
+
+def chart_ids(charts: list[ChartPlan]) -> dict[str, int]:
+    """Bundle-local chart ids (1, 2, ...): the importer maps them to the server's ids."""
+    return {c.uuid: number for number, c in enumerate(charts, 1)}
+
+
+def position(spec: Spec, charts: list[ChartPlan], today: dt.date) -> dict[str, Any]:
+    """The v2 layout: the header markdown, then one row per graph with its charts side by side."""
+    ids = chart_ids(charts)
+    nodes: dict[str, Any] = {"DASHBOARD_VERSION_KEY": "v2"}
+    rows: list[str] = ["ROW-header"]
+    nodes["ROOT_ID"] = {"id": "ROOT_ID", "type": "ROOT", "children": ["GRID_ID"]}
+    nodes["HEADER_ID"] = {"id": "HEADER_ID", "type": "HEADER", "meta": {"text": dashboard_title(spec)}}
+    nodes["ROW-header"] = {"id": "ROW-header", "type": "ROW", "parents": ["ROOT_ID", "GRID_ID"], "children": ["MARKDOWN-header"],
+                           "meta": {"background": "BACKGROUND_TRANSPARENT"}}
+    nodes["MARKDOWN-header"] = {"id": "MARKDOWN-header", "type": "MARKDOWN", "parents": ["ROOT_ID", "GRID_ID", "ROW-header"], "children": [],
+                                "meta": {"width": GRID_WIDTH, "height": 60, "code": header_markdown(spec, today)}}
+    groups: list[list[ChartPlan]] = []
+    for chart in charts:
+        if groups and groups[-1][0].graph is chart.graph:
+            groups[-1].append(chart)
+        else:
+            groups.append([chart])
+    for number, group in enumerate(groups, 1):
+        row = f"ROW-{number}"
+        rows.append(row)
+        width = GRID_WIDTH // len(group)
+        children = []
+        for chart in group:
+            node = f"CHART-{ids[chart.uuid]}"
+            children.append(node)
+            nodes[node] = {"id": node, "type": "CHART", "parents": ["ROOT_ID", "GRID_ID", row], "children": [],
+                           "meta": {"chartId": ids[chart.uuid], "uuid": chart.uuid, "sliceName": chart.title, "width": width, "height": CHART_HEIGHT}}
+        nodes[row] = {"id": row, "type": "ROW", "parents": ["ROOT_ID", "GRID_ID"], "children": children, "meta": {"background": "BACKGROUND_TRANSPARENT"}}
+    nodes["GRID_ID"] = {"id": "GRID_ID", "type": "GRID", "parents": ["ROOT_ID"], "children": rows}
+    return nodes
+
+
+def dashboard_uuid(spec: Spec) -> str:
+    return object_uuid("dashboard", spec.name)
+
+
+def dashboard_yaml(spec: Spec, charts: list[ChartPlan], datasets: list[Dataset], today: dt.date) -> dict[str, Any]:
+    """The dashboard file (metadata keys limited to what a later PUT of the dashboard accepts)."""
+    return {
+        "dashboard_title": dashboard_title(spec),
+        "description": f"{spec.title}: generated from the metrics catalogue; do not edit by hand. {marker(spec)}",
+        "css": "",
+        "slug": slug(spec.name),
+        "certified_by": None,
+        "certification_details": None,
+        "published": True,
+        "uuid": dashboard_uuid(spec),
+        "position": position(spec, charts, today),
+        "metadata": {
+            "color_scheme": "",
+            "refresh_frequency": 0,
+            "expanded_slices": {},
+            "label_colors": {},
+            "shared_label_colors": [],
+            "timed_refresh_immune_slices": [],
+            "cross_filters_enabled": False,
+            "native_filter_configuration": _native_filters(spec, charts, chart_ids(charts), datasets),
+            "chart_configuration": {},
+            "global_chart_configuration": {},
+        },
+        "theme_uuid": None,
+        "version": "1.0.0",
+    }

@@ -1,0 +1,271 @@
+"""Import built bundles into a running Superset (`POST /api/v1/assets/import/`), guarded and explained.
+
+- Login (JWT), CSRF token with the session cookie, no redirect followed: `client.SupersetClient`.
+- Version check: the server's version (`/static/version_info.json`) must accept the bundle's keys.
+- UI-edit guard: a dashboard whose `changed_on` differs from what we recorded right after our last
+  import was edited in Superset; it is not overwritten unless `force`. The records live in
+  `$METRICS_STATE_DIR/superset-imports.json` (default `~/.local/state/metrics-service/`, beside
+  Grafana's), keyed by Superset URL and dashboard UUID: the state belongs to the operator's
+  machine and the server, not to the repository.
+- Dry run: what each object of the bundles would be on the server (new, changed version,
+  unchanged, edited in the UI), read by UUID; nothing is posted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from superset_assets import versions
+from superset_assets.bundle import read_zip
+from superset_assets.client import SupersetClient, SupersetError
+from superset_assets.database import file_name as database_file
+from superset_assets.naming import MARKER
+
+STATE_ENV = "METRICS_STATE_DIR"
+PASSWORD_ENV = "SUPERSET_PASSWORD"
+DB_PASSWORD_ENV = "SUPERSET_DB_PASSWORD"
+
+
+class ImportProblem(Exception):
+    """A failed import, in one line that says what to do."""
+
+
+def state_file() -> Path:
+    """Where the `changed_on` of our last imports are recorded."""
+    return Path(os.environ.get(STATE_ENV) or "~/.local/state/metrics-service").expanduser() / "superset-imports.json"
+
+
+def load_state(path: Path) -> dict[str, dict[str, dict[str, str]]]:
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        return {}
+    except ValueError as exc:
+        raise ImportProblem(f"{path}: the import state is not JSON ({exc}): fix or delete it (then the next import needs --force)") from None
+
+
+def save_state(path: Path, state: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(state, indent=2, sort_keys=True) + "\n", "utf-8")
+    os.replace(tmp, path)
+
+
+@dataclass(frozen=True)
+class BundleFile:
+    """A built bundle as the importer sees it: where it is, what it was built from, what it holds."""
+
+    path: Path
+    data: bytes
+    info: dict[str, str]
+    objects: list[tuple[str, str, str]]
+    """(kind, uuid, name) of each dataset, chart and dashboard."""
+
+    @property
+    def label(self) -> str:
+        return f"{self.info.get('spec', self.path.stem)} {self.info.get('version', '?')}"
+
+
+def read_bundle(path: Path) -> BundleFile:
+    """Read a built bundle ZIP."""
+    try:
+        data = path.read_bytes()
+        info, files = read_zip(data)
+    except FileNotFoundError:
+        raise ImportProblem(f"{path}: bundle not found (run `metrics build superset` first)") from None
+    except Exception as exc:  # noqa: BLE001 - a broken ZIP or YAML: say which file
+        raise ImportProblem(f"{path}: not a Superset bundle ({exc})") from None
+    objects = []
+    names = {"dataset": "table_name", "chart": "slice_name", "dashboard": "dashboard_title"}
+    for inner, content in sorted(files.items()):
+        kind = {"datasets": "dataset", "charts": "chart", "dashboards": "dashboard"}.get(inner.split("/", 1)[0])
+        if kind and isinstance(content, dict):
+            objects.append((kind, str(content.get("uuid")), str(content.get(names[kind]))))
+    return BundleFile(path, data, info, objects)
+
+
+@dataclass
+class Change:
+    """What importing one object would do."""
+
+    kind: str
+    uuid: str
+    name: str
+    status: str
+
+    def line(self) -> str:
+        return f"{self.kind:<9} {self.uuid}  {self.name}: {self.status}"
+
+
+@dataclass
+class ImportResult:
+    bundles: list[BundleFile] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    dashboards: dict[str, int] = field(default_factory=dict)
+    """dashboard UUID -> id on the server, after the import."""
+
+
+def _connect(url: str, user: str, password: str) -> SupersetClient:
+    client = SupersetClient(url, user, password, timeout=120)
+    try:
+        client.login()
+    except httpx.ConnectError as exc:
+        client.close()
+        reason = "connection refused" if "refused" in str(exc).lower() else str(exc)
+        raise ImportProblem(f"cannot connect to Superset at {url} ({reason}): is it running, and is --url right?") from None
+    except httpx.HTTPError as exc:
+        client.close()
+        raise ImportProblem(f"cannot reach Superset at {url} ({type(exc).__name__}: {exc})") from None
+    except SupersetError as exc:
+        client.close()
+        status = exc.response.status_code if exc.response is not None else None
+        if status == 401:
+            raise ImportProblem(f"Superset at {url} rejected user {user!r} (401): check --user and the {PASSWORD_ENV} environment variable") from None
+        if status is not None and 300 <= status < 400:
+            raise ImportProblem(f"Superset at {url} redirected the login to {exc.response.headers.get('location')!r}: pass the final Superset URL as --url") from None
+        raise ImportProblem(f"login to Superset at {url} failed (HTTP {status}): is --url a Superset server?") from None
+    return client
+
+
+def server_version(client: SupersetClient) -> str | None:
+    """The server's release, e.g. '6.1.0' (None when it does not say)."""
+    try:
+        answer = client.request("GET", "/static/version_info.json")
+        return str(answer.json().get("version")) or None
+    except (SupersetError, ValueError, AttributeError):
+        return None
+
+
+def check_versions(bundles: list[BundleFile], version: str | None) -> None:
+    """Refuse a bundle built for a newer Superset than the server (it would be rejected as a whole)."""
+    parsed = versions.parse_server_version(version) if version else None
+    if parsed is None:
+        return
+    for bundle in bundles:
+        target = bundle.info.get("superset_version")
+        if not target:
+            continue
+        wanted = tuple(int(p) for p in target.split("."))
+        if parsed < wanted:
+            best = versions.best_target(parsed)
+            hint = f"rebuild with `metrics build superset --superset-version {best}`" if best else "Superset older than 4.1 is not supported"
+            raise ImportProblem(f"{bundle.path}: built for Superset {target}, but the server runs {version}: {hint}")
+
+
+def _live(client: SupersetClient, kind: str, uuid: str) -> dict[str, Any] | None:
+    """The live object with this UUID, or None."""
+    try:
+        if kind == "dashboard":
+            return client.get_json(f"/api/v1/dashboard/{uuid}")["result"]
+        if kind == "chart":
+            return client.get_json(f"/api/v1/chart/{uuid}")["result"]
+        query = f"(filters:!((col:uuid,opr:eq,value:'{uuid}')))"
+        found = client.get_json("/api/v1/dataset/", params={"q": query})["result"]
+        return found[0] if found else None
+    except SupersetError as exc:
+        if exc.response is not None and exc.response.status_code == 404:
+            return None
+        raise
+
+
+def _edited(live: dict[str, Any], recorded: dict[str, str] | None) -> str | None:
+    """Why a live dashboard counts as edited since our last import (None: it does not)."""
+    if recorded is None:
+        return "it exists on the server but was never imported by this tool from here (no record in the import state)"
+    if live.get("changed_on") != recorded.get("changed_on"):
+        who = live.get("changed_by") or {}
+        by = " ".join(str(who.get(k, "")) for k in ("first_name", "last_name")).strip()
+        return f"it was changed in Superset on {live.get('changed_on')}{' by ' + by if by else ''}, after our import of {recorded.get('version')} ({recorded.get('changed_on')})"
+    return None
+
+
+def _status(live: dict[str, Any] | None, bundle: BundleFile, edited: str | None) -> str:
+    if live is None:
+        return "new"
+    found = MARKER.search(str(live.get("description") or ""))
+    if found is None and live.get("dashboard_title"):
+        title = str(live["dashboard_title"])
+        found_version = title.rsplit("(v", 1)[-1].rstrip(")") if title.endswith(")") and "(v" in title else None
+    else:
+        found_version = found.group("version") if found else None
+    version = bundle.info.get("version", "?")
+    if edited:
+        return f"EDITED IN THE UI ({edited}): refused without --force"
+    if found_version is None:
+        return f"changed (live object has no version mark) -> {version}"
+    if found_version != version:
+        return f"changed version {found_version} -> {version}"
+    if found is not None and found.group("hash") != bundle.info.get("content_hash"):
+        return f"changed content at the same version {version}"
+    return f"unchanged ({version})"
+
+
+def import_bundles(url: str, paths: list[Path], *, user: str = "admin", password: str | None = None, dry_run: bool = False,
+                   force: bool = False, state_path: Path | None = None) -> ImportResult:
+    """Import (or, with `dry_run`, compare) the bundles at `paths` into the Superset at `url`."""
+    url = url.rstrip("/")
+    password = password if password is not None else os.environ.get(PASSWORD_ENV)
+    if password is None:
+        raise ImportProblem(f"no Superset password: set {PASSWORD_ENV} (the password of --user {user})")
+    bundles = [read_bundle(p) for p in paths]
+    store = state_path or state_file()
+    state = load_state(store)
+    ours = state.setdefault(url, {})
+    result = ImportResult(bundles)
+    client = _connect(url, user, password)
+    with client:
+        try:
+            check_versions(bundles, server_version(client))
+            refused = []
+            for bundle in bundles:
+                for kind, uuid, name in bundle.objects:
+                    live = _live(client, kind, uuid)
+                    edited = _edited(live, ours.get(uuid)) if kind == "dashboard" and live is not None else None
+                    result.changes.append(Change(kind, uuid, name, _status(live, bundle, edited)))
+                    if edited:
+                        refused.append(f"dashboard {live.get('dashboard_title', name)!r} ({uuid}, to be replaced by {bundle.path.name}): {edited}")
+            if dry_run:
+                return result
+            if refused and not force:
+                raise ImportProblem(f"refusing to overwrite {refused[0]}; look at the edits, then import with --force to overwrite them"
+                                    + (f" ({len(refused) - 1} more dashboard(s) too)" if len(refused) > 1 else ""))
+            db_password = os.environ.get(DB_PASSWORD_ENV)
+            for bundle in bundles:
+                _post(client, bundle, {database_file(): db_password} if db_password else None)
+                for kind, uuid, _ in bundle.objects:
+                    if kind == "dashboard":
+                        live = _live(client, kind, uuid) or {}
+                        result.dashboards[uuid] = int(live.get("id", 0))
+                        ours[uuid] = {"changed_on": str(live.get("changed_on")), "spec": bundle.info.get("spec", ""),
+                                      "version": bundle.info.get("version", ""), "content_hash": bundle.info.get("content_hash", "")}
+                        save_state(store, state)
+        except SupersetError as exc:
+            raise ImportProblem(_one_line(exc)) from None
+        except httpx.HTTPError as exc:
+            raise ImportProblem(f"Superset at {url} stopped answering ({type(exc).__name__}: {exc})") from None
+    return result
+
+
+def _post(client: SupersetClient, bundle: BundleFile, passwords: dict[str, str] | None) -> None:
+    try:
+        client.import_bundle(bundle.data, passwords)
+    except SupersetError as exc:
+        status = exc.response.status_code if exc.response is not None else None
+        if status == 500:
+            target = bundle.info.get("superset_version", "?")
+            raise ImportProblem(
+                f"{bundle.path}: Superset refused the bundle (HTTP 500 'Import failed for an unknown reason', which is how its "
+                f"assets import reports any key it does not accept, among other causes); the bundle was built for Superset {target}: "
+                f"rebuild it with --superset-version matching the server (4.1, 5.0 or 6.1), and see the server log for the cause") from None
+        raise ImportProblem(f"{bundle.path}: {_one_line(exc)}") from None
+
+
+def _one_line(exc: SupersetError) -> str:
+    text = str(exc).replace("\n", " ")
+    return text if len(text) < 400 else text[:400] + "..."

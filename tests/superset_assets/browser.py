@@ -1,0 +1,152 @@
+"""Headless Chromium driven over the DevTools protocol, with only the standard library.
+
+Chromium is started with `--remote-debugging-port=0` (it writes the port it chose to
+`<user-data-dir>/DevToolsActivePort`); one page target is driven over a minimal WebSocket client
+(RFC 6455 text frames, masked from the client). Enough to set a cookie, open a page, evaluate
+JavaScript and take a screenshot. Stopped by its own PID.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import socket
+import struct
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
+         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--hide-scrollbars", "--window-size=1400,2400"]
+
+
+class WebSocket:
+    """A blocking WebSocket client for one ws:// URL (text frames only)."""
+
+    def __init__(self, url: str, timeout: float = 60.0):
+        parts = urlsplit(url)
+        self.sock = socket.create_connection((parts.hostname, parts.port), timeout=timeout)
+        key = base64.b64encode(os.urandom(16)).decode()
+        request = (f"GET {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                   f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        self.sock.sendall(request.encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += self.sock.recv(1)
+        if b" 101 " not in head.split(b"\r\n", 1)[0]:
+            raise ConnectionError(f"WebSocket handshake failed: {head[:200]!r}")
+
+    def send(self, text: str) -> None:
+        data = text.encode()
+        mask = os.urandom(4)
+        header = bytes([0x81])
+        if len(data) < 126:
+            header += bytes([0x80 | len(data)])
+        elif len(data) < 65536:
+            header += bytes([0x80 | 126]) + struct.pack(">H", len(data))
+        else:
+            header += bytes([0x80 | 127]) + struct.pack(">Q", len(data))
+        self.sock.sendall(header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data)))
+
+    def _exact(self, n: int) -> bytes:
+        out = b""
+        while len(out) < n:
+            chunk = self.sock.recv(n - len(out))
+            if not chunk:
+                raise ConnectionError("WebSocket closed")
+            out += chunk
+        return out
+
+    def receive(self) -> str:
+        message = b""
+        while True:
+            first, second = self._exact(2)
+            length = second & 0x7F
+            if length == 126:
+                length = struct.unpack(">H", self._exact(2))[0]
+            elif length == 127:
+                length = struct.unpack(">Q", self._exact(8))[0]
+            payload = self._exact(length)
+            opcode = first & 0x0F
+            if opcode == 0x8:
+                raise ConnectionError("WebSocket closed by Chromium")
+            if opcode in (0x1, 0x2, 0x0):
+                message += payload
+                if first & 0x80:
+                    return message.decode()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+class Page:
+    """One Chromium page target."""
+
+    def __init__(self, ws: WebSocket):
+        self.ws = ws
+        self.next_id = 0
+
+    def call(self, method: str, **params: Any) -> dict[str, Any]:
+        self.next_id += 1
+        self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
+        while True:
+            message = json.loads(self.ws.receive())
+            if message.get("id") == self.next_id:
+                if "error" in message:
+                    raise RuntimeError(f"{method}: {message['error']}")
+                return message.get("result", {})
+
+    def evaluate(self, expression: str) -> Any:
+        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
+        return result.get("result", {}).get("value")
+
+    def screenshot(self, path: Path) -> Path:
+        data = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=False)["data"]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(base64.b64decode(data))
+        return path
+
+
+class Chromium:
+    """A headless Chromium process with a temporary profile; use as a context manager."""
+
+    def __init__(self, binary: str = CHROMIUM):
+        self.binary = binary
+        self.profile = Path(tempfile.mkdtemp(prefix="chromium-profile-"))
+        self.process: subprocess.Popen | None = None
+        self.port = 0
+
+    def __enter__(self) -> "Chromium":
+        self.process = subprocess.Popen([self.binary, *FLAGS, f"--user-data-dir={self.profile}", "--remote-debugging-port=0", "about:blank"],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        marker = self.profile / "DevToolsActivePort"
+        deadline = time.monotonic() + 30
+        while not marker.exists() or not marker.read_text().strip():
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise RuntimeError("Chromium did not open its DevTools port")
+            time.sleep(0.1)
+        self.port = int(marker.read_text().split()[0])
+        return self
+
+    def page(self) -> Page:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/json/list", timeout=10) as answer:
+            targets = json.load(answer)
+        target = next(t for t in targets if t.get("type") == "page")
+        return Page(WebSocket(target["webSocketDebuggerUrl"]))
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        shutil.rmtree(self.profile, ignore_errors=True)

@@ -1,0 +1,304 @@
+"""The built bundles in a real Superset 6.1: imported, every chart's numbers equal the metric tables,
+re-import in place, a bumped spec updates in place, the UI-edit guard, clear errors, and a real
+browser renders every chart.
+
+One Superset for the module (scripts/superset/, ~10 s to start); the warehouse comes from the
+ingestion sample generators and the runner, as `make demo` makes it.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import io
+import re
+import shutil
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pyarrow.dataset as ds
+import pytest
+
+from metrics import catalogue as catalogue_mod
+from metrics.spec import Metric, Spec
+from superset_assets.charts import ChartPlan, plan_charts
+from superset_assets.database import default_uri
+from superset_assets.datasets import Planner, metric_table
+from superset_assets.importer import ImportProblem, import_bundles
+from superset_assets.writer import build_all, latest, read_index
+from tests.conftest import CATALOGUE, ROOT
+from tests.services.superset import SupersetClient, running_superset
+from tests.superset_assets.pipeline import TODAY, build_warehouse, bump_version
+
+pytestmark = pytest.mark.superset
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory):
+    tmp = tmp_path_factory.mktemp("superset-assets")
+    warehouse = build_warehouse(tmp)
+    catalogue = tmp / "catalogue"
+    shutil.copytree(CATALOGUE, catalogue)
+    out = tmp / "bundles"
+    build_all(catalogue_mod.load(catalogue, today=TODAY), out, engine_uri=default_uri(warehouse), today=TODAY)
+    with running_superset() as superset:
+        yield {"superset": superset, "warehouse": warehouse, "catalogue": catalogue, "out": out, "state": tmp / "state.json", "tmp": tmp}
+
+
+def latest_paths(out: Path) -> list[Path]:
+    return [out / e["file"] for _, e in sorted(latest(read_index(out)).items())]
+
+
+def do_import(env: dict, paths: list[Path] | None = None, **kwargs: Any):
+    s = env["superset"]
+    try:
+        return import_bundles(s.url, paths or latest_paths(env["out"]), user=s.user, password=s.password, state_path=env["state"], **kwargs)
+    except ImportProblem as exc:
+        if "500" in str(exc):
+            pytest.fail(f"{exc}\n--- Superset log ---\n{s.log_tail()}")
+        raise
+
+
+def client(env: dict) -> SupersetClient:
+    s = env["superset"]
+    return SupersetClient(s.url, s.user, s.password)
+
+
+# -- independent expected numbers -------------------------------------------------------------
+
+
+def table_rows(warehouse: Path, table: str) -> list[dict]:
+    rows = ds.dataset(warehouse / "metrics" / table, format="parquet", partitioning="hive").to_table().to_pylist()
+    for row in rows:
+        row["dt"] = str(row["dt"])[:10]
+    return rows
+
+
+def aggregate(metric: Metric, rows: list[dict], column: str, how: str) -> float | None:
+    values = [r[column] for r in rows if r[column] is not None]
+    days = len({r["dt"] for r in rows})
+    if not rows:
+        return None
+    if metric.type == "ratio":
+        return sum(values) / len(values) if values else None
+    if how == "mean" or metric.type == "gauge":
+        return sum(values) / days if days else None
+    return sum(values)
+
+
+def expected(plan: ChartPlan, spec: Spec, warehouse: Path) -> dict[tuple, float | None]:
+    """(dt or None, split value or None, column label) -> value, computed from the Parquet files."""
+    graph = plan.graph
+    keys = (["dt"] if plan.viz_type == "echarts_timeseries_line" else []) + plan.groupby
+    out: dict[tuple, float | None] = {}
+    for name in graph.metrics:
+        metric = spec.metric(name)
+        if metric_table(metric) is None:
+            continue
+        rows = [r for r in table_rows(warehouse, metric_table(metric)) if all(str(r[c]) == v for c, v in graph.filters.items())]
+        groups = collections.defaultdict(list)
+        for row in rows:
+            groups[tuple(str(row[k]) for k in keys)].append(row)
+        for show in plan.show:
+            if show == "normalized":
+                if metric.normalization is None:
+                    continue
+                den = spec.metric(metric.normalization.by)
+                den_rows = [r for r in table_rows(warehouse, metric_table(den)) if all(str(r[c]) == v for c, v in graph.filters.items() if c in r)]
+                den_groups = collections.defaultdict(list)
+                for row in den_rows:
+                    den_groups[tuple(str(row[k]) for k in keys)].append(row)
+                for key in set(groups) | set(den_groups):
+                    num = sum(r[metric.source.column] or 0 for r in groups.get(key, []))
+                    total = sum(r[den.source.column] or 0 for r in den_groups.get(key, []))
+                    out[key + (f"{metric.name}_per_{den.name}",)] = num / total * metric.normalization.scale if total else None
+            else:
+                measure = f"{metric.name}_{'mean' if show == 'mean' else 'total'}"
+                values = {key: aggregate(metric, group, metric.source.column, show) for key, group in groups.items()}
+                if show == "percentage":
+                    if plan.viz_type == "table":
+                        whole = sum(v or 0 for v in values.values())
+                        values = {k: (v or 0) / whole for k, v in values.items()}
+                        measure = "%" + measure
+                    else:
+                        per_day = collections.Counter()
+                        for key, value in values.items():
+                            per_day[key[0]] += value or 0
+                        values = {k: (v or 0) / per_day[k[0]] for k, v in values.items()}
+                for key, value in values.items():
+                    out[key + (measure,)] = value
+    return out
+
+
+def actual(plan: ChartPlan, result: dict[str, Any]) -> dict[tuple, float | None]:
+    """The chart's answer in the same shape as `expected`."""
+    out: dict[tuple, float | None] = {}
+    metric = plan.metrics[0]
+    for row in result["data"]:
+        if plan.viz_type == "echarts_timeseries_line":
+            day = dt.datetime.fromtimestamp(row["dt"] / 1000, dt.timezone.utc).date().isoformat()
+            for column, value in row.items():
+                if column != "dt":
+                    out[(day, column, metric)] = value
+        elif plan.viz_type == "table":
+            key = tuple(str(row[c]) for c in plan.groupby)
+            for column, value in row.items():
+                if column not in plan.groupby:
+                    out[key + (column,)] = value
+        else:
+            out[(metric,)] = row[metric]
+    return out
+
+
+def test_every_chart_shows_the_numbers_of_the_metric_tables(env) -> None:
+    result = do_import(env)
+    assert len(result.dashboards) == 4
+    cat = catalogue_mod.load(env["catalogue"], today=TODAY)
+    checked = 0
+    with client(env) as api:
+        for spec in cat:
+            planner = Planner(cat, spec, "metrics_warehouse")
+            planner.plan_spec()
+            for plan in plan_charts(spec, planner):
+                payload = api.chart_data(api.chart_id(plan.uuid))["result"][0]
+                assert payload.get("error") is None, (plan.title, payload.get("error"))
+                want = expected(plan, spec, env["warehouse"])
+                got = actual(plan, payload)
+                if plan.viz_type == "echarts_timeseries_line":  # one metric per line chart: key by series
+                    want = {k[:2] + (plan.metrics[0],): v for k, v in want.items() if k[-1] == plan.metrics[0] or plan.contribution}
+                    got = {k: v for k, v in got.items() if v is not None}
+                    want = {k: v for k, v in want.items() if v is not None}
+                assert got.keys() == want.keys(), plan.title
+                for key, value in want.items():
+                    assert got[key] == pytest.approx(value, rel=1e-9, abs=1e-12), (plan.title, key)
+                checked += 1
+    assert checked >= 15
+
+
+def test_reimport_keeps_ids_and_makes_no_duplicates(env) -> None:
+    first = do_import(env)
+    with client(env) as api:
+        charts = {c["id"] for c in api.get_json("/api/v1/chart/", params={"q": "(page_size:100)"})["result"]}
+        datasets = api.get_json("/api/v1/dataset/", params={"q": "(page_size:100)"})["count"]
+    second = do_import(env)
+    assert second.dashboards == first.dashboards
+    with client(env) as api:
+        assert {c["id"] for c in api.get_json("/api/v1/chart/", params={"q": "(page_size:100)"})["result"]} == charts
+        assert api.get_json("/api/v1/dataset/", params={"q": "(page_size:100)"})["count"] == datasets
+        assert api.get_json("/api/v1/dashboard/", params={"q": "(page_size:100)"})["count"] == 4
+    dry = do_import(env, dry_run=True)
+    assert dry.changes and all(c.status.startswith("unchanged") for c in dry.changes), [c.line() for c in dry.changes]
+
+
+def test_dashboard_renders_every_chart_in_chromium(env) -> None:
+    from tests.superset_assets.browser import CHROMIUM, Chromium
+
+    if not Path(CHROMIUM).exists():
+        import subprocess
+
+        subprocess.run(["bash", str(ROOT / "scripts" / "superset" / "install-chromium.sh")], check=True, timeout=600)
+    s = env["superset"]
+    with httpx.Client(base_url=s.url, follow_redirects=False) as web:
+        token = re.search(r'id="csrf_token"[^>]*value="([^"]+)"', web.get("/login/").text).group(1)
+        assert web.post("/login/", data={"username": s.user, "password": s.password, "csrf_token": token}).status_code == 302
+        session = web.cookies["session"]
+    dashboards = do_import(env).dashboards
+    with client(env) as api:
+        expected_charts = {uuid: len(api.get_json(f"/api/v1/dashboard/{uuid}/charts")["result"]) for uuid in dashboards}
+    with Chromium() as browser:
+        page = browser.page()
+        page.call("Network.setCookie", name="session", value=session, url=s.url)
+        page.call("Page.enable")
+        for uuid, number in sorted(dashboards.items()):
+            page.call("Page.navigate", url=f"{s.url}/superset/dashboard/{number}/")
+            state: dict = {}
+            for _ in range(90):
+                time.sleep(1)
+                state = page.evaluate("""(() => {
+                  const charts = Array.from(document.querySelectorAll('[data-test="chart-grid-component"]'));
+                  return {charts: charts.length,
+                          loading: document.querySelectorAll('[data-test="chart-grid-component"] [data-test="loading-indicator"], [data-test="chart-grid-component"] .loading').length,
+                          drawn: charts.filter(c => c.querySelector('canvas, svg, table, .header-line')).length,
+                          errors: Array.from(document.querySelectorAll('[role="alert"], .ant-alert-error, [data-test="error-tooltip"]')).map(e => e.innerText.slice(0, 200))};
+                })()""") or {}
+                if state.get("charts") == expected_charts[uuid] and not state.get("loading") and state.get("drawn") == state.get("charts"):
+                    break
+            page.screenshot(ARTIFACTS / f"superset-dashboard-{number}.png")
+            assert state.get("charts") == expected_charts[uuid], state
+            assert state.get("drawn") == state.get("charts") and not state.get("loading"), state
+            assert state.get("errors") == [], state
+
+
+def test_bumped_spec_updates_charts_and_datasets_in_place(env) -> None:
+    before = do_import(env)
+    spec_file = env["catalogue"] / "codemirror.yaml"
+    text = spec_file.read_text()
+    spec_file.write_text(text.replace("description: Syntax-highlighting toggles, scaled up", "description: Toggles of syntax highlighting, scaled up"))
+    bump_version(spec_file, "1.2.0", "1.3.0")
+    cat = catalogue_mod.load(env["catalogue"], today=TODAY)
+    report = build_all(cat, env["out"], engine_uri=default_uri(env["warehouse"]), today=TODAY)
+    assert [p.name for p in report.written] == ["codemirror-1.3.0.zip"] and not report.problems
+    spec = cat.spec("codemirror")
+    planner = Planner(cat, spec, "metrics_warehouse")
+    planner.plan_spec()
+    plans = plan_charts(spec, planner)
+    with client(env) as api:
+        ids = {p.uuid: api.chart_id(p.uuid) for p in plans}
+    dry = do_import(env, dry_run=True)
+    codemirror = [c for c in dry.changes if c.kind in ("chart", "dashboard") and c.uuid in set(ids) | set(before.dashboards)]
+    assert any("changed version 1.2.0 -> 1.3.0" in c.status for c in codemirror)
+    after = do_import(env)
+    assert after.dashboards == before.dashboards
+    with client(env) as api:
+        assert {p.uuid: api.chart_id(p.uuid) for p in plans} == ids
+        board = api.get_json(f"/api/v1/dashboard/{[u for u in after.dashboards if api.get_json(f'/api/v1/dashboard/{u}')['result']['slug'] == 'metrics-codemirror'][0]}")["result"]
+        assert board["dashboard_title"].endswith("(v1.3.0)")
+        found = api.get_json("/api/v1/dataset/", params={"q": "(filters:!((col:table_name,opr:eq,value:codemirror_toggles)))"})["result"]
+        dataset = api.get_json(f"/api/v1/dataset/{found[0]['id']}")["result"]
+        assert len(found) == 1 and "1.3.0" in dataset["description"]
+        toggles = next(m for m in dataset["metrics"] if m["metric_name"] == "toggles_total")
+        assert toggles["description"].startswith("Toggles of syntax highlighting")
+    # Roll back: the older bundle is still there and imports over the newer one.
+    rollback = do_import(env, [env["out"] / "codemirror" / "codemirror-1.2.0.zip"])
+    with client(env) as api:
+        uuid = next(iter(rollback.dashboards))
+        assert api.get_json(f"/api/v1/dashboard/{uuid}")["result"]["dashboard_title"].endswith("(v1.2.0)")
+
+
+def test_ui_edit_is_not_overwritten_without_force(env) -> None:
+    result = do_import(env)
+    uuid, number = sorted(result.dashboards.items())[0]
+    with client(env) as api:
+        api.request("PUT", f"/api/v1/dashboard/{number}", json={"dashboard_title": "Edited by hand"})
+    with pytest.raises(ImportProblem, match="refusing to overwrite dashboard 'Edited by hand'.*--force"):
+        do_import(env)
+    assert any(c.status.startswith("EDITED IN THE UI") for c in do_import(env, dry_run=True).changes)
+    with client(env) as api:
+        assert api.get_json(f"/api/v1/dashboard/{uuid}")["result"]["dashboard_title"] == "Edited by hand"
+    do_import(env, force=True)
+    with client(env) as api:
+        assert api.get_json(f"/api/v1/dashboard/{uuid}")["result"]["dashboard_title"] != "Edited by hand"
+    do_import(env)  # our own import is recorded: no --force needed now
+
+
+def test_clear_errors(env) -> None:
+    s = env["superset"]
+    paths = latest_paths(env["out"])
+    with pytest.raises(ImportProblem, match=r"rejected user 'admin' \(401\).*SUPERSET_PASSWORD"):
+        import_bundles(s.url, paths, user=s.user, password="wrong", state_path=env["state"])
+    with pytest.raises(ImportProblem, match="cannot connect to Superset at http://127.0.0.1:9 .*connection refused"):
+        import_bundles("http://127.0.0.1:9", paths, user=s.user, password=s.password, state_path=env["state"])
+    # A key this Superset does not know: the assets endpoint only says 500; we say what to do.
+    broken = env["tmp"] / "broken.zip"
+    with zipfile.ZipFile(paths[0]) as source, zipfile.ZipFile(broken, "w") as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if "/charts/" in info.filename and b"never_heard_of" not in data:
+                data += b"never_heard_of: 1\n"
+            target.writestr(info, data)
+    with pytest.raises(ImportProblem, match="HTTP 500.*--superset-version"):
+        import_bundles(s.url, [broken], user=s.user, password=s.password, state_path=env["state"])
