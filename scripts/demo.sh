@@ -35,7 +35,7 @@ done
 
 step "4/5 publish dashboards"
 metrics export-duckdb
-if metrics build --help | grep -q superset; then metrics build superset --out "$out/superset"; fi
+metrics build superset --out "$out/superset"
 metrics build grafana --out "$out/grafana"
 
 step "5/5 the numbers"
@@ -50,6 +50,7 @@ Done. What was made:
   $out/warehouse           Hive-layout Parquet tables (DuckDB, Trino, Spark, pandas read them)
   $out/warehouse/catalog.duckdb   views for Superset (open read-only)
   $out/reports             Reportupdater TSV files, byte-compatible
+  $out/superset            Superset import bundles (metrics import superset --url ...)
   $out/grafana             Grafana dashboards and provisioning (metrics import grafana --url ...)
 Query it:  .venv/bin/metrics --warehouse $out/warehouse query "SELECT * FROM metrics.report_runs LIMIT 5"
 TXT
