@@ -18,7 +18,6 @@ from metrics.spec import Graph, Metric, Spec
 
 SCHEMA_VERSION = 42  # the default of the shared dashboard schema (Grafana 12)
 DEFAULT_DATASOURCE_UID = "graphite"
-SUNSET_WARNING_DAYS = 90
 TAG = "metrics-catalogue"
 DATASOURCE = {"type": "graphite", "uid": "${datasource}"}
 LEGEND_CALCS = {"total": "sum", "mean": "mean"}
@@ -96,7 +95,7 @@ def about_markdown(spec: Spec, today: dt.date) -> str:
     owner = spec.owner
     contact = f" ({_md(owner.contact)})" if owner.contact else ""
     lines = []
-    warning = sunset_warning(spec, today)
+    warning = spec.sunset_warning(today)
     if warning:
         lines += [f"> **Warning:** {warning}", ""]
     lines += [_md(spec.description), "", "**Research questions**", ""]
@@ -121,19 +120,6 @@ def about_markdown(spec: Spec, today: dt.date) -> str:
     if statsd:
         lines += ["", f"Live through StatsD: {', '.join(f'`{n}`' for n in statsd)}. Other metrics are daily report values."]
     return "\n".join(lines) + "\n"
-
-
-def sunset_warning(spec: Spec, today: dt.date) -> str | None:
-    """A warning when the sunset date is past or within 90 days of `today`."""
-    if spec.sunset is None:
-        return None
-    days = (spec.sunset.date - today).days
-    if days < 0:
-        return f"this spec's sunset date {spec.sunset.date.isoformat()} is past: its data may have stopped."
-    if days <= SUNSET_WARNING_DAYS:
-        # No day count: the dashboard would change every day of the window.
-        return f"this spec is sunset on {spec.sunset.date.isoformat()}, within {SUNSET_WARNING_DAYS} days: collection then stops."
-    return None
 
 
 def _graph_panels(spec: Spec, graph: Graph, targets: list[Target]) -> list[dict]:

@@ -22,6 +22,9 @@ SEMVER_PATTERN = (
 )
 GRAPHITE_PATH_PATTERN = r"^[A-Za-z0-9_\-]+(\.([A-Za-z0-9_\-]+|[A-Za-z0-9_\-]*\{[a-z][a-z0-9_]*\}[A-Za-z0-9_\-]*))*$"
 
+SUNSET_WARNING_DAYS = 90
+"""Dashboards warn this many days before a spec's sunset date."""
+
 Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN, max_length=64)]
 SemVer = Annotated[str, StringConstraints(pattern=SEMVER_PATTERN)]
 Text = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
@@ -156,6 +159,20 @@ class Spec(_Strict):
     dimensions: list[Dimension] = Field(default_factory=list)
     metrics: Annotated[list[Metric], Field(min_length=1)]
     graphs: list[Graph] = Field(default_factory=list)
+
+    def sunset_warning(self, today: dt.date) -> str | None:
+        """A warning for dashboards when the sunset date is past or within SUNSET_WARNING_DAYS.
+
+        It names no day count, so a built dashboard changes only on the day the warning falls due.
+        """
+        if self.sunset is None:
+            return None
+        days = (self.sunset.date - today).days
+        if days < 0:
+            return f"this spec's sunset date {self.sunset.date.isoformat()} is past: its data may have stopped."
+        if days <= SUNSET_WARNING_DAYS:
+            return f"this spec is sunset on {self.sunset.date.isoformat()}, within {SUNSET_WARNING_DAYS} days: collection then stops."
+        return None
 
     def dimension(self, name: str) -> Dimension:
         return next(d for d in self.dimensions if d.name == name)

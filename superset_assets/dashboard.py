@@ -10,7 +10,6 @@ from superset_assets.charts import ChartPlan
 from superset_assets.datasets import Dataset, report_metrics
 from superset_assets.naming import marker, object_uuid, slug, spec_hash
 
-SUNSET_WARNING_DAYS = 90
 GRID_WIDTH = 12
 CHART_HEIGHT = 50
 
@@ -20,18 +19,6 @@ def dashboard_title(spec: Spec) -> str:
     return f"{spec.title} (v{spec.version})"
 
 
-def sunset_warning(spec: Spec, today: dt.date) -> str | None:
-    """A warning when the sunset date is past or within 90 days of `today`."""
-    if spec.sunset is None:
-        return None
-    days = (spec.sunset.date - today).days
-    if days < 0:
-        return f"This spec's sunset date {spec.sunset.date.isoformat()} is past: its data may have stopped."
-    if days <= SUNSET_WARNING_DAYS:
-        return f"This spec is sunset on {spec.sunset.date.isoformat()}, in {days} days: collection then stops."
-    return None
-
-
 def _md(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|")
 
@@ -39,7 +26,7 @@ def _md(text: str) -> str:
 def header_markdown(spec: Spec, today: dt.date) -> str:
     """Description, research questions, owner, responsible, ticket, status, version, sunset."""
     lines = []
-    warning = sunset_warning(spec, today)
+    warning = spec.sunset_warning(today)
     if warning:
         lines += [f"> **Warning: {warning}**", ""]
     lines += [f"## {spec.title} (v{spec.version})", "", _md(spec.description), "", "**Research questions**", ""]

@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 
-from grafana.builder import build_dashboard, dashboard_uid, dumps, sunset_warning
+from grafana.builder import build_dashboard, dashboard_uid, dumps
 from grafana.targets import graph_targets, variable_query
 from grafana.writer import build_all
 from metrics import catalogue
@@ -108,12 +108,12 @@ def test_text_panel_says_who_what_and_which_version() -> None:
 
 def test_sunset_warning_when_past_or_within_90_days() -> None:
     spec = CAT.spec("codemirror")
-    assert sunset_warning(spec, dt.date(2027, 10, 1)) is None
-    assert "in 90 days" in sunset_warning(spec, dt.date(2027, 10, 2))
-    assert "is past" in sunset_warning(spec, dt.date(2028, 1, 1))
+    assert spec.sunset_warning(dt.date(2027, 10, 1)) is None
+    assert "in 90 days" in spec.sunset_warning(dt.date(2027, 10, 2))
+    assert "is past" in spec.sunset_warning(dt.date(2028, 1, 1))
     content = build_dashboard(spec, today=dt.date(2028, 1, 1))["panels"][0]["options"]["content"]
     assert content.startswith("> **Warning:**")
-    assert sunset_warning(CAT.spec("top_pageviews"), TODAY) is None
+    assert CAT.spec("top_pageviews").sunset_warning(TODAY) is None
 
 
 def test_uid_is_stable_and_short() -> None:

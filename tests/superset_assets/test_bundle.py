@@ -14,7 +14,6 @@ from metrics import catalogue as catalogue_mod
 from superset_assets import versions
 from superset_assets.bundle import BundleError, build_bundle, check_files, kind_of, read_zip
 from superset_assets.charts import plan_charts
-from superset_assets.dashboard import sunset_warning
 from superset_assets.database import database_yaml, mask_password
 from superset_assets.datasets import Planner
 from tests.conftest import CATALOGUE
@@ -174,11 +173,11 @@ def test_dashboard_header_filters_and_version(cat) -> None:
 
 def test_sunset_warning_within_90_days(cat) -> None:
     spec = cat.spec("codemirror")  # sunset 2027-12-31
-    assert sunset_warning(spec, dt.date(2026, 11, 18)) is None
-    assert "in 30 days" in sunset_warning(spec, dt.date(2027, 12, 1))
-    assert "is past" in sunset_warning(spec, dt.date(2028, 1, 1))
+    assert spec.sunset_warning(dt.date(2026, 11, 18)) is None
+    assert "within 90 days" in spec.sunset_warning(dt.date(2027, 12, 1))
+    assert "is past" in spec.sunset_warning(dt.date(2028, 1, 1))
     _, files = read_zip(build_bundle(cat, spec, engine_uri=URI, today=dt.date(2027, 12, 1)).zip_bytes())
-    assert "Warning: This spec is sunset on 2027-12-31" in files["dashboards/codemirror.yaml"]["position"]["MARKDOWN-header"]["meta"]["code"]
+    assert "Warning: this spec is sunset on 2027-12-31, within 90 days" in files["dashboards/codemirror.yaml"]["position"]["MARKDOWN-header"]["meta"]["code"]
 
 
 def test_unknown_superset_version_is_refused(cat) -> None:
