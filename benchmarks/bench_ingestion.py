@@ -125,12 +125,13 @@ def bench_events(folder: Path, count: int, runs: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=5_000_000)
-    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--events", type=int, default=200_000, help="0 skips the events part")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench_ingestion.") as tmp:
         bench_pageviews(Path(tmp), args.lines, args.runs)
-        bench_events(Path(tmp), args.events, args.runs)
+        if args.events:
+            bench_events(Path(tmp), args.events, args.runs)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ Each line is `domain_code page_title count_views total_response_size`, space sep
 by Spark's CSV writer: an empty field is `""`, a field holding `"` is quoted with backslash escapes.
 Titles such as `NaN`, `null`, `-`, `None` and `NA` are text, and `""` is the empty string, never NULL.
 
-Fast path: Arrow's streaming CSV reader (C++, typed columns, no null values at all). When it
+Fast path: Arrow's streaming CSV reader (C++, typed columns, no null values at all), each batch
+handed to a background Parquet writer while the next one is read. When it
 meets a line it cannot take (wrong number of fields, a count that is not a number, bad UTF-8),
 the file is read again line by line in Python, which stores the good lines and quarantines the
 bad ones with their line numbers. The hour comes from the file name; loading an hour again
@@ -39,7 +40,7 @@ COLUMNS = pa.schema([
     pa.field("total_response_size", pa.int64()),
 ])
 NAME = re.compile(r"pageviews-(\d{4})(\d{2})(\d{2})-(\d{2})0000")
-BLOCK = 4 << 20
+BLOCK = 1 << 20
 
 Progress = Callable[[int], None]
 """Called with the number of compressed bytes read since the last call."""
@@ -81,20 +82,30 @@ def unquote(field: str) -> str:
     return re.sub(r"\\(.)", r"\1", field[1:-1])
 
 
-def _unquote_array(array: pa.Array) -> pa.Array:
-    """`unquote` over one batch's column, touching only the (rare) quoted values."""
+def _unquote_array(array: pa.Array) -> pa.Array | pa.ChunkedArray:
+    """`unquote` over one batch's column, touching only the (rare) quoted values.
+
+    The quoted values are unquoted on their own, then put between zero-copy slices of the
+    column: no copy of the column at all (a masked replace over it would cost several).
+    """
     mask = pc.starts_with(array, '"')
     if not pc.any(mask).as_py():
         return array
-    quoted = pc.filter(array, mask)
+    indices = pc.indices_nonzero(mask)
+    quoted = array.take(indices)  # an Arrow array of indices: a list would import pandas
     if not pc.all(pc.match_substring_regex(quoted, QUOTED)).as_py():
         raise _BadLine("badly quoted field")
     plain = pc.replace_substring_regex(pc.utf8_slice_codeunits(quoted, 1, -1), r"\\(.)", r"\1")
-    return pc.replace_with_mask(array, mask, plain)
+    pieces, start = [], 0
+    for k, position in enumerate(indices.to_pylist()):
+        pieces += [array.slice(start, position - start), plain.slice(k, 1)]
+        start = position + 1
+    pieces.append(array.slice(start))
+    return pa.chunked_array(pieces, array.type)
 
 
-def read_fast(path: Path, progress: Progress | None = None) -> pa.Table:
-    """Read a whole dump with Arrow; raises `_BadLine` at the first line it cannot take.
+def read_batches(path: Path, progress: Progress | None = None) -> Iterator[pa.Table]:
+    """Read a dump with Arrow, batch by batch; raises `_BadLine` at the first line it cannot take.
 
     Arrow splits on spaces only (no quote handling: fields never hold a space, and Arrow would
     also apply backslash escapes outside quotes, which Spark does not write); quoted fields are
@@ -105,7 +116,7 @@ def read_fast(path: Path, progress: Progress | None = None) -> pa.Table:
     try:
         reader = pacsv.open_csv(
             stream,
-            read_options=pacsv.ReadOptions(column_names=COLUMNS.names, block_size=BLOCK),
+            read_options=pacsv.ReadOptions(column_names=COLUMNS.names, block_size=BLOCK, use_threads=False),
             parse_options=pacsv.ParseOptions(
                 delimiter=" ", quote_char=False, escape_char=False, ignore_empty_lines=False,
             ),
@@ -113,13 +124,14 @@ def read_fast(path: Path, progress: Progress | None = None) -> pa.Table:
                 column_types=COLUMNS, strings_can_be_null=False, quoted_strings_can_be_null=False, null_values=[], check_utf8=True,
             ),
         )
-        batches = []
         done = 0
         for batch in reader:
-            if batch.column(2).null_count or batch.column(3).null_count:
+            views, size = batch.column(2), batch.column(3)
+            if views.null_count or size.null_count:
                 raise _BadLine("empty count")
-            # unquoted batch by batch: small copies, and never the whole hour twice in memory
-            batches.append(pa.record_batch([_unquote_array(batch.column(0)), _unquote_array(batch.column(1)), batch.column(2), batch.column(3)], schema=COLUMNS))
+            if batch.num_rows and min(pc.min(views).as_py(), pc.min(size).as_py()) < 0:
+                raise _BadLine("negative count")
+            yield pa.table([_unquote_array(batch.column(0)), _unquote_array(batch.column(1)), views, size], schema=COLUMNS)
             if progress:
                 position = raw.tell()
                 progress(position - done)
@@ -128,10 +140,11 @@ def read_fast(path: Path, progress: Progress | None = None) -> pa.Table:
         raise _BadLine(str(exc)) from None
     finally:
         stream.close()
-    table = pa.Table.from_batches(batches, COLUMNS)
-    if table.num_rows and (pc.min(table["count_views"]).as_py() < 0 or pc.min(table["total_response_size"]).as_py() < 0):
-        raise _BadLine("negative count")
-    return table
+
+
+def read_fast(path: Path, progress: Progress | None = None) -> pa.Table:
+    """A whole dump as one table (see `read_batches`)."""
+    return pa.concat_tables(read_batches(path, progress)).combine_chunks()
 
 
 def parse_line(line: str) -> tuple[str, str, int, int]:
@@ -186,16 +199,22 @@ def load_file(warehouse: Warehouse, path: Path | str, *, progress: Progress | No
     if not path.is_file():
         raise InputError.at(path, "no such file", "check the path of the dump")
     source = str(path)
-    try:
-        table, rejected = read_fast(path, progress), []
-    except _BadLine:
+    partition = {"year": hour.year, "month": hour.month, "day": hour.day, "hour": hour.hour}
+    stored = 0
+    try:  # streamed: the file is decompressed and parsed while the previous rows are encoded
+        with warehouse.writing_partition(SCHEMA, TABLE, partition, COLUMNS, high_cardinality=["page_title"]) as write:
+            for batch in read_batches(path, progress):
+                write(batch)
+                stored += batch.num_rows
+        rejected: list[Rejected] = []
+    except _BadLine:  # nothing was replaced: read again line by line, keeping the good lines
         table, rejected = read_slow(path, source)
+        warehouse.replace_partition(SCHEMA, TABLE, partition, table)
+        stored = table.num_rows
         if progress:
             progress(0)
-    partition = {"year": hour.year, "month": hour.month, "day": hour.day, "hour": hour.hour}
-    warehouse.replace_partition(SCHEMA, TABLE, partition, table)
     quarantined = quarantine.store(warehouse, QUARANTINE, source_key(path), rejected)
-    summary = LoadSummary("pageviews", files=1, read=table.num_rows + quarantined, stored=table.num_rows, quarantined=quarantined)
+    summary = LoadSummary("pageviews", files=1, read=stored + quarantined, stored=stored, quarantined=quarantined)
     summary.add_table(f"{SCHEMA}.{TABLE}")
     if quarantined:
         summary.add_table(f"quarantine.{QUARANTINE}")

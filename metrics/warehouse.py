@@ -19,9 +19,12 @@ import os
 import re
 import shutil
 import uuid
+import queue
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Iterator, Mapping
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -31,6 +34,9 @@ from metrics.problems import InputError
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 STAGING = ".staging"
 META = "_table.json"
+COMPRESSION = "zstd"
+ROW_GROUP_ROWS = 1 << 18
+"""Rows per Parquet row group when a partition is streamed (`Warehouse.writing_partition`)."""
 
 PartitionValue = int | str | dt.date
 Partition = Mapping[str, PartitionValue]
@@ -85,10 +91,10 @@ SQL_TYPES = {
 """SQL type of each column type of `_table.json` (Arrow names) and partition kind."""
 
 
-def normalize(table: pa.Table) -> pa.Table:
-    """Cast to types every engine reads well: no 128-bit integers, UTC timestamps, plain strings."""
+def normalized_schema(schema: pa.Schema) -> pa.Schema:
+    """The types every engine reads well: no 128-bit integers, UTC timestamps, plain strings."""
     fields = []
-    for f in table.schema:
+    for f in schema:
         t = f.type
         if pa.types.is_decimal(t) and t.scale == 0:
             t = pa.int64()  # DuckDB's sum(BIGINT) is HUGEINT, stored as DECIMAL(38,0)
@@ -105,7 +111,12 @@ def normalize(table: pa.Table) -> pa.Table:
         elif pa.types.is_date64(t):
             t = pa.date32()
         fields.append(pa.field(f.name, t))
-    schema = pa.schema(fields)
+    return pa.schema(fields)
+
+
+def normalize(table: pa.Table) -> pa.Table:
+    """`table` cast to its `normalized_schema`."""
+    schema = normalized_schema(table.schema)
     return table if schema == table.schema else table.cast(schema)
 
 
@@ -188,35 +199,83 @@ class Warehouse:
 
     # --- writes --------------------------------------------------------------------------
 
-    def _prepare(self, schema: str, table: str, partition: Partition, data: pa.Table) -> tuple[TableInfo, pa.Table]:
-        data = normalize(data.drop_columns([c for c in partition if c in data.column_names]))
+    def _layout(self, schema: str, table: str, partition: Partition, columns: pa.Schema) -> tuple[TableInfo, Callable[[pa.Table], pa.Table]]:
+        """The table (created or widened for `columns`) and a function that shapes data for its files."""
+        columns = normalized_schema(pa.schema([f for f in columns if f.name not in partition]))
         kinds = {k: "date" if isinstance(v, dt.date) else "int" if isinstance(v, int) else "string" for k, v in partition.items()}
-        info = self.ensure_table(schema, table, data.schema, kinds)
+        info = self.ensure_table(schema, table, columns, kinds)
         # Every file gets every column of the table, in its order: readers need not reconcile.
         target = self.arrow_schema(info, with_partitions=False)
-        for name in target.names:
-            if name not in data.column_names:
-                data = data.append_column(name, pa.nulls(data.num_rows, target.field(name).type))
-        data = data.select(target.names)
-        return info, data if target == data.schema else data.cast(target)
+
+        def shape(data: pa.Table) -> pa.Table:
+            data = normalize(data.drop_columns([c for c in partition if c in data.column_names]))
+            for name in target.names:
+                if name not in data.column_names:
+                    data = data.append_column(name, pa.nulls(data.num_rows, target.field(name).type))
+            data = data.select(target.names)
+            return data if target == data.schema else data.cast(target)
+
+        return info, shape
+
+    def _prepare(self, schema: str, table: str, partition: Partition, data: pa.Table) -> tuple[TableInfo, pa.Table]:
+        info, shape = self._layout(schema, table, partition, data.schema)
+        return info, shape(data)
 
     def replace_partition(self, schema: str, table: str, partition: Partition, data: pa.Table) -> Path:
         """Atomically replace one partition with `data` (partition columns are dropped from the files)."""
+        with self.writing_partition(schema, table, partition, data.schema) as write:
+            write(data)
+        return self.table_dir(schema, table) / partition_path(partition)
+
+    @contextmanager
+    def writing_partition(self, schema: str, table: str, partition: Partition, columns: pa.Schema, *,
+                          high_cardinality: Iterable[str] = ()) -> Iterator[Callable[[pa.Table | pa.RecordBatch], None]]:
+        """Stream a new version of one partition: `write(batch)` inside the block, then the partition is
+        replaced atomically when the block ends. If the block raises, the old partition stays as it was.
+
+        Parquet encoding runs in a background thread (it releases the GIL) while the caller produces
+        the next batches; at most two row groups wait in between, so memory stays bounded.
+        Columns named in `high_cardinality` (e.g. page titles) get neither a dictionary nor min/max
+        statistics: both cost much to build and never help for nearly unique, unsorted text.
+        """
         directory = self.table_dir(schema, table)
         self.recover(schema, table)
-        info, data = self._prepare(schema, table, partition, data)
+        _, shape = self._layout(schema, table, partition, columns)
         final = directory / partition_path(partition)
         work = directory / STAGING / uuid.uuid4().hex
         (work / "data").mkdir(parents=True)
         (work / "TARGET").write_text(partition_path(partition), "utf-8")
-        if data.num_rows:
-            pq.write_table(data, work / "data" / "part-0.parquet", compression="zstd")
+        plain = set(high_cardinality)
+        others = [name for name in self.arrow_schema(self.info(schema, table), with_partitions=False).names if name not in plain]
+        writer = _BackgroundWriter(work / "data" / "part-0.parquet", use_dictionary=others, write_statistics=others)
+        try:
+            pending: list[pa.Table] = []
+            rows = 0
+
+            def write(data: pa.Table | pa.RecordBatch) -> None:
+                nonlocal rows
+                data = shape(pa.Table.from_batches([data]) if isinstance(data, pa.RecordBatch) else data)
+                if data.num_rows:
+                    pending.append(data)
+                    rows += data.num_rows
+                if rows >= ROW_GROUP_ROWS:
+                    writer.put(pa.concat_tables(pending))
+                    pending.clear()
+                    rows = 0
+
+            yield write
+            if pending:
+                writer.put(pa.concat_tables(pending))
+            writer.close()
+        except BaseException:
+            writer.abort()
+            shutil.rmtree(work, ignore_errors=True)
+            raise
         final.parent.mkdir(parents=True, exist_ok=True)
         if final.exists():
             os.rename(final, work / "old")
         os.rename(work / "data", final)
         shutil.rmtree(work)
-        return final
 
     def put_file(self, schema: str, table: str, partition: Partition, key: str, data: pa.Table) -> Path:
         """Atomically write (or replace) the file named by `key` inside a partition."""
@@ -227,7 +286,7 @@ class Warehouse:
         final_dir.mkdir(parents=True, exist_ok=True)
         target = final_dir / f"part-{key}.parquet"
         tmp = final_dir / f".part-{key}.{uuid.uuid4().hex}.tmp"
-        pq.write_table(data, tmp, compression="zstd")
+        pq.write_table(data, tmp, compression=COMPRESSION)
         os.replace(tmp, target)
         return target
 
@@ -279,3 +338,52 @@ class Warehouse:
     def files(self, info: TableInfo) -> list[Path]:
         base = self.table_dir(info.schema, info.name)
         return sorted(base.glob(self.glob(info).removeprefix(str(base) + "/")))
+
+
+class _BackgroundWriter:
+    """One Parquet file written by a worker thread from a small queue of tables (row groups)."""
+
+    def __init__(self, path: Path, **options: object):
+        self.path = path
+        self.options = options
+        self.queue: queue.Queue[pa.Table | None] = queue.Queue(maxsize=2)
+        self.error: BaseException | None = None
+        self.stop = False
+        self.thread = threading.Thread(target=self._run, name=f"parquet-writer {path.parent.name}", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        writer = None
+        try:
+            while (table := self.queue.get()) is not None:
+                if self.stop:
+                    continue  # drain after an abort
+                if writer is None:
+                    writer = pq.ParquetWriter(self.path, table.schema, compression=COMPRESSION, **self.options)
+                writer.write_table(table, row_group_size=table.num_rows)
+        except BaseException as exc:  # reported to the producer by put() or close()
+            self.error = exc
+            self.stop = True
+            while self.queue.get() is not None:
+                pass
+        finally:
+            if writer is not None:
+                writer.close()
+
+    def put(self, table: pa.Table) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put(table)
+
+    def close(self) -> None:
+        """Wait for every queued table to be written; raises what the worker met."""
+        self.queue.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def abort(self) -> None:
+        self.stop = True
+        if self.thread.is_alive():
+            self.queue.put(None)
+            self.thread.join()

@@ -75,13 +75,21 @@ def test_quoting_as_spark_writes_it() -> None:
         pageviews.parse_line("en x 1")
 
 
-def test_fast_and_slow_paths_agree(tmp_path: Path) -> None:
-    lines = generate.pageview_lines(11, HOUR, 3000) + ["en a\\b 3 0"]
+def test_fast_and_slow_paths_agree(warehouse: Warehouse, tmp_path: Path) -> None:
+    # enough lines for several of Arrow's blocks and several row groups, quoted fields in each
+    lines = generate.pageview_lines(11, HOUR, 120_000) + ["en a\\b 3 0"]
     path = generate.write_dump(tmp_path / generate.dump_name(HOUR), lines)
+    assert len(list(pageviews.read_batches(path))) > 1
     fast = pageviews.read_fast(path)
     slow, rejected = pageviews.read_slow(path, str(path))
     assert not rejected
+    assert sum(1 for v in slow["page_title"].to_pylist() if '"' in v) > 10
     assert fast.to_pylist() == slow.to_pylist()
+    # what the streamed load stores is the slow path's reading, row for row
+    assert pageviews.load(warehouse, [path]).stored == len(lines)
+    order = ["domain_code", "page_title", "count_views", "total_response_size"]
+    stored = read_both(warehouse, "wmf", "pageview_hourly", order).select(order)
+    assert stored.to_pylist() == slow.sort_by([(c, "ascending") for c in order]).to_pylist()
 
 
 def test_file_name_must_name_the_hour(warehouse: Warehouse, tmp_path: Path) -> None:
