@@ -12,6 +12,7 @@ import pytest
 from ingestion import generate, pageviews
 from metrics.engines import open_engine
 from metrics.problems import InputError
+from metrics import warehouse as warehouse_module
 from metrics.warehouse import Warehouse
 from tests.conftest import SHARED
 from tests.ingestion.conftest import read_both
@@ -46,6 +47,23 @@ def test_loading_an_hour_twice_replaces_it(warehouse: Warehouse, tmp_path: Path)
     pageviews.load(warehouse, [path])
     with open_engine(warehouse) as engine:
         assert engine.query("SELECT count(*) AS n FROM wmf.pageview_hourly").to_pylist() == [{"n": 500}]
+
+
+def test_bad_line_after_several_batches_replaces_the_hour_once(warehouse: Warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the fast path has already written row groups when it meets the bad line: they must not stay
+    monkeypatch.setattr(warehouse_module, "ROW_GROUP_ROWS", 1000)
+    path = generate.write_dump(tmp_path / generate.dump_name(HOUR), generate.pageview_lines(5, HOUR, 1000))
+    pageviews.load(warehouse, [path])
+    good = generate.pageview_lines(6, HOUR, 100_000)
+    assert len(list(pageviews.read_batches(generate.write_dump(tmp_path / "pageviews-20261103-080000.gz", good)))) > 1
+    lines = good + ["en Broken_line 1"]
+    generate.write_dump(path, lines)
+    summary = pageviews.load(warehouse, [path])
+    assert (summary.read, summary.stored, summary.quarantined) == (len(lines), len(good), 1)
+    with open_engine(warehouse) as engine:
+        got = engine.query("SELECT count(*) AS n, sum(count_views) AS views FROM wmf.pageview_hourly").to_pylist()
+    assert got == [{"n": len(good), "views": independent(good)[1]}]
+    assert not any((warehouse.table_dir("wmf", "pageview_hourly") / ".staging").iterdir())
 
 
 def test_bad_lines_are_quarantined_with_line_and_reason(warehouse: Warehouse, tmp_path: Path) -> None:
