@@ -132,16 +132,17 @@ class Batch:
             version.validate(event)
         except fastjsonschema.JsonSchemaValueException as exc:
             raise _Reject(f"does not match {version.uri}: {exc.message}") from None
-        stream = meta["stream"]
+        stream = meta.get("stream")
+        if not isinstance(stream, str):
+            raise _Reject("missing meta.stream")
         if self.registry.streams.get(stream) != version.title:
             raise _Reject(f"stream {stream!r} does not take schema {version.title}" if stream in self.registry.streams else f"unknown stream {stream!r}")
-        try:
-            moment = dt.datetime.fromisoformat(meta["dt"])
-        except ValueError:
-            raise _Reject(f"meta.dt {meta['dt']!r} is not an ISO 8601 time") from None
-        seconds = moment.timestamp()
+        text = meta["dt"]
+        if not isinstance(text, str) or not is_date_time(text):  # also where a schema does not say `format: date-time`
+            raise _Reject(f"meta.dt {text!r} is not an ISO 8601 time with a time zone")
+        seconds = _fromisoformat(text).timestamp()
         if seconds > self.horizon:
-            raise _Reject(f"meta.dt {meta['dt']} is more than a day in the future")
+            raise _Reject(f"meta.dt {text} is more than a day in the future")
         row = version.row(event, round(seconds * 1_000_000))
         for i in version.integer_columns:
             value = row[i]

@@ -16,11 +16,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import queue
 import re
 import shutil
-import uuid
-import queue
 import threading
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -368,7 +368,10 @@ class _BackgroundWriter:
                 pass
         finally:
             if writer is not None:
-                writer.close()
+                try:
+                    writer.close()  # writes the footer: a failure here must fail the write too
+                except BaseException as exc:
+                    self.error = self.error or exc
 
     def put(self, table: pa.Table) -> None:
         if self.error is not None:

@@ -42,6 +42,8 @@ TEST_SCHEMA_V1 = {
 }
 TEST_SCHEMA_V2 = {**copy.deepcopy(TEST_SCHEMA_V1), "$id": "/test/thing/2.0.0"}
 TEST_SCHEMA_V2["properties"]["label"]["pattern"] = "^[a-z]+$"  # a keyword the fast decoder leaves to the validator
+TEST_SCHEMA_V2["properties"]["meta"] = {"type": "object", "required": ["dt"], "properties": {  # loose: the loader still checks
+    "stream": {"type": "string"}, "dt": {}}}
 
 
 def good_thing(version: str) -> dict:
@@ -173,4 +175,5 @@ def test_every_supported_keyword_fast_and_slow_agree(tmp_path: Path, thing_schem
     assert len(stored["things"]) > len(good)
     reasons = " ".join(r["reason"] for r in rejected)
     assert "does not fit a 64-bit integer" in reasons and "bad JSON" in reasons
+    assert "missing meta.stream" in reasons and "'2026-11-03T07:00:00' is not an ISO 8601 time with a time zone" in reasons
     assert assert_fast_never_laxer(registry, lines) >= 3
