@@ -83,6 +83,7 @@ def bench_pageviews(folder: Path, lines: int, runs: int) -> None:
 
 def bench_events(folder: Path, count: int, runs: int) -> None:
     import jsonschema
+    import pandas  # noqa: F401 - pyarrow imports it at its first list conversion: start-up, not load
 
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core, threads included

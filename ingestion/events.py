@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import hashlib
+import itertools
 import sys
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator
 
 import fastjsonschema
 import msgspec
@@ -59,7 +61,9 @@ class Batch:
         self.source = source
         self.horizon = (now + FUTURE).timestamp()
         self.rows: dict[tuple[str, int, SchemaVersion], list[tuple]] = defaultdict(list)
-        """(stream, hours since the epoch, schema version) -> rows."""
+        """(stream, hours since the epoch, schema version) -> rows not yet flushed."""
+        self.pieces: dict[str, dict[int, list[pa.Table]]] = defaultdict(lambda: defaultdict(list))
+        """stream -> hours since the epoch -> flushed rows, in the stream's layout."""
         self.rejected: list[Rejected] = []
         self.read = 0
 
@@ -159,9 +163,8 @@ class Batch:
             row = tuple(values)
         self.rows[(stream, int(seconds // 3600), version)].append(row)
 
-    def tables(self) -> dict[str, dict[tuple, tuple[dict, pa.Table]]]:
-        """Per stream, per hour: (partition, rows in the stream's layout)."""
-        pieces: dict[str, dict[int, list[pa.Table]]] = defaultdict(lambda: defaultdict(list))
+    def flush(self) -> None:
+        """Turn the rows gathered so far into Arrow tables (a tenth of the memory of Python tuples)."""
         for (stream, hour, version), rows in self.rows.items():
             layout = self.registry.layout(version.title)
             values = list(zip(*rows))
@@ -171,9 +174,14 @@ class Batch:
             }
             arrays["schema_version"] = pa.array([version.version] * len(rows), pa.string())
             columns = [arrays.get(f.name, pa.nulls(len(rows), f.type)) for f in layout]
-            pieces[stream][hour].append(pa.table(columns, schema=layout))
+            self.pieces[stream][hour].append(pa.table(columns, schema=layout))
+        self.rows.clear()
+
+    def tables(self) -> dict[str, dict[tuple, tuple[dict, pa.Table]]]:
+        """Per stream, per hour: (partition, rows in the stream's layout)."""
+        self.flush()
         out: dict[str, dict[tuple, tuple[dict, pa.Table]]] = {}
-        for stream, hours in pieces.items():
+        for stream, hours in self.pieces.items():
             out[stream] = {}
             for hours_since_epoch, tables in hours.items():
                 hour = dt.datetime.fromtimestamp(hours_since_epoch * 3600, UTC)
@@ -183,37 +191,62 @@ class Batch:
         return out
 
 
-def _read(path: str) -> tuple[str, str, bytes]:
-    """(the name stored in the quarantine, the file key, the content) of a path or of stdin (`-`)."""
+def _source(path: str) -> tuple[str, Iterator[bytes], Callable[[], str]]:
+    """(the name stored in the quarantine, its lines, its file key) of a path or of stdin (`-`).
+
+    A file is read line by line. Stdin's key is a hash of its content, known once it is all read.
+    """
     if path == "-":
-        data = sys.stdin.buffer.read()
-        return "<stdin>", source_key("-", content=data), data
+        digest = hashlib.sha1()
+
+        def stdin_lines() -> Iterator[bytes]:
+            for line in sys.stdin.buffer:
+                digest.update(line)
+                yield line
+
+        return "<stdin>", _strip(stdin_lines()), lambda: source_key("-", digest=digest)
     file = Path(path)
     if not file.is_file():
         raise InputError.at(path, "no such file", "check the path of the events file")
-    return str(file), source_key(file), file.read_bytes()
+    return str(file), _strip(_file_lines(file)), lambda: source_key(file)
 
 
-def split_lines(data: bytes) -> list[bytes]:
-    """The lines of a file (a final newline ends the last line; it does not start an empty one)."""
-    lines = data.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    return [line[:-1] if line.endswith(b"\r") else line for line in lines]
+def _file_lines(file: Path) -> Iterator[bytes]:
+    with open(file, "rb", buffering=1 << 20) as handle:
+        yield from handle
 
 
-def load_lines(warehouse: Warehouse, source: str, key: str, lines: Sequence[bytes], *, registry: Registry | None = None,
+def _strip(lines: Iterable[bytes]) -> Iterator[bytes]:
+    """Lines without their end (`\n` or `\r\n`); a final newline does not start an empty line."""
+    for line in lines:
+        if line.endswith(b"\n"):
+            line = line[:-1]
+        yield line[:-1] if line.endswith(b"\r") else line
+
+
+STEP = 50_000
+"""Lines parsed between two flushes of rows into Arrow (and two progress updates)."""
+
+
+def load_lines(warehouse: Warehouse, source: str, key: str | Callable[[], str], lines: Iterable[bytes], *, registry: Registry | None = None,
                now: dt.datetime | None = None, progress: Progress | None = None) -> LoadSummary:
-    """Load one source's lines; its earlier rows (same `key`) are replaced, in data and quarantine."""
+    """Load one source's lines; its earlier rows (same `key`) are replaced, in data and quarantine.
+
+    `lines` may be any iterable: it is read STEP lines at a time, so a file never sits in memory
+    as text or as Python objects, only as Arrow columns. `key` may be a function called once all
+    lines are read (the key of stdin is the hash of its content).
+    """
     started = time.perf_counter()
     registry = registry or default_registry()
     now = now or dt.datetime.now(UTC)
     batch = Batch(registry, source, now)
-    step = 50_000
-    for start in range(0, len(lines), step):
-        batch.add_lines(lines[start:start + step], first=start + 1)
+    lines = iter(lines)
+    while chunk := list(itertools.islice(lines, STEP)):
+        batch.add_lines(chunk, first=batch.read + 1)
+        batch.flush()
         if progress:
-            progress(min(step, len(lines) - start))
+            progress(len(chunk))
+    key = key() if callable(key) else key
     summary = LoadSummary("events", files=1, read=batch.read)
     tables = batch.tables()
     for stream in sorted(set(tables) | set(registry.streams)):
@@ -239,8 +272,8 @@ def load(warehouse: Warehouse | Path | str, paths: Iterable[str | Path], *, regi
         warehouse = Warehouse(warehouse)
     total = LoadSummary("events")
     for path in paths:
-        source, key, data = _read(str(path))
-        total.merge(load_lines(warehouse, source, key, split_lines(data), registry=registry, now=now, progress=progress))
+        source, lines, key = _source(str(path))
+        total.merge(load_lines(warehouse, source, key, lines, registry=registry, now=now, progress=progress))
     return total
 
 

@@ -18,10 +18,13 @@ import pyarrow as pa
 from metrics.warehouse import Partition, Warehouse
 
 
-def source_key(path: Path | str, content: bytes | None = None) -> str:
-    """A file key for a source: its name (readable) plus a hash of its absolute path, or of `content`."""
+def source_key(path: Path | str, content: bytes | None = None, digest: "hashlib._Hash | None" = None) -> str:
+    """A file key for a source: its name (readable) plus a hash of its absolute path, or of its
+    `content` (or the SHA-1 `digest` of the content, fed while it was read)."""
     if content is not None:
-        return "stdin-" + hashlib.sha1(content).hexdigest()[:16]
+        digest = hashlib.sha1(content)
+    if digest is not None:
+        return "stdin-" + digest.hexdigest()[:16]
     resolved = Path(path).resolve()
     stem = re.sub(r"[^A-Za-z0-9_\-]+", "_", resolved.name)[:60].strip("_") or "file"
     return f"{stem}-{hashlib.sha1(str(resolved).encode()).hexdigest()[:12]}"

@@ -89,6 +89,25 @@ def test_every_kind_of_bad_event_is_quarantined(warehouse: Warehouse, tmp_path: 
         assert needle in reasons[list(bad).index(kind)], (kind, reasons)
 
 
+def test_a_file_is_read_in_chunks_with_exact_line_numbers(warehouse: Warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(events, "STEP", 7)  # many chunks, and flushes of rows into Arrow
+    good = [json.dumps(e) for e in generate.codemirror_events(6, DAY, sessions_per_day=400)]
+    bad = list(generate.bad_event_lines(NOW).values())
+    lines = good[:10] + bad[:3] + good[10:30] + bad[3:] + good[30:]
+    path = tmp_path / "crlf.json"
+    path.write_bytes("\r\n".join(lines).encode())  # Windows line ends, no final newline
+    seen: list[int] = []
+    summary = events.load(warehouse, [path], now=NOW, progress=seen.append)
+    assert (summary.read, summary.stored, summary.quarantined) == (len(lines), len(good), len(bad))
+    assert sum(seen) == len(lines) and max(seen) == 7
+    with open_engine(warehouse) as engine:
+        rows = engine.query("SELECT line, raw FROM quarantine.events ORDER BY line").to_pylist()
+        ids = engine.query("SELECT meta_id FROM event.codemirrorusage").to_pylist()
+    assert [r["line"] for r in rows] == [11, 12, 13] + list(range(34, 34 + len(bad) - 3))
+    assert [r["raw"] for r in rows] == bad
+    assert sorted(r["meta_id"] for r in ids) == sorted(json.loads(line)["meta"]["id"] for line in good)
+
+
 def test_stdin(warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch) -> None:
     lines = [json.dumps(e) for e in generate.codemirror_events(4, DAY, sessions_per_day=500)]
     data = ("\n".join(lines) + "\n").encode()
