@@ -10,9 +10,7 @@ from typing import Any, Callable
 import click
 
 from grafana.builder import DEFAULT_DATASOURCE_UID
-from grafana.importer import GrafanaError, import_dashboards
 from grafana.writer import DEFAULT_DASHBOARDS_PATH, DEFAULT_GRAPHITE_URL, DEFAULT_OUT, FOLDER, build_all
-from metrics import catalogue as catalogue_mod
 
 
 def fail_cleanly(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -40,6 +38,8 @@ def fail_cleanly(func: Callable[..., Any]) -> Callable[..., Any]:
 @fail_cleanly
 def build_grafana(ctx: click.Context, out: Path, datasource_uid: str, graphite_url: str, dashboards_path: str) -> None:
     """Write one Grafana dashboard JSON per spec, and file-provisioning config."""
+    from metrics import catalogue as catalogue_mod
+
     cat = catalogue_mod.load(ctx.find_root().obj.catalogue)
     for path in build_all(cat, out, datasource_uid=datasource_uid, graphite_url=graphite_url, dashboards_path=dashboards_path):
         click.echo(f"wrote {path}")
@@ -60,6 +60,8 @@ def import_grafana(dashboards: tuple[str, ...], url: str, folder: str, dashboard
     posted) unless --force; the versions of our imports are kept in
     $METRICS_STATE_DIR/grafana-imports.json (default ~/.local/state/metrics-service/).
     """
+    from grafana.importer import GrafanaError, import_dashboards  # httpx: only for this command
+
     paths = [_resolve(d, dashboards_dir) for d in dashboards] or sorted(dashboards_dir.glob("*.json"))
     if not paths:
         raise click.ClickException(f"no dashboards in {dashboards_dir}: run `metrics build grafana` first")

@@ -6,13 +6,15 @@ import functools
 import json
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
-from metrics import catalogue as catalogue_mod
 from metrics.config import Settings, load_settings
 from metrics.problems import InputError
+
+if TYPE_CHECKING:
+    from metrics.catalogue import Catalogue
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -89,6 +91,8 @@ def validate(ctx: click.Context, paths: tuple[str, ...], strict: bool) -> None:
     targets = [p for p in paths if Path(p) not in folders]
     if not paths:
         targets, folders = [s.catalogue], queries_check.query_folders(s.queries)
+    from metrics import catalogue as catalogue_mod
+
     files = catalogue_mod.spec_files(targets)
     problems = catalogue_mod.validate(targets)
     checked: dict[str, Any] = {}
@@ -113,6 +117,8 @@ def validate(ctx: click.Context, paths: tuple[str, ...], strict: bool) -> None:
 @fail_cleanly
 def list_(ctx: click.Context, fmt: str) -> None:
     """Show the specs of the catalogue: name, owner, status, version, number of metrics."""
+    from metrics import catalogue as catalogue_mod
+
     rows = catalogue_summary(catalogue_mod.load(settings(ctx).catalogue))
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2))
@@ -124,7 +130,7 @@ def list_(ctx: click.Context, fmt: str) -> None:
         click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
 
 
-def catalogue_summary(cat: catalogue_mod.Catalogue) -> list[dict[str, Any]]:
+def catalogue_summary(cat: Catalogue) -> list[dict[str, Any]]:
     """One plain dict per spec, as `metrics list` shows it."""
     return [
         {

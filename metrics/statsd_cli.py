@@ -8,7 +8,6 @@ from typing import Any, Callable
 
 import click
 
-from metrics import catalogue as catalogue_mod
 from metrics.statsd_client import DEFAULT_HOST, DEFAULT_PORT, StatsdUsageError, send_samples, statsd_metrics, summary_lines
 
 
@@ -40,6 +39,8 @@ def sample(ctx: click.Context, host: str, port: int, spec_names: tuple[str, ...]
     Counters, gauges and timers, with dimension values drawn from each dimension's allowed values
     and each metric's sample rate. StatsD has no timestamps: use it for live values only.
     """
+    from metrics import catalogue as catalogue_mod
+
     cat = catalogue_mod.load(ctx.find_root().obj.catalogue)
     try:
         specs = [cat.spec(name) for name in spec_names] if spec_names else list(cat)
