@@ -29,6 +29,11 @@ def _progress(label: str, total: int | None, enabled: bool = True) -> Iterator[C
         yield lambda n: bar.advance(task, n)
 
 
+def _count_lines(path: Path) -> int:
+    with open(path, "rb") as handle:
+        return sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b""))
+
+
 def _report(summary: LoadSummary) -> None:
     click.echo(summary.line(), err=True)
 
@@ -44,7 +49,10 @@ def events_command(ctx: click.Context, files: tuple[str, ...]) -> None:
     """
     from ingestion import events
 
-    total_lines = sum(Path(f).read_bytes().count(b"\n") for f in files if f != "-" and Path(f).is_file())
+    import sys
+
+    # the bar's total: lines counted in 1 MB reads (only for a bar: never the whole file in memory)
+    total_lines = sum(_count_lines(Path(f)) for f in files if f != "-" and Path(f).is_file()) if sys.stderr.isatty() else 0
     with _progress("events", total_lines or None, "-" not in files) as advance:
         _report(events.load(settings(ctx).warehouse, files, progress=advance))
 
