@@ -33,6 +33,7 @@ TEST_SCHEMA_V1 = {
             "stream": {"type": "string", "minLength": 1}, "dt": {"type": "string", "format": "date-time"}}},
         "count": {"type": "integer", "minimum": 0, "maximum": 1000},
         "ratio": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+        "score": {"type": "number"},
         "seen": {"type": "string", "format": "date-time"},
         "label": {"type": "string", "minLength": 2, "maxLength": 4},
         "kind": {"type": "string", "enum": ["a", "bb", "ccccc"], "maxLength": 3},
@@ -48,7 +49,7 @@ TEST_SCHEMA_V2["properties"]["meta"] = {"type": "object", "required": ["dt"], "p
 
 def good_thing(version: str) -> dict:
     return {"$schema": f"/test/thing/{version}", "meta": {"stream": "things", "dt": "2026-11-03T07:15:00Z", "extra": 1},
-            "count": 3, "ratio": 0.5, "seen": "2026-11-01T00:00:00+00:00", "label": "abc", "kind": "bb",
+            "count": 3, "ratio": 0.5, "score": 9007199254740993, "seen": "2026-11-01T00:00:00+00:00", "label": "abc", "kind": "bb",
             "detail": {"flag": True, "big": 5, "note": "n"}}
 
 
