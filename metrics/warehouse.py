@@ -240,13 +240,13 @@ class Warehouse:
         """
         directory = self.table_dir(schema, table)
         self.recover(schema, table)
-        _, shape = self._layout(schema, table, partition, columns)
+        info, shape = self._layout(schema, table, partition, columns)
         final = directory / partition_path(partition)
         work = directory / STAGING / uuid.uuid4().hex
         (work / "data").mkdir(parents=True)
         (work / "TARGET").write_text(partition_path(partition), "utf-8")
         plain = set(high_cardinality)
-        others = [name for name in self.arrow_schema(self.info(schema, table), with_partitions=False).names if name not in plain]
+        others = [name for name in info.columns if name not in plain]
         writer = _BackgroundWriter(work / "data" / "part-0.parquet", use_dictionary=others, write_statistics=others)
         try:
             pending: list[pa.Table] = []
