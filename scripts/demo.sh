@@ -47,7 +47,7 @@ metrics query "SELECT report, status, count(*) AS intervals, sum(rows) AS rows F
 cat <<TXT
 
 Done. What was made:
-  $out/warehouse           Hive-layout Parquet tables (DuckDB, Trino, Spark, pandas read them)
+  $out/warehouse           Hive-layout Parquet tables (tested with DuckDB and pyarrow; laid out for Trino and Spark)
   $out/warehouse/catalog.duckdb   views for Superset (open read-only)
   $out/reports             Reportupdater TSV files, byte-compatible
   $out/superset            Superset import bundles (metrics import superset --url ...)
