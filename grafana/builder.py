@@ -11,10 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import re
 
-from grafana.targets import Target, graph_targets, variable_query
-from metrics.spec import Graph, Metric, Spec
+from grafana.targets import Target, graph_targets, in_graphite, variable_query
+from metrics.spec import Graph, Metric, Spec, md_line
 
 SCHEMA_VERSION = 42  # the default of the shared dashboard schema (Grafana 12)
 DEFAULT_DATASOURCE_UID = "graphite"
@@ -32,11 +31,6 @@ def dashboard_uid(spec_name: str) -> str:
     return uid[:27] + "-" + hashlib.sha1(spec_name.encode()).hexdigest()[:12]
 
 
-def spec_hash(spec: Spec) -> str:
-    """A short hash of the spec's content, recorded in the dashboard beside its version."""
-    return hashlib.sha256(spec.model_dump_json().encode()).hexdigest()[:12]
-
-
 def build_dashboard(spec: Spec, *, datasource_uid: str = DEFAULT_DATASOURCE_UID, today: dt.date | None = None) -> dict:
     """The dashboard of one spec, as a JSON-ready dict."""
     today = today or dt.date.today()
@@ -48,13 +42,13 @@ def build_dashboard(spec: Spec, *, datasource_uid: str = DEFAULT_DATASOURCE_UID,
             panels.extend(_graph_panels(spec, graph, targets))
             shown.update(t.metric for t in targets)
     for metric in spec.metrics:
-        if metric.graphite_path and metric.name not in shown:
+        if in_graphite(spec, metric) and metric.name not in shown:
             graph = _default_graph(metric)
             panels.extend(_graph_panels(spec, graph, graph_targets(spec, graph)))
     _lay_out(panels)
     return {
         "annotations": {"list": [_builtin_annotations()]},
-        "description": f"{spec.title}: generated from metrics spec {spec.name} {spec.version} (content {spec_hash(spec)}); do not edit by hand.",
+        "description": f"{spec.title}: generated from metrics spec {spec.name} {spec.version} (content {spec.content_hash()}); do not edit by hand.",
         "editable": True,
         "graphTooltip": 1,
         "id": None,
@@ -91,32 +85,13 @@ def _text_panel(spec: Spec, today: dt.date) -> dict:
 
 
 def about_markdown(spec: Spec, today: dt.date) -> str:
-    """The text panel: description, questions, owner, ticket, status, version, sunset, gaps."""
-    owner = spec.owner
-    contact = f" ({_md(owner.contact)})" if owner.contact else ""
-    lines = []
-    warning = spec.sunset_warning(today)
-    if warning:
-        lines += [f"> **Warning:** {warning}", ""]
-    lines += [_md(spec.description), "", "**Research questions**", ""]
-    lines += [f"- {_md(q)}" for q in spec.research_questions]
-    lines += [
-        "",
-        "| | |",
-        "| --- | --- |",
-        f"| Owner | {_md(owner.team)}{contact} |",
-        f"| Responsible | {_md(owner.responsible)} |",
-        f"| Ticket | [{spec.ticket}]({spec.ticket}) |",
-        f"| Status | {spec.status} |",
-        f"| Version | {spec.version} (spec `{spec.name}`, content {spec_hash(spec)}) |",
-    ]
-    if spec.sunset:
-        lines.append(f"| Sunset | {spec.sunset.date.isoformat()}: {_md(spec.sunset.plan)} |")
-    missing = [m for m in spec.metrics if not m.graphite_path]
+    """The text panel: `Spec.about`, then which metrics are not in Graphite and which are live."""
+    lines = [spec.about(today).rstrip("\n")]
+    missing = [m for m in spec.metrics if not in_graphite(spec, m)]
     if missing:
         lines += ["", "**Not in Graphite** (no panel here; see the Superset dashboard):", ""]
-        lines += [f"- `{m.name}`: {_md(m.description)}" for m in missing]
-    statsd = [m.name for m in spec.metrics if m.graphite_path and m.source.type == "statsd"]
+        lines += [f"- `{m.name}`: {md_line(m.description)}" for m in missing]
+    statsd = [m.name for m in spec.metrics if m.graphite_path and m.via_statsd]
     if statsd:
         lines += ["", f"Live through StatsD: {', '.join(f'`{n}`' for n in statsd)}. Other metrics are daily report values."]
     return "\n".join(lines) + "\n"
@@ -231,7 +206,7 @@ def _describe(spec: Spec, graph: Graph) -> str:
         parts.append(f"One series per {graph.split_by}.")
     if graph.filters:
         parts.append("Only " + ", ".join(f"{k} = {v}" for k, v in graph.filters.items()) + ".")
-    missing = [m for m in graph.metrics if not spec.metric(m).graphite_path]
+    missing = [m for m in graph.metrics if not in_graphite(spec, spec.metric(m))]
     if missing:
         parts.append(f"Not in Graphite: {', '.join(missing)}.")
     return " ".join(parts)
@@ -322,6 +297,3 @@ def _ref_id(index: int) -> str:
     return letters
 
 
-def _md(text: str) -> str:
-    """Text safe inside a Markdown table cell or list item."""
-    return re.sub(r"\s+", " ", text).replace("|", "\\|").strip()

@@ -11,13 +11,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from metrics import aggregation
 from metrics.graphite_paths import node_index, pattern, placeholders, sanitize_segment
 from metrics.spec import Dimension, Graph, Metric, Spec
 
-# StatsD's graphite backend, legacy namespace: counters as counts per flush, gauges, timers.
-STATSD_PREFIX = {"counter": "stats_counts", "gauge": "stats.gauges", "timer": "stats.timers"}
-# The timer statistic a `show` item reads: totals count the measurements, means average them.
-TIMER_LEAF = {"total": "count", "mean": "mean"}
 SHOW_SUFFIX = {"total": "", "mean": " mean", "percentage": " %"}
 
 
@@ -31,13 +28,8 @@ class Target:
 
 
 def series_template(metric: Metric, leaf: str | None = None) -> str:
-    """The full Graphite path template of a metric's stored series (StatsD prefix and timer leaf included)."""
-    if metric.graphite_path is None:
-        raise ValueError(f"metric {metric.name!r} has no graphite_path")
-    if metric.source.type != "statsd":
-        return metric.graphite_path
-    path = f"{STATSD_PREFIX[metric.type]}.{metric.graphite_path}"
-    return f"{path}.{leaf or 'count'}" if metric.type == "timer" else path
+    """The full Graphite path template of a metric's stored series (`Metric.graphite_series`)."""
+    return metric.graphite_series(leaf)
 
 
 def variable_query(spec: Spec, dim: Dimension) -> tuple[str, str]:
@@ -69,9 +61,14 @@ def metric_pattern(spec: Spec, metric: Metric, filters: dict[str, str], leaf: st
     return pattern(series_template(metric, leaf), values)
 
 
+def in_graphite(spec: Spec, metric: Metric) -> bool:
+    """Whether the metric's series are in Graphite (a ratio's: both of its parts')."""
+    return all(m.graphite_path for m in aggregation.quantity(spec, metric).parts)
+
+
 def graph_targets(spec: Spec, graph: Graph) -> list[Target]:
     """The Graphite targets of one graph: per metric with a Graphite path, one per `show` item."""
-    metrics = [spec.metric(name) for name in graph.metrics if spec.metric(name).graphite_path]
+    metrics = [spec.metric(name) for name in graph.metrics if in_graphite(spec, spec.metric(name))]
     out: list[Target] = []
     for metric in metrics:
         for show in graph.show:
@@ -86,12 +83,11 @@ def _expression(spec: Spec, graph: Graph, metric: Metric, show: str, *, named: b
     if show == "normalized":
         if metric.normalization is None:
             return None
-        expr = _normalized(spec, graph, metric, stat)
+        expr = _ratio(spec, graph, aggregation.quantity(spec, metric, "normalized"), stat)
         suffix = " " + metric.normalization.label
     else:
         if show == "mean" and metric.type != "timer" and not stat:
-            # A mean of a counter or gauge is the legend's `mean` of the total series.
-            show = "total"
+            show = "total"  # a line's mean per period is the legend's mean of the total series
         expr = _plain(spec, graph, metric, show, stat)
         suffix = SHOW_SUFFIX[show]
     if stat:
@@ -109,58 +105,68 @@ def _expression(spec: Spec, graph: Graph, metric: Metric, show: str, *, named: b
 
 
 def _plain(spec: Spec, graph: Graph, metric: Metric, show: str, stat: bool) -> str:
-    """total, mean or percentage of one metric, grouped by the split value when there is one."""
-    leaf = TIMER_LEAF.get(show, "count") if metric.type == "timer" else None
-    averaged = metric.type == "ratio" or leaf == "mean"
-    series = _grouped(spec, graph, metric, leaf, "average" if averaged else "sum")
-    cumulative = stat and not averaged and _is_count(metric)
+    """total, mean or percentage of one metric, by `metrics.aggregation`'s rules, per split value.
+
+    Per point (one reporting period): the sum over the rows of the period (a ratio: sum of the
+    numerator over sum of the denominator; a timer's mean: sum of its `sum` over sum of its `count`).
+    A big number covers the whole range: running sums for counts and ratio parts, the mean of the
+    per-period sums for gauges and for `mean`.
+    """
+    if metric.type == "timer":
+        if show == "mean":
+            return _ratio_of(spec, graph, metric, metric, 1.0, stat, ("sum", "count"))
+        metric_leaf: str | None = "count"  # the number of measurements, a count
+    else:
+        metric_leaf = None
+        q = aggregation.quantity(spec, metric, "total")
+        if q.kind == "ratio":
+            return _ratio(spec, graph, q, stat)
+    series = _grouped(spec, graph, metric, metric_leaf)
+    additive = metric.type == "timer" or metric.aggregation == "additive"
     if show == "percentage":
-        return _fn("asPercent", _fn("integral", series) if cumulative else series)
-    if stat and show == "mean":
+        return _fn("asPercent", _fn("integral", series) if stat else series)
+    if stat and (show == "mean" or not additive):
         # Mean per period over the range: running sum / running number of periods with data.
         periods = _fn("offset", _fn("scale", series, 0), 1)
         return _fn("divideSeries", _fn("integral", series), _fn("integral", periods))
-    return _fn("integral", series) if cumulative else series
+    return _fn("integral", series) if stat else series
 
 
-def _normalized(spec: Spec, graph: Graph, metric: Metric, stat: bool) -> str:
-    """metric / normalization.by * scale, matched by the split value when both have it."""
-    norm = metric.normalization
-    assert norm is not None
-    by = spec.metric(norm.by)
-    numerator = _grouped(spec, graph, metric, None, "sum")
-    split_in_both = graph.split_by is not None and graph.split_by in by.dimensions
-    denominator = _grouped(spec, graph if split_in_both else _unsplit(graph), by, None, "sum")
-    if stat and _is_count(metric) and _is_count(by):
+def _ratio(spec: Spec, graph: Graph, q: aggregation.Quantity, stat: bool) -> str:
+    assert q.denominator is not None
+    return _ratio_of(spec, graph, q.metric, q.denominator, q.scale, stat, (None, None))
+
+
+def _ratio_of(spec: Spec, graph: Graph, num: Metric, den: Metric, scale: float, stat: bool, leaves: tuple[str | None, str | None]) -> str:
+    """sum(num) / sum(den) * scale, matched by the split value; over the whole range for a big number."""
+    numerator = _grouped(spec, graph, num, leaves[0])
+    split_in_both = graph.split_by is not None and graph.split_by in den.dimensions
+    denominator = _grouped(spec, graph if split_in_both else _unsplit(graph), den, leaves[1])
+    if stat:
         numerator, denominator = _fn("integral", numerator), _fn("integral", denominator)
     if split_in_both:
         # asPercent matches numerator and denominator series by the split value (node 1 of
         # groupByNodes' names) instead of by list position; it multiplies by 100.
-        return _fn("scale", _fn("asPercent", numerator, denominator, 1), _num(norm.scale / 100))
+        return _fn("scale", _fn("asPercent", numerator, denominator, 1), _num(scale / 100))
     ratio = _fn("divideSeries", numerator, denominator)
-    return ratio if norm.scale == 1 else _fn("scale", ratio, _num(norm.scale))
+    return ratio if scale == 1 else _fn("scale", ratio, _num(scale))
 
 
-def _grouped(spec: Spec, graph: Graph, metric: Metric, leaf: str | None, agg: str) -> str:
-    """The metric's series summed (or averaged) over everything but the split dimension.
+def _grouped(spec: Spec, graph: Graph, metric: Metric, leaf: str | None) -> str:
+    """The metric's series summed over everything but the split dimension.
 
-    Split: `groupByNodes(path, agg, 0, n)` names each series `<first node>.<split value>`, a name
+    Split: `groupByNodes(path, 'sum', 0, n)` names each series `<first node>.<split value>`, a name
     that aliasByNode and asPercent can read even when the value is `true` or a number.
     """
     path = metric_pattern(spec, metric, graph.filters, leaf)
     if graph.split_by:
         node = node_index(series_template(metric, leaf), graph.split_by)
-        return _fn("groupByNodes", path, _q(agg), 0, node)
-    return _fn("averageSeries" if agg == "average" else "sumSeries", path)
+        return _fn("groupByNodes", path, _q("sum"), 0, node)
+    return _fn("sumSeries", path)
 
 
 def _unsplit(graph: Graph) -> Graph:
     return graph.model_copy(update={"split_by": None})
-
-
-def _is_count(metric: Metric) -> bool:
-    """Whether values add up over time (counts per period), so a range total is their sum."""
-    return metric.type in ("counter", "timer")
 
 
 def _fn(name: str, *args: object) -> str:

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from metrics import yamlfile
 from metrics.problems import InputError, Problem
-from metrics.spec import Spec
+from metrics.spec import ALLOWED_AGGREGATIONS, Graph, Metric, Spec
 
 SUFFIXES = (".yaml", ".yml")
 
@@ -285,10 +285,9 @@ def _check_spec(spec: Spec, located: yamlfile.Located, path: Path, today: dt.dat
                 extra = set(spec.metric(by).dimensions) - set(metric.dimensions)
                 if extra:
                     out.append(p(("metrics", i, "normalization", "by"), f"denominator '{by}' is split by {', '.join(sorted(extra))}, which '{metric.name}' is not", "a denominator's dimensions must be a subset of the metric's"))
-        if metric.source.type == "statsd" and metric.type == "ratio":
-            out.append(p(("metrics", i, "type"), "StatsD has no ratio type", "use counter, gauge or timer"))
-        if metric.source.type == "report" and metric.type == "timer":
-            out.append(p(("metrics", i, "type"), "a timer is a StatsD type", "a report column is a counter, gauge or ratio"))
+        if metric.source is not None and metric.source.type == "report" and metric.type == "timer":
+            out.append(p(("metrics", i, "type"), "a timer is a StatsD type", "a report column is a counter or a gauge"))
+        out.extend(_check_aggregation(spec, i, metric, p))
 
     for i, graph in enumerate(spec.graphs):
         for j, name in enumerate(graph.metrics):
@@ -311,6 +310,7 @@ def _check_spec(spec: Spec, located: yamlfile.Located, path: Path, today: dt.dat
             for m in known:
                 if not m.normalization:
                     out.append(p(("graphs", i, "show"), f"graph '{graph.title}' shows 'normalized' but metric '{m.name}' has no normalization", "add a normalization to the metric, or drop 'normalized'"))
+        out.extend(_check_graph_grain(spec, i, graph, known, p))
         if "percentage" in graph.show and not graph.split_by:
             out.append(p(("graphs", i, "show"), f"graph '{graph.title}' shows 'percentage' without split_by", "percentages are shares of split values: add split_by"))
 
@@ -320,6 +320,77 @@ def _check_spec(spec: Spec, located: yamlfile.Located, path: Path, today: dt.dat
         out.append(p(("sunset", "date"), f"sunset date {spec.sunset.date} is past", "remove the spec and its instrumentation, or move the date and bump the version", severity="warning"))
     if spec.history and spec.version not in {h.version for h in spec.history}:
         out.append(p(("version",), f"version {spec.version} has no history entry", "add one to `history:` saying what changed", severity="warning"))
+    return out
+
+
+def _check_aggregation(spec: Spec, i: int, metric: Metric, p) -> list[Problem]:
+    """A metric's type, aggregation, source and ratio parts agree (metrics.spec.Aggregation)."""
+    out: list[Problem] = []
+    names = {m.name for m in spec.metrics}
+    allowed = ALLOWED_AGGREGATIONS[metric.type]
+    if metric.aggregation not in allowed:
+        out.append(p(("metrics", i, "aggregation"), f"a {metric.type} cannot be {metric.aggregation}", f"use {' or '.join(allowed)}, or change `type`"))
+    if metric.type == "ratio":
+        if metric.ratio is None:
+            out.append(p(("metrics", i, "type"), f"ratio '{metric.name}' does not say what it divides", "add `ratio: {numerator: <metric>, denominator: <metric>}`: it is recomputed as sum(numerator) / sum(denominator) at every grain"))
+        if metric.source is not None:
+            out.append(p(("metrics", i, "source"), f"ratio '{metric.name}' is computed from its parts, not read from a source", "remove `source:`; give the parts as metrics and name them under `ratio:`"))
+        if metric.graphite_path is not None:
+            out.append(p(("metrics", i, "graphite_path"), f"ratio '{metric.name}' is computed from its parts, so it has no Graphite series of its own", "write `graphite_path: null`; panels divide the parts' series"))
+    else:
+        if metric.ratio is not None:
+            out.append(p(("metrics", i, "ratio"), f"metric '{metric.name}' is a {metric.type}, not a ratio", "remove `ratio:`, or write `type: ratio`"))
+        if metric.source is None:
+            out.append(p(("metrics", i), f"metric '{metric.name}' has no source", "add `source: {type: report, report: <folder>/<report>, column: <column>}` or `source: {type: statsd}`"))
+    if metric.ratio is not None and metric.type == "ratio":
+        for key in ("numerator", "denominator"):
+            name = getattr(metric.ratio, key)
+            where = ("metrics", i, "ratio", key)
+            if name == metric.name:
+                out.append(p(where, f"ratio '{metric.name}' divides by itself", "name another metric of the spec"))
+            elif name not in names:
+                out.append(p(where, f"ratio names metric '{name}', which the spec does not define", _suggest(name, names, "metrics")))
+            else:
+                part = spec.metric(name)
+                if part.aggregation == "non_additive":
+                    out.append(p(where, f"{key} '{name}' is non-additive, so its sum means nothing", "a ratio's parts are counters or gauges that can be added"))
+                elif not set(metric.dimensions) <= set(part.dimensions):
+                    missing = sorted(set(metric.dimensions) - set(part.dimensions))
+                    out.append(p(where, f"ratio '{metric.name}' is split by {', '.join(missing)}, which its {key} '{name}' is not", "a ratio's dimensions must be dimensions of its numerator and its denominator"))
+        if metric.ratio.numerator in names and metric.ratio.denominator in names:
+            num, den = spec.metric(metric.ratio.numerator), spec.metric(metric.ratio.denominator)
+            if (num.table is None) != (den.table is None):
+                out.append(p(("metrics", i, "ratio"), f"the parts of ratio '{metric.name}' are stored in different places (a table and StatsD)", "take both parts from reports, or both from StatsD"))
+    if metric.normalization and metric.normalization.by in names and metric.normalization.by != metric.name:
+        by = spec.metric(metric.normalization.by)
+        for who, m in (("metric", metric), ("denominator", by)):
+            if m.aggregation == "non_additive":
+                out.append(p(("metrics", i, "normalization"), f"{who} '{m.name}' is non-additive: a normalization divides sums", "normalize counters or gauges, or define a ratio metric from additive parts"))
+                break
+    return out
+
+
+def _check_graph_grain(spec: Spec, i: int, graph: Graph, known: list[Metric], p) -> list[Problem]:
+    """A graph asks for each metric only at grains where its aggregation gives a value."""
+    out: list[Problem] = []
+    fixed = set(graph.filters) | ({graph.split_by} if graph.split_by else set())
+    for m in known:
+        if m.aggregation == "non_additive" and "percentage" in graph.show:
+            out.append(p(("graphs", i, "show"), f"graph '{graph.title}' shows 'percentage' of non-additive metric '{m.name}'", "shares of a total need a metric that adds up: drop 'percentage'"))
+        if m.native_only:
+            loose = [d for d in m.dimensions if d not in fixed]
+            if graph.kind == "big_number" or loose:
+                why = "one number over the whole range" if graph.kind == "big_number" else f"over {', '.join(loose)}"
+                out.append(p(("graphs", i), f"graph '{graph.title}' would combine non-additive metric '{m.name}' {why}", "its values exist only at the grain they are stored at: split or filter the graph by every dimension of the metric"))
+        ratios = []
+        if m.ratio is not None and m.ratio.denominator in {x.name for x in spec.metrics}:
+            ratios.append(spec.metric(m.ratio.denominator))
+        if "normalized" in graph.show and m.normalization and m.normalization.by in {x.name for x in spec.metrics}:
+            ratios.append(spec.metric(m.normalization.by))
+        for den in ratios:
+            lacking = sorted(d for d in fixed if d not in den.dimensions)
+            if lacking:
+                out.append(p(("graphs", i), f"graph '{graph.title}' splits or filters '{m.name}' by {', '.join(lacking)}, which its denominator '{den.name}' is not split by", "split the graph by a dimension both parts have, or show the ratio unsplit"))
     return out
 
 

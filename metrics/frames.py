@@ -2,7 +2,8 @@
 
     from metrics import frames
     frames.metric("toggles", start="2026-11-01")        # dt, editor, enabled, wiki, toggles
-    frames.metric("toggles", normalized=True)           # ... plus toggles_per_editing_sessions
+    frames.metric("toggles", normalized=True)           # dt, editor, wiki, toggles, toggles_per_editing_sessions
+    frames.metric("population", by=[], grain="all")     # one number: the mean yearly population
     frames.query("SELECT * FROM metrics.codemirror_toggles LIMIT 5")
 """
 
@@ -13,12 +14,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from metrics import aggregation
 from metrics import catalogue as catalogue_mod
 from metrics.config import load_settings
 from metrics.engines import open_engine
 from metrics.problems import InputError
-from metrics.reports.config import table_name
 from metrics.spec import Metric, Spec
+from metrics.tables import TIME_COLUMN
 
 
 def query(sql: str, params: dict | None = None, *, warehouse: Path | str | None = None) -> pd.DataFrame:
@@ -39,47 +41,47 @@ def _find(cat: catalogue_mod.Catalogue, name: str) -> tuple[Spec, Metric]:
 def metric(
     name: str,
     *,
+    by: list[str] | None = None,
+    grain: str = "period",
     start: str | dt.date | None = None,
     end: str | dt.date | None = None,
     normalized: bool = False,
     catalogue: Path | str | None = None,
     warehouse: Path | str | None = None,
 ) -> pd.DataFrame:
-    """One catalogue metric by day and dimension: columns `dt`, its dimensions, its value.
+    """One catalogue metric by time bucket and dimension: columns `dt`, the dimensions `by`, its value.
 
-    `start` is inclusive, `end` exclusive. With `normalized`, adds the metric divided by its
-    normalization's denominator (times its scale), matched on the denominator's dimensions.
+    The value at each grain follows the metric's aggregation (`metrics.aggregation`): counts are
+    summed, gauges summed per period and averaged over periods, a ratio is sum(numerator) /
+    sum(denominator) of the rows of the grain. `by` defaults to every dimension of the metric (of
+    the metric and its denominator, with `normalized`); `grain` is `period` (as stored), `week`,
+    `month` or `all` (no `dt` column). `start` is inclusive, `end` exclusive. With `normalized`,
+    adds the metric divided by its normalization's denominator, times its scale.
+
+    Raises InputError for an unknown or StatsD metric, or a grain the metric has no value at.
     """
     settings = load_settings()
     cat = catalogue_mod.load(catalogue or settings.catalogue)
     spec, m = _find(cat, name)
-    if m.source.type != "report":
-        raise InputError.at(cat.files[spec.name], f"metric {name!r} is collected by StatsD: its values are in Graphite, not in a table", "read it from Graphite's /render API")
-    frame = _read(m, start, end, warehouse or settings.warehouse)
+    file = cat.files[spec.name]
+    if m.table is None and m.ratio is None:
+        raise InputError.at(file, f"metric {name!r} is collected by StatsD: its values are in Graphite, not in a table", "read it from Graphite's /render API")
+    quantities = [aggregation.quantity(spec, m)]
     if normalized:
         if m.normalization is None:
-            raise InputError.at(cat.files[spec.name], f"metric {name!r} has no normalization", "add `normalization:` to the spec, or drop normalized=True")
-        den = spec.metric(m.normalization.by)
-        other = _read(den, start, end, warehouse or settings.warehouse)
-        keys = ["dt", *den.dimensions]
-        frame = frame.merge(other, on=keys, how="left")
-        label = f"{m.name}_per_{den.name}"
-        frame[label] = frame[m.name] / frame[den.name].where(frame[den.name] != 0) * m.normalization.scale
-        frame = frame.drop(columns=[den.name])
-    return frame
-
-
-def _read(m: Metric, start, end, warehouse) -> pd.DataFrame:
-    folder, report = m.source.report.split("/", 1)  # type: ignore[union-attr]
-    table = table_name(folder, report)
-    columns = ", ".join(f'"{c}"' for c in ["dt", *m.dimensions])
+            raise InputError.at(file, f"metric {name!r} has no normalization", "add `normalization:` to the spec, or drop normalized=True")
+        quantities.append(aggregation.quantity(spec, m, "normalized"))
+    if by is None:
+        by = [d for d in m.dimensions if all(d in part.dimensions for q in quantities for part in q.parts)]
     where, params = [], {}
     if start is not None:
-        where.append("dt >= $start")
+        where.append(f"{TIME_COLUMN} >= $start")
         params["start"] = dt.date.fromisoformat(str(start))
     if end is not None:
-        where.append("dt < $end")
+        where.append(f"{TIME_COLUMN} < $end")
         params["end"] = dt.date.fromisoformat(str(end))
-    sql = f'SELECT {columns}, sum("{m.source.column}") AS "{m.name}" FROM metrics."{table}"'  # type: ignore[union-attr]
-    sql += (" WHERE " + " AND ".join(where) if where else "") + f" GROUP BY ALL ORDER BY ALL"
-    return query(sql, params, warehouse=warehouse)
+    try:
+        sql = aggregation.select(quantities, list(by), grain, where=" AND ".join(where))
+    except aggregation.GrainError as exc:
+        raise InputError.at(file, f"metric {name!r}: {exc}", "ask for dimensions both parts of the ratio have") from None
+    return query(sql, params, warehouse=warehouse or settings.warehouse)

@@ -6,17 +6,32 @@ import re
 import string
 from typing import Mapping
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9_\-]")
+SAFE_CHARACTERS = r"A-Za-z0-9_=\-"
+"""What a Graphite path segment may hold: Reportupdater's allowed characters ([a-zA-Z0-9_=-.]) less
+the dot, which separates segments."""
+_UNSAFE_SEGMENT = re.compile(f"[^{SAFE_CHARACTERS}]")
+_UNSAFE_PATH = re.compile(f"[^{SAFE_CHARACTERS}.]")
+
+STATSD_PREFIX = {"counter": "stats_counts", "gauge": "stats.gauges", "timer": "stats.timers"}
+"""Where StatsD's graphite backend (legacy namespace) writes each metric type."""
 
 
 def sanitize_segment(value: object) -> str:
-    """A value made safe as one Graphite path segment: anything but [A-Za-z0-9_-] becomes `_`.
+    """A value made safe as one Graphite path segment: anything but [A-Za-z0-9_=-] becomes `_`.
 
     A dot would split the segment in two and a space would break the plaintext protocol, so
     `en.m` becomes `en_m` and `Main Page` becomes `Main_Page`.
     """
-    text = _UNSAFE.sub("_", str(value))
+    text = _UNSAFE_SEGMENT.sub("_", str(value))
     return text or "_"
+
+
+def sanitize_path(path: str) -> str:
+    """A whole dotted path made safe for the plaintext protocol: the segment rule, dots kept.
+
+    For Reportupdater's `graphite:` paths, whose lookups may add dots on purpose (`en.wiki`).
+    """
+    return _UNSAFE_PATH.sub("_", path)
 
 
 def placeholders(template: str) -> list[str]:

@@ -10,9 +10,12 @@ import datetime as dt
 import re
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints
+import hashlib
 
-from metrics.graphite_paths import placeholders
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, model_validator
+
+from metrics.graphite_paths import STATSD_PREFIX, placeholders
+from metrics.tables import SCHEMA, report_table
 
 IDENTIFIER_PATTERN = r"^[a-z][a-z0-9_]*$"
 SEMVER_PATTERN = (
@@ -21,6 +24,9 @@ SEMVER_PATTERN = (
     r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$"
 )
 GRAPHITE_PATH_PATTERN = r"^[A-Za-z0-9_\-]+(\.([A-Za-z0-9_\-]+|[A-Za-z0-9_\-]*\{[a-z][a-z0-9_]*\}[A-Za-z0-9_\-]*))*$"
+
+MARKER = re.compile(r"\(metrics spec (?P<spec>[a-z0-9_]+) (?P<version>\S+), content (?P<hash>[0-9a-f]+)\)")
+"""Finds `Spec.marker()` in a built object's description."""
 
 SUNSET_WARNING_DAYS = 90
 """Dashboards warn this many days before a spec's sunset date."""
@@ -98,6 +104,36 @@ class StatsdSource(_Strict):
 Source = Annotated[Union[ReportSource, StatsdSource], Field(discriminator="type")]
 
 
+Aggregation = Literal["additive", "semi_additive", "non_additive"]
+"""How a metric's values combine into a value at a coarser grain (fewer dimensions, longer periods).
+
+- additive: a flow (counts, sums): the value of a group is the sum of its rows, over dimensions and time.
+- semi_additive: a level (gauges: population, open previews): summed over dimensions within one
+  period, never over time; over several periods it is the mean of the per-period sums.
+- non_additive: ratios, distinct counts, percentiles, timer means: never summed or averaged. A ratio
+  (and a timer's mean) is recomputed from its parts; a metric without parts has a value only at the
+  grain it is stored at.
+"""
+
+DEFAULT_AGGREGATION: dict[str, Aggregation] = {"counter": "additive", "gauge": "semi_additive", "timer": "non_additive", "ratio": "non_additive"}
+ALLOWED_AGGREGATIONS: dict[str, tuple[Aggregation, ...]] = {
+    # A distinct count per period (active editors of a year) adds up over dimensions whose values
+    # are disjoint but not over time: semi_additive; across overlapping groups it is non_additive.
+    "counter": ("additive", "semi_additive", "non_additive"),
+    "gauge": ("semi_additive", "non_additive"),  # a percentile or a maximum is a level that cannot be added
+    "timer": ("non_additive",),  # its mean is sum / count of its measurements
+    "ratio": ("non_additive",),  # recomputed as sum(numerator) / sum(denominator)
+}
+
+
+class RatioParts(_Strict):
+    """A ratio metric's definition: sum(numerator) / sum(denominator) * scale at any grain."""
+
+    numerator: Identifier = Field(description="The metric summed above the line (a metric of the same spec).")
+    denominator: Identifier = Field(description="The metric summed below the line (a metric of the same spec).")
+    scale: float = Field(1.0, gt=0, description="Multiply the ratio by this, e.g. 100 for percent.")
+
+
 class Normalization(_Strict):
     """Show the metric divided by another metric of the same spec, e.g. toggles per session."""
 
@@ -113,7 +149,15 @@ class Metric(_Strict):
     description: Text
     unit: Text = Field(description="What one unit counts, e.g. 'toggles', 'ms', 'people'.")
     type: Literal["counter", "gauge", "timer", "ratio"]
-    source: Source
+    aggregation: Aggregation = Field(
+        None,  # type: ignore[assignment]  # filled from `type` before validation (_default_aggregation)
+        validate_default=False,
+        description="additive (counts: summed), semi_additive (gauges: summed over dimensions, averaged over "
+        "periods) or non_additive (ratios, distinct counts, percentiles: never summed or averaged). "
+        "Defaults from `type`: counter additive, gauge semi_additive, timer and ratio non_additive."
+    )
+    source: Source | None = Field(None, description="Where the values come from; absent for a ratio, which is computed from its parts.")
+    ratio: RatioParts | None = Field(None, description="For `type: ratio`: the numerator and denominator metrics it is computed from.")
     graphite_path: GraphitePath | None = Field(
         description="Graphite path template; `{dimension}` placeholders are filled with dimension values. "
         "null when the metric is not sent to Graphite (e.g. one series per page title would flood it)."
@@ -122,9 +166,59 @@ class Metric(_Strict):
     normalization: Normalization | None = None
     sample_rate: float = Field(1.0, gt=0, le=1, description="The fraction of events recorded, e.g. 0.0625 for 1 in 16 sessions.")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _default_aggregation(cls, data: object) -> object:
+        """`aggregation` defaults from `type`, so every loaded metric states it explicitly."""
+        if isinstance(data, dict) and "aggregation" not in data and data.get("type") in DEFAULT_AGGREGATION:
+            return {**data, "aggregation": DEFAULT_AGGREGATION[data["type"]]}
+        return data
+
     def path_placeholders(self) -> list[str]:
         """The `{names}` used in the Graphite path template, in order."""
         return placeholders(self.graphite_path) if self.graphite_path else []
+
+    @property
+    def table(self) -> str | None:
+        """`<folder>_<report>`, the table of schema `SCHEMA` holding the values; None when not stored in a table."""
+        if not isinstance(self.source, ReportSource):
+            return None
+        folder, report = self.source.report.split("/", 1)
+        return report_table(folder, report)
+
+    @property
+    def qualified_table(self) -> str | None:
+        """`metrics.<folder>_<report>`, or None."""
+        return f"{SCHEMA}.{self.table}" if self.table else None
+
+    @property
+    def column(self) -> str | None:
+        """The column of `table` holding the values; None when not stored in a table."""
+        return self.source.column if isinstance(self.source, ReportSource) else None
+
+    @property
+    def via_statsd(self) -> bool:
+        """Whether product code pushes the metric to StatsD (its values are in Graphite only)."""
+        return isinstance(self.source, StatsdSource)
+
+    @property
+    def native_only(self) -> bool:
+        """Whether the metric has a value only at the grain it is stored at (non-additive, no parts)."""
+        return self.aggregation == "non_additive" and self.type not in ("ratio", "timer")
+
+    def graphite_series(self, leaf: str | None = None) -> str:
+        """The path template of the metric's stored Graphite series.
+
+        Report metrics are written by the runner at exactly `graphite_path`; StatsD metrics by
+        StatsD's graphite backend (legacy namespace) under a prefix per type, timers with a leaf
+        per statistic (`count`, `sum`, `mean`...). Raises ValueError for a metric not in Graphite.
+        """
+        if self.graphite_path is None:
+            raise ValueError(f"metric {self.name!r} has no graphite_path")
+        if not isinstance(self.source, StatsdSource):
+            return self.graphite_path
+        path = f"{STATSD_PREFIX[self.type]}.{self.graphite_path}"
+        return f"{path}.{leaf or 'count'}" if self.type == "timer" else path
 
 
 class Graph(_Strict):
@@ -174,8 +268,62 @@ class Spec(_Strict):
             return f"this spec is sunset on {self.sunset.date.isoformat()}, within {SUNSET_WARNING_DAYS} days: collection then stops."
         return None
 
+    def sunset_state(self, today: dt.date) -> Literal["none", "upcoming", "past"]:
+        """Whether the sunset date is past, within SUNSET_WARNING_DAYS, or neither (or absent)."""
+        if self.sunset is None:
+            return "none"
+        days = (self.sunset.date - today).days
+        return "past" if days < 0 else "upcoming" if days <= SUNSET_WARNING_DAYS else "none"
+
+    def content_hash(self) -> str:
+        """12 hex digits of SHA-256 over the spec's declared content; recorded in every built asset.
+
+        Keys left at their defaults are not hashed, so a new optional key does not change the hash
+        of specs that do not use it.
+        """
+        return hashlib.sha256(self.model_dump_json(exclude_defaults=True).encode()).hexdigest()[:12]
+
+    def marker(self) -> str:
+        """The line every built object's description ends with: which spec, version and content."""
+        return f"(metrics spec {self.name} {self.version}, content {self.content_hash()})"
+
+    def about(self, today: dt.date) -> str:
+        """Markdown about the spec for a dashboard's text: sunset warning, description, research
+        questions, owner, responsible, ticket, status, version and content hash, sunset plan."""
+        lines = []
+        warning = self.sunset_warning(today)
+        if warning:
+            lines += [f"> **Warning:** {warning}", ""]
+        lines += [md_line(self.description), "", "**Research questions**", ""]
+        lines += [f"- {md_line(q)}" for q in self.research_questions]
+        contact = f" ({md_line(self.owner.contact)})" if self.owner.contact else ""
+        lines += [
+            "",
+            "| | |",
+            "| --- | --- |",
+            f"| Owner | {md_line(self.owner.team)}{contact} |",
+            f"| Responsible | {md_line(self.owner.responsible)} |",
+            f"| Ticket | [{self.ticket}]({self.ticket}) |",
+            f"| Status | {self.status} |",
+            f"| Version | {self.version} (spec `{self.name}`, content {self.content_hash()}) |",
+        ]
+        if self.sunset:
+            lines.append(f"| Sunset | {self.sunset.date.isoformat()}: {md_line(self.sunset.plan)} |")
+        return "\n".join(lines) + "\n"
+
     def dimension(self, name: str) -> Dimension:
         return next(d for d in self.dimensions if d.name == name)
 
     def metric(self, name: str) -> Metric:
         return next(m for m in self.metrics if m.name == name)
+
+    def parts(self, metric: Metric) -> tuple[Metric, Metric, float] | None:
+        """(numerator, denominator, scale) of a ratio metric, None for any other metric."""
+        if metric.ratio is None:
+            return None
+        return self.metric(metric.ratio.numerator), self.metric(metric.ratio.denominator), metric.ratio.scale
+
+
+def md_line(text: str) -> str:
+    """Text for one Markdown table cell or list item: one line, `|` escaped."""
+    return " ".join(text.split()).replace("|", "\\|")

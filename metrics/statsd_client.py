@@ -68,14 +68,14 @@ class SpecStatsd:
         for metric in self.spec.metrics:
             if metric.name == name:
                 return metric
-        names = [m.name for m in self.spec.metrics if m.source.type == "statsd"]
+        names = [m.name for m in self.spec.metrics if m.via_statsd]
         close = difflib.get_close_matches(name, names, n=1)
         hint = f"did you mean {close[0]!r}?" if close else f"its StatsD metrics: {', '.join(names) or '(none)'}"
         raise StatsdUsageError(f"spec {self.spec.name!r} has no metric {name!r} ({hint})")
 
     def _checked(self, name: str, method: str, dimensions: dict[str, str]) -> tuple[Metric, str]:
         metric = self._metric(name)
-        if metric.source.type != "statsd":
+        if not metric.via_statsd:
             raise StatsdUsageError(f"metric {name!r} is computed by a report, not sent through StatsD (its values go to carbon from the runner)")
         if metric.graphite_path is None:
             raise StatsdUsageError(f"metric {name!r} has no graphite_path, so StatsD has no bucket for it")
@@ -185,7 +185,7 @@ class MetricSummary:
 
 def statsd_metrics(specs: Iterable[Spec]) -> list[tuple[Spec, Metric]]:
     """Every metric collected through StatsD (with a Graphite path) of the given specs."""
-    return [(s, m) for s in specs for m in s.metrics if m.source.type == "statsd" and m.graphite_path]
+    return [(s, m) for s in specs for m in s.metrics if m.via_statsd and m.graphite_path]
 
 
 def send_samples(

@@ -24,7 +24,7 @@ from superset_assets.charts import ChartPlan, chart_yaml, plan_charts
 from superset_assets.dashboard import dashboard_yaml
 from superset_assets.database import DATABASE_NAME, database_uuid, database_yaml, file_name as database_file
 from superset_assets.datasets import Planner, dataset_yaml
-from superset_assets.naming import file_stem, spec_hash
+from superset_assets.naming import file_stem
 
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 INFO_FILE = "_bundle.json"
@@ -87,7 +87,7 @@ def build_bundle(catalogue: Catalogue | Iterable[Spec], spec: Spec, *, engine_ur
         files[f"charts/{file_stem(chart.title)}_{chart.uuid[:8]}.yaml"] = chart_yaml(chart, spec)
     files[f"dashboards/{file_stem(spec.name)}.yaml"] = dashboard_yaml(spec, charts, sorted(datasets, key=lambda d: d.name), today)
     files = {path: restrict_file(path, data, superset_version) for path, data in files.items()}
-    bundle = Bundle(spec.name, spec.version, spec_hash(spec), superset_version, files, tuple(charts))
+    bundle = Bundle(spec.name, spec.version, spec.content_hash(), superset_version, files, tuple(charts))
     problems = check_files(files, superset_version)
     if problems:
         raise BundleError(f"bundle of spec {spec.name} is inconsistent: " + "; ".join(problems))

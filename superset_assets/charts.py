@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from metrics.spec import Graph, Metric, Spec
+from metrics.tables import TIME_COLUMN
 from superset_assets import measures as ms
-from superset_assets.datasets import Dataset, PlanError, Planner, metric_table
-from superset_assets.naming import marker, object_uuid
+from superset_assets.datasets import Dataset, PlanError, Planner, stored_parts
+from superset_assets.naming import object_uuid
 
 ROW_LIMIT = 10000
 TIME_GRAIN = "P1D"
@@ -73,7 +74,7 @@ def plan_charts(spec: Spec, planner: Planner) -> list[ChartPlan]:
     """The charts of a spec, in graph order; graphs of StatsD metrics only are left to Grafana."""
     plans: list[ChartPlan] = []
     for graph in spec.graphs:
-        metrics = [spec.metric(name) for name in graph.metrics if metric_table(spec.metric(name)) is not None]
+        metrics = [spec.metric(name) for name in graph.metrics if stored_parts(spec, spec.metric(name))]
         if not metrics:
             continue
         show = list(graph.show)
@@ -124,14 +125,14 @@ def _dataset(graph: Graph, metrics: list[Metric], normalized: bool, planner: Pla
 
 
 def _adhoc_filters(plan: ChartPlan) -> list[dict[str, Any]]:
-    filters = [{"clause": "WHERE", "subject": ms.TIME_COLUMN, "operator": "TEMPORAL_RANGE", "comparator": NO_FILTER, "expressionType": "SIMPLE"}]
+    filters = [{"clause": "WHERE", "subject": TIME_COLUMN, "operator": "TEMPORAL_RANGE", "comparator": NO_FILTER, "expressionType": "SIMPLE"}]
     for column, value in sorted(plan.graph.filters.items()):
         filters.append({"clause": "WHERE", "subject": column, "operator": "==", "comparator": value, "expressionType": "SIMPLE"})
     return filters
 
 
 def _query_filters(plan: ChartPlan) -> list[dict[str, Any]]:
-    filters = [{"col": ms.TIME_COLUMN, "op": "TEMPORAL_RANGE", "val": NO_FILTER}]
+    filters = [{"col": TIME_COLUMN, "op": "TEMPORAL_RANGE", "val": NO_FILTER}]
     filters += [{"col": column, "op": "==", "val": value} for column, value in sorted(plan.graph.filters.items())]
     return filters
 
@@ -143,7 +144,7 @@ def params(plan: ChartPlan) -> dict[str, Any]:
     if plan.viz_type == "echarts_timeseries_line":
         return {
             **common,
-            "x_axis": ms.TIME_COLUMN,
+            "x_axis": TIME_COLUMN,
             "time_grain_sqla": TIME_GRAIN,
             "x_axis_sort_asc": True,
             "metrics": list(plan.metrics),
@@ -194,9 +195,9 @@ def query_context(plan: ChartPlan) -> dict[str, Any]:
     }
     metrics = list(plan.metrics)
     if plan.viz_type == "echarts_timeseries_line":
-        axis = {"timeGrain": TIME_GRAIN, "columnType": "BASE_AXIS", "sqlExpression": ms.TIME_COLUMN, "label": ms.TIME_COLUMN, "expressionType": "SQL"}
+        axis = {"timeGrain": TIME_GRAIN, "columnType": "BASE_AXIS", "sqlExpression": TIME_COLUMN, "label": TIME_COLUMN, "expressionType": "SQL"}
         post: list[dict[str, Any]] = [{"operation": "pivot", "options": {
-            "index": [ms.TIME_COLUMN], "columns": plan.groupby,
+            "index": [TIME_COLUMN], "columns": plan.groupby,
             "aggregates": {m: {"operator": "mean"} for m in metrics}, "drop_missing_columns": False}}]
         if len(metrics) == 1 and plan.groupby:
             post.append({"operation": "rename", "options": {"columns": {metrics[0]: None}, "level": 0, "inplace": True}})
@@ -222,7 +223,7 @@ def query_context(plan: ChartPlan) -> dict[str, Any]:
 
 def chart_yaml(plan: ChartPlan, spec: Spec) -> dict[str, Any]:
     """The chart file; `query_context` is a JSON string, as Superset stores it."""
-    description = " ".join(p for p in (plan.graph.description, marker(spec)) if p)
+    description = " ".join(p for p in (plan.graph.description, spec.marker()) if p)
     return {
         "slice_name": plan.title,
         "description": description,

@@ -8,7 +8,7 @@ from typing import Any
 from metrics.spec import Spec
 from superset_assets.charts import ChartPlan
 from superset_assets.datasets import Dataset, report_metrics
-from superset_assets.naming import marker, object_uuid, slug, spec_hash
+from superset_assets.naming import object_uuid, slug
 
 GRID_WIDTH = 12
 CHART_HEIGHT = 50
@@ -19,35 +19,13 @@ def dashboard_title(spec: Spec) -> str:
     return f"{spec.title} (v{spec.version})"
 
 
-def _md(text: str) -> str:
-    return " ".join(text.split()).replace("|", "\\|")
-
-
 def header_markdown(spec: Spec, today: dt.date) -> str:
-    """Description, research questions, owner, responsible, ticket, status, version, sunset."""
-    lines = []
-    warning = spec.sunset_warning(today)
-    if warning:
-        lines += [f"> **Warning: {warning}**", ""]
-    lines += [f"## {spec.title} (v{spec.version})", "", _md(spec.description), "", "**Research questions**", ""]
-    lines += [f"- {_md(q)}" for q in spec.research_questions]
-    owner = spec.owner.team + (f" ({spec.owner.contact})" if spec.owner.contact else "")
-    lines += [
-        "",
-        "| | |",
-        "| --- | --- |",
-        f"| Owner | {_md(owner)} |",
-        f"| Responsible | {_md(spec.owner.responsible)} |",
-        f"| Ticket | [{spec.ticket}]({spec.ticket}) |",
-        f"| Status | {spec.status} |",
-        f"| Version | {spec.version} (spec `{spec.name}`, content {spec_hash(spec)}) |",
-    ]
-    if spec.sunset:
-        lines.append(f"| Sunset | {spec.sunset.date.isoformat()}: {_md(spec.sunset.plan)} |")
+    """The spec's title and version, then `Spec.about`, then where its live metrics are."""
+    lines = [f"## {spec.title} (v{spec.version})", "", spec.about(today)]
     live = [m.name for m in spec.metrics if m not in report_metrics(spec)]
     if live:
-        lines += ["", f"Live StatsD metrics ({', '.join(live)}) are on the spec's Grafana dashboard."]
-    return "\n".join(lines) + "\n"
+        lines += [f"Live StatsD metrics ({', '.join(live)}) are on the spec's Grafana dashboard.", ""]
+    return "\n".join(lines)
 
 
 def _native_filters(spec: Spec, charts: list[ChartPlan], chart_ids: dict[str, int], datasets: list[Dataset]) -> list[dict[str, Any]]:
@@ -139,7 +117,7 @@ def dashboard_yaml(spec: Spec, charts: list[ChartPlan], datasets: list[Dataset],
     """The dashboard file (metadata keys limited to what a later PUT of the dashboard accepts)."""
     return {
         "dashboard_title": dashboard_title(spec),
-        "description": f"{spec.title}: generated from the metrics catalogue; do not edit by hand. {marker(spec)}",
+        "description": f"{spec.title}: generated from the metrics catalogue; do not edit by hand. {spec.marker()}",
         "css": "",
         "slug": slug(spec.name),
         "certified_by": None,

@@ -1,9 +1,8 @@
 """Datasets: one physical dataset per metric table, one virtual (SQL) dataset per set of tables a chart
 or a normalization needs together.
 
-A virtual dataset adds up each table's rows per (dt, shared dimensions) and puts them side by side:
-a full outer join on those keys, written as UNION ALL + GROUP BY so that any number of tables join
-the same way, in SQL that DuckDB and Trino both run. E.g. toggles per editing session joins
+A virtual dataset is `metrics.aggregation.source`: each table's rows added up per (dt, shared
+dimensions) and put side by side. E.g. toggles per editing session joins
 metrics.codemirror_toggles (by dt, editor, enabled, wiki) and metrics.codemirror_sessions (by dt,
 editor, wiki) on dt, editor, wiki: toggles are first added up over `enabled`, so each session count
 is used once.
@@ -15,10 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from metrics.catalogue import Catalogue
-from metrics.reports.config import table_name
-from metrics.spec import Metric, ReportSource, Spec
+from metrics import aggregation
+from metrics.spec import Metric, Spec
+from metrics.tables import SCHEMA, TIME_COLUMN
 from superset_assets import measures as ms
-from superset_assets.naming import SCHEMA, marker, object_uuid
+from superset_assets.naming import object_uuid
 
 
 class PlanError(ValueError):
@@ -55,17 +55,16 @@ class Dataset:
         return any(m.name == name for m in self.measures)
 
 
-def metric_table(metric: Metric) -> str | None:
-    """`<folder>_<report>` of a report metric, None for a StatsD metric."""
-    if not isinstance(metric.source, ReportSource):
-        return None
-    folder, report = metric.source.report.split("/", 1)
-    return table_name(folder, report)
+def stored_parts(spec: Spec, metric: Metric) -> list[Metric]:
+    """The stored metrics `metric` is read from (itself, or a ratio's parts); empty when one of them is
+    collected by StatsD, whose values are in Graphite only."""
+    parts = aggregation.quantity(spec, metric).parts
+    return list(parts) if all(m.table for m in parts) else []
 
 
 def report_metrics(spec: Spec) -> list[Metric]:
-    """The spec's metrics that live in a metric table (StatsD metrics are in Grafana only)."""
-    return [m for m in spec.metrics if metric_table(m) is not None]
+    """The spec's metrics read from metric tables (StatsD metrics are in Grafana only)."""
+    return [m for m in spec.metrics if stored_parts(spec, m)]
 
 
 def _dimension_type(spec: Spec, name: str) -> str:
@@ -77,8 +76,8 @@ def _dimension_type(spec: Spec, name: str) -> str:
 
 
 def _value_type(metric: Metric) -> str | None:
-    """Counters are BIGINT, ratios DOUBLE; a gauge may be either (population is BIGINT): left untyped."""
-    return {"counter": "BIGINT", "ratio": "DOUBLE"}.get(metric.type)
+    """Additive counters are BIGINT; a gauge may be either (population is BIGINT): left untyped."""
+    return "BIGINT" if metric.type == "counter" and metric.aggregation == "additive" else None
 
 
 class Planner:
@@ -89,119 +88,80 @@ class Planner:
         self.spec = spec
         self.database = database
         self.by_table: dict[str, list[tuple[Spec, Metric]]] = {}
+        self.readers: list[tuple[Spec, Metric]] = []
+        """Every catalogue metric read from tables (stored ones and ratios of stored parts)."""
         for other in catalogue:
             for metric in report_metrics(other):
-                self.by_table.setdefault(metric_table(metric), []).append((other, metric))  # type: ignore[arg-type]
+                self.readers.append((other, metric))
+                if metric.table:
+                    self.by_table.setdefault(metric.table, []).append((other, metric))
         self.datasets: dict[tuple[str, ...], Dataset] = {}
 
-    # -- physical -----------------------------------------------------------------------------
+    def _stored(self, tables: tuple[str, ...]) -> list[Metric]:
+        return [m for t in tables for _, m in self.by_table[t]]
 
-    def table_dimensions(self, table: str) -> list[str]:
-        names: list[str] = []
-        for _, metric in self.by_table[table]:
-            names += [d for d in metric.dimensions if d not in names]
-        return names
-
-    def _spec_of_dimension(self, table: str) -> Spec:
+    def _owner(self, table: str) -> Spec:
+        """The spec that describes the table's dimensions: this one when it has metrics there."""
         return next((s for s, _ in self.by_table[table] if s.name == self.spec.name), self.by_table[table][0][0])
 
-    def physical(self, table: str) -> Dataset:
-        key = (table,)
+    def _dataset(self, key: tuple[str, ...]) -> Dataset:
         if key in self.datasets:
             return self.datasets[key]
-        owner = self._spec_of_dimension(table)
-        entries = self.by_table[table]
-        columns = [Column(ms.TIME_COLUMN, "DATE", is_dttm=True, description="The first day of the reporting period.")]
-        columns += [Column(d, _dimension_type(owner, d), description=_dimension_description(owner, d)) for d in self.table_dimensions(table)]
-        values: dict[str, str] = {}
-        for _, metric in entries:
-            column = metric.source.column  # type: ignore[union-attr]
-            values[metric.name] = column
-            if not any(c.name == column for c in columns):
-                columns.append(Column(column, _value_type(metric), groupby=False, description=metric.description))
-        measures = self._measures(entries, values)
-        described = ", ".join(m.name for _, m in entries)
-        dataset = Dataset(
-            table, object_uuid("dataset", self.database, SCHEMA, table), key, tuple(columns), tuple(measures),
-            f"Metric table {SCHEMA}.{table}: {described}. {marker(self.spec)}", None, values,
-        )
+        stored = self._stored(key)
+        try:
+            src = aggregation.source(stored)
+        except aggregation.GrainError as exc:
+            raise PlanError(str(exc)) from None
+        owner = self._owner(key[0]) if len(key) == 1 else self.spec
+        columns = [Column(TIME_COLUMN, "DATE", is_dttm=True, description="The first day of the reporting period.")]
+        columns += [Column(d, _dimension_type(owner, d), description=_dimension_description(owner, d)) for d in src.dimensions]
+        for metric in stored:
+            name = src.column(metric)
+            if not any(c.name == name for c in columns):
+                columns.append(Column(name, _value_type(metric), groupby=False, description=metric.description))
+        available = lambda m: m.name in src.columns  # noqa: E731
+        measures = [x for spec, metric in self.readers for x in ms.for_metric(spec, metric, src.column, available)]
+        if len(key) == 1:
+            described = ", ".join(m.name for m in stored)
+            description = f"Metric table {SCHEMA}.{key[0]}: {described}. {self.spec.marker()}"
+            name = key[0]
+        else:
+            keys = [TIME_COLUMN, *src.dimensions]
+            description = f"{' joined with '.join(f'{SCHEMA}.{t}' for t in key)} on {', '.join(keys)} (each added up per key first). {self.spec.marker()}"
+            name = "__".join(key)
+        dataset = Dataset(name, object_uuid("dataset", self.database, SCHEMA, name), key, tuple(columns), tuple(measures),
+                          description, src.query, dict(src.columns))
         self.datasets[key] = dataset
         return dataset
 
-    # -- virtual ------------------------------------------------------------------------------
+    def physical(self, table: str) -> Dataset:
+        return self._dataset((table,))
 
     def virtual(self, tables: Iterable[str]) -> Dataset:
-        key = tuple(sorted(set(tables)))
-        if len(key) == 1:
-            return self.physical(key[0])
-        if key in self.datasets:
-            return self.datasets[key]
-        shared = [d for d in self.table_dimensions(key[0]) if all(d in self.table_dimensions(t) for t in key[1:])]
-        entries = [entry for table in key for entry in self.by_table[table]]
-        for _, metric in entries:
-            dropped = [d for d in metric.dimensions if d not in shared]
-            if metric.type == "ratio" and dropped:
-                raise PlanError(f"metric {metric.name!r} is a ratio and cannot be added up over {', '.join(dropped)} to join it with {', '.join(key)}")
-        name = "__".join(key)
-        keys = [ms.TIME_COLUMN, *shared]
-        selects = []
-        for table in key:
-            parts = list(keys)
-            for _, metric in entries:
-                if metric_table(metric) == table:
-                    parts.append(f"{metric.source.column} AS {metric.name}")  # type: ignore[union-attr]
-                else:
-                    parts.append(f"CAST(NULL AS {_value_type(metric) or 'DOUBLE'}) AS {metric.name}")
-            selects.append(f"  SELECT {', '.join(parts)} FROM {SCHEMA}.{table}")
-        outer = ", ".join(keys + [f"{'MAX' if m.type == 'ratio' else 'SUM'}({m.name}) AS {m.name}" for _, m in entries])
-        sql = f"SELECT {outer}\nFROM (\n" + "\n  UNION ALL\n".join(selects) + f"\n) AS rows_of_each_table\nGROUP BY {', '.join(keys)}"
-        owner = self.spec
-        columns = [Column(ms.TIME_COLUMN, "DATE", is_dttm=True, description="The first day of the reporting period.")]
-        columns += [Column(d, _dimension_type(owner, d), description=_dimension_description(owner, d)) for d in shared]
-        columns += [Column(m.name, _value_type(m), groupby=False, description=m.description) for _, m in entries]
-        values = {m.name: m.name for _, m in entries}
-        dataset = Dataset(
-            name, object_uuid("dataset", self.database, SCHEMA, name), key, tuple(columns), tuple(self._measures(entries, values)),
-            f"{' joined with '.join(f'{SCHEMA}.{t}' for t in key)} on {', '.join(keys)} (each added up per key first). {marker(self.spec)}",
-            sql, values,
-        )
-        self.datasets[key] = dataset
-        return dataset
+        """The dataset of one table, or a virtual one joining several on `dt` and their shared dimensions."""
+        return self._dataset(tuple(sorted(set(tables))))
 
     # -- which dataset ------------------------------------------------------------------------
 
-    def denominator(self, metric: Metric) -> Metric:
-        assert metric.normalization is not None
-        return self.spec.metric(metric.normalization.by)
-
     def tables_for(self, metrics: Iterable[Metric], normalized: bool) -> tuple[str, ...]:
-        tables = []
+        tables: set[str] = set()
         for metric in metrics:
-            tables.append(metric_table(metric))
+            quantities = [aggregation.quantity(self.spec, metric)]
             if normalized and metric.normalization is not None:
-                tables.append(metric_table(self.denominator(metric)))
-        if None in tables:
-            raise PlanError("a normalization divides by a StatsD metric, which has no metric table")
-        return tuple(sorted(set(tables)))  # type: ignore[arg-type]
+                quantities.append(aggregation.quantity(self.spec, metric, "normalized"))
+            for part in (p for q in quantities for p in q.parts):
+                if part.table is None:
+                    raise PlanError(f"metric {metric.name!r} is computed from {part.name!r}, which StatsD collects and no table holds")
+                tables.add(part.table)
+        return tuple(sorted(tables))
 
     def plan_spec(self) -> None:
-        """Every physical dataset of the spec, and a virtual one per cross-table normalization."""
+        """Every physical dataset of the spec, and a virtual one per cross-table ratio or normalization."""
         for metric in report_metrics(self.spec):
-            self.physical(metric_table(metric))  # type: ignore[arg-type]
+            for part in stored_parts(self.spec, metric):
+                self.physical(part.table)  # type: ignore[arg-type]
         for metric in report_metrics(self.spec):
-            if metric.normalization is not None:
-                self.virtual(self.tables_for([metric], normalized=True))
-
-    def _measures(self, entries: list[tuple[Spec, Metric]], values: dict[str, str]) -> list[ms.Measure]:
-        out: list[ms.Measure] = []
-        for spec, metric in entries:
-            column = values[metric.name]
-            out += [ms.total(metric, column), ms.mean(metric, column)]
-            if metric.normalization is not None:
-                denominator = spec.metric(metric.normalization.by)
-                if denominator.name in values:
-                    out.append(ms.normalized(metric, column, denominator, values[denominator.name]))
-        return out
+            self.virtual(self.tables_for([metric], normalized=True))
 
 
 def _dimension_description(spec: Spec, name: str) -> str | None:
@@ -212,7 +172,7 @@ def dataset_yaml(dataset: Dataset, database_uuid: str) -> dict[str, Any]:
     """The dataset file (every key Superset 6.1 knows; `versions.restrict` drops the newer ones for older targets)."""
     return {
         "table_name": dataset.name,
-        "main_dttm_col": ms.TIME_COLUMN,
+        "main_dttm_col": TIME_COLUMN,
         "description": dataset.description,
         "default_endpoint": None,
         "offset": 0,

@@ -25,7 +25,7 @@ from superset_assets import versions
 from superset_assets.bundle import read_zip
 from superset_assets.client import SupersetClient, SupersetError
 from superset_assets.database import file_name as database_file
-from superset_assets.naming import MARKER
+from metrics.spec import MARKER
 
 STATE_ENV = "METRICS_STATE_DIR"
 PASSWORD_ENV = "SUPERSET_PASSWORD"

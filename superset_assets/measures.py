@@ -1,27 +1,20 @@
 """Superset metrics (called measures here, to keep them apart from catalogue metrics).
 
-Each catalogue metric read from a report becomes up to three saved metrics of a dataset:
-
-| measure | counter | gauge | ratio |
-| --- | --- | --- | --- |
-| `<m>_total` | `SUM(x)` | `SUM(x) / COUNT(DISTINCT dt)` | `AVG(x)` |
-| `<m>_mean` (per period) | `SUM(x) / COUNT(DISTINCT dt)` | same as total | `AVG(x)` |
-| `<m>_per_<by>` (normalized) | `SUM(x) / NULLIF(SUM(y), 0) * scale` | | |
-
-A gauge (e.g. population) is a level, not a flow: summing it over days counts the same people
-again, so its total adds the values of one period (all countries of a year) and averages over
-periods; on a per-period chart that is exactly the period's sum. A ratio (e.g. percent of
-people online) cannot be added at all: the unweighted mean of the values is what it can show.
-Divisions cast to DOUBLE first, because Trino divides integers as integers.
+Each catalogue metric readable from a dataset becomes up to three saved metrics of it: `<m>_total`,
+`<m>_mean` (per period) and `<m>_per_<by>` (normalized). Their SQL is `metrics.aggregation`'s, the
+one every surface uses: counts are summed, gauges summed per period and averaged over periods,
+ratios recomputed as sum(numerator) / sum(denominator).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
-from metrics.spec import Metric
+from metrics import aggregation
+from metrics.spec import Metric, Spec
 
-TIME_COLUMN = "dt"
+PERCENT_FORMAT = ".1%"
 
 
 @dataclass(frozen=True)
@@ -53,37 +46,29 @@ def normalized_name(metric: Metric) -> str:
     return f"{metric.name}_per_{metric.normalization.by}"
 
 
-def _per_period(column: str) -> str:
-    return f"CAST(SUM({column}) AS DOUBLE) / NULLIF(COUNT(DISTINCT {TIME_COLUMN}), 0)"
+def for_metric(spec: Spec, metric: Metric, column: Callable[[Metric], str], available: Callable[[Metric], bool]) -> list[Measure]:
+    """The saved metrics of `metric` on a dataset whose `column(m)` holds m, for each stored metric m
+    that `available(m)`: total and mean when its parts are there, normalized when its denominator is too."""
+    out = []
+    total = aggregation.quantity(spec, metric, "total")
+    if all(available(m) for m in total.parts):
+        unit = metric.unit
+        out.append(_measure(total_name(metric), f"{title(metric)} ({unit})", aggregation.quantity(spec, metric, "total"), column, metric))
+        out.append(_measure(mean_name(metric), f"{title(metric)} ({unit}, mean per period)", aggregation.quantity(spec, metric, "mean"), column, metric))
+    if metric.normalization is not None:
+        q = aggregation.quantity(spec, metric, "normalized")
+        if all(available(m) for m in q.parts):
+            out.append(_measure(normalized_name(metric), f"{title(metric)} {metric.normalization.label}", q, column, metric))
+    return out
 
 
-def total(metric: Metric, column: str) -> Measure:
-    """The metric's total over the rows of a query (see the module table for gauges and ratios)."""
-    if metric.type == "counter":
-        expression, fmt, how = f"SUM({column})", ",d", "sum"
-    elif metric.type == "gauge":
-        expression, fmt, how = _per_period(column), ",.0f", "sum over the values of a period, mean over periods"
-    else:
-        expression, fmt, how = f"AVG({column})", ",.2f", "mean of the values (a ratio cannot be added)"
-    return Measure(total_name(metric), f"{title(metric)} ({metric.unit})", expression, fmt, f"{metric.description} Aggregation: {how}.")
+def _measure(name: str, verbose: str, q: aggregation.Quantity, column: Callable[[Metric], str], metric: Metric) -> Measure:
+    return Measure(name, verbose, aggregation.expression(q, column), _format(q), f"{metric.description} {aggregation.describe(q)}")
 
 
-def mean(metric: Metric, column: str) -> Measure:
-    """The metric's mean per reporting period (day, week or month of its report)."""
-    expression = f"AVG({column})" if metric.type == "ratio" else _per_period(column)
-    return Measure(mean_name(metric), f"{title(metric)} ({metric.unit}, mean per period)", expression, ",.1f",
-                   f"{metric.description} Aggregation: mean per reporting period (periods with rows).")
-
-
-def normalized(metric: Metric, column: str, denominator: Metric, denominator_column: str) -> Measure:
-    """The metric divided by its normalization metric, times the scale."""
-    norm = metric.normalization
-    assert norm is not None
-    scale = f" * {norm.scale:g}" if norm.scale != 1 else ""
-    expression = f"CAST(SUM({column}) AS DOUBLE) / NULLIF(SUM({denominator_column}), 0){scale}"
-    fmt = ",.2f" if norm.scale >= 100 else ",.3f"
-    return Measure(normalized_name(metric), f"{title(metric)} {norm.label}", expression, fmt,
-                   f"{metric.description} Divided by {denominator.name} ({denominator.description.rstrip('.')}){scale.replace('*', 'times')}.")
-
-
-PERCENT_FORMAT = ".1%"
+def _format(q: aggregation.Quantity) -> str:
+    if q.kind == "ratio":
+        return ",.2f" if q.scale >= 100 else ",.3f"
+    if q.kind == "mean":
+        return ",.1f"
+    return {"additive": ",d", "semi_additive": ",.0f"}.get(q.metric.aggregation, ",.2f")

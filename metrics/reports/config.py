@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from metrics import yamlfile
+from metrics.tables import report_table
 from metrics.problems import InputError, Problem
 
 TYPES = ("sql", "hive", "script")
@@ -101,10 +102,7 @@ class QueryFolder:
         raise KeyError(key)
 
 
-def table_name(folder: str, report: str) -> str:
-    """`<folder>_<report>` made a safe lower-case identifier."""
-    name = re.sub(r"[^a-z0-9_]", "_", f"{folder}_{report}".lower())
-    return name if name[0].isalpha() else "r_" + name
+table_name = report_table
 
 
 def _date(value: Any) -> dt.date:

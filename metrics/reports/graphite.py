@@ -13,7 +13,6 @@ import datetime as dt
 import logging
 import math
 import os
-import re
 import socket
 import threading
 import time
@@ -21,9 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping
 
+from metrics.graphite_paths import sanitize_path
+
 log = logging.getLogger(__name__)
 
-_UNSAFE_PATH = re.compile(r"[^A-Za-z0-9_.\-=]")
 
 
 @dataclass(frozen=True)
@@ -39,11 +39,6 @@ class Point:
 def day_timestamp(day: dt.date) -> int:
     """Midnight UTC of `day`, as carbon wants it."""
     return calendar.timegm(day.timetuple())
-
-
-def sanitize_path(path: str) -> str:
-    """A whole path made safe for the plaintext protocol (Reportupdater's allowed characters)."""
-    return _UNSAFE_PATH.sub("_", path)
 
 
 def number(value: object) -> float | None:

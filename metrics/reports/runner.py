@@ -33,6 +33,7 @@ from metrics.reports.intervals import Interval, contiguous_runs, due_intervals
 from metrics.reports.lock import folder_lock
 from metrics.reports.store import LogEntry, Store, explode_key
 from metrics.graphite_paths import expand
+from metrics.spec import ReportSource
 from metrics.warehouse import normalize
 
 log = logging.getLogger(__name__)
@@ -116,7 +117,7 @@ def catalogue_metrics(catalogue, folder: str, report: str) -> list[CatalogueMetr
         CatalogueMetric(m.name, m.source.column, m.graphite_path)
         for spec in catalogue
         for m in spec.metrics
-        if m.source.type == "report" and m.source.report == ref
+        if isinstance(m.source, ReportSource) and m.source.report == ref
     ]
 
 

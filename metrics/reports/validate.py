@@ -83,7 +83,7 @@ def _check_query(report: Report, engine_dialect: str) -> list[Problem]:
 
 def check_links(spec_files: Iterable[Path], queries: Path, folders: dict[str, QueryFolder | None]) -> list[Problem]:
     """Each catalogue metric computed by a report names an existing folder, report and column."""
-    from metrics.spec import Spec
+    from metrics.spec import ReportSource, Spec
 
     problems = []
     for path in spec_files:
@@ -93,7 +93,7 @@ def check_links(spec_files: Iterable[Path], queries: Path, folders: dict[str, Qu
         except Exception:  # noqa: BLE001 - schema problems are reported by the catalogue check
             continue
         for i, metric in enumerate(spec.metrics):
-            if metric.source.type != "report":
+            if not isinstance(metric.source, ReportSource):
                 continue
             where = ("metrics", i, "source", "report")
             folder_name, report_key = metric.source.report.split("/", 1)

@@ -11,10 +11,13 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+
+from metrics.problems import InputError
 from click.testing import CliRunner
 
 from grafana.builder import build_dashboard, dashboard_uid, dumps
-from grafana.targets import graph_targets, variable_query
+from grafana.targets import graph_targets, in_graphite, variable_query
+from metrics import aggregation
 from grafana.writer import build_all
 from metrics import catalogue
 from metrics.cli import main
@@ -89,9 +92,10 @@ def test_every_metric_with_a_graphite_path_has_a_panel_and_the_others_are_named(
         board = DASHBOARDS[spec.name]
         about = _panels(board)[0]["options"]["content"]
         for metric in spec.metrics:
-            if metric.graphite_path:
-                path = metric.graphite_path.split("{")[0]
-                assert any(path in t for t in _targets(board)), metric.name
+            if in_graphite(spec, metric):
+                for part in aggregation.quantity(spec, metric).parts:
+                    path = part.graphite_path.split("{")[0]
+                    assert any(path in t for t in _targets(board)), metric.name
             else:
                 assert f"`{metric.name}`" in about and "Not in Graphite" in about
 
@@ -168,18 +172,29 @@ def test_codemirror_targets() -> None:
     live = graph_targets(spec, graphs["Live toggle clicks"])[0].expr
     assert live == "aliasByNode(groupByNodes(stats_counts.MediaWiki.CodeMirror.live.toggle_clicks.$editor.$enabled, 'sum', 0, 6), 1)"
     timing = graph_targets(spec, graphs["Highlighting time"])[0].expr
-    assert timing == "aliasSub(aliasByNode(groupByNodes(stats.timers.MediaWiki.CodeMirror.live.render_ms.$editor.mean, 'average', 0, 6), 1), '$', ' mean')"
+    sums, counts = ("groupByNodes(stats.timers.MediaWiki.CodeMirror.live.render_ms.$editor.%s, 'sum', 0, 6)" % leaf for leaf in ("sum", "count"))
+    assert timing == f"aliasSub(aliasByNode(scale(asPercent({sums}, {counts}, 1), 0.01), 1), '$', ' mean')"
 
 
-def test_normalization_scale_and_denominator_without_the_split_dimension(catalogue_copy: Path) -> None:
+def test_normalization_scale_and_split_by_a_dimension_the_denominator_lacks(catalogue_copy: Path) -> None:
     spec = CAT.spec("reference_previews")
     target = graph_targets(spec, spec.graphs[0])[0].expr
     assert "scale(asPercent(" in target and ", 1), 10)" in target  # per 1,000: x1000 /100 for asPercent
     edit(catalogue_copy / "codemirror.yaml", "    split_by: editor\n    show: [total, normalized]", "    split_by: enabled\n    show: [total, normalized]")
-    spec = catalogue.load(catalogue_copy).spec("codemirror")
-    target = graph_targets(spec, spec.graphs[0])[1].expr
-    # sessions have no `enabled`: each enabled value is divided by all sessions
-    assert target.startswith("aliasSub(aliasByNode(divideSeries(groupByNodes(MediaWiki.CodeMirror.toggles.$editor.$enabled.$wiki, 'sum', 0, 4), sumSeries(MediaWiki.CodeMirror.sessions.$editor.$wiki)), 1)")
+    # sessions have no `enabled`: no surface can divide toggles by enabled by sessions by enabled
+    with pytest.raises(InputError, match="which its denominator 'editing_sessions' is not split by"):
+        catalogue.load(catalogue_copy)
+
+
+def test_timer_mean_is_sum_over_count_and_ratio_metrics_divide_their_parts() -> None:
+    spec = CAT.spec("codemirror")
+    mean = graph_targets(spec, next(g for g in spec.graphs if g.title == "Highlighting time"))[0].expr
+    assert "render_ms.$editor.sum, 'sum', 0, 6), groupByNodes(stats.timers.MediaWiki.CodeMirror.live.render_ms.$editor.count, 'sum', 0, 6), 1), 0.01)" in mean
+    assert ".mean" not in mean  # a mean of means would weigh a quiet editor like a busy one
+    spec = CAT.spec("country_indicators")
+    table = graph_targets(spec, next(g for g in spec.graphs if g.title == "Internet access by country"))
+    pct = next(t.expr for t in table if t.metric == "internet_users_pct" and t.show == "total")
+    assert "asPercent(groupByNodes(equity_landscape.internet_users.$country, 'sum', 0, 2), groupByNodes(equity_landscape.population.$country, 'sum', 0, 2), 1), 1)" in pct
 
 
 def test_variable_queries() -> None:

@@ -31,7 +31,7 @@ def test_shipped_catalogue_is_clean() -> None:
     assert toggles.normalization and toggles.normalization.by == "editing_sessions"
     kinds = {m.type for s in cat for m in s.metrics}
     assert kinds == {"counter", "gauge", "timer", "ratio"}
-    assert {m.source.type for s in cat for m in s.metrics} == {"report", "statsd"}
+    assert {m.source.type for s in cat for m in s.metrics if m.source} == {"report", "statsd"}
 
 
 def test_unknown_key_suggests_the_right_one(catalogue_copy: Path) -> None:
@@ -115,9 +115,9 @@ def test_sunset_in_the_past_is_a_warning(catalogue_copy: Path) -> None:
 
 
 def test_version_must_be_semver(catalogue_copy: Path) -> None:
-    f = edit(catalogue_copy / "country_indicators.yaml", "version: 0.3.0\n", "version: 0.3\n")
-    assert lines([f]) == [f"{f}:{pos(f, '0.3')}: version: 0.3 is a number, not text (use a semantic version such as 1.0.0, in quotes if YAML reads it as a number)"]
-    edit(f, "version: 0.3\n", "version: v1.0\n")
+    f = edit(catalogue_copy / "country_indicators.yaml", "version: 0.4.0\n", "version: 0.4\n")
+    assert lines([f]) == [f"{f}:{pos(f, '0.4')}: version: 0.4 is a number, not text (use a semantic version such as 1.0.0, in quotes if YAML reads it as a number)"]
+    edit(f, "version: 0.4\n", "version: v1.0\n")
     assert lines([f]) == [f"{f}:{pos(f, 'v1.0')}: version: 'v1.0' has the wrong form (use a semantic version such as 1.0.0)"]
 
 

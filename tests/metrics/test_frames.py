@@ -31,11 +31,15 @@ def test_metric_frame_and_normalization(tmp_path: Path) -> None:
     assert sorted(frame["toggles"].tolist()) == [16, 32, 48]
 
     normal = frames.metric("toggles", normalized=True, catalogue=CATALOGUE, warehouse=tmp_path)
-    ratio = {(r.dt, r.enabled, r.wiki): r.toggles_per_editing_sessions for r in normal.itertuples()}
-    assert ratio[(D(2026, 11, 1), "true", "enwiki")] == 32 / 160
-    assert ratio[(D(2026, 11, 2), "true", "enwiki")] == 16 / 64
-    assert ratio[(D(2026, 11, 1), "true", "dewiki")] != ratio[(D(2026, 11, 1), "true", "dewiki")]  # 48 / 0 is NaN, not inf
-
+    assert list(normal.columns) == ["dt", "editor", "wiki", "toggles", "toggles_per_editing_sessions"]  # sessions have no `enabled`
+    ratio = {(r.dt, r.wiki): r.toggles_per_editing_sessions for r in normal.itertuples()}
+    assert ratio[(D(2026, 11, 1), "enwiki")] == (32 + 16) / 160
+    assert ratio[(D(2026, 11, 2), "enwiki")] == 16 / 64
+    assert ratio[(D(2026, 11, 1), "dewiki")] != ratio[(D(2026, 11, 1), "dewiki")]  # 48 / 0 is NaN, not inf
+    whole = frames.metric("toggles", normalized=True, by=[], grain="all", catalogue=CATALOGUE, warehouse=tmp_path)
+    assert whole["toggles_per_editing_sessions"].tolist() == [(32 + 16 + 48 + 16) / (160 + 0 + 64)]  # a ratio of sums, not a mean of ratios
+    with pytest.raises(InputError, match="'editing_sessions' is not split by enabled"):
+        frames.metric("toggles", normalized=True, by=["enabled"], catalogue=CATALOGUE, warehouse=tmp_path)
     with pytest.raises(InputError, match="collected by StatsD"):
         frames.metric("codemirror_toggle_clicks", catalogue=CATALOGUE, warehouse=tmp_path)
     with pytest.raises(InputError, match="no metric named 'toggle'"):

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from metrics.problems import InputError
+
 from metrics import catalogue as catalogue_mod
 from superset_assets import versions
 from superset_assets.bundle import BundleError, build_bundle, check_files, kind_of, read_zip
@@ -106,9 +108,11 @@ def test_gauge_and_ratio_aggregations(cat) -> None:
     planner = Planner(cat, cat.spec("country_indicators"), "db")
     planner.plan_spec()
     measures = {m.name: m.expression for m in planner.datasets[("equity_landscape_indicators",)].measures}
-    assert measures["population_total"] == "CAST(SUM(population) AS DOUBLE) / NULLIF(COUNT(DISTINCT dt), 0)"
-    assert measures["internet_users_pct_total"] == "AVG(internet_users_pct)"
-    assert measures["active_editors_total"] == "SUM(active_editors)"
+    per_year = "CAST(SUM({0}) AS DOUBLE) / NULLIF(COUNT(DISTINCT CASE WHEN {0} IS NOT NULL THEN dt END), 0)"
+    assert measures["population_total"] == per_year.format("population")
+    assert measures["active_editors_total"] == per_year.format("active_editors")  # editors of a year are not added over years
+    assert measures["internet_users_pct_total"] == "CAST(SUM(internet_users) AS DOUBLE) / NULLIF(SUM(population), 0) * 100"
+    assert measures["internet_users_pct_mean"] == measures["internet_users_pct_total"]  # a ratio is never averaged
 
 
 def test_query_context_of_each_chart(cat) -> None:
@@ -152,9 +156,10 @@ def test_graph_split_by_a_dimension_the_join_lacks_is_refused(cat, tmp_path: Pat
 
     shutil.copytree(CATALOGUE, root)
     edit(root / "codemirror.yaml", "    split_by: enabled\n    show: [total, percentage]", "    split_by: enabled\n    show: [total, normalized]")
-    changed = catalogue_mod.load(root, today=TODAY)
-    with pytest.raises(ValueError, match="splits or filters by 'enabled'"):
-        build_bundle(changed, changed.spec("codemirror"), engine_uri=URI, today=TODAY)
+    # toggles per session split by `enabled`, which sessions lack: no dataset has it, and the
+    # catalogue refuses the graph before any surface is built
+    with pytest.raises(InputError, match="by enabled, which its denominator 'editing_sessions' is not split by"):
+        catalogue_mod.load(root, today=TODAY)
 
 
 def test_dashboard_header_filters_and_version(cat) -> None:
@@ -177,7 +182,7 @@ def test_sunset_warning_within_90_days(cat) -> None:
     assert "within 90 days" in spec.sunset_warning(dt.date(2027, 12, 1))
     assert "is past" in spec.sunset_warning(dt.date(2028, 1, 1))
     _, files = read_zip(build_bundle(cat, spec, engine_uri=URI, today=dt.date(2027, 12, 1)).zip_bytes())
-    assert "Warning: this spec is sunset on 2027-12-31, within 90 days" in files["dashboards/codemirror.yaml"]["position"]["MARKDOWN-header"]["meta"]["code"]
+    assert "**Warning:** this spec is sunset on 2027-12-31, within 90 days" in files["dashboards/codemirror.yaml"]["position"]["MARKDOWN-header"]["meta"]["code"]
 
 
 def test_unknown_superset_version_is_refused(cat) -> None:
