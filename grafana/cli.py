@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-import functools
 import json
 from pathlib import Path
-from typing import Any, Callable
 
 import click
 
 from grafana.builder import DEFAULT_DATASOURCE_UID
 from grafana.writer import DEFAULT_DASHBOARDS_PATH, DEFAULT_GRAPHITE_URL, DEFAULT_OUT, FOLDER, build_all
-
-
-def fail_cleanly(func: Callable[..., Any]) -> Callable[..., Any]:
-    """`metrics.cli.fail_cleanly`, looked up when the command runs.
-
-    metrics/cli.py imports this module while it is itself being imported; under
-    `python -m metrics.cli` an import of metrics.cli here would start a second copy of it.
-    """
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from metrics.cli import fail_cleanly as wrap
-
-        return wrap(func)(*args, **kwargs)
-
-    return wrapper
+from metrics.cli_kit import settings
 
 
 @click.command("grafana")
@@ -35,12 +18,11 @@ def fail_cleanly(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--graphite-url", default=DEFAULT_GRAPHITE_URL, show_default=True, help="graphite-web URL written into the datasource provisioning file.")
 @click.option("--dashboards-path", default=DEFAULT_DASHBOARDS_PATH, show_default=True, help="Where the Grafana host reads the dashboard files (provider provisioning file).")
 @click.pass_context
-@fail_cleanly
 def build_grafana(ctx: click.Context, out: Path, datasource_uid: str, graphite_url: str, dashboards_path: str) -> None:
     """Write one Grafana dashboard JSON per spec, and file-provisioning config."""
     from metrics import catalogue as catalogue_mod
 
-    cat = catalogue_mod.load(ctx.find_root().obj.catalogue)
+    cat = catalogue_mod.load(settings(ctx).catalogue)
     for path in build_all(cat, out, datasource_uid=datasource_uid, graphite_url=graphite_url, dashboards_path=dashboards_path):
         click.echo(f"wrote {path}")
 
@@ -52,7 +34,6 @@ def build_grafana(ctx: click.Context, out: Path, datasource_uid: str, graphite_u
 @click.option("--dashboards-dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_OUT / "dashboards", show_default="grafana/dashboards", help="Where built dashboards are found by spec name.")
 @click.option("--dry-run", is_flag=True, help="Print what would be posted; contact no server.")
 @click.option("--force", is_flag=True, help="Overwrite dashboards changed in Grafana since the last import.")
-@fail_cleanly
 def import_grafana(dashboards: tuple[str, ...], url: str, folder: str, dashboards_dir: Path, dry_run: bool, force: bool) -> None:
     """Import built dashboards (files or spec names; default: all) into Grafana.
 
@@ -60,15 +41,12 @@ def import_grafana(dashboards: tuple[str, ...], url: str, folder: str, dashboard
     posted) unless --force; the versions of our imports are kept in
     $METRICS_STATE_DIR/grafana-imports.json (default ~/.local/state/metrics-service/).
     """
-    from grafana.importer import GrafanaError, import_dashboards  # httpx: only for this command
+    from grafana.importer import import_dashboards  # httpx: only for this command
 
     paths = [_resolve(d, dashboards_dir) for d in dashboards] or sorted(dashboards_dir.glob("*.json"))
     if not paths:
         raise click.ClickException(f"no dashboards in {dashboards_dir}: run `metrics build grafana` first")
-    try:
-        results = import_dashboards(url, paths, folder=folder, dry_run=dry_run, force=force)
-    except GrafanaError as exc:
-        raise click.ClickException(str(exc)) from None
+    results = import_dashboards(url, paths, folder=folder, dry_run=dry_run, force=force)
     for result in results:
         if dry_run:
             click.echo(f"would POST {url.rstrip('/')}/api/dashboards/db ({result.path}):")
@@ -84,9 +62,3 @@ def _resolve(name: str, folder: Path) -> Path:
     if path.exists() or path.suffix == ".json":
         return path
     return folder / f"{name}.json"
-
-
-def register(groups: dict[str, click.Group]) -> None:
-    """Add the Grafana commands to the `metrics` command groups."""
-    groups["build"].add_command(build_grafana)
-    groups["import"].add_command(import_grafana)

@@ -20,6 +20,8 @@ from typing import Any
 
 import httpx
 
+from metrics.errors import MetricsError
+
 TOKEN_ENV = "GRAFANA_TOKEN"
 STATE_ENV = "METRICS_STATE_DIR"
 
@@ -45,7 +47,7 @@ def _save_state(path: Path, state: dict[str, dict[str, int]]) -> None:
     os.replace(tmp, path)
 
 
-class GrafanaError(Exception):
+class GrafanaError(MetricsError):
     """Grafana refused a request or could not be reached; the message says what to do."""
 
 

@@ -10,7 +10,8 @@ from typing import Callable, Iterator
 import click
 
 from ingestion.summary import LoadSummary
-from metrics.cli import fail_cleanly, settings
+from metrics.cli_kit import settings
+from metrics.errors import Location, MetricsError
 
 
 @contextlib.contextmanager
@@ -38,10 +39,14 @@ def _report(summary: LoadSummary) -> None:
     click.echo(summary.line(), err=True)
 
 
-@click.command("events")
+@click.group()
+def ingest() -> None:
+    """Load raw data (events, pageview dumps, CSV, HTTP API) into the warehouse."""
+
+
+@ingest.command("events")
 @click.argument("files", nargs=-1, required=True)
 @click.pass_context
-@fail_cleanly
 def events_command(ctx: click.Context, files: tuple[str, ...]) -> None:
     """Load newline-delimited JSON events (FILE... or - for stdin) into event.<stream>, validated.
 
@@ -57,10 +62,9 @@ def events_command(ctx: click.Context, files: tuple[str, ...]) -> None:
         _report(events.load(settings(ctx).warehouse, files, progress=advance))
 
 
-@click.command("pageviews")
+@ingest.command("pageviews")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.pass_context
-@fail_cleanly
 def pageviews_command(ctx: click.Context, files: tuple[str, ...]) -> None:
     """Load hourly pageview dumps (pageviews-YYYYMMDD-HH0000.gz) into wmf.pageview_hourly.
 
@@ -73,13 +77,12 @@ def pageviews_command(ctx: click.Context, files: tuple[str, ...]) -> None:
         _report(pageviews.load(settings(ctx).warehouse, files, progress=advance))
 
 
-@click.command("csv")
+@ingest.command("csv")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--table", required=True, help="Target table as schema.table, e.g. external.editors_by_country.")
 @click.option("--columns", required=True, help="Declared columns name:type,... (varchar, bigint, double, boolean, date, timestamp).")
 @click.option("--partition-by", "partition_by", default="", help="Integer columns to partition by, comma separated (e.g. year).")
 @click.pass_context
-@fail_cleanly
 def csv_command(ctx: click.Context, file: str, table: str, columns: str, partition_by: str) -> None:
     """Load a CSV file (header line) into a table with declared column types; bad rows are quarantined."""
     from ingestion import tabular
@@ -88,13 +91,12 @@ def csv_command(ctx: click.Context, file: str, table: str, columns: str, partiti
     _report(tabular.load_csv(settings(ctx).warehouse, file, table, columns, keys))
 
 
-@click.command("api")
+@ingest.command("api")
 @click.argument("url")
 @click.option("--indicator", "indicators", multiple=True, help="Indicator id, e.g. SP.POP.TOTL (repeatable); fetched from URL/country/all/indicator/ID.")
 @click.option("--per-page", type=click.IntRange(1, 32500), default=1000, show_default=True)
 @click.option("--timeout", type=float, default=30.0, show_default=True, help="Seconds to wait for each answer.")
 @click.pass_context
-@fail_cleanly
 def api_command(ctx: click.Context, url: str, indicators: tuple[str, ...], per_page: int, timeout: float) -> None:
     """Load indicators from a World Bank style JSON API into external.world_bank_indicators."""
     from ingestion import tabular
@@ -103,28 +105,21 @@ def api_command(ctx: click.Context, url: str, indicators: tuple[str, ...], per_p
         _report(tabular.load_world_bank(settings(ctx).warehouse, url, indicators, per_page=per_page, timeout=timeout, progress=advance))
 
 
-@click.command("sample")
+@ingest.command("sample")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for the generated raw files.")
 @click.option("--seed", type=int, default=42, show_default=True)
 @click.option("--start", required=True, help="First day, YYYY-MM-DD.")
 @click.option("--days", type=click.IntRange(1, 366), default=28, show_default=True)
 @click.option("--pageview-lines", type=click.IntRange(1), default=1500, show_default=True, help="Lines of an average hourly dump.")
 @click.pass_context
-@fail_cleanly
 def sample_command(ctx: click.Context, out: str, seed: int, start: str, days: int, pageview_lines: int) -> None:
     """Generate sample raw data for every source (events, dumps, CSV, API) and load it all."""
     from ingestion.sample import generate_and_load
-    from metrics.problems import InputError
 
     try:
         first = dt.date.fromisoformat(start)
     except ValueError:
-        raise InputError.at("--start", f"{start!r} is not a date", "write YYYY-MM-DD") from None
+        raise MetricsError(f"{start!r} is not a date", "write YYYY-MM-DD", Location("--start")) from None
     say = lambda text: click.echo(text, err=True)  # noqa: E731
     for summary in generate_and_load(settings(ctx).warehouse, Path(out), seed, first, days, pageview_lines=pageview_lines, say=say):
         _report(summary)
-
-
-def register(groups: dict[str, click.Group]) -> None:
-    for command in (events_command, pageviews_command, csv_command, api_command, sample_command):
-        groups["ingest"].add_command(command)

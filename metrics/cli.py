@@ -2,50 +2,26 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from metrics.config import Settings, load_settings
+from grafana import cli as grafana_cli
+from ingestion import cli as ingestion_cli
+from metrics import runner_cli, statsd_cli
+from metrics.cli_kit import CONTEXT, RootGroup, settings
+from metrics.config import load_settings
 from metrics.problems import InputError
+from superset_assets import cli as superset_cli
 
 if TYPE_CHECKING:
     from metrics.catalogue import Catalogue
 
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
-
-def fail_cleanly(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn `InputError` into one line per problem and exit 1; other errors into one line and exit 2."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except InputError as exc:
-            for problem in exc.problems:
-                click.echo(str(problem), err=True)
-            sys.exit(1)
-        except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
-            raise
-        except Exception as exc:  # noqa: BLE001 - the CLI promises no tracebacks
-            if click.get_current_context().find_root().params.get("debug"):
-                raise
-            click.echo(f"error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True)
-            sys.exit(2)
-
-    return wrapper
-
-
-def settings(ctx: click.Context) -> Settings:
-    return ctx.find_root().obj
-
-
-@click.group(context_settings=CONTEXT)
+@click.group(cls=RootGroup, context_settings=CONTEXT)
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Project config file (default: ./metrics.toml if present).")
 @click.option("--catalogue", type=click.Path(file_okay=False), help="Catalogue folder of spec YAML files (default: metrics/catalogue).")
 @click.option("--queries", type=click.Path(file_okay=False), help="Folder of Reportupdater-style query folders (default: reportupdater_queries).")
@@ -63,19 +39,13 @@ def main(ctx: click.Context, config_file: str | None, catalogue: str | None, que
       metrics new NAME             scaffold a spec and its query folder
       metrics schema > spec.json   the JSON Schema of a spec, for editors
     """
-    try:
-        ctx.obj = load_settings(config_file, catalogue=catalogue, queries=queries, warehouse=warehouse)
-    except InputError as exc:
-        for problem in exc.problems:
-            click.echo(str(problem), err=True)
-        sys.exit(1)
+    ctx.obj = load_settings(config_file, catalogue=catalogue, queries=queries, warehouse=warehouse)
 
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 @click.pass_context
-@fail_cleanly
 def validate(ctx: click.Context, paths: tuple[str, ...], strict: bool) -> None:
     """Check spec files and query folders (default: the whole catalogue and every query folder).
 
@@ -114,7 +84,6 @@ def validate(ctx: click.Context, paths: tuple[str, ...], strict: bool) -> None:
 @main.command("list")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.pass_context
-@fail_cleanly
 def list_(ctx: click.Context, fmt: str) -> None:
     """Show the specs of the catalogue: name, owner, status, version, number of metrics."""
     from metrics import catalogue as catalogue_mod
@@ -159,7 +128,6 @@ def schema() -> None:
 @click.option("--team", default="Your team", show_default=True, help="Owning team written into the spec.")
 @click.option("--responsible", default="Your name", show_default=True, help="Responsible person written into the spec.")
 @click.pass_context
-@fail_cleanly
 def new(ctx: click.Context, name: str, team: str, responsible: str) -> None:
     """Scaffold the spec NAME and its query folder; both validate as written."""
     from metrics.scaffold import new_spec
@@ -174,7 +142,6 @@ def new(ctx: click.Context, name: str, team: str, responsible: str) -> None:
 @click.argument("sql")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.pass_context
-@fail_cleanly
 def query(ctx: click.Context, sql: str, fmt: str) -> None:
     """Run SQL (DuckDB dialect) over the warehouse tables and print the result.
 
@@ -200,7 +167,6 @@ def query(ctx: click.Context, sql: str, fmt: str) -> None:
 @main.command("export-duckdb")
 @click.argument("path", required=False, type=click.Path(dir_okay=False))
 @click.pass_context
-@fail_cleanly
 def export_duckdb(ctx: click.Context, path: str | None) -> None:
     """Write a DuckDB file of views over every warehouse table (default: WAREHOUSE/catalog.duckdb).
 
@@ -225,33 +191,13 @@ def import_() -> None:
     """Import built dashboard assets into a running Superset or Grafana."""
 
 
-@main.group()
-def ingest() -> None:
-    """Load raw data (events, pageview dumps, CSV, HTTP API) into the warehouse."""
-
-
-@main.group()
-def statsd() -> None:
-    """Push metrics to StatsD."""
-
-
-# Each part of the service adds its own commands to the groups above; a part that is not
-# present (or fails to import) must not break the others.
-PARTS = ("metrics.runner_cli", "ingestion.cli", "superset_assets.cli", "grafana.cli", "metrics.statsd_cli")
-
-
-def _register_parts() -> None:
-    import importlib
-
-    groups = {"main": main, "build": build, "import": import_, "ingest": ingest, "statsd": statsd}
-    for name in PARTS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
-        module.register(groups)
-
-
-_register_parts()
+# The parts' commands, each named here: a part that fails to import stops the command.
+# Part modules import only light libraries at the top, so `metrics --help` stays fast.
+main.add_command(runner_cli.update_reports_command)
+main.add_command(runner_cli.rerun_reports_command)
+main.add_command(ingestion_cli.ingest)
+main.add_command(statsd_cli.statsd)
+build.add_command(superset_cli.build_superset)
+build.add_command(grafana_cli.build_grafana)
+import_.add_command(superset_cli.import_superset)
+import_.add_command(grafana_cli.import_grafana)

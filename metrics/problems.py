@@ -1,10 +1,12 @@
-"""Problems found in user input, reported as `file:line:column: message (hint)` lines."""
+"""Problems found in user input, reported as `file:line:column: message (hint)` lines, many at once."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Literal
+
+from metrics.errors import MetricsError
 
 Severity = Literal["error", "warning"]
 
@@ -30,8 +32,8 @@ class Problem:
         return self.severity == "error"
 
 
-class InputError(Exception):
-    """Bad user input: carries every problem found, each printable as one line."""
+class InputError(MetricsError):
+    """Bad user input: carries every problem found (all at once), each printable as one line."""
 
     def __init__(self, problems: Iterable[Problem]):
         self.problems = sorted(problems)
@@ -45,3 +47,6 @@ class InputError(Exception):
     @property
     def errors(self) -> list[Problem]:
         return [p for p in self.problems if p.is_error]
+
+    def lines(self) -> list[str]:
+        return [str(p) for p in self.problems]

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from metrics.cli import fail_cleanly, settings
-from metrics.problems import InputError
+from metrics.cli_kit import settings
+from metrics.errors import Location, MetricsError
 
 LEVELS = ["debug", "info", "warning", "error", "critical"]
 
@@ -34,7 +34,6 @@ def _address(value: str | None) -> tuple[str, int] | None:
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="Reports and explode values computed at once.")
 @click.option("--now", "now_text", metavar="YYYY-MM-DDTHH:MM", help="Pretend the current UTC time is this (what is due is computed from it).")
 @click.pass_context
-@fail_cleanly
 def update_reports_command(ctx: click.Context, query_folder: str, output_folder: str | None, config_path: str | None, no_graphite: bool, graphite_address: str | None, log_level: str, only: tuple[str, ...], workers: int, now_text: str | None) -> None:
     """Compute every missing interval of the reports in QUERY_FOLDER.
 
@@ -58,7 +57,7 @@ def update_reports_command(ctx: click.Context, query_folder: str, output_folder:
         try:
             now = dt.datetime.fromisoformat(now_text)
         except ValueError:
-            raise InputError.at("--now", f"{now_text!r} is not a date and time", "write YYYY-MM-DDTHH:MM (UTC)") from None
+            raise MetricsError(f"{now_text!r} is not a date and time", "write YYYY-MM-DDTHH:MM (UTC)", Location("--now")) from None
     cat = catalogue_mod.load(s.catalogue) if Path(s.catalogue).is_dir() else None
     with open_engine(s.warehouse) as engine:
         try:
@@ -84,7 +83,6 @@ def update_reports_command(ctx: click.Context, query_folder: str, output_folder:
 @click.argument("end")
 @click.option("--config-path", type=click.Path(dir_okay=False), help="Config file (default: QUERY_FOLDER/config.yaml).")
 @click.option("-r", "--report", "reports", multiple=True, help="Report to rerun (repeatable; default: all).")
-@fail_cleanly
 def rerun_reports_command(query_folder: str, start: str, end: str, config_path: str | None, reports: tuple[str, ...]) -> None:
     """Mark [START, END) of reports to be recomputed by the next update-reports run.
 
@@ -95,8 +93,3 @@ def rerun_reports_command(query_folder: str, start: str, end: str, config_path: 
 
     path = request(query_folder, start, end, list(reports) or None, config_path)
     click.echo(f"reports marked to be re-run: {path}")
-
-
-def register(groups: dict[str, click.Group]) -> None:
-    groups["main"].add_command(update_reports_command)
-    groups["main"].add_command(rerun_reports_command)

@@ -25,6 +25,7 @@ from typing import Iterable
 import statsd
 
 from metrics import catalogue as catalogue_mod
+from metrics.errors import MetricsError
 from metrics.graphite_paths import expand
 from metrics.spec import Metric, Spec
 
@@ -33,7 +34,7 @@ DEFAULT_PORT = 8125
 METHOD_FOR_TYPE = {"counter": "incr", "gauge": "gauge", "timer": "timing"}
 
 
-class StatsdUsageError(ValueError):
+class StatsdUsageError(MetricsError, ValueError):
     """A StatsD call that does not match the spec (unknown metric, bad dimension value, wrong type)."""
 
 

@@ -18,6 +18,7 @@ from typing import Any, Iterable
 import yaml
 
 from metrics.catalogue import Catalogue
+from metrics.errors import MetricsError
 from metrics.spec import Spec
 from superset_assets import versions
 from superset_assets.charts import ChartPlan, chart_yaml, plan_charts
@@ -30,7 +31,7 @@ ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 INFO_FILE = "_bundle.json"
 
 
-class BundleError(ValueError):
+class BundleError(MetricsError, ValueError):
     """The built bundle would not import as intended (a dangling reference, a key Superset rejects)."""
 
 

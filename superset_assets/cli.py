@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from pathlib import Path
-from typing import Any, Callable
 
 import click
 
+from metrics.cli_kit import settings
+from metrics.problems import InputError
 from superset_assets import versions
-
-
-def fail_cleanly(func: Callable[..., Any]) -> Callable[..., Any]:
-    """`metrics.cli.fail_cleanly`, looked up when the command runs (metrics.cli imports this module while loading)."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from metrics.cli import fail_cleanly as wrap
-
-        return wrap(func)(*args, **kwargs)
-
-    return wrapper
 
 
 @click.command("superset")
@@ -30,7 +18,6 @@ def fail_cleanly(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Bundle folder (default: superset_assets/bundles).")
 @click.option("--strict", is_flag=True, help="A spec changed without a version bump is an error, not a warning.")
 @click.pass_context
-@fail_cleanly
 def build_superset(ctx: click.Context, engine_uri: str | None, superset_version: str, out: Path | None, strict: bool) -> None:
     """Write a Superset import bundle per spec (<out>/<spec>/<spec>-<version>.zip) and <out>/index.json.
 
@@ -39,8 +26,6 @@ def build_superset(ctx: click.Context, engine_uri: str | None, superset_version:
     bundle and is reported (exit 1 with --strict).
     """
     from metrics import catalogue as catalogue_mod
-    from metrics.cli import settings
-    from metrics.problems import InputError
     from superset_assets.bundle import BundleError
     from superset_assets.database import default_uri, mask_password
     from superset_assets.datasets import PlanError
@@ -70,7 +55,6 @@ def build_superset(ctx: click.Context, engine_uri: str | None, superset_version:
 @click.option("--bundles-dir", type=click.Path(file_okay=False, path_type=Path), help="Where built bundles and index.json are (default: superset_assets/bundles).")
 @click.option("--dry-run", is_flag=True, help="Show what would change against what is live; import nothing.")
 @click.option("--force", is_flag=True, help="Overwrite dashboards changed in Superset since our last import.")
-@fail_cleanly
 def import_superset(bundles: tuple[str, ...], url: str, user: str, bundles_dir: Path | None, dry_run: bool, force: bool) -> None:
     """Import bundles (ZIP files, spec names or SPEC@VERSION; default: the latest version of every spec).
 
@@ -78,15 +62,12 @@ def import_superset(bundles: tuple[str, ...], url: str, user: str, bundles_dir: 
     is imported) unless --force; the record is $METRICS_STATE_DIR/superset-imports.json (default
     ~/.local/state/metrics-service/). To roll back, import an older version: SPEC@VERSION.
     """
-    from superset_assets.importer import ImportProblem, import_bundles
+    from superset_assets.importer import import_bundles
     from superset_assets.writer import DEFAULT_OUT
 
     folder = bundles_dir or DEFAULT_OUT
-    try:
-        paths = resolve_bundles(bundles, folder)
-        result = import_bundles(url, paths, user=user, dry_run=dry_run, force=force)
-    except ImportProblem as exc:
-        raise click.ClickException(str(exc)) from None
+    paths = resolve_bundles(bundles, folder)
+    result = import_bundles(url, paths, user=user, dry_run=dry_run, force=force)
     for bundle in result.bundles:
         click.echo(f"{'would import' if dry_run else 'imported'} {bundle.path} ({bundle.label})")
     if dry_run:
@@ -119,9 +100,3 @@ def resolve_bundles(names: tuple[str, ...], folder: Path) -> list[Path]:
             raise ImportProblem(f"no bundle {name!r} in {folder}/index.json (built: {known})")
         paths.append(folder / entry["file"])
     return paths
-
-
-def register(groups: dict[str, click.Group]) -> None:
-    """Add the Superset commands to the `metrics` command groups."""
-    groups["build"].add_command(build_superset)
-    groups["import"].add_command(import_superset)

@@ -19,8 +19,10 @@ from typing import Any
 
 import httpx
 
+from metrics.errors import MetricsError
 
-class SupersetError(RuntimeError):
+
+class SupersetError(MetricsError, RuntimeError):
     """Superset answered something other than the expected success."""
 
     def __init__(self, message: str, response: httpx.Response | None = None) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from metrics.errors import MetricsError
 from superset_assets import versions
 from superset_assets.bundle import read_zip
 from superset_assets.client import SupersetClient, SupersetError
@@ -32,7 +33,7 @@ PASSWORD_ENV = "SUPERSET_PASSWORD"
 DB_PASSWORD_ENV = "SUPERSET_DB_PASSWORD"
 
 
-class ImportProblem(Exception):
+class ImportProblem(MetricsError):
     """A failed import, in one line that says what to do."""
 
 

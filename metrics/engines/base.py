@@ -8,10 +8,11 @@ from typing import Any, Mapping
 import pandas as pd
 import pyarrow as pa
 
+from metrics.errors import MetricsError
 from metrics.warehouse import Partition, Warehouse
 
 
-class QueryError(RuntimeError):
+class QueryError(MetricsError, RuntimeError):
     """The engine refused or failed a query; the message is the engine's, first line."""
 
 

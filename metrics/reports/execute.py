@@ -19,13 +19,14 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from metrics.engines import Engine, QueryError
+from metrics.errors import MetricsError
 from metrics.reports.config import Report
 from metrics.reports.templates import TemplateError, placeholders, render, transpile
 
 SCRIPT_TIMEOUT = 3600
 
 
-class ExecutionError(RuntimeError):
+class ExecutionError(MetricsError, RuntimeError):
     """An interval that failed; the message is what the run summary and run log show."""
 
 

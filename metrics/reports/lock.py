@@ -10,8 +10,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from metrics.errors import MetricsError
 
-class Locked(Exception):
+
+class Locked(MetricsError):
     """Another run holds the folder's lock."""
 
 

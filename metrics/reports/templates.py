@@ -18,10 +18,11 @@ from sqlglot.errors import ErrorLevel, SqlglotError
 from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 
+from metrics.errors import MetricsError
 from metrics.reports.intervals import Interval
 
 
-class TemplateError(ValueError):
+class TemplateError(MetricsError, ValueError):
     """A query that cannot be filled or transpiled; the message says why."""
 
 
