@@ -21,30 +21,10 @@ from typing import Any
 import httpx
 
 from metrics.errors import MetricsError
+from metrics.state import StateFile
 
 TOKEN_ENV = "GRAFANA_TOKEN"
-STATE_ENV = "METRICS_STATE_DIR"
-
-
-def state_file() -> Path:
-    """Where the versions of our last imports are recorded."""
-    return Path(os.environ.get(STATE_ENV) or "~/.local/state/metrics-service").expanduser() / "grafana-imports.json"
-
-
-def _load_state(path: Path) -> dict[str, dict[str, int]]:
-    try:
-        return json.loads(path.read_text("utf-8"))
-    except FileNotFoundError:
-        return {}
-    except ValueError as exc:
-        raise GrafanaError(f"{path}: the import state is not JSON ({exc}): fix or delete it (then the next import needs --force)") from None
-
-
-def _save_state(path: Path, state: dict[str, dict[str, int]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(state, indent=2, sort_keys=True) + "\n", "utf-8")
-    os.replace(tmp, path)
+STATE_NAME = "grafana-imports"
 
 
 class GrafanaError(MetricsError):
@@ -107,9 +87,8 @@ def import_dashboards(
         raise GrafanaError(f"no Grafana token: set {TOKEN_ENV} to a service-account token with the Editor role")
     results = []
     with httpx.Client(base_url=url.rstrip("/"), headers={"Authorization": f"Bearer {token}", "Accept": "application/json"}, follow_redirects=False, timeout=timeout) as client:
-        store = state_file()
-        state = _load_state(store)
-        ours = state.setdefault(url.rstrip("/"), {})
+        store = StateFile(STATE_NAME)
+        ours = store.read().get(url.rstrip("/"), {})
         for path, dashboard in dashboards:
             board_uid = str(dashboard.get("uid", ""))
             live = _live_version(client, board_uid)
@@ -126,7 +105,7 @@ def import_dashboards(
             results.append(Imported(path, answer.get("uid", dashboard.get("uid", "")), body, answer.get("url"), answer.get("version")))
             if isinstance(answer.get("version"), int):
                 ours[str(dashboard.get("uid", ""))] = answer["version"]
-                _save_state(store, state)
+                store.update(url.rstrip("/"), ours)
     return results
 
 

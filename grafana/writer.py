@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from grafana.builder import DEFAULT_DATASOURCE_UID, build_dashboard, dumps
+from metrics import atomic
 from metrics.catalogue import Catalogue
 
 DEFAULT_OUT = Path("grafana")  # relative to the current folder, like the other settings
@@ -83,6 +84,4 @@ def build_all(
 
 def _write(path: Path, text: str) -> None:
     """Write beside, then rename: a reader never sees half a file."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, "utf-8")
-    tmp.replace(path)
+    atomic.write_text(path, text)

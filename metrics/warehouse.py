@@ -29,6 +29,7 @@ from typing import Callable, Iterable, Iterator, Mapping
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from metrics import atomic
 from metrics.problems import InputError
 
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -185,10 +186,7 @@ class Warehouse:
             raise InputError.at(directory, f"{schema}.{table} is partitioned by {list(current.partition_by)}, not {list(partition_by)}", "write with the table's partition keys")
         info = TableInfo(schema, table, cols, parts, uniform)
         if current != info:
-            directory.mkdir(parents=True, exist_ok=True)
-            tmp = directory / f".{META}.{uuid.uuid4().hex}"
-            tmp.write_text(json.dumps({"columns": cols, "partition_by": parts, "uniform": uniform}, indent=2, sort_keys=False) + "\n", "utf-8")
-            os.replace(tmp, directory / META)
+            atomic.write_json(directory / META, {"columns": cols, "partition_by": parts, "uniform": uniform}, sort_keys=False)
         return info
 
     def arrow_schema(self, info: TableInfo, *, with_partitions: bool = True) -> pa.Schema:
@@ -282,12 +280,9 @@ class Warehouse:
         if not re.fullmatch(r"[A-Za-z0-9_\-]+", key):
             raise ValueError(f"invalid file key {key!r}")
         info, data = self._prepare(schema, table, partition, data)
-        final_dir = self.table_dir(schema, table) / partition_path(partition)
-        final_dir.mkdir(parents=True, exist_ok=True)
-        target = final_dir / f"part-{key}.parquet"
-        tmp = final_dir / f".part-{key}.{uuid.uuid4().hex}.tmp"
-        pq.write_table(data, tmp, compression=COMPRESSION)
-        os.replace(tmp, target)
+        target = self.table_dir(schema, table) / partition_path(partition) / f"part-{key}.parquet"
+        with atomic.temporary(target) as tmp:
+            pq.write_table(data, tmp, compression=COMPRESSION)
         return target
 
     def drop_partition(self, schema: str, table: str, partition: Partition) -> bool:

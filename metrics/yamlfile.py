@@ -83,7 +83,12 @@ class _Walker:
             return result
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
-        return self.loader.construct_object(node, deep=True)
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except ValueError:
+            # A date-shaped scalar that is no date (2024-13-01): kept as its text, so that the
+            # schema reports it at its place along with every other problem of the file.
+            return node.value
 
 
 def _syntax_problem(file: str, exc: yaml.MarkedYAMLError) -> Problem:

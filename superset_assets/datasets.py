@@ -15,13 +15,14 @@ from typing import Any, Iterable
 
 from metrics.catalogue import Catalogue
 from metrics import aggregation
+from metrics.errors import MetricsError
 from metrics.spec import Metric, Spec
 from metrics.tables import SCHEMA, TIME_COLUMN
 from superset_assets import measures as ms
 from superset_assets.naming import object_uuid
 
 
-class PlanError(ValueError):
+class PlanError(MetricsError, ValueError):
     """The catalogue asks for something no dataset can answer (the message says what and why)."""
 
 

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,40 +21,20 @@ from typing import Any
 import httpx
 
 from metrics.errors import MetricsError
+from metrics.state import StateFile
 from superset_assets import versions
 from superset_assets.bundle import read_zip
 from superset_assets.client import SupersetClient, SupersetError
 from superset_assets.database import file_name as database_file
 from metrics.spec import MARKER
 
-STATE_ENV = "METRICS_STATE_DIR"
+STATE_NAME = "superset-imports"
 PASSWORD_ENV = "SUPERSET_PASSWORD"
 DB_PASSWORD_ENV = "SUPERSET_DB_PASSWORD"
 
 
 class ImportProblem(MetricsError):
     """A failed import, in one line that says what to do."""
-
-
-def state_file() -> Path:
-    """Where the `changed_on` of our last imports are recorded."""
-    return Path(os.environ.get(STATE_ENV) or "~/.local/state/metrics-service").expanduser() / "superset-imports.json"
-
-
-def load_state(path: Path) -> dict[str, dict[str, dict[str, str]]]:
-    try:
-        return json.loads(path.read_text("utf-8"))
-    except FileNotFoundError:
-        return {}
-    except ValueError as exc:
-        raise ImportProblem(f"{path}: the import state is not JSON ({exc}): fix or delete it (then the next import needs --force)") from None
-
-
-def save_state(path: Path, state: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(state, indent=2, sort_keys=True) + "\n", "utf-8")
-    os.replace(tmp, path)
 
 
 @dataclass(frozen=True)
@@ -215,9 +194,8 @@ def import_bundles(url: str, paths: list[Path], *, user: str = "admin", password
     if password is None:
         raise ImportProblem(f"no Superset password: set {PASSWORD_ENV} (the password of --user {user})")
     bundles = [read_bundle(p) for p in paths]
-    store = state_path or state_file()
-    state = load_state(store)
-    ours = state.setdefault(url, {})
+    store = StateFile(STATE_NAME, state_path)
+    ours = store.read().get(url, {})
     result = ImportResult(bundles)
     client = _connect(url, user, password)
     with client:
@@ -245,7 +223,7 @@ def import_bundles(url: str, paths: list[Path], *, user: str = "admin", password
                         result.dashboards[uuid] = int(live.get("id", 0))
                         ours[uuid] = {"changed_on": str(live.get("changed_on")), "spec": bundle.info.get("spec", ""),
                                       "version": bundle.info.get("version", ""), "content_hash": bundle.info.get("content_hash", "")}
-                        save_state(store, state)
+                        store.update(url, ours)
         except SupersetError as exc:
             raise ImportProblem(_one_line(exc)) from None
         except httpx.HTTPError as exc:

@@ -15,12 +15,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from metrics import atomic
 from metrics.catalogue import Catalogue
 from metrics.problems import Problem
 from superset_assets import versions
@@ -80,10 +80,7 @@ def _write_index(out: Path, entries: list[dict[str, Any]]) -> None:
 def _write_if_changed(path: Path, data: bytes) -> bool:
     if path.exists() and path.read_bytes() == data:
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    atomic.write_bytes(path, data)
     return True
 
 

@@ -1,8 +1,9 @@
 """Reader: a Reportupdater query folder's `config.yaml`, read with Reportupdater's keys and defaults.
 
-Per-report values are looked up report -> `defaults` -> built-in default, as Reportupdater does.
-Unlike Reportupdater, unknown keys get a warning with a suggestion, retired keys a deprecation
-warning, and every error names the file, line and column.
+The keys are pydantic models (`FolderConfig`, `ReportConfig`); per-report values are looked up
+report -> `defaults` -> built-in default, as Reportupdater does. Unlike Reportupdater, unknown keys
+get a warning with a suggestion, retired keys a deprecation warning, and every problem of the file
+is reported at once, at the line and column of the key or value concerned.
 """
 
 from __future__ import annotations
@@ -10,37 +11,150 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Callable, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, StrictBool, StrictInt, ValidationError
 
 from metrics import yamlfile
 from metrics.tables import report_table
 from metrics.problems import InputError, Problem
 
-TYPES = ("sql", "hive", "script")
-GRANULARITIES = ("days", "weeks", "months")
-DIALECTS = ("trino", "hive", "duckdb")
-BACKFILL = ("interval", "range")
-REPORT_KEYS = (
-    "type", "granularity", "starts", "lag", "db", "execute", "explode_by", "max_data_points",
-    "group", "graphite", "dialect", "backfill", "snapshot", "ends",
-)
+Type = Literal["sql", "hive", "script"]
+Granularity = Literal["days", "weeks", "months"]
+Dialect = Literal["trino", "hive", "duckdb"]
+Backfill = Literal["interval", "range"]
+TYPES = typing.get_args(Type)
+GRANULARITIES = typing.get_args(Granularity)
+DIALECTS = typing.get_args(Dialect)
+BACKFILL = typing.get_args(Backfill)
 RETIRED_KEYS = {
     "funnel": "every report runs as a funnel since 2021",
     "frequency": "reports run every time the runner runs",
     "timeboxed": "every interval is computed on its own",
     "by_wiki": "use explode_by",
 }
-TOP_KEYS = ("reports", "defaults", "databases", "graphite", "dialect")
 EXPLODE_VALUE = re.compile(r"^[A-Za-z0-9_.\-]+$")
 """Explode values reach SQL text and file paths: plain words only (wiki names, versions)."""
 
 
-@dataclass(frozen=True)
-class GraphiteTarget:
+def _date(value: Any) -> Any:
+    """A YAML date, or text `YYYY-MM-DD`, as Reportupdater reads `starts`."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, str):
+        return dt.datetime.strptime(value.strip(), "%Y-%m-%d").date()
+    return value  # a date passes, anything else fails as not a date
+
+
+def _stem(value: Any) -> Any:
+    if isinstance(value, str) and (not value or ".." in Path(value).parts or Path(value).is_absolute()):
+        raise ValueError("not a file stem inside the folder")
+    return value
+
+
+def _absent_if_empty(value: Any) -> Any:
+    """Reportupdater treats an empty value (`graphite: {}`, `explode_by:`) as an absent one."""
+    return value if value or value == 0 or value is False else None
+
+
+Date = Annotated[dt.date, Strict(), BeforeValidator(_date)]
+Stem = Annotated[str, BeforeValidator(_stem)]
+
+
+class _Keys(BaseModel):
+    # Reportupdater ignores unknown keys; `read_folder` warns about them, with a suggestion.
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class GraphiteTarget(_Keys):
+    """A report's `graphite:`: a path format string, and metric name -> result column."""
+
     path: str
     metrics: dict[str, str]
+
+
+class ReportConfig(_Keys):
+    """One report's keys as written, each from the report or else from `defaults:`."""
+
+    type: Type = "sql"
+    granularity: Granularity
+    starts: Date
+    lag: Annotated[StrictInt, Field(ge=0)] = 0
+    db: str | None = None
+    execute: Stem | None = None
+    explode_by: Annotated[Any, BeforeValidator(_absent_if_empty)] = None
+    """Checked by `_explode`, which reads the files it names."""
+    max_data_points: Annotated[StrictInt, Field(ge=1)] | None = None
+    group: str | None = None
+    graphite: Annotated[GraphiteTarget | None, BeforeValidator(_absent_if_empty)] = None
+    dialect: Dialect | None = None
+    backfill: Backfill = "interval"
+    snapshot: StrictBool = False
+    ends: Date | None = None
+
+
+class GraphiteServer(_Keys):
+    """The top-level `graphite:`: where report points go, and lookup files for explode values."""
+
+    host: str | None = None
+    port: Annotated[StrictInt, Field(gt=0, lt=65536)] | None = None
+    lookups: dict[str, str] = {}
+
+
+class Database(_Keys):
+    """A `databases:` entry, accepted for compatibility: every query runs on the warehouse engine."""
+
+    host: Any = None
+    port: Any = None
+    creds_file: Any = None
+    db: Any = None
+    auto_find_db_shard: Any = None
+    wiki_db_placeholder: Any = None
+    use_x1: Any = None
+    mw_config_path: Any = None
+
+
+class FolderConfig(_Keys):
+    """A whole `config.yaml`; each report is checked as a `ReportConfig` over `defaults`."""
+
+    reports: dict[str, Any]
+    defaults: dict[str, Any] = {}
+    databases: dict[str, Database] = {}
+    graphite: GraphiteServer | None = None
+    dialect: Dialect | None = None
+
+
+REPORT_KEYS = tuple(ReportConfig.model_fields)
+TOP_KEYS = tuple(FolderConfig.model_fields)
+WHAT = {
+    "type": ("one of " + ", ".join(TYPES), "use sql, hive or script"),
+    "granularity": ("one of " + ", ".join(GRANULARITIES), "use days, weeks or months"),
+    "starts": ("a date", "write YYYY-MM-DD"),
+    "ends": ("a date", "write YYYY-MM-DD"),
+    "lag": ("a whole number of seconds >= 0", "write e.g. `lag: 3600`"),
+    "max_data_points": ("an integer >= 1", "write e.g. `max_data_points: 30`, or remove it"),
+    "execute": ("a file stem inside the folder", "write e.g. `execute: hive/toggles`"),
+    "graphite": ("a mapping of `path` (a format string) and `metrics` (metric name -> column)", "see docs/runner.md"),
+    "dialect": ("one of " + ", ".join(DIALECTS), "use trino, hive or duckdb"),
+    "backfill": ("one of " + ", ".join(BACKFILL), "use `range` for a query that groups by date, else remove it"),
+    "snapshot": ("true or false", "write `snapshot: true`"),
+    "metrics": ("a mapping of metric name -> column", "write `metrics: {name: column}`"),
+    "port": ("a port number", "write an integer such as 2003"),
+    "host": ("a host name", "write e.g. `host: graphite.example.org`"),
+    "lookups": ("a mapping of placeholder -> YAML file", "write e.g. `lookups: {wiki: sitematrix.yaml}`"),
+    "defaults": ("a mapping", "write `defaults:` with report keys under it"),
+    "databases": ("a mapping of database key -> connection", "see docs/runner.md"),
+}
+"""What a key must be and how to write it: the words of each type or value error."""
+MISSING = {
+    "granularity": "add `granularity: days` (or weeks, months)",
+    "starts": "add `starts: YYYY-MM-DD`",
+    "path": "add `path:`, a format string such as '{_metric}.{wiki}'",
+    "metrics": "add `metrics: {name: column}`",
+}
 
 
 @dataclass(frozen=True)
@@ -105,14 +219,6 @@ class QueryFolder:
 table_name = report_table
 
 
-def _date(value: Any) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value).strip())
-
-
 def read_folder(folder: Path | str, config_path: Path | str | None = None) -> QueryFolder:
     """Read a query folder's config; raises `InputError` only when the whole file is unusable."""
     folder = Path(folder)
@@ -125,57 +231,88 @@ def read_folder(folder: Path | str, config_path: Path | str | None = None) -> Qu
     p = located.problem
     if not isinstance(data, dict):
         raise InputError([p((), "config.yaml must be a mapping with a `reports:` key", "see docs/runner.md")])
-    for key in data:
-        if key not in TOP_KEYS:
-            out.problems.append(p((key,), f"unknown top-level key '{key}' (ignored)", _did_you_mean(key, TOP_KEYS), key=True, severity="warning"))
-    reports = data.get("reports")
-    if not isinstance(reports, dict) or not reports:
-        raise InputError([p(("reports",) if "reports" in data else (), "no `reports:` mapping", "add `reports:` with one entry per report")])
-    defaults = data.get("defaults") or {}
-    if not isinstance(defaults, dict):
-        out.problems.append(p(("defaults",), "`defaults` must be a mapping", "write `defaults:` with report keys under it"))
-        defaults = {}
-    for key in defaults:
-        _check_key(key, ("defaults", key), p, out.problems)
+    out.problems.extend(_unknown_keys(located, (), data, FolderConfig, "top-level key"))
+    if not isinstance(data.get("reports"), dict) or not data["reports"]:
+        no_reports = p(("reports",) if "reports" in data else (), "no `reports:` mapping", "add `reports:` with one entry per report")
+        raise InputError([*out.problems, no_reports])
+    config, problems = _validate(FolderConfig, data, located, lambda name: (name,), "")
+    out.problems.extend(problems)
+    if config is None:  # only optional sections failed: read the reports without them
+        config = FolderConfig.model_validate({"reports": data["reports"]})
+    defaults = data["defaults"] if config.defaults else {}
+    out.problems.extend(_unknown_keys(located, ("defaults",), data.get("defaults"), ReportConfig, "report key"))
+    out.problems.extend(_unknown_keys(located, ("graphite",), data.get("graphite"), GraphiteServer, "graphite key"))
+    databases = data.get("databases")
+    for name, database in databases.items() if isinstance(databases, dict) else ():
+        out.problems.extend(_unknown_keys(located, ("databases", name), database, Database, "database key"))
 
-    graphite = data.get("graphite")
-    if isinstance(graphite, dict):
-        out.graphite_host = str(graphite["host"]) if graphite.get("host") else None
-        port = graphite.get("port")
-        if port is not None and not (isinstance(port, int) and 0 < port < 65536):
-            out.problems.append(p(("graphite", "port"), f"graphite port {port!r} is not a port number", "write an integer such as 2003"))
-        else:
-            out.graphite_port = port
-        for placeholder, lookup_file in (graphite.get("lookups") or {}).items():
+    if config.graphite:
+        out.graphite_host = config.graphite.host or None
+        out.graphite_port = config.graphite.port
+        for placeholder, lookup_file in config.graphite.lookups.items():
             try:
-                table = yamlfile.load(folder / str(lookup_file)).data
-                out.lookups[str(placeholder)] = {str(k): str(v) for k, v in (table or {}).items()}
+                table = yamlfile.load(folder / lookup_file).data
+                out.lookups[placeholder] = {str(k): str(v) for k, v in (table or {}).items()}
             except InputError as exc:
                 out.problems.extend(exc.problems)
-    elif graphite is not None:
-        out.problems.append(p(("graphite",), "`graphite` must be a mapping of host, port and lookups", "see docs/runner.md"))
 
-    folder_dialect = data.get("dialect")
-    for report_key, raw in reports.items():
-        report_key = str(report_key)
+    for report_key, raw in config.reports.items():
         where = ("reports", report_key)
         if not isinstance(raw, dict):
             out.problems.append(p(where, f"report '{report_key}' must be a mapping", "give it at least granularity and starts"))
             continue
-        for key in raw:
-            _check_key(key, where + (key,), p, out.problems)
+        out.problems.extend(_unknown_keys(located, where, raw, ReportConfig, "report key"))
         before = len(out.errors)
-        report = _report(folder, report_key, raw, defaults, folder_dialect, located, out.problems)
+        report = _report(folder, report_key, raw, defaults, config.dialect, located, out.problems)
         if report is not None and len(out.errors) == before:
             out.reports.append(report)
     return out
 
 
-def _check_key(key: str, path: tuple, p, problems: list[Problem]) -> None:
-    if key in RETIRED_KEYS:
-        problems.append(p(path, f"'{key}' is retired and ignored: {RETIRED_KEYS[key]}", "remove it", key=True, severity="warning"))
-    elif key not in REPORT_KEYS:
-        problems.append(p(path, f"unknown report key '{key}' (ignored)", _did_you_mean(key, REPORT_KEYS), key=True, severity="warning"))
+def _validate(model: type[_Keys], data: dict, located: yamlfile.Located, place: Callable[[str], tuple], label: str) -> tuple[Any, list[Problem]]:
+    """`model` read from `data`, or None and a located problem for each error.
+
+    When a top-level key fails, `data` is read again without it, so one bad section does not
+    hide the others.
+    """
+    try:
+        return model.model_validate(data), []
+    except ValidationError as exc:
+        errors = exc.errors()
+    problems = [_problem(located, place, label, err) for err in errors]
+    failed = {err["loc"][0] for err in errors if err["loc"] and err["loc"][0] in data}
+    if model is FolderConfig and "reports" not in failed:
+        return model.model_validate({k: v for k, v in data.items() if k not in failed}), problems
+    return None, problems
+
+
+def _problem(located: yamlfile.Located, place: Callable[[str], tuple], label: str, err: dict[str, Any]) -> Problem:
+    """One pydantic error as `what is wrong (what to do)`, at the value (or its mapping when missing).
+
+    `label` names the report, but not for a value from `defaults:`, which is reported once.
+    """
+    loc = tuple(part for part in err["loc"] if part != "[key]")
+    path = place(str(loc[0])) + loc[1:] if loc else ()
+    label = label if path[:1] != ("defaults",) else "defaults: "
+    dotted = ".".join(map(str, loc))
+    if err["type"] == "missing":
+        return located.problem(path, f"{label}missing {dotted}", MISSING.get(str(loc[-1]), f"add `{loc[-1]}:`"))
+    known = [WHAT[part] for part in reversed(loc) if part in WHAT]
+    if not known:
+        return located.problem(path, f"{label}{dotted}: {err['msg'][0].lower()}{err['msg'][1:]}", "fix the value")
+    what, hint = known[0]
+    return located.problem(path, f"{label}{dotted} {err['input']!r} is not {what}", hint)
+
+
+def _unknown_keys(located: yamlfile.Located, path: tuple, data: Any, model: type[_Keys], what: str) -> list[Problem]:
+    """Warnings for the keys of `data` that `model` does not have (Reportupdater ignores them)."""
+    out = []
+    for key in data if isinstance(data, dict) else ():
+        if what == "report key" and key in RETIRED_KEYS:
+            out.append(located.problem(path + (key,), f"'{key}' is retired and ignored: {RETIRED_KEYS[key]}", "remove it", key=True, severity="warning"))
+        elif key not in model.model_fields:
+            out.append(located.problem(path + (key,), f"unknown {what} '{key}' (ignored)", _did_you_mean(key, tuple(model.model_fields)), key=True, severity="warning"))
+    return out
 
 
 def _did_you_mean(key: str, choices: tuple[str, ...]) -> str:
@@ -183,85 +320,28 @@ def _did_you_mean(key: str, choices: tuple[str, ...]) -> str:
     return f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(choices)}"
 
 
-def _report(folder: Path, key: str, raw: dict, defaults: dict, folder_dialect: Any, located: yamlfile.Located, problems: list[Problem]) -> Report | None:
-    def get(name: str, default: Any = None) -> tuple[Any, tuple]:
-        if name in raw:
-            return raw[name], ("reports", key, name)
-        if name in defaults:
-            return defaults[name], ("defaults", name)
-        return default, ("reports", key)
+def _report(folder: Path, key: str, raw: dict, defaults: dict, folder_dialect: str | None, located: yamlfile.Located, problems: list[Problem]) -> Report | None:
+    def place(name: str) -> tuple:
+        """Where a key's value comes from: the report, else `defaults:`, else the report as a whole."""
+        return ("reports", key, name) if name in raw else ("defaults", name) if name in defaults else ("reports", key)
 
-    def error(path: tuple, message: str, hint: str) -> None:
-        problems.append(located.problem(path, f"report '{key}': {message}", hint))
-
-    type_, path = get("type", "sql")
-    if type_ not in TYPES:
-        error(path, f"type {type_!r} is not one of {', '.join(TYPES)}", "use sql, hive or script")
-    granularity, path = get("granularity")
-    if granularity is None:
-        error(path, "missing granularity", "add `granularity: days` (or weeks, months)")
-    elif granularity not in GRANULARITIES:
-        error(path, f"granularity {granularity!r} is not one of {', '.join(GRANULARITIES)}", "use days, weeks or months")
-    starts_raw, path = get("starts")
-    starts = None
-    if starts_raw is None:
-        error(path, "missing starts", "add `starts: YYYY-MM-DD`")
-    else:
-        try:
-            starts = _date(starts_raw)
-        except ValueError:
-            error(path, f"starts {starts_raw!r} is not a date", "write YYYY-MM-DD")
-    ends_raw, path = get("ends")
-    ends = None
-    if ends_raw is not None:
-        try:
-            ends = _date(ends_raw)
-        except ValueError:
-            error(path, f"ends {ends_raw!r} is not a date", "write YYYY-MM-DD")
-    lag, path = get("lag", 0)
-    if not isinstance(lag, int) or isinstance(lag, bool) or lag < 0:
-        error(path, f"lag {lag!r} is not a whole number of seconds >= 0", "write e.g. `lag: 3600`")
-        lag = 0
-    max_points, path = get("max_data_points")
-    if max_points is not None and (not isinstance(max_points, int) or isinstance(max_points, bool) or max_points < 1):
-        error(path, f"max_data_points {max_points!r} is not an integer >= 1", "write e.g. `max_data_points: 30`, or remove it")
-    execute, path = get("execute", key)
-    if not isinstance(execute, str) or ".." in Path(execute).parts or Path(execute).is_absolute():
-        error(path, f"execute {execute!r} is not a file stem inside the folder", "write e.g. `execute: hive/toggles`")
-        execute = key
-    dialect, path = get("dialect", folder_dialect or ("hive" if type_ == "hive" else "trino"))
-    if dialect not in DIALECTS:
-        error(path, f"dialect {dialect!r} is not one of {', '.join(DIALECTS)}", "use trino, hive or duckdb")
-    backfill, path = get("backfill", "interval")
-    if backfill not in BACKFILL:
-        error(path, f"backfill {backfill!r} is not one of {', '.join(BACKFILL)}", "use `range` for a query that groups by date, else remove it")
-    snapshot, path = get("snapshot", False)
-    if not isinstance(snapshot, bool):
-        error(path, f"snapshot {snapshot!r} is not true or false", "write `snapshot: true`")
-    if snapshot and backfill == "range":
-        error(path, "a snapshot report cannot be backfilled by range", "remove `backfill: range` or `snapshot: true`")
-    explode_raw, path = get("explode_by", {})
-    explode = _explode(folder, explode_raw or {}, path, located, key, problems)
-    graphite_raw, path = get("graphite", {})
-    graphite = None
-    if graphite_raw:
-        if not isinstance(graphite_raw, dict) or not isinstance(graphite_raw.get("path"), str):
-            error(path, "graphite needs `path` (a format string) and `metrics`", "see docs/runner.md")
-        elif not isinstance(graphite_raw.get("metrics"), dict):
-            error(path, "graphite `metrics` must be a mapping of metric name -> column", "write `metrics: {name: column}`")
-        else:
-            graphite = GraphiteTarget(graphite_raw["path"], {str(k): str(v) for k, v in graphite_raw["metrics"].items()})
-    db, _ = get("db")
-    group, _ = get("group")
-    if type_ not in TYPES or granularity not in GRANULARITIES or starts is None:
+    merged = {**defaults, **raw}
+    config, found = _validate(ReportConfig, merged, located, place, f"report '{key}': ")
+    found += _unknown_keys(located, place("graphite"), merged.get("graphite"), GraphiteTarget, "graphite key")
+    problems.extend(p for p in found if p not in problems)
+    explode = _explode(folder, merged.get("explode_by") or {}, place("explode_by"), located, key, problems)
+    if config is None:
         return None
+    if config.snapshot and config.backfill == "range":
+        problems.append(located.problem(place("backfill"), f"report '{key}': a snapshot report cannot be backfilled by range", "remove `backfill: range` or `snapshot: true`"))
     report = Report(
-        folder=folder, key=key, type=type_, granularity=granularity, starts=starts, lag=lag, db=db,
-        execute=execute, explode_by=explode, max_data_points=max_points, group=group, graphite=graphite,
-        dialect=dialect, backfill=backfill, snapshot=bool(snapshot), ends=ends,
+        folder=folder, key=key, type=config.type, granularity=config.granularity, starts=config.starts, lag=config.lag,
+        db=config.db, execute=config.execute or key, explode_by=explode, max_data_points=config.max_data_points,
+        group=config.group, graphite=config.graphite, dialect=config.dialect or folder_dialect or ("hive" if config.type == "hive" else "trino"),
+        backfill=config.backfill, snapshot=config.snapshot, ends=config.ends,
     )
     if not report.query_file.is_file():
-        error(("reports", key), f"query file {report.query_file} not found", f"create it, or set `execute:` to the file stem")
+        problems.append(located.problem(("reports", key), f"report '{key}': query file {report.query_file} not found", "create it, or set `execute:` to the file stem"))
     return report
 
 

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from metrics import atomic
 from metrics.problems import InputError
 from metrics.reports.config import read_folder
 
@@ -51,11 +52,8 @@ def request(folder: Path | str, start: str, end: str, reports: list[str] | None 
         if known[name].starts >= last:
             raise InputError.at(config.config_file, f"report '{name}' starts on {known[name].starts}, after the range", "pick a range after the report's start")
     directory = folder / ".reruns"
-    directory.mkdir(exist_ok=True)
     path = directory / str(int(time.time() * 1000))
-    tmp = directory / f".{path.name}.tmp"
-    tmp.write_text("".join(f"{line}\n" for line in [first.isoformat(), last.isoformat(), *(reports or [])]), "utf-8")
-    tmp.rename(path)
+    atomic.write_text(path, "".join(f"{line}\n" for line in [first.isoformat(), last.isoformat(), *(reports or [])]))
     return path
 
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from metrics import atomic
 from metrics.reports.intervals import shift
 
 Row = list[Any]
@@ -115,11 +115,7 @@ def update(
     """Merge `current` into the file at `path` and replace it atomically."""
     previous_header, previous = read(path)
     header, merged = merge(previous_header, previous, header, current, max_data_points=max_data_points, granularity=granularity, interval_start=interval_start)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", newline="", encoding="utf-8") as handle:
-        handle.write(render(header, merged))
-    os.replace(tmp, path)
+    atomic.write_text(path, render(header, merged))
     if group:
         import shutil
 

@@ -49,7 +49,6 @@ def test_every_user_facing_error_is_a_metrics_error(error: type[Exception]) -> N
     assert issubclass(error, MetricsError)
 
 
-@pytest.mark.xfail(strict=True, reason="superset_assets/datasets.py: PlanError is to derive from MetricsError (remove this mark then)")
 def test_plan_error_is_a_metrics_error() -> None:
     assert issubclass(PlanError, MetricsError)
 

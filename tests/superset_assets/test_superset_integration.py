@@ -26,7 +26,7 @@ from metrics import catalogue as catalogue_mod
 from metrics.spec import Metric, Spec
 from superset_assets.charts import ChartPlan, plan_charts
 from superset_assets.database import default_uri
-from superset_assets.datasets import Planner, metric_table
+from superset_assets.datasets import Planner
 from superset_assets.importer import ImportProblem, import_bundles
 from superset_assets.writer import build_all, latest, read_index
 from tests.conftest import CATALOGUE, ROOT
@@ -78,14 +78,18 @@ def table_rows(warehouse: Path, table: str) -> list[dict]:
     return rows
 
 
-def aggregate(metric: Metric, rows: list[dict], column: str, how: str) -> float | None:
-    values = [r[column] for r in rows if r[column] is not None]
-    days = len({r["dt"] for r in rows})
+def aggregate(spec: Spec, metric: Metric, rows: list[dict], how: str) -> float | None:
+    """The catalogue's meaning, written out on plain rows: sums, per-period means, ratios of sums."""
     if not rows:
         return None
-    if metric.type == "ratio":
-        return sum(values) / len(values) if values else None
-    if how == "mean" or metric.type == "gauge":
+    if metric.ratio is not None:
+        num, den = spec.metric(metric.ratio.numerator).source.column, spec.metric(metric.ratio.denominator).source.column
+        total = sum(r[den] or 0 for r in rows)
+        return sum(r[num] or 0 for r in rows) / total * metric.ratio.scale if total else None
+    column = metric.source.column
+    values = [r[column] for r in rows if r[column] is not None]
+    days = len({r["dt"] for r in rows if r[column] is not None})
+    if how == "mean" or metric.aggregation == "semi_additive":
         return sum(values) / days if days else None
     return sum(values)
 
@@ -97,9 +101,10 @@ def expected(plan: ChartPlan, spec: Spec, warehouse: Path) -> dict[tuple, float 
     out: dict[tuple, float | None] = {}
     for name in graph.metrics:
         metric = spec.metric(name)
-        if metric_table(metric) is None:
+        table = metric.table or (spec.metric(metric.ratio.numerator).table if metric.ratio else None)
+        if table is None:
             continue
-        rows = [r for r in table_rows(warehouse, metric_table(metric)) if all(str(r[c]) == v for c, v in graph.filters.items())]
+        rows = [r for r in table_rows(warehouse, table) if all(str(r[c]) == v for c, v in graph.filters.items())]
         groups = collections.defaultdict(list)
         for row in rows:
             groups[tuple(str(row[k]) for k in keys)].append(row)
@@ -108,7 +113,7 @@ def expected(plan: ChartPlan, spec: Spec, warehouse: Path) -> dict[tuple, float 
                 if metric.normalization is None:
                     continue
                 den = spec.metric(metric.normalization.by)
-                den_rows = [r for r in table_rows(warehouse, metric_table(den)) if all(str(r[c]) == v for c, v in graph.filters.items() if c in r)]
+                den_rows = [r for r in table_rows(warehouse, den.table) if all(str(r[c]) == v for c, v in graph.filters.items() if c in r)]
                 den_groups = collections.defaultdict(list)
                 for row in den_rows:
                     den_groups[tuple(str(row[k]) for k in keys)].append(row)
@@ -118,7 +123,7 @@ def expected(plan: ChartPlan, spec: Spec, warehouse: Path) -> dict[tuple, float 
                     out[key + (f"{metric.name}_per_{den.name}",)] = num / total * metric.normalization.scale if total else None
             else:
                 measure = f"{metric.name}_{'mean' if show == 'mean' else 'total'}"
-                values = {key: aggregate(metric, group, metric.source.column, show) for key, group in groups.items()}
+                values = {key: aggregate(spec, metric, group, show) for key, group in groups.items()}
                 if show == "percentage":
                     if plan.viz_type == "table":
                         whole = sum(v or 0 for v in values.values())

@@ -80,3 +80,74 @@ def test_unquoted_comma_list_in_a_flow_mapping_is_explained(tmp_path: Path) -> N
     assert config.reports == []
     assert config.errors[0].message == "report 'r': explode placeholder 'dewiki' has no values"
     assert 'quoted' in config.errors[0].hint
+
+
+def test_every_problem_of_a_file_is_reported_at_once_at_its_place(tmp_path: Path) -> None:
+    q = folder(tmp_path, """\
+graphite: {host: graphite.example.org, port: 99999, lookps: {wiki: w.yaml}}
+defaults:
+  lag: an hour
+reprots: {}
+reports:
+  r:
+    granularity: hourly
+    starts: 2024-13-01
+    type: python
+    snapshot: sometimes
+    max_data_point: 30
+  s:
+    granularity: days
+    starts: x
+    ends: 2024-02-30
+    execute: ../outside
+    graphite: {path: "{_metric}", metrics: [a, b]}
+""", {"r.sql": "", "s.sql": ""})
+    config = read_folder(q)
+    cfg = q / "config.yaml"
+    assert config.reports == []
+    assert [str(p) for p in sorted(config.problems)] == [
+        f"{cfg}:{pos(cfg, '99999')}: graphite.port 99999 is not a port number (write an integer such as 2003)",
+        f"{cfg}:{pos(cfg, 'lookps')}: warning: unknown graphite key 'lookps' (ignored) (did you mean 'lookups'?)",
+        f"{cfg}:{pos(cfg, 'an hour')}: defaults: lag 'an hour' is not a whole number of seconds >= 0 (write e.g. `lag: 3600`)",
+        f"{cfg}:{pos(cfg, 'reprots')}: warning: unknown top-level key 'reprots' (ignored) (did you mean 'reports'?)",
+        f"{cfg}:{pos(cfg, 'hourly')}: report 'r': granularity 'hourly' is not one of days, weeks, months (use days, weeks or months)",
+        f"{cfg}:{pos(cfg, '2024-13-01')}: report 'r': starts '2024-13-01' is not a date (write YYYY-MM-DD)",
+        f"{cfg}:{pos(cfg, 'python')}: report 'r': type 'python' is not one of sql, hive, script (use sql, hive or script)",
+        f"{cfg}:{pos(cfg, 'sometimes')}: report 'r': snapshot 'sometimes' is not true or false (write `snapshot: true`)",
+        f"{cfg}:{pos(cfg, 'max_data_point')}: warning: unknown report key 'max_data_point' (ignored) (did you mean 'max_data_points'?)",
+        f"{cfg}:{pos(cfg, 'starts: x', 8)}: report 's': starts 'x' is not a date (write YYYY-MM-DD)",
+        f"{cfg}:{pos(cfg, '2024-02-30')}: report 's': ends '2024-02-30' is not a date (write YYYY-MM-DD)",
+        f"{cfg}:{pos(cfg, '../outside')}: report 's': execute '../outside' is not a file stem inside the folder (write e.g. `execute: hive/toggles`)",
+        f"{cfg}:{pos(cfg, '[a, b]')}: report 's': graphite.metrics ['a', 'b'] is not a mapping of metric name -> column (write `metrics: {{name: column}}`)",
+    ]
+
+
+def test_a_bad_top_level_section_does_not_hide_the_reports(tmp_path: Path) -> None:
+    q = folder(tmp_path, "dialect: mysql\ndatabases:\n  m: {hots: db1}\nreports:\n  r: {granularity: days, starts: 2024-01-01, lag: true}\n  s: {granularity: weeks, starts: '2024-01-03', execute: r}\n")
+    config = read_folder(q)
+    cfg = q / "config.yaml"
+    assert [r.key for r in config.reports] == ["s"]
+    assert (config.reports[0].starts, config.reports[0].dialect) == (dt.date(2024, 1, 3), "trino")
+    assert [str(p) for p in config.problems] == [
+        f"{cfg}:{pos(cfg, 'mysql')}: dialect 'mysql' is not one of trino, hive, duckdb (use trino, hive or duckdb)",
+        f"{cfg}:{pos(cfg, 'hots')}: warning: unknown database key 'hots' (ignored) (did you mean 'host'?)",
+        f"{cfg}:{pos(cfg, 'true')}: report 'r': lag True is not a whole number of seconds >= 0 (write e.g. `lag: 3600`)",
+    ]
+
+
+def test_a_missing_key_is_reported_at_its_report_and_a_default_error_once(tmp_path: Path) -> None:
+    q = folder(tmp_path, "defaults: {backfill: everything}\nreports:\n  r: {starts: 2024-01-01}\n  s: {granularity: days, starts: 2024-01-01}\n", {"r.sql": "", "s.sql": ""})
+    config = read_folder(q)
+    cfg = q / "config.yaml"
+    assert [str(p) for p in sorted(config.problems)] == [
+        f"{cfg}:{pos(cfg, 'everything')}: defaults: backfill 'everything' is not one of interval, range (use `range` for a query that groups by date, else remove it)",
+        f"{cfg}:{pos(cfg, '{starts')}: report 'r': missing granularity (add `granularity: days` (or weeks, months))",
+    ]
+
+
+def test_starts_as_a_yaml_timestamp_or_text_and_empty_sections_as_absent(tmp_path: Path) -> None:
+    q = folder(tmp_path, "reports:\n  r:\n    granularity: months\n    starts: 2024-01-15 10:00:00\n    explode_by:\n    graphite: {}\n    max_data_points: null\n  s: {granularity: days, starts: ' 2024-02-01 ', execute: r}\n")
+    config = read_folder(q)
+    assert config.problems == []
+    r, s = config.reports
+    assert (r.starts, r.explode_by, r.graphite, r.max_data_points, s.starts) == (dt.date(2024, 1, 15), {}, None, None, dt.date(2024, 2, 1))
