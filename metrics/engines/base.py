@@ -56,7 +56,7 @@ class Engine(ABC):
         """Run one statement already in the engine's SQL and driver's parameter style (what `bind` returns)."""
 
     def bind(self, tree: exp.Expression, params: Mapping[str, Any]) -> tuple[str, Any]:
-        """A parsed statement with `:name` placeholders as this engine's SQL, and its parameters as its driver takes them.
+        """A parsed (and typed) statement with named placeholders as this engine's SQL, and `params` as its driver takes them.
 
         The default is the DB-API qmark style: `?` in the text, values in a list in text order.
         """
@@ -73,11 +73,11 @@ class Engine(ABC):
         read = dialect or self.dialect
         if read == self.dialect and not params:
             return self.execute(sql)  # nothing to rewrite: the engine reads it as written
-        from metrics.engines.sql import parse, render
+        from metrics.engines.sql import parse, typed
 
         tree = parse(sql, read)
         if read != self.dialect:
-            tree = parse(render(tree, read, self.dialect, self.sql_schema), self.dialect)
+            tree = typed(tree, read, self.sql_schema)
         text, values = self.bind(tree, params or {})
         return self.execute(text, values)
 

@@ -14,7 +14,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from metrics.engines.base import Engine, QueryError
-from metrics.engines.sql import check_params
+from metrics.engines.sql import check_params, generate
 from metrics.warehouse import SQL_TYPES, Partition, TableInfo, Warehouse
 
 
@@ -85,7 +85,7 @@ class DuckDBEngine(Engine):
     def bind(self, tree: exp.Expression, params: Mapping[str, Any]) -> tuple[str, Any]:
         # DuckDB binds by name: sqlglot renders `:name` as `$name`.
         check_params(tree, params)
-        return tree.sql(dialect=self.dialect), dict(params)
+        return generate(tree, self.dialect), dict(params)
 
     def schemas(self) -> list[str]:
         rows = self.execute("SELECT DISTINCT table_schema AS s FROM information_schema.tables ORDER BY 1")

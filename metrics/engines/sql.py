@@ -1,9 +1,10 @@
 """SQL text between dialects: parse one statement, keep its meaning, render it for an engine.
 
 Library callers write SQL in one declared dialect (Trino's by default) and bind values by
-name with `:name` placeholders, which sqlglot parses as placeholders in every dialect we read.
-Each engine renders them in its driver's style (`$name` for DuckDB, `?` in order for Trino's
-client); values travel beside the SQL text, never inside it.
+name with `:name` placeholders, which sqlglot parses as placeholders in Trino and Hive SQL.
+(SQL written in DuckDB's dialect uses DuckDB's own `$name`: there `SELECT :a` reads as a
+prefix alias.) Each engine renders placeholders in its driver's style (`$name` for DuckDB, `?`
+in text order for Trino's client); values travel beside the SQL text, never inside it.
 """
 
 from __future__ import annotations
@@ -40,25 +41,34 @@ def parse(sql: str, read: str) -> exp.Expression:
     return statements[0]
 
 
-def render(tree: exp.Expression, read: str, write: str, schema: SqlSchema | Callable[[], SqlSchema] | None = None) -> str:
-    """A parsed statement of dialect `read` as SQL of dialect `write`, with the same meaning.
+def typed(tree: exp.Expression, read: str, schema: SqlSchema | Callable[[], SqlSchema] | None) -> exp.Expression:
+    """The statement with column types annotated from `schema` when it divides, so that it keeps its meaning.
 
-    With the warehouse schema (or a function returning it, called only when needed), column
-    types are annotated first so that Trino's integer division stays integer division on
-    DuckDB (`a / b` would silently become a float there).
+    Trino's `a / b` of integers is integer division; DuckDB's is a float. Typed, the statement
+    renders as integer division on DuckDB. `schema` may be a function, called only when needed.
     """
-    if read == write:
-        return tree.sql(dialect=write)
-    if schema is not None and any(isinstance(node, exp.Div) for node in tree.walk()):
-        tables = schema() if callable(schema) else schema
-        try:
-            tree = annotate_types(qualify(tree.copy(), schema=tables, dialect=read, validate_qualify_columns=False), schema=tables)
-        except SqlglotError:
-            pass  # unknown tables or columns: the engine names them when the query runs
+    if schema is None or not any(isinstance(node, exp.Div) for node in tree.walk()):
+        return tree
+    tables = schema() if callable(schema) else schema
+    try:
+        return annotate_types(qualify(tree.copy(), schema=tables, dialect=read, validate_qualify_columns=False), schema=tables)
+    except SqlglotError:
+        return tree  # unknown tables or columns: the engine names them when the query runs
+
+
+def generate(tree: exp.Expression, write: str) -> str:
+    """A parsed statement as SQL of dialect `write`; raises `QueryError` for what `write` cannot say."""
     try:
         return tree.sql(dialect=write, unsupported_level=ErrorLevel.RAISE)
     except SqlglotError as exc:
-        raise QueryError(f"cannot transpile from {read} to {write}: {_first_line(exc)}") from None
+        raise QueryError(f"cannot write the query as {write} SQL: {_first_line(exc)}") from None
+
+
+def render(tree: exp.Expression, read: str, write: str, schema: SqlSchema | Callable[[], SqlSchema] | None = None) -> str:
+    """A parsed statement of dialect `read` as SQL of dialect `write`, with the same meaning (see `typed`)."""
+    if read == write:
+        return tree.sql(dialect=write)
+    return generate(typed(tree, read, schema), write)
 
 
 EngineLike = Union[str, Any]
@@ -78,12 +88,13 @@ def transpile(sql: str, read: str = DEFAULT_DIALECT, write: EngineLike = "duckdb
 
 
 def placeholder_names(tree: exp.Expression) -> list[str]:
-    """The names of the `:name` placeholders of a statement; refuses unnamed `?` ones."""
+    """The names of the `:name` placeholders of a statement; refuses unnamed (`?`) and numbered (`$1`) ones."""
     names = []
     for node in tree.find_all(exp.Placeholder):
-        if not node.name:
-            raise QueryError("unnamed placeholder ? in the query (bind values by name: write :name and pass {'name': value})")
-        names.append(node.name)
+        name = node.this
+        if not isinstance(name, str) or not name.isidentifier():
+            raise QueryError("unnamed or numbered placeholder (? or $1) in the query (bind values by name: write :name and pass {'name': value})")
+        names.append(name)
     return names
 
 
@@ -106,7 +117,7 @@ def positional(tree: exp.Expression, dialect: str, params: Mapping[str, Any]) ->
     the rendered text's tokens, so it holds whatever order the dialect renders clauses in.
     """
     check_params(tree, params)
-    text = tree.sql(dialect=dialect)
+    text = generate(tree, dialect)
     tokens = sqlglot.Dialect.get_or_raise(dialect).tokenize(text)
     out, values, last = [], [], 0
     for colon, name in zip(tokens, tokens[1:]):
