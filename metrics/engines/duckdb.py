@@ -92,13 +92,13 @@ class DuckDBEngine(Engine):
         return rows.column("s").to_pylist()
 
     def tables(self, schema: str) -> list[str]:
-        rows = self.query("SELECT table_name AS t FROM information_schema.tables WHERE table_schema = :schema ORDER BY 1", {"schema": schema})
+        rows = self.query("SELECT table_name AS t FROM information_schema.tables WHERE table_schema = $schema ORDER BY 1", {"schema": schema})
         return rows.column("t").to_pylist()
 
     def columns(self, schema: str, table: str) -> dict[str, str]:
         rows = self.query(
             "SELECT column_name AS c, data_type AS t FROM information_schema.columns"
-            " WHERE table_schema = :schema AND table_name = :table ORDER BY ordinal_position",
+            " WHERE table_schema = $schema AND table_name = $table ORDER BY ordinal_position",
             {"schema": schema, "table": table},
         )
         return dict(zip(rows.column("c").to_pylist(), rows.column("t").to_pylist()))
@@ -109,14 +109,16 @@ class DuckDBEngine(Engine):
         info = self.warehouse.info(schema, table)
         if info is not None:
             with self._ddl:
-                self.cursor.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-                self.cursor.execute(view_sql(self.warehouse, info))
+                self._create_view(info)
 
     def refresh(self) -> None:
         with self._ddl:
             for info in self.warehouse.tables():
-                self.cursor.execute(f'CREATE SCHEMA IF NOT EXISTS "{info.schema}"')
-                self.cursor.execute(view_sql(self.warehouse, info))
+                self._create_view(info)
+
+    def _create_view(self, info: TableInfo) -> None:
+        self.cursor.execute(f'CREATE SCHEMA IF NOT EXISTS "{info.schema}"')
+        self.cursor.execute(view_sql(self.warehouse, info))
 
     def close(self) -> None:
         self.con.close()

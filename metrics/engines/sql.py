@@ -9,7 +9,7 @@ in text order for Trino's client); values travel beside the SQL text, never insi
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Union
+from typing import Any, Callable, Mapping
 
 import sqlglot
 from sqlglot import exp
@@ -18,7 +18,7 @@ from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.tokens import TokenType
 
-from metrics.engines.base import QueryError
+from metrics.engines.base import Engine, QueryError
 
 DEFAULT_DIALECT = "trino"
 """The dialect of SQL that library functions accept unless told otherwise (DESIGN.md)."""
@@ -71,11 +71,7 @@ def render(tree: exp.Expression, read: str, write: str, schema: SqlSchema | Call
     return generate(typed(tree, read, schema), write)
 
 
-EngineLike = Union[str, Any]
-"""A dialect name, or an engine (instance or class) whose `dialect` is the target."""
-
-
-def transpile(sql: str, read: str = DEFAULT_DIALECT, write: EngineLike = "duckdb", schema: SqlSchema | Callable[[], SqlSchema] | None = None) -> str:
+def transpile(sql: str, read: str = DEFAULT_DIALECT, write: str | Engine | type[Engine] = "duckdb", schema: SqlSchema | Callable[[], SqlSchema] | None = None) -> str:
     """One statement of dialect `read` as SQL for `write` (a dialect name, or an engine).
 
     Given an engine instance and no `schema`, the engine's own tables type the statement.
