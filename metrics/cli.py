@@ -176,7 +176,7 @@ def new(ctx: click.Context, name: str, team: str, responsible: str) -> None:
 
 @main.command()
 @click.argument("sql")
-@click.option("--dialect", type=click.Choice(["trino", "hive", "duckdb"]), default="trino", show_default=True, help="The SQL dialect SQL is written in; it is transpiled to the engine's.")
+@click.option("--dialect", type=click.Choice(["trino", "hive", "duckdb"]), default="trino", show_default=True, help="The dialect SQL is written in; it is transpiled to the engine's.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.pass_context
 @fail_cleanly
