@@ -45,8 +45,10 @@ def main(ctx: click.Context, config_file: str | None, catalogue: str | None, que
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+# The choices are metrics.engines.ENGINES and DIALECTS, spelled out so that `--help` loads no engine.
+@click.option("--engine", "engine_kind", type=click.Choice(["duckdb"]), default="duckdb", show_default=True, help="The engine whose functions and dialect the queries are checked against.")
 @click.pass_context
-def validate(ctx: click.Context, paths: tuple[str, ...], strict: bool) -> None:
+def validate(ctx: click.Context, paths: tuple[str, ...], strict: bool, engine_kind: str) -> None:
     """Check spec files and query folders (default: the whole catalogue and every query folder).
 
     PATHS may name spec files, catalogue folders and query folders (holding a config.yaml).
@@ -54,8 +56,10 @@ def validate(ctx: click.Context, paths: tuple[str, ...], strict: bool) -> None:
     SQL the engine cannot run, and the reports and columns the catalogue names. Each problem is one line `file:line:column: what is wrong (what to do)`. Exit code 1 when
     there is an error (or a warning, with --strict), 0 otherwise.
     """
+    from metrics.engines import engine_class
     from metrics.reports import validate as queries_check
 
+    engine = engine_class(engine_kind)
     s = settings(ctx)
     folders = [Path(p) for p in paths if (Path(p) / "config.yaml").is_file()]
     targets = [p for p in paths if Path(p) not in folders]
@@ -67,7 +71,7 @@ def validate(ctx: click.Context, paths: tuple[str, ...], strict: bool) -> None:
     problems = catalogue_mod.validate(targets)
     checked: dict[str, Any] = {}
     for folder in folders:
-        config, folder_problems = queries_check.check_folder(folder)
+        config, folder_problems = queries_check.check_folder(folder, engine)
         checked[folder.name] = config
         problems += folder_problems
     problems += queries_check.check_links(files, Path(s.queries), checked)
@@ -140,20 +144,22 @@ def new(ctx: click.Context, name: str, team: str, responsible: str) -> None:
 
 @main.command()
 @click.argument("sql")
+@click.option("--dialect", type=click.Choice(["trino", "hive", "duckdb"]), default="trino", show_default=True, help="The dialect SQL is written in; it is transpiled to the engine's.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.pass_context
-def query(ctx: click.Context, sql: str, fmt: str) -> None:
-    """Run SQL (DuckDB dialect) over the warehouse tables and print the result.
+def query(ctx: click.Context, sql: str, dialect: str, fmt: str) -> None:
+    """Run SQL (Trino dialect unless --dialect) over the warehouse tables and print the result.
 
     \b
     Tables are named schema.table: metrics.<folder>_<report> for report results,
     metrics.report_runs for the run log, event.<stream>, wmf.pageview_hourly, ...
+    The Python equivalent: open_engine(warehouse).dataframe(sql, dialect=...).
     """
-    from metrics import frames
-    from metrics.engines import QueryError
+    from metrics.engines import QueryError, open_engine
 
     try:
-        frame = frames.query(sql, warehouse=settings(ctx).warehouse)
+        with open_engine(settings(ctx).warehouse) as engine:
+            frame = engine.dataframe(sql, dialect=dialect)
     except QueryError as exc:
         raise InputError.at("<query>", str(exc), "check the SQL: tables are schema.table, e.g. metrics.codemirror_toggles") from None
     if fmt == "csv":

@@ -4,7 +4,7 @@
     frames.metric("toggles", start="2026-11-01")        # dt, editor, enabled, wiki, toggles
     frames.metric("toggles", normalized=True)           # dt, editor, wiki, toggles, toggles_per_editing_sessions
     frames.metric("population", by=[], grain="all")     # one number: the mean yearly population
-    frames.query("SELECT * FROM metrics.codemirror_toggles LIMIT 5")
+    frames.query("SELECT * FROM metrics.codemirror_toggles WHERE wiki = :wiki LIMIT 5", {"wiki": "enwiki"})
 """
 
 from __future__ import annotations
@@ -23,10 +23,11 @@ from metrics.spec import Metric, Spec
 from metrics.tables import TIME_COLUMN
 
 
-def query(sql: str, params: dict | None = None, *, warehouse: Path | str | None = None) -> pd.DataFrame:
-    """Run SQL (DuckDB dialect, `$name` binds) over the warehouse tables."""
+def query(sql: str, params: dict | None = None, *, dialect: str = "trino", warehouse: Path | str | None = None) -> pd.DataFrame:
+    """Run SQL written in `dialect` (Trino's by default; `:name` placeholders bound from `params`)
+    over the warehouse tables, transpiled to the engine's dialect."""
     with open_engine(warehouse or load_settings().warehouse) as engine:
-        return engine.dataframe(sql, params)
+        return engine.dataframe(sql, params, dialect=dialect)
 
 
 def _find(cat: catalogue_mod.Catalogue, name: str) -> tuple[Spec, Metric]:
@@ -75,10 +76,10 @@ def metric(
         by = [d for d in m.dimensions if all(d in part.dimensions for q in quantities for part in q.parts)]
     where, params = [], {}
     if start is not None:
-        where.append(f"{TIME_COLUMN} >= $start")
+        where.append(f"{TIME_COLUMN} >= :start")
         params["start"] = dt.date.fromisoformat(str(start))
     if end is not None:
-        where.append(f"{TIME_COLUMN} < $end")
+        where.append(f"{TIME_COLUMN} < :end")
         params["end"] = dt.date.fromisoformat(str(end))
     try:
         sql = aggregation.select(quantities, list(by), grain, where=" AND ".join(where))

@@ -39,10 +39,10 @@ metrics build superset --out "$out/superset"
 metrics build grafana --out "$out/grafana"
 
 step "5/5 the numbers"
-metrics query "SELECT wiki, sum(toggles) AS toggles FROM metrics.codemirror_toggles GROUP BY ALL ORDER BY toggles DESC"
-metrics query "SELECT wiki, sum(footnote_clicks) AS clicks, sum(pageviews) AS pageviews, round(1000.0 * sum(footnote_clicks) / sum(pageviews), 2) AS clicks_per_1000_views FROM metrics.reference_previews_baseline GROUP BY ALL ORDER BY pageviews DESC LIMIT 5"
-metrics query "SELECT domain_code, sum(views) AS views FROM metrics.pageviews_domain_views GROUP BY ALL ORDER BY views DESC LIMIT 5"
-metrics query "SELECT report, status, count(*) AS intervals, sum(rows) AS rows FROM metrics.report_runs GROUP BY ALL ORDER BY ALL"
+metrics query "SELECT wiki, sum(toggles) AS toggles FROM metrics.codemirror_toggles GROUP BY wiki ORDER BY toggles DESC"
+metrics query "SELECT wiki, sum(footnote_clicks) AS clicks, sum(pageviews) AS pageviews, round(1000.0 * sum(footnote_clicks) / sum(pageviews), 2) AS clicks_per_1000_views FROM metrics.reference_previews_baseline GROUP BY wiki ORDER BY pageviews DESC LIMIT 5"
+metrics query "SELECT domain_code, sum(views) AS views FROM metrics.pageviews_domain_views GROUP BY domain_code ORDER BY views DESC LIMIT 5"
+metrics query "SELECT report, status, count(*) AS intervals, sum(rows) AS rows FROM metrics.report_runs GROUP BY report, status ORDER BY report, status"
 
 cat <<TXT
 

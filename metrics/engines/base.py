@@ -1,9 +1,15 @@
-"""The engine interface: run SQL over the warehouse tables, write partitions atomically."""
+"""The engine interface: what SQL means on one engine, over the tables of one warehouse.
+
+An engine states its dialect, the functions it has (for validation), how it binds values,
+how it lists schemas, tables and columns, and how a written partition becomes visible. Writes
+go through the warehouse (Parquet files), so every engine reads what any other wrote. Nothing
+outside `metrics.engines` imports an engine's library or asks which engine it has.
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping
 
 import pandas as pd
 import pyarrow as pa
@@ -11,48 +17,115 @@ import pyarrow as pa
 from metrics.errors import MetricsError
 from metrics.warehouse import Partition, Warehouse
 
+if TYPE_CHECKING:
+    from sqlglot import exp
+
 
 class QueryError(MetricsError, RuntimeError):
     """The engine refused or failed a query; the message is the engine's, first line."""
 
 
 class Engine(ABC):
-    """Runs SQL in its own dialect over the tables of one warehouse.
+    """Runs SQL over the tables of one warehouse; subclasses state only what differs.
 
-    Subclasses state only what differs: how to run a query and how to make new tables and
-    partitions visible. Writes go through the warehouse (Parquet files), so every engine reads
-    what any other wrote.
+    SQL given to `query` is one statement in `dialect` (the engine's own unless told), with
+    values bound by name: `:name` placeholders and `params={"name": value}`. Values are never
+    formatted into the SQL text.
     """
 
-    dialect: str = ""
+    name: ClassVar[str] = ""
+    """The engine's name as users know it (in messages)."""
+
+    dialect: ClassVar[str] = ""
     """The sqlglot dialect name of the SQL this engine runs."""
+
+    different_results: ClassVar[Mapping[str, str]] = {}
+    """Functions (lower-case name -> how) whose results on this engine differ from Trino's."""
 
     def __init__(self, warehouse: Warehouse):
         self.warehouse = warehouse
 
+    # --- what SQL means here ---------------------------------------------------------------
+
+    @classmethod
     @abstractmethod
-    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> pa.Table:
-        """Run one statement (named `$param` binds) and return its result as Arrow; raises `QueryError`."""
+    def functions(cls) -> frozenset[str]:
+        """Lower-case names of every function the engine has; needs no warehouse (validation asks it)."""
 
     @abstractmethod
-    def refresh(self) -> None:
-        """Make every table (and new columns and partitions) of the warehouse visible."""
+    def execute(self, sql: str, params: Any = None) -> pa.Table:
+        """Run one statement already in the engine's SQL and driver's parameter style (what `bind` returns)."""
 
-    def dataframe(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
-        """The result as a pandas DataFrame, with the warehouse's types (no 128-bit integers as Decimal)."""
+    def bind(self, tree: exp.Expression, params: Mapping[str, Any]) -> tuple[str, Any]:
+        """A parsed (and typed) statement with named placeholders as this engine's SQL, and `params` as its driver takes them.
+
+        The default is the DB-API qmark style: `?` in the text, values in a list in text order.
+        """
+        from metrics.engines.sql import positional
+
+        return positional(tree, self.dialect, params)
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None, *, dialect: str | None = None) -> pa.Table:
+        """Run one statement written in `dialect` (default: the engine's), `:name` placeholders bound to `params`.
+
+        Raises `QueryError`. SQL of another dialect is transpiled, typed by the warehouse's
+        columns (Trino's integer division stays integer).
+        """
+        read = dialect or self.dialect
+        if read == self.dialect and not params:
+            return self.execute(sql)  # nothing to rewrite: the engine reads it as written
+        from metrics.engines.sql import parse, typed
+
+        tree = parse(sql, read)
+        if read != self.dialect:
+            tree = typed(tree, read, self.sql_schema)
+        text, values = self.bind(tree, params or {})
+        return self.execute(text, values)
+
+    def dataframe(self, sql: str, params: Mapping[str, Any] | None = None, *, dialect: str | None = None) -> pd.DataFrame:
+        """`query` as a pandas DataFrame, with the warehouse's types (no 128-bit integers as Decimal)."""
         from metrics.warehouse import normalize
 
-        return normalize(self.query(sql, params)).to_pandas()
+        return normalize(self.query(sql, params, dialect=dialect)).to_pandas()
 
-    def replace_partition(self, schema: str, table: str, partition: Partition, data: pa.Table) -> None:
-        """Atomically replace one partition and make it visible."""
-        known = self.warehouse.info(schema, table)
+    # --- what the engine sees --------------------------------------------------------------
+
+    @abstractmethod
+    def schemas(self) -> list[str]:
+        """The schemas holding at least one table, sorted."""
+
+    @abstractmethod
+    def tables(self, schema: str) -> list[str]:
+        """The tables (and views) of one schema, sorted."""
+
+    @abstractmethod
+    def columns(self, schema: str, table: str) -> dict[str, str]:
+        """Column name -> SQL type of one table, in table order (partition keys last); empty if unknown."""
+
+    def sql_schema(self) -> dict[str, dict[str, dict[str, str]]]:
+        """Every table's columns as schema -> table -> column -> SQL type (sqlglot's form)."""
+        return {s: {t: self.columns(s, t) for t in self.tables(s)} for s in self.schemas()}
+
+    # --- writes becoming visible -----------------------------------------------------------
+
+    @abstractmethod
+    def publish(self, schema: str, table: str, partition: Partition | None = None, *, new: bool = False) -> None:
+        """Make what was just written to a table visible: one `partition`, or any (None); `new` for a new table.
+
+        Called after every write through the warehouse (DuckDB re-creates its view; a Hive
+        metastore engine registers the partition).
+        """
+
+    def refresh(self) -> None:
+        """Make every table of the warehouse (and their new columns and partitions) visible, e.g. after another process wrote."""
+        for info in self.warehouse.tables():
+            self.publish(info.schema, info.name)
+
+    def write_partition(self, schema: str, table: str, partition: Partition, data: pa.Table) -> None:
+        """Atomically replace one partition in the warehouse and publish it."""
+        new = self.warehouse.info(schema, table) is None
         self.warehouse.replace_partition(schema, table, partition, data)
-        self.table_changed(schema, table, new=known is None)
-
-    def table_changed(self, schema: str, table: str, *, new: bool) -> None:
-        """Called after a write; engines that cache table definitions refresh them."""
-        self.refresh()
+        self.publish(schema, table, partition, new=new)
 
     def close(self) -> None:
         """Release the engine's connections."""

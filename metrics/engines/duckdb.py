@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 import threading
@@ -10,10 +11,11 @@ from typing import Any, Mapping
 
 import duckdb
 import pyarrow as pa
+from sqlglot import exp
 
 from metrics.engines.base import Engine, QueryError
-from metrics.warehouse import SQL_TYPES, TableInfo, Warehouse
-
+from metrics.engines.sql import check_params, generate
+from metrics.warehouse import SQL_TYPES, Partition, TableInfo, Warehouse
 
 
 def view_sql(warehouse: Warehouse, info: TableInfo) -> str:
@@ -33,7 +35,17 @@ def view_sql(warehouse: Warehouse, info: TableInfo) -> str:
 
 
 class DuckDBEngine(Engine):
+    """DuckDB in this process: one view per warehouse table, re-created when the table is published."""
+
+    name = "DuckDB"
     dialect = "duckdb"
+    different_results = {
+        "slice": "returns different elements on DuckDB (1-based, end inclusive vs length)",
+        "array_distinct": "keeps a different element order on DuckDB",
+        "approx_distinct": "is an estimate; engines estimate differently",
+        "approx_percentile": "is an estimate; engines estimate differently",
+        "approx_count_distinct": "is an estimate; engines estimate differently",
+    }
 
     def __init__(self, warehouse: Warehouse, database: str = ":memory:"):
         super().__init__(warehouse)
@@ -42,6 +54,15 @@ class DuckDBEngine(Engine):
         self._local = threading.local()
         self._ddl = threading.Lock()  # concurrent CREATE VIEW conflict in DuckDB's catalog
         self.refresh()
+
+    @classmethod
+    @functools.cache
+    def functions(cls) -> frozenset[str]:
+        con = duckdb.connect()
+        try:
+            return frozenset(name.lower() for (name,) in con.sql("SELECT DISTINCT function_name FROM duckdb_functions()").fetchall())
+        finally:
+            con.close()
 
     @property
     def cursor(self) -> duckdb.DuckDBPyConnection:
@@ -52,27 +73,52 @@ class DuckDBEngine(Engine):
             cursor.execute("SET TimeZone = 'UTC'")
         return cursor
 
-    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> pa.Table:
+    def execute(self, sql: str, params: Any = None) -> pa.Table:
         try:
-            relation = self.cursor.sql(sql, params=dict(params) if params else None)
+            relation = self.cursor.sql(sql, params=params or None)
             if relation is None:  # a statement without a result (DDL, SET)
                 return pa.table({})
             return relation.to_arrow_table()
         except duckdb.Error as exc:
             raise QueryError(str(exc).strip().splitlines()[0]) from None
 
-    def refresh(self) -> None:
-        with self._ddl:
-            for info in self.warehouse.tables():
-                self.cursor.execute(f'CREATE SCHEMA IF NOT EXISTS "{info.schema}"')
-                self.cursor.execute(view_sql(self.warehouse, info))
+    def bind(self, tree: exp.Expression, params: Mapping[str, Any]) -> tuple[str, Any]:
+        # DuckDB binds by name: sqlglot renders `:name` as `$name`.
+        check_params(tree, params)
+        return generate(tree, self.dialect), dict(params)
 
-    def table_changed(self, schema: str, table: str, *, new: bool) -> None:
+    def schemas(self) -> list[str]:
+        rows = self.execute("SELECT DISTINCT table_schema AS s FROM information_schema.tables ORDER BY 1")
+        return rows.column("s").to_pylist()
+
+    def tables(self, schema: str) -> list[str]:
+        rows = self.query("SELECT table_name AS t FROM information_schema.tables WHERE table_schema = $schema ORDER BY 1", {"schema": schema})
+        return rows.column("t").to_pylist()
+
+    def columns(self, schema: str, table: str) -> dict[str, str]:
+        rows = self.query(
+            "SELECT column_name AS c, data_type AS t FROM information_schema.columns"
+            " WHERE table_schema = $schema AND table_name = $table ORDER BY ordinal_position",
+            {"schema": schema, "table": table},
+        )
+        return dict(zip(rows.column("c").to_pylist(), rows.column("t").to_pylist()))
+
+    def publish(self, schema: str, table: str, partition: Partition | None = None, *, new: bool = False) -> None:
+        # The view's glob already matches a new partition's files; re-creating it also picks up
+        # new columns, and the first files of a table that had none.
         info = self.warehouse.info(schema, table)
         if info is not None:
             with self._ddl:
-                self.cursor.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-                self.cursor.execute(view_sql(self.warehouse, info))
+                self._create_view(info)
+
+    def refresh(self) -> None:
+        with self._ddl:
+            for info in self.warehouse.tables():
+                self._create_view(info)
+
+    def _create_view(self, info: TableInfo) -> None:
+        self.cursor.execute(f'CREATE SCHEMA IF NOT EXISTS "{info.schema}"')
+        self.cursor.execute(view_sql(self.warehouse, info))
 
     def close(self) -> None:
         self.con.close()

@@ -102,7 +102,7 @@ class Store:
                     continue
                 merged = pa.concat_tables(parts, promote_options="permissive") if len(parts) > 1 else parts[0]
                 self.warehouse.replace_partition(SCHEMA, table, {"dt": day}, merged)
-            self.engine.table_changed(SCHEMA, table, new=False)
+            self.engine.publish(SCHEMA, table)
         return results.num_rows
 
     def declare(self, table: str, schema: pa.Schema) -> None:
@@ -110,7 +110,7 @@ class Store:
         with self._lock(table):
             if self.warehouse.info(SCHEMA, table) is None:
                 self.warehouse.ensure_table(SCHEMA, table, pa.schema([f for f in schema if f.name != "dt"]), {"dt": "date"})
-                self.engine.table_changed(SCHEMA, table, new=True)
+                self.engine.publish(SCHEMA, table, new=True)
 
     def _kept_rows(self, table: str, day: dt.date, combos: Mapping[str, Iterable[dt.date]], explode_columns: list[str]) -> pa.Table | None:
         """The rows of a partition that this write does not replace."""
@@ -152,7 +152,7 @@ class Store:
         table = pa.table(columns, schema=RUN_LOG_SCHEMA)
         month = entries[0].finished_at.date().replace(day=1)
         self.warehouse.put_file(SCHEMA, RUN_LOG, {"month": month}, f"{self.run_id}-{number:05d}", table)
-        self.engine.table_changed(SCHEMA, RUN_LOG, new=False)
+        self.engine.publish(SCHEMA, RUN_LOG, {"month": month})
 
     def done(self, folder: str, report: str) -> dict[str, dict[dt.date, str]]:
         """explode key -> interval start -> latest status, from the run log."""

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import string
-from typing import Mapping
+from typing import Callable, Mapping
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ErrorLevel, SqlglotError
-from sqlglot.optimizer.annotate_types import annotate_types
-from sqlglot.optimizer.qualify import qualify
 
+from metrics.engines import sql as engine_sql
+from metrics.engines.base import QueryError
 from metrics.errors import MetricsError
 from metrics.reports.intervals import Interval
 
@@ -60,32 +59,15 @@ def sample_values(interval: Interval, explode: Mapping[str, list[str]]) -> dict[
     return placeholders(interval.start, interval.end, {k: v[0] if v else "x" for k, v in explode.items()})
 
 
-def transpile(sql: str, read: str, write: str, schema: Mapping[str, Mapping[str, Mapping[str, str]]] | None = None) -> str:
-    """One statement from dialect `read` to `write`.
-
-    With the warehouse schema, column types are annotated first so that Trino's integer
-    division stays integer division on DuckDB (`a / b` would silently become a float there).
-    """
+def transpile(sql: str, read: str, write: str, schema: engine_sql.SqlSchema | Callable[[], engine_sql.SqlSchema] | None = None) -> str:
+    """A report query (one SELECT) from dialect `read` to `write`; see `metrics.engines.sql.render`."""
     try:
-        statements = [s for s in sqlglot.parse(sql, read=read, error_level=ErrorLevel.RAISE) if s is not None]
-    except SqlglotError as exc:
-        raise TemplateError(f"cannot parse the query as {read} SQL: {_first_line(exc)}") from None
-    if len(statements) != 1:
-        raise TemplateError(f"a report query is one statement, found {len(statements)} (remove the extra ones)")
-    tree = statements[0]
-    if not isinstance(tree, (exp.Query,)):
-        raise TemplateError(f"a report query is a SELECT, found {tree.key.upper()}")
-    if read == write:
-        return tree.sql(dialect=write)
-    if schema and any(isinstance(node, exp.Div) for node in tree.walk()):
-        try:
-            tree = annotate_types(qualify(tree.copy(), schema=schema, dialect=read, validate_qualify_columns=False), schema=schema)
-        except SqlglotError:
-            pass  # unknown tables or columns: the plain transpilation below reports them when run
-    try:
-        return tree.sql(dialect=write, unsupported_level=ErrorLevel.RAISE)
-    except SqlglotError as exc:
-        raise TemplateError(f"cannot transpile from {read} to {write}: {_first_line(exc)}") from None
+        tree = engine_sql.parse(sql, read)
+        if not isinstance(tree, exp.Query):
+            raise TemplateError(f"a report query is a SELECT, found {tree.key.upper()}")
+        return engine_sql.render(tree, read, write, schema)
+    except QueryError as exc:
+        raise TemplateError(str(exc)) from None
 
 
 def functions_used(sql: str, dialect: str) -> set[str]:
@@ -99,6 +81,3 @@ def output_columns(sql: str, dialect: str) -> list[str]:
     tree = sqlglot.parse_one(sql, read=dialect)
     return [] if any(isinstance(e, exp.Star) for e in getattr(tree, "expressions", [])) else list(tree.named_selects)
 
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

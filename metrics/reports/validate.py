@@ -7,7 +7,6 @@ the reason, not at 3 a.m. A catalogue metric whose report or column does not exi
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from pathlib import Path
 from typing import Iterable
 
@@ -15,30 +14,12 @@ import sqlglot
 from sqlglot import exp
 
 from metrics import yamlfile
+from metrics.engines import Engine, engine_class
 from metrics.problems import InputError, Problem
 from metrics.reports.config import QueryFolder, Report, read_folder
 from metrics.reports.execute import column_name
 from metrics.reports.intervals import Interval
-from metrics.reports.templates import TemplateError, output_columns, render, sample_values, transpile
-
-DIFFERENT_RESULTS = {
-    "slice": "returns different elements on DuckDB (1-based, end inclusive vs length)",
-    "array_distinct": "keeps a different element order on DuckDB",
-    "approx_distinct": "is an estimate; engines estimate differently",
-    "approx_percentile": "is an estimate; engines estimate differently",
-    "approx_count_distinct": "is an estimate; engines estimate differently",
-}
-
-
-@functools.lru_cache(maxsize=1)
-def duckdb_functions() -> frozenset[str]:
-    import duckdb
-
-    con = duckdb.connect()
-    try:
-        return frozenset(name.lower() for (name,) in con.sql("SELECT DISTINCT function_name FROM duckdb_functions()").fetchall())
-    finally:
-        con.close()
+from metrics.reports.templates import TemplateError, functions_used, output_columns, render, sample_values, transpile
 
 
 def query_folders(root: Path) -> list[Path]:
@@ -46,38 +27,36 @@ def query_folders(root: Path) -> list[Path]:
     return sorted(p.parent for p in Path(root).glob("*/config.yaml")) if Path(root).is_dir() else []
 
 
-def check_folder(folder: Path, engine_dialect: str = "duckdb") -> tuple[QueryFolder | None, list[Problem]]:
-    """Every problem of one query folder: its config, and each SQL report's query."""
+def check_folder(folder: Path, engine: Engine | type[Engine] | None = None) -> tuple[QueryFolder | None, list[Problem]]:
+    """Every problem of one query folder: its config, and each SQL report's query on `engine` (default: the default engine)."""
     try:
         config = read_folder(folder)
     except InputError as exc:
         return None, list(exc.problems)
+    engine = engine or engine_class()
     problems = list(config.problems)
     for report in config.reports:
         if report.type != "script":
-            problems.extend(_check_query(report, engine_dialect))
+            problems.extend(_check_query(report, engine))
     return config, problems
 
 
-def _check_query(report: Report, engine_dialect: str) -> list[Problem]:
+def _check_query(report: Report, engine: Engine | type[Engine]) -> list[Problem]:
     file = str(report.query_file)
     sample = Interval(report.starts, report.starts + dt.timedelta(days=1))
     try:
         text = render(report.query_file.read_text("utf-8"), sample_values(sample, report.explode_by))
-        sql = transpile(text, report.dialect, engine_dialect)
+        sql = transpile(text, report.dialect, engine.dialect)
     except TemplateError as exc:
         return [Problem(file, 1, 1, str(exc), f"the report is written in {report.dialect} SQL (set `dialect:` in config.yaml if not)")]
     problems = []
-    if engine_dialect == "duckdb":
-        known = duckdb_functions()
-        for node in sqlglot.parse_one(sql, read="duckdb").find_all(exp.Anonymous):
-            name = node.name.lower()
-            if name not in known:
-                problems.append(Problem(file, 1, 1, f"function {name}() has no DuckDB equivalent", "rewrite it with functions both engines have"))
+    known = engine.functions()
+    for name in sorted(functions_used(sql, engine.dialect) - known):
+        problems.append(Problem(file, 1, 1, f"function {name}() has no {engine.name} equivalent", "rewrite it with functions both engines have"))
     for node in sqlglot.parse_one(text, read=report.dialect).find_all(exp.Func):
         name = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
-        if name in DIFFERENT_RESULTS:
-            problems.append(Problem(file, 1, 1, f"{name}() {DIFFERENT_RESULTS[name]}", "check the numbers on both engines", "warning"))
+        if name in engine.different_results:
+            problems.append(Problem(file, 1, 1, f"{name}() {engine.different_results[name]}", "check the numbers on both engines", "warning"))
     return problems
 
 

@@ -14,9 +14,12 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 import yaml
 
+from metrics.engines.duckdb import write_catalog
+from metrics.warehouse import Warehouse
 from tests.services.superset import SupersetClient, SupersetError, running_superset
 
 pytestmark = pytest.mark.superset
@@ -38,14 +41,13 @@ DASHBOARD_UUID = str(uuid.uuid5(NS, "dashboard"))
 
 
 def write_duckdb(path: Path) -> None:
-    import duckdb  # the project's duckdb (2.0.0 in uv.lock)
-
-    con = duckdb.connect(str(path))
-    try:
-        con.execute("CREATE TABLE metrics_demo(dt DATE, wiki VARCHAR, clicks BIGINT)")
-        con.executemany("INSERT INTO metrics_demo VALUES (?, ?, ?)", ROWS)
-    finally:
-        con.close()  # Superset opens it read-only; no writer may hold the file
+    """ROWS as a warehouse table, and the DuckDB file of views over it that `metrics export-duckdb` writes."""
+    warehouse = Warehouse(path.parent / "warehouse")
+    for day in sorted({day for day, _, _ in ROWS}):
+        rows = [row for row in ROWS if row[0] == day]
+        data = pa.table({"wiki": [wiki for _, wiki, _ in rows], "clicks": pa.array([clicks for _, _, clicks in rows], pa.int64())})
+        warehouse.replace_partition("metrics", "metrics_demo", {"dt": day}, data)
+    write_catalog(warehouse, path)  # Superset opens it read-only; no writer holds the file
 
 
 def chart_query_context(metric: str) -> dict[str, Any]:
@@ -164,7 +166,7 @@ def build_bundle(duckdb_path: Path) -> bytes:
             "default_endpoint": None,
             "offset": 0,
             "cache_timeout": None,
-            "schema": "main",
+            "schema": "metrics",
             "sql": None,
             "params": None,
             "template_params": None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from metrics.engines import engine_class
 from metrics.reports.validate import check_folder, check_links, query_folders
 from tests.conftest import CATALOGUE, QUERIES, edit, pos
 
@@ -26,6 +27,20 @@ def test_function_without_duckdb_equivalent_is_refused(tmp_path: Path) -> None:
     edit(q / "baseline.sql", "count_if(event_action = 'pageview') AS pageviews", "format_datetime(meta_dt, 'yyyy') AS pageviews")
     _, problems = check_folder(q)
     assert [str(p) for p in problems] == [f"{q / 'baseline.sql'}:1:1: function format_datetime() has no DuckDB equivalent (rewrite it with functions both engines have)"]
+
+
+def test_result_differences_are_the_engines_statement(tmp_path: Path) -> None:
+    q = shutil.copytree(QUERIES / "reference_previews", tmp_path / "reference_previews")
+    edit(q / "baseline.sql", "count_if(event_action = 'pageview') AS pageviews", "approx_distinct(wiki) AS pageviews")
+    default = engine_class()
+    _, problems = check_folder(q, default)
+    assert [(p.message, p.severity) for p in problems] == [("approx_distinct() is an estimate; engines estimate differently", "warning")]
+
+    class Exact(default):  # type: ignore[misc, valid-type]
+        different_results = {"count_if": "counts differently here"}
+
+    _, problems = check_folder(q, Exact)
+    assert [p.message for p in problems] == ["count_if() counts differently here"]
 
 
 def test_query_that_does_not_parse_and_unknown_placeholder(tmp_path: Path) -> None:
