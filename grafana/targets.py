@@ -128,7 +128,7 @@ def _plain(spec: Spec, graph: Graph, metric: Metric, show: str, stat: bool) -> s
     if stat and (show == "mean" or not additive):
         # Mean per period over the range: running sum / running number of periods with data.
         periods = _fn("offset", _fn("scale", series, 0), 1)
-        return _fn("divideSeries", _fn("integral", series), _fn("integral", periods))
+        return _divide(_fn("integral", series), _fn("integral", periods), graph.split_by is not None, 1.0)
     return _fn("integral", series) if stat else series
 
 
@@ -144,9 +144,16 @@ def _ratio_of(spec: Spec, graph: Graph, num: Metric, den: Metric, scale: float, 
     denominator = _grouped(spec, graph if split_in_both else _unsplit(graph), den, leaves[1])
     if stat:
         numerator, denominator = _fn("integral", numerator), _fn("integral", denominator)
-    if split_in_both:
-        # asPercent matches numerator and denominator series by the split value (node 1 of
-        # groupByNodes' names) instead of by list position; it multiplies by 100.
+    return _divide(numerator, denominator, split_in_both, scale)
+
+
+def _divide(numerator: str, denominator: str, matched: bool, scale: float) -> str:
+    """numerator / denominator * scale; `matched`: both are split, series divided by split value.
+
+    asPercent matches numerator and denominator series by the split value (node 1 of groupByNodes'
+    names) instead of by list position, and multiplies by 100; divideSeries takes one divisor only.
+    """
+    if matched:
         return _fn("scale", _fn("asPercent", numerator, denominator, 1), _num(scale / 100))
     ratio = _fn("divideSeries", numerator, denominator)
     return ratio if scale == 1 else _fn("scale", ratio, _num(scale))
