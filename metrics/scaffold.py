@@ -37,6 +37,7 @@ metrics:
     description: Events per day and wiki.
     unit: events
     type: counter
+    aggregation: additive
     source: {{type: report, report: {name}/daily_events, column: events}}
     graphite_path: {graphite_prefix}.events.{{wiki}}
     dimensions: [wiki]

@@ -103,7 +103,7 @@ def test_every_metric_with_a_graphite_path_has_a_panel_and_the_others_are_named(
 def test_text_panel_says_who_what_and_which_version() -> None:
     spec = CAT.spec("codemirror")
     about = _panels(DASHBOARDS["codemirror"])[0]["options"]["content"]
-    for needle in (spec.owner.team, spec.owner.responsible, str(spec.ticket), "| Status | active |", "1.2.0", spec.research_questions[0], "2027-12-31"):
+    for needle in (spec.owner.team, spec.owner.responsible, str(spec.ticket), "| Status | active |", spec.version, spec.research_questions[0], "2027-12-31"):
         assert needle in about
     assert "Warning" not in about
     board = DASHBOARDS["codemirror"]
