@@ -306,7 +306,7 @@ class Registry:
         """Every version of a schema title, oldest first."""
         return sorted((v for v in self.versions.values() if v.title == title), key=lambda v: _version_key(v.version))
 
-    @functools.cache
+    @functools.cache  # noqa: B019  registries live as long as the process (events keeps one), so holding them costs nothing
     def layout(self, title: str) -> pa.Schema:
         """The table columns of a schema title: the newest version's, then fields older versions had."""
         fields: dict[str, pa.DataType] = {}

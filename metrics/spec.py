@@ -7,10 +7,9 @@ checks files against them: the format is described once, here.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from typing import Annotated, Literal, Union
-
-import hashlib
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, model_validator
 

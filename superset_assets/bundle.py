@@ -140,10 +140,10 @@ def check_files(files: dict[str, Any], version: str) -> list[str]:
         for required in {"database": ("extra",), "chart": ("params",), "dashboard": ("position",)}.get(kind, ()):
             if required not in data:
                 problems.append(f"{path}: {required!r} is missing (Superset's import crashes without it)")
-    for uuid, dataset in by_kind["dataset"].items():
+    for dataset in by_kind["dataset"].values():
         if dataset.get("database_uuid") not in by_kind["database"]:
             problems.append(f"dataset {dataset.get('table_name')}: database {dataset.get('database_uuid')} is not in the bundle")
-    for uuid, chart in by_kind["chart"].items():
+    for chart in by_kind["chart"].values():
         dataset = by_kind["dataset"].get(chart.get("dataset_uuid"))
         if dataset is None:
             problems.append(f"chart {chart.get('slice_name')!r}: dataset {chart.get('dataset_uuid')} is not in the bundle (Superset would skip the chart)")

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from metrics.catalogue import Catalogue
 from metrics import aggregation
+from metrics.catalogue import Catalogue
 from metrics.errors import MetricsError
 from metrics.spec import Metric, Spec
 from metrics.tables import SCHEMA, TIME_COLUMN

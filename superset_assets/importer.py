@@ -21,12 +21,12 @@ from typing import Any
 import httpx
 
 from metrics.errors import MetricsError
+from metrics.spec import MARKER
 from metrics.state import StateFile
 from superset_assets import versions
 from superset_assets.bundle import read_zip
 from superset_assets.client import SupersetClient, SupersetError
 from superset_assets.database import file_name as database_file
-from metrics.spec import MARKER
 
 STATE_NAME = "superset-imports"
 PASSWORD_ENV = "SUPERSET_PASSWORD"

@@ -19,8 +19,8 @@ from typing import Annotated, Any, Callable, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, StrictBool, StrictInt, ValidationError
 
 from metrics import yamlfile
-from metrics.tables import report_table
 from metrics.problems import InputError, Problem
+from metrics.tables import report_table
 
 Type = Literal["sql", "hive", "script"]
 Granularity = Literal["days", "weeks", "months"]

@@ -23,16 +23,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from metrics.engines import Engine
+from metrics.graphite_paths import expand
 from metrics.problems import Problem
-from metrics.reports import graphite as graphite_out
-from metrics.reports import reruns as reruns_mod
-from metrics.reports import tsv
+from metrics.reports import graphite as graphite_out, reruns as reruns_mod, tsv
 from metrics.reports.config import Report, read_folder
 from metrics.reports.execute import ExecutionError, Result, execute
 from metrics.reports.intervals import Interval, contiguous_runs, due_intervals
 from metrics.reports.lock import folder_lock
 from metrics.reports.store import LogEntry, Store, explode_key
-from metrics.graphite_paths import expand
 from metrics.spec import ReportSource
 from metrics.warehouse import normalize
 
