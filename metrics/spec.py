@@ -104,6 +104,7 @@ Source = Annotated[Union[ReportSource, StatsdSource], Field(discriminator="type"
 
 
 Aggregation = Literal["additive", "semi_additive", "non_additive"]
+Show = Literal["total", "normalized", "mean", "percentage"]
 """How a metric's values combine into a value at a coarser grain (fewer dimensions, longer periods).
 
 - additive: a flow (counts, sums): the value of a group is the sum of its rows, over dimensions and time.
@@ -149,7 +150,7 @@ class Metric(_Strict):
     unit: Text = Field(description="What one unit counts, e.g. 'toggles', 'ms', 'people'.")
     type: Literal["counter", "gauge", "timer", "ratio"]
     aggregation: Aggregation = Field(
-        None,  # type: ignore[assignment]  # filled from `type` before validation (_default_aggregation)
+        None,  # type: ignore[call-overload]  # filled from `type` before validation (_default_aggregation)
         validate_default=False,
         description="additive (counts: summed), semi_additive (gauges: summed over dimensions, averaged over "
         "periods) or non_additive (ratios, distinct counts, percentiles: never summed or averaged). "
@@ -229,8 +230,8 @@ class Graph(_Strict):
     metrics: Annotated[list[Identifier], Field(min_length=1)]
     split_by: Identifier | None = Field(None, description="A dimension: one line (or row) per value.")
     filters: dict[Identifier, str] = Field(default_factory=dict, description="Dimension -> value this graph is restricted to.")
-    show: list[Literal["total", "normalized", "mean", "percentage"]] = Field(
-        default_factory=lambda: ["total"],
+    show: list[Show] = Field(
+        default_factory=lambda: list[Show](["total"]),
         description="What is shown: `total` (the sum), `normalized` (the metric's normalization ratio), "
         "`mean` (the average per period), `percentage` (each split value's share of the total).",
     )

@@ -300,7 +300,7 @@ class Warehouse:
         """Repair what a crash during `replace_partition` left: put back an old partition whose
         replacement never arrived, and remove staging folders. Returns the partitions restored."""
         staging = self.table_dir(schema, table) / STAGING
-        restored = []
+        restored: list[str] = []
         if not staging.is_dir():
             return restored
         for work in staging.iterdir():

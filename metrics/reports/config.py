@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any, Callable, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, StrictBool, StrictInt, ValidationError
+from pydantic_core import ErrorDetails
 
 from metrics import yamlfile
 from metrics.problems import InputError, Problem
@@ -286,7 +287,7 @@ def _validate(model: type[_Keys], data: dict, located: yamlfile.Located, place: 
     return None, problems
 
 
-def _problem(located: yamlfile.Located, place: Callable[[str], tuple], label: str, err: dict[str, Any]) -> Problem:
+def _problem(located: yamlfile.Located, place: Callable[[str], tuple], label: str, err: ErrorDetails) -> Problem:
     """One pydantic error as `what is wrong (what to do)`, at the value (or its mapping when missing).
 
     `label` names the report, but not for a value from `defaults:`, which is reported once.

@@ -176,7 +176,8 @@ class Run:
             return
         started = time.perf_counter()
         try:
-            tables, combos = [], {}
+            tables: list[pa.Table] = []
+            combos: dict[str, set[dt.date]] = {}
             for explode, batch, result, _ in done:
                 tables.append(self._with_explode(result.table, explode))
                 combos.setdefault(explode_key(explode), set()).update(set(result.dates()) | {i.start for i in batch})
