@@ -14,7 +14,7 @@ from typing import Annotated, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, model_validator
 
 from metrics.graphite_paths import STATSD_PREFIX, placeholders
-from metrics.tables import SCHEMA, report_table
+from metrics.tables import report_table
 
 IDENTIFIER_PATTERN = r"^[a-z][a-z0-9_]*$"
 SEMVER_PATTERN = (
@@ -187,11 +187,6 @@ class Metric(_Strict):
         return report_table(folder, report)
 
     @property
-    def qualified_table(self) -> str | None:
-        """`metrics.<folder>_<report>`, or None."""
-        return f"{SCHEMA}.{self.table}" if self.table else None
-
-    @property
     def column(self) -> str | None:
         """The column of `table` holding the values; None when not stored in a table."""
         return self.source.column if isinstance(self.source, ReportSource) else None
@@ -267,13 +262,6 @@ class Spec(_Strict):
         if days <= SUNSET_WARNING_DAYS:
             return f"this spec is sunset on {self.sunset.date.isoformat()}, within {SUNSET_WARNING_DAYS} days: collection then stops."
         return None
-
-    def sunset_state(self, today: dt.date) -> Literal["none", "upcoming", "past"]:
-        """Whether the sunset date is past, within SUNSET_WARNING_DAYS, or neither (or absent)."""
-        if self.sunset is None:
-            return "none"
-        days = (self.sunset.date - today).days
-        return "past" if days < 0 else "upcoming" if days <= SUNSET_WARNING_DAYS else "none"
 
     def content_hash(self) -> str:
         """12 hex digits of SHA-256 over the spec's declared content; recorded in every built asset.

@@ -52,9 +52,6 @@ class Dataset:
     def has_column(self, name: str) -> bool:
         return any(c.name == name for c in self.columns)
 
-    def has_measure(self, name: str) -> bool:
-        return any(m.name == name for m in self.measures)
-
 
 def stored_parts(spec: Spec, metric: Metric) -> list[Metric]:
     """The stored metrics `metric` is read from (itself, or a ratio's parts); empty when one of them is

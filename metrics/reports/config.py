@@ -128,8 +128,6 @@ class FolderConfig(_Keys):
     dialect: Dialect | None = None
 
 
-REPORT_KEYS = tuple(ReportConfig.model_fields)
-TOP_KEYS = tuple(FolderConfig.model_fields)
 WHAT = {
     "type": ("one of " + ", ".join(TYPES), "use sql, hive or script"),
     "granularity": ("one of " + ", ".join(GRANULARITIES), "use days, weeks or months"),
