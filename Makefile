@@ -8,7 +8,7 @@ VENV := .venv
 METRICS := $(VENV)/bin/metrics
 DEMO_DIR ?= build/demo
 
-.PHONY: setup demo test test-fast clean help
+.PHONY: setup demo lint test test-fast clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -26,10 +26,14 @@ setup: $(VENV)/.synced  ## create .venv with the project and the `metrics` comma
 demo: setup  ## the main job end to end on the embedded default (DuckDB, generated sample data)
 	bash scripts/demo.sh $(DEMO_DIR)
 
-test: setup  ## every test, including those that start real Superset, StatsD/Graphite and Trino
+lint: setup  ## ruff and mypy (the dev group of uv.lock)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+test: setup lint  ## lint, then every test, including those that start real Superset, StatsD/Graphite and Trino
 	$(VENV)/bin/python -m pytest
 
-test-fast: setup  ## the tests that need no external service
+test-fast: setup lint  ## lint, then the tests that need no external service
 	$(VENV)/bin/python -m pytest -m "not superset and not graphite and not trino"
 
 clean:  ## remove environments, services and built files (not the catalogue or the queries)

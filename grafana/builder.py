@@ -13,7 +13,7 @@ import hashlib
 import json
 
 from grafana.targets import Target, graph_targets, in_graphite, variable_query
-from metrics.spec import Graph, Metric, Spec, md_line
+from metrics.spec import Graph, Metric, Show, Spec, md_line
 
 SCHEMA_VERSION = 42  # the default of the shared dashboard schema (Grafana 12)
 DEFAULT_DATASOURCE_UID = "graphite"
@@ -196,7 +196,7 @@ def _stat_options() -> dict:
 
 def _default_graph(metric: Metric) -> Graph:
     split = metric.dimensions[0] if metric.dimensions else None
-    show = ["mean"] if metric.type == "timer" else ["total"]
+    show: list[Show] = ["mean"] if metric.type == "timer" else ["total"]
     return Graph(title=metric.name.replace("_", " ").capitalize(), description=metric.description, kind="line", metrics=[metric.name], split_by=split, show=show)
 
 

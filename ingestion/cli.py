@@ -52,9 +52,9 @@ def events_command(ctx: click.Context, files: tuple[str, ...]) -> None:
 
     Invalid events go to quarantine.events with the reason; loading a file again replaces its rows.
     """
-    from ingestion import events
-
     import sys
+
+    from ingestion import events
 
     # the bar's total: lines counted in 1 MB reads (only for a bar: never the whole file in memory)
     total_lines = sum(_count_lines(Path(f)) for f in files if f != "-" and Path(f).is_file()) if sys.stderr.isatty() else 0

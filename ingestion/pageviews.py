@@ -163,7 +163,7 @@ def parse_line(line: str) -> tuple[str, str, int, int]:
 def _lines(path: Path) -> Iterator[bytes]:
     _, stream = _open(path)
     try:
-        buffered = io.BufferedReader(stream, buffer_size=1 << 20)  # type: ignore[arg-type]
+        buffered = io.BufferedReader(stream, buffer_size=1 << 20)
         yield from buffered
     finally:
         stream.close()

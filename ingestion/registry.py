@@ -187,8 +187,8 @@ def _fast_type(schema: dict, path: tuple[str, ...], access: dict[tuple[str, ...]
             if schema["format"] != "date-time" or "enum" in schema:
                 raise _Unsupported(f"format {schema['format']!r}")
             datetimes.append(path)  # checked after decoding, as the validator checks it
-        lengths = {"min_length": schema.get("minLength"), "max_length": schema.get("maxLength")}
-        lengths = {k: v for k, v in lengths.items() if v is not None}
+        bounds = {"min_length": schema.get("minLength"), "max_length": schema.get("maxLength")}
+        lengths: dict[str, int] = {k: v for k, v in bounds.items() if v is not None}
         if "enum" in schema:
             values = schema["enum"]
             if not values or not all(isinstance(v, str) for v in values):
@@ -197,8 +197,8 @@ def _fast_type(schema: dict, path: tuple[str, ...], access: dict[tuple[str, ...]
             allowed = tuple(v for v in values if low <= len(v) <= high)
             if not allowed:
                 raise _Unsupported("enum")
-            return Literal[allowed]  # type: ignore[valid-type]
-        return Annotated[str, msgspec.Meta(**lengths)] if lengths else str
+            return Literal[allowed]
+        return Annotated[str, msgspec.Meta(min_length=lengths.get("min_length"), max_length=lengths.get("max_length"))] if lengths else str
     if kind == "boolean":
         return bool
     meta = _bounds(schema, kind == "integer")
@@ -296,7 +296,7 @@ class Registry:
         if self.fast:
             # Always a union: msgspec checks the tag of a union's members, not of a lone Struct type.
             types = tuple(self.fast) + (_NO_VERSION,)
-            self.decode = msgspec.json.Decoder(Union[types]).decode  # type: ignore[arg-type]
+            self.decode = msgspec.json.Decoder(Union[types]).decode
 
     def get(self, uri: str) -> SchemaVersion | None:
         """The schema version an event's `$schema` names (with or without the leading `/`)."""
@@ -306,7 +306,7 @@ class Registry:
         """Every version of a schema title, oldest first."""
         return sorted((v for v in self.versions.values() if v.title == title), key=lambda v: _version_key(v.version))
 
-    @functools.cache
+    @functools.cache  # noqa: B019  registries live as long as the process (events keeps one), so holding them costs nothing
     def layout(self, title: str) -> pa.Schema:
         """The table columns of a schema title: the newest version's, then fields older versions had."""
         fields: dict[str, pa.DataType] = {}

@@ -20,15 +20,15 @@ def serve_world_bank(payload: Mapping[str, Sequence[dict]], faults: Mapping[str,
     (status, body) answer, to test how a loader takes errors. An unknown indicator is answered as the
     real API does: status 200 and a `message` list.
     """
-    faults = dict(faults or {})
+    fixed = dict(faults or {})
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - the http.server API
             url = urlparse(self.path)
             indicator = url.path.rstrip("/").rsplit("/", 1)[-1]
             query = parse_qs(url.query)
-            if indicator in faults:
-                status, body = faults[indicator]
+            if indicator in fixed:
+                status, body = fixed[indicator]
             elif indicator in payload:
                 page = int(query.get("page", ["1"])[0])
                 per_page = int(query.get("per_page", ["50"])[0])

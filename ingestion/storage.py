@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
-from typing import Mapping
+from typing import Iterable, Mapping
 
 import pyarrow as pa
 
@@ -48,7 +48,7 @@ def put_keyed(warehouse: Warehouse, schema: str, table: str, key: str, parts: Ma
     return written
 
 
-def remove_stale(warehouse: Warehouse, schema: str, table: str, key: str, keep: list[Path] = ()) -> int:
+def remove_stale(warehouse: Warehouse, schema: str, table: str, key: str, keep: Iterable[Path] = ()) -> int:
     """Delete the files of `key` in `schema.table` other than `keep`; returns how many."""
     keep_set = {p.resolve() for p in keep}
     removed = 0

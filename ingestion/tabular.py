@@ -104,7 +104,7 @@ def _partitions(rows: list[tuple], columns: Sequence[Column], partition_by: Sequ
     data_columns = [c for c in columns if c.name not in partition_by]
     out = {}
     for key, members in sorted(groups.items()):
-        values = list(zip(*members)) if members else [[] for _ in columns]
+        values = list(zip(*members))  # a group has at least the row that created it
         table = pa.table({c.name: pa.array(values[index[c.name]], c.type) for c in data_columns})
         out[key] = (dict(zip(partition_by, key)), table)
     return out

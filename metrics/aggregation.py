@@ -23,10 +23,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterable, Literal
 
-from metrics.spec import Metric, Spec
+from metrics.spec import Metric, Show, Spec
 from metrics.tables import SCHEMA, TIME_COLUMN
 
-Show = Literal["total", "mean", "normalized", "percentage"]
 Kind = Literal["value", "mean", "ratio"]
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from metrics import yamlfile
 from metrics.problems import InputError, Problem
@@ -187,7 +188,7 @@ def _dotted(loc: Iterable[Any]) -> str:
     return out or "the spec"
 
 
-def _schema_problem(located: yamlfile.Located, err: dict[str, Any]) -> Problem:
+def _schema_problem(located: yamlfile.Located, err: ErrorDetails) -> Problem:
     loc = tuple(err["loc"])
     kind = err["type"]
     path, exists = _data_path(located.data, loc)
@@ -217,7 +218,7 @@ def _schema_problem(located: yamlfile.Located, err: dict[str, Any]) -> Problem:
     return located.problem(path, f"{where}: {message}", "fix the value")
 
 
-def _pattern_hint(loc: tuple[Any, ...], err: dict[str, Any]) -> str:
+def _pattern_hint(loc: tuple[Any, ...], err: ErrorDetails) -> str:
     pattern = err.get("ctx", {}).get("pattern", "")
     field = loc[-1] if not isinstance(loc[-1], int) else loc[-2]
     if field == "version":

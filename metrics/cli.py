@@ -62,7 +62,7 @@ def validate(ctx: click.Context, paths: tuple[str, ...], strict: bool, engine_ki
     engine = engine_class(engine_kind)
     s = settings(ctx)
     folders = [Path(p) for p in paths if (Path(p) / "config.yaml").is_file()]
-    targets = [p for p in paths if Path(p) not in folders]
+    targets: list[Path | str] = [p for p in paths if Path(p) not in folders]
     if not paths:
         targets, folders = [s.catalogue], queries_check.query_folders(s.queries)
     from metrics import catalogue as catalogue_mod

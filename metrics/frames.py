@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from metrics import aggregation
-from metrics import catalogue as catalogue_mod
+from metrics import aggregation, catalogue as catalogue_mod
 from metrics.config import load_settings
 from metrics.engines import open_engine
 from metrics.problems import InputError

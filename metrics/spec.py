@@ -7,15 +7,14 @@ checks files against them: the format is described once, here.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from typing import Annotated, Literal, Union
-
-import hashlib
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, model_validator
 
 from metrics.graphite_paths import STATSD_PREFIX, placeholders
-from metrics.tables import SCHEMA, report_table
+from metrics.tables import report_table
 
 IDENTIFIER_PATTERN = r"^[a-z][a-z0-9_]*$"
 SEMVER_PATTERN = (
@@ -105,6 +104,7 @@ Source = Annotated[Union[ReportSource, StatsdSource], Field(discriminator="type"
 
 
 Aggregation = Literal["additive", "semi_additive", "non_additive"]
+Show = Literal["total", "normalized", "mean", "percentage"]
 """How a metric's values combine into a value at a coarser grain (fewer dimensions, longer periods).
 
 - additive: a flow (counts, sums): the value of a group is the sum of its rows, over dimensions and time.
@@ -150,7 +150,7 @@ class Metric(_Strict):
     unit: Text = Field(description="What one unit counts, e.g. 'toggles', 'ms', 'people'.")
     type: Literal["counter", "gauge", "timer", "ratio"]
     aggregation: Aggregation = Field(
-        None,  # type: ignore[assignment]  # filled from `type` before validation (_default_aggregation)
+        None,  # type: ignore[call-overload]  # filled from `type` before validation (_default_aggregation)
         validate_default=False,
         description="additive (counts: summed), semi_additive (gauges: summed over dimensions, averaged over "
         "periods) or non_additive (ratios, distinct counts, percentiles: never summed or averaged). "
@@ -185,11 +185,6 @@ class Metric(_Strict):
             return None
         folder, report = self.source.report.split("/", 1)
         return report_table(folder, report)
-
-    @property
-    def qualified_table(self) -> str | None:
-        """`metrics.<folder>_<report>`, or None."""
-        return f"{SCHEMA}.{self.table}" if self.table else None
 
     @property
     def column(self) -> str | None:
@@ -230,8 +225,8 @@ class Graph(_Strict):
     metrics: Annotated[list[Identifier], Field(min_length=1)]
     split_by: Identifier | None = Field(None, description="A dimension: one line (or row) per value.")
     filters: dict[Identifier, str] = Field(default_factory=dict, description="Dimension -> value this graph is restricted to.")
-    show: list[Literal["total", "normalized", "mean", "percentage"]] = Field(
-        default_factory=lambda: ["total"],
+    show: list[Show] = Field(
+        default_factory=lambda: list[Show](["total"]),
         description="What is shown: `total` (the sum), `normalized` (the metric's normalization ratio), "
         "`mean` (the average per period), `percentage` (each split value's share of the total).",
     )
@@ -267,13 +262,6 @@ class Spec(_Strict):
         if days <= SUNSET_WARNING_DAYS:
             return f"this spec is sunset on {self.sunset.date.isoformat()}, within {SUNSET_WARNING_DAYS} days: collection then stops."
         return None
-
-    def sunset_state(self, today: dt.date) -> Literal["none", "upcoming", "past"]:
-        """Whether the sunset date is past, within SUNSET_WARNING_DAYS, or neither (or absent)."""
-        if self.sunset is None:
-            return "none"
-        days = (self.sunset.date - today).days
-        return "past" if days < 0 else "upcoming" if days <= SUNSET_WARNING_DAYS else "none"
 
     def content_hash(self) -> str:
         """12 hex digits of SHA-256 over the spec's declared content; recorded in every built asset.

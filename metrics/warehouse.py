@@ -54,10 +54,6 @@ class TableInfo:
     uniform: bool = True
     """Whether every data file holds every column (then readers need not reconcile schemas)."""
 
-    @property
-    def qualified(self) -> str:
-        return f"{self.schema}.{self.name}"
-
 
 def check_name(name: str, what: str = "name") -> str:
     """A schema, table or column name safe to quote in SQL and to use as a folder name."""
@@ -300,7 +296,7 @@ class Warehouse:
         """Repair what a crash during `replace_partition` left: put back an old partition whose
         replacement never arrived, and remove staging folders. Returns the partitions restored."""
         staging = self.table_dir(schema, table) / STAGING
-        restored = []
+        restored: list[str] = []
         if not staging.is_dir():
             return restored
         for work in staging.iterdir():
@@ -319,16 +315,6 @@ class Warehouse:
         """The exact-depth glob of the table's data files (never matches staging or hidden folders)."""
         parts = "/".join(f"{key}=*" for key in info.partition_by)
         return str(self.table_dir(info.schema, info.name) / parts / "*.parquet") if parts else str(self.table_dir(info.schema, info.name) / "*.parquet")
-
-    def partitions(self, info: TableInfo) -> list[dict[str, str]]:
-        """The partitions that hold at least one data file, as {key: value-text}."""
-        out = []
-        base = self.table_dir(info.schema, info.name)
-        for f in sorted(base.glob(self.glob(info).removeprefix(str(base) + "/"))):
-            values = dict(part.split("=", 1) for part in f.parent.relative_to(base).parts)
-            if values not in out:
-                out.append(values)
-        return out
 
     def files(self, info: TableInfo) -> list[Path]:
         base = self.table_dir(info.schema, info.name)

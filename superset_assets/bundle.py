@@ -140,15 +140,15 @@ def check_files(files: dict[str, Any], version: str) -> list[str]:
         for required in {"database": ("extra",), "chart": ("params",), "dashboard": ("position",)}.get(kind, ()):
             if required not in data:
                 problems.append(f"{path}: {required!r} is missing (Superset's import crashes without it)")
-    for uuid, dataset in by_kind["dataset"].items():
+    for dataset in by_kind["dataset"].values():
         if dataset.get("database_uuid") not in by_kind["database"]:
             problems.append(f"dataset {dataset.get('table_name')}: database {dataset.get('database_uuid')} is not in the bundle")
-    for uuid, chart in by_kind["chart"].items():
-        dataset = by_kind["dataset"].get(chart.get("dataset_uuid"))
-        if dataset is None:
+    for chart in by_kind["chart"].values():
+        linked = by_kind["dataset"].get(chart.get("dataset_uuid", ""))
+        if linked is None:
             problems.append(f"chart {chart.get('slice_name')!r}: dataset {chart.get('dataset_uuid')} is not in the bundle (Superset would skip the chart)")
             continue
-        problems += [f"chart {chart.get('slice_name')!r}: {p}" for p in _chart_references(chart, dataset)]
+        problems += [f"chart {chart.get('slice_name')!r}: {p}" for p in _chart_references(chart, linked)]
     for dashboard in by_kind["dashboard"].values():
         problems += [f"dashboard {dashboard.get('dashboard_title')!r}: {p}" for p in _dashboard_references(dashboard, by_kind)]
     return problems
@@ -196,7 +196,7 @@ def _dashboard_references(dashboard: dict[str, Any], by_kind: dict[str, dict[str
             dataset = by_kind["dataset"].get(target.get("datasetUuid")) if target else None
             if target and dataset is None:
                 problems.append(f"filter {native['name']!r} targets dataset {target.get('datasetUuid')}, which is not in the bundle")
-            elif target and target["column"]["name"] not in {c["column_name"] for c in dataset.get("columns", [])}:
+            elif dataset is not None and target["column"]["name"] not in {c["column_name"] for c in dataset.get("columns", [])}:
                 problems.append(f"filter {native['name']!r} targets column {target['column']['name']!r}, which dataset {dataset['table_name']} lacks")
         problems += [f"filter {native['name']!r} excludes chart id {i}, which is not on the dashboard" for i in native["scope"]["excluded"] if i not in local_ids]
     return problems

@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from metrics.spec import Graph, Metric, Spec
+from metrics.spec import Graph, Metric, Show, Spec
 from metrics.tables import TIME_COLUMN
 from superset_assets import measures as ms
 from superset_assets.datasets import Dataset, PlanError, Planner, stored_parts
@@ -97,7 +97,7 @@ def plan_charts(spec: Spec, planner: Planner) -> list[ChartPlan]:
     return plans
 
 
-def _table(spec: Spec, graph: Graph, metrics: list[Metric], show: list[str], planner: Planner) -> ChartPlan:
+def _table(spec: Spec, graph: Graph, metrics: list[Metric], show: list[Show], planner: Planner) -> ChartPlan:
     names: list[str] = []
     for item in show:
         if item != "percentage":

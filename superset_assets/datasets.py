@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from metrics.catalogue import Catalogue
 from metrics import aggregation
+from metrics.catalogue import Catalogue
 from metrics.errors import MetricsError
 from metrics.spec import Metric, Spec
 from metrics.tables import SCHEMA, TIME_COLUMN
@@ -51,9 +51,6 @@ class Dataset:
 
     def has_column(self, name: str) -> bool:
         return any(c.name == name for c in self.columns)
-
-    def has_measure(self, name: str) -> bool:
-        return any(m.name == name for m in self.measures)
 
 
 def stored_parts(spec: Spec, metric: Metric) -> list[Metric]:

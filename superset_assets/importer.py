@@ -21,12 +21,12 @@ from typing import Any
 import httpx
 
 from metrics.errors import MetricsError
+from metrics.spec import MARKER
 from metrics.state import StateFile
 from superset_assets import versions
 from superset_assets.bundle import read_zip
 from superset_assets.client import SupersetClient, SupersetError
 from superset_assets.database import file_name as database_file
-from metrics.spec import MARKER
 
 STATE_NAME = "superset-imports"
 PASSWORD_ENV = "SUPERSET_PASSWORD"
@@ -107,7 +107,7 @@ def _connect(url: str, user: str, password: str) -> SupersetClient:
         status = exc.response.status_code if exc.response is not None else None
         if status == 401:
             raise ImportProblem(f"Superset at {url} rejected user {user!r} (401): check --user and the {PASSWORD_ENV} environment variable") from None
-        if status is not None and 300 <= status < 400:
+        if exc.response is not None and 300 <= exc.response.status_code < 400:
             raise ImportProblem(f"Superset at {url} redirected the login to {exc.response.headers.get('location')!r}: pass the final Superset URL as --url") from None
         raise ImportProblem(f"login to Superset at {url} failed (HTTP {status}): is --url a Superset server?") from None
     return client
@@ -207,7 +207,7 @@ def import_bundles(url: str, paths: list[Path], *, user: str = "admin", password
                     live = _live(client, kind, uuid)
                     edited = _edited(live, ours.get(uuid)) if kind == "dashboard" and live is not None else None
                     result.changes.append(Change(kind, uuid, name, _status(live, bundle, edited)))
-                    if edited:
+                    if edited and live is not None:
                         refused.append(f"dashboard {live.get('dashboard_title', name)!r} ({uuid}, to be replaced by {bundle.path.name}): {edited}")
             if dry_run:
                 return result

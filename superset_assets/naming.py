@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import uuid
 
-
 NAMESPACE = uuid.UUID("0b3c7a52-1d2e-5f4a-9c61-6d7e2a8b4f10")
 
 

@@ -69,8 +69,6 @@ _ADDED_IN_6_1: dict[str, frozenset[str]] = {
     "dashboard_metadata": frozenset({"chart_customization_config", "show_chart_timestamps"}),
 }
 
-KINDS = tuple(_BASE)
-
 
 def check_version(version: str) -> str:
     """`version` if it is a supported target, else ValueError naming the supported ones."""

@@ -127,7 +127,7 @@ class Engine(ABC):
         self.warehouse.replace_partition(schema, table, partition, data)
         self.publish(schema, table, partition, new=new)
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027  optional: an engine without connections has nothing to release
         """Release the engine's connections."""
 
     def __enter__(self) -> "Engine":

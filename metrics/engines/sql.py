@@ -33,7 +33,7 @@ SqlSchema = Mapping[str, Mapping[str, Mapping[str, str]]]
 def parse(sql: str, read: str) -> exp.Expression:
     """The one statement of `sql`, read as dialect `read`; raises `QueryError` saying why not."""
     try:
-        statements = [s for s in sqlglot.parse(sql, read=read, error_level=ErrorLevel.RAISE) if s is not None]
+        statements = [s for s in sqlglot.parse(sql, read=read, error_level=ErrorLevel.RAISE) if isinstance(s, exp.Expression)]
     except SqlglotError as exc:
         raise QueryError(f"cannot parse the query as {read} SQL: {_first_line(exc)}") from None
     if len(statements) != 1:
@@ -49,7 +49,7 @@ def typed(tree: exp.Expression, read: str, schema: SqlSchema | Callable[[], SqlS
     """
     if schema is None or not any(isinstance(node, exp.Div) for node in tree.walk()):
         return tree
-    tables = schema() if callable(schema) else schema
+    tables: dict[str, object] = dict(schema() if callable(schema) else schema)  # sqlglot annotates a dict
     try:
         return annotate_types(qualify(tree.copy(), schema=tables, dialect=read, validate_qualify_columns=False), schema=tables)
     except SqlglotError:

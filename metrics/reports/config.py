@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Annotated, Any, Callable, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, StrictBool, StrictInt, ValidationError
+from pydantic_core import ErrorDetails
 
 from metrics import yamlfile
-from metrics.tables import report_table
 from metrics.problems import InputError, Problem
+from metrics.tables import report_table
 
 Type = Literal["sql", "hive", "script"]
 Granularity = Literal["days", "weeks", "months"]
@@ -127,8 +128,6 @@ class FolderConfig(_Keys):
     dialect: Dialect | None = None
 
 
-REPORT_KEYS = tuple(ReportConfig.model_fields)
-TOP_KEYS = tuple(FolderConfig.model_fields)
 WHAT = {
     "type": ("one of " + ", ".join(TYPES), "use sql, hive or script"),
     "granularity": ("one of " + ", ".join(GRANULARITIES), "use days, weeks or months"),
@@ -286,7 +285,7 @@ def _validate(model: type[_Keys], data: dict, located: yamlfile.Located, place: 
     return None, problems
 
 
-def _problem(located: yamlfile.Located, place: Callable[[str], tuple], label: str, err: dict[str, Any]) -> Problem:
+def _problem(located: yamlfile.Located, place: Callable[[str], tuple], label: str, err: ErrorDetails) -> Problem:
     """One pydantic error as `what is wrong (what to do)`, at the value (or its mapping when missing).
 
     `label` names the report, but not for a value from `defaults:`, which is reported once.

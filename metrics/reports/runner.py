@@ -23,16 +23,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from metrics.engines import Engine
+from metrics.graphite_paths import expand
 from metrics.problems import Problem
-from metrics.reports import graphite as graphite_out
-from metrics.reports import reruns as reruns_mod
-from metrics.reports import tsv
+from metrics.reports import graphite as graphite_out, reruns as reruns_mod, tsv
 from metrics.reports.config import Report, read_folder
 from metrics.reports.execute import ExecutionError, Result, execute
 from metrics.reports.intervals import Interval, contiguous_runs, due_intervals
 from metrics.reports.lock import folder_lock
 from metrics.reports.store import LogEntry, Store, explode_key
-from metrics.graphite_paths import expand
 from metrics.spec import ReportSource
 from metrics.warehouse import normalize
 
@@ -178,7 +176,8 @@ class Run:
             return
         started = time.perf_counter()
         try:
-            tables, combos = [], {}
+            tables: list[pa.Table] = []
+            combos: dict[str, set[dt.date]] = {}
             for explode, batch, result, _ in done:
                 tables.append(self._with_explode(result.table, explode))
                 combos.setdefault(explode_key(explode), set()).update(set(result.dates()) | {i.start for i in batch})

@@ -79,5 +79,7 @@ def functions_used(sql: str, dialect: str) -> set[str]:
 def output_columns(sql: str, dialect: str) -> list[str]:
     """The names of a SELECT's output columns (empty for `*`)."""
     tree = sqlglot.parse_one(sql, read=dialect)
-    return [] if any(isinstance(e, exp.Star) for e in getattr(tree, "expressions", [])) else list(tree.named_selects)
+    if not isinstance(tree, exp.Query) or any(isinstance(e, exp.Star) for e in tree.expressions):
+        return []
+    return list(tree.named_selects)
 

@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-import warnings
-
 import datetime as dt
 import json
 import re
+import warnings
 from pathlib import Path
 
 import jsonschema
 import pytest
-
-from metrics.problems import InputError
 from click.testing import CliRunner
 
 from grafana.builder import build_dashboard, dashboard_uid, dumps
 from grafana.targets import graph_targets, in_graphite, variable_query
-from metrics import aggregation
 from grafana.writer import build_all
-from metrics import catalogue
+from metrics import aggregation, catalogue
 from metrics.cli import main
+from metrics.problems import InputError
 from tests.conftest import CATALOGUE, ROOT, SHARED, edit
 
 SCHEMAS = SHARED / "schemas"

@@ -124,8 +124,10 @@ def test_layout_is_the_union_of_versions_newest_first(tmp_path: Path) -> None:
     root = tmp_path / "schemas" / "t" / "s"
     root.mkdir(parents=True)
     base = {"type": "object", "properties": {"$schema": {"type": "string"}, "meta": {"type": "object", "properties": {"stream": {"type": "string"}, "dt": {"type": "string", "format": "date-time"}}}}}
-    v1 = json.loads(json.dumps(base)); v1["properties"]["gone"] = {"type": "integer"}
-    v2 = json.loads(json.dumps(base)); v2["properties"]["added"] = {"type": "boolean"}
+    v1 = json.loads(json.dumps(base))
+    v1["properties"]["gone"] = {"type": "integer"}
+    v2 = json.loads(json.dumps(base))
+    v2["properties"]["added"] = {"type": "boolean"}
     (root / "1.0.0.json").write_text(json.dumps(v1))
     (root / "2.0.0.json").write_text(json.dumps(v2))
     layout = Registry(tmp_path / "schemas", {"s": "t/s"}).layout("t/s")

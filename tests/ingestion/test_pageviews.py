@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from ingestion import generate, pageviews
+from metrics import warehouse as warehouse_module
 from metrics.engines import open_engine
 from metrics.problems import InputError
-from metrics import warehouse as warehouse_module
 from metrics.warehouse import Warehouse
 from tests.conftest import SHARED
 from tests.ingestion.conftest import read_both

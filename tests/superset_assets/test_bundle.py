@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from metrics.problems import InputError
-
 from metrics import catalogue as catalogue_mod
+from metrics.problems import InputError
 from superset_assets import versions
 from superset_assets.bundle import BundleError, build_bundle, check_files, kind_of, read_zip
 from superset_assets.charts import plan_charts

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
-import io
 import re
 import shutil
 import time

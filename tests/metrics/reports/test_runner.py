@@ -6,7 +6,6 @@ Every expected number is computed independently from the generated rows with pla
 from __future__ import annotations
 
 import datetime as dt
-import json
 import socket
 import subprocess
 import sys
@@ -18,7 +17,6 @@ import pyarrow as pa
 import pytest
 
 from metrics.engines import open_engine
-from metrics.reports import tsv
 from metrics.reports.lock import Locked, folder_lock
 from metrics.reports.reruns import request
 from metrics.reports.runner import update_reports
@@ -189,7 +187,7 @@ def test_rerun_replaces_rows_and_stays_pending_until_success(env) -> None:
     got = engine.query("SELECT clicks, half_n FROM metrics.toy_clicks WHERE wiki = 'enwiki' AND dt = DATE '2026-11-05'").to_pylist()
     assert got == [{"clicks": len(base) + 100, "half_n": (sum(r["n"] for r in base) + 200) // 2}]
     assert engine.query("SELECT count(*) n FROM metrics.toy_clicks").to_pylist() == [{"n": 44}]  # replaced, not appended
-    line = next(l for l in (tmp / "out/clicks/enwiki.tsv").read_text().splitlines() if l.startswith("2026-11-05"))
+    line = next(t for t in (tmp / "out/clicks/enwiki.tsv").read_text().splitlines() if t.startswith("2026-11-05"))
     assert line == f"2026-11-05\t{len(base) + 100}\t{(sum(r['n'] for r in base) + 200) // 2}"
     assert not path.exists()
 
