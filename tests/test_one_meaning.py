@@ -15,20 +15,17 @@ All four must agree. StatsD metrics (no table) are checked on Grafana against th
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import math
 import random
 from collections import defaultdict
-from pathlib import Path
 from typing import Any, Iterable
 
 import pyarrow as pa
 import pytest
 
 from grafana.targets import graph_targets, in_graphite
-from metrics import aggregation, frames
-from metrics import catalogue as catalogue_mod
+from metrics import aggregation, catalogue as catalogue_mod, frames
 from metrics.engines import open_engine
 from metrics.graphite_paths import expand
 from metrics.spec import Graph, Metric, Spec
