@@ -1,4 +1,10 @@
-"""Shared fixtures: paths of the repository and of the shared folder beside it."""
+"""Shared fixtures: the tests' own catalogue and query folders, and the paths of the repository.
+
+Tests read `CATALOGUE` and `QUERIES` (tests/fixtures/), never the shipped `metrics/catalogue/` or
+`reportupdater_queries/`: adding or editing a shipped spec must not change what a test expects.
+Only tests about the shipped files themselves use the `SHIPPED_*` paths, and those loop over
+whatever is there.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +14,18 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-CATALOGUE = ROOT / "metrics" / "catalogue"
-QUERIES = ROOT / "reportupdater_queries"
+FIXTURES = ROOT / "tests" / "fixtures"
+CATALOGUE = FIXTURES / "catalogue"
+QUERIES = FIXTURES / "queries"
+SHIPPED_CATALOGUE = ROOT / "metrics" / "catalogue"
+SHIPPED_QUERIES = ROOT / "reportupdater_queries"
+SHIPPED_GRAFANA = ROOT / "grafana"
 SHARED = ROOT.parent / "shared"
 
 
 @pytest.fixture
 def catalogue_copy(tmp_path: Path) -> Path:
-    """A writable copy of the example catalogue."""
+    """A writable copy of the test catalogue."""
     target = tmp_path / "catalogue"
     shutil.copytree(CATALOGUE, target)
     return target

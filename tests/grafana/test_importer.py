@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import socket
 import threading
@@ -13,10 +14,25 @@ import pytest
 from click.testing import CliRunner
 
 from grafana.importer import GrafanaError, folder_uid, import_dashboards
+from grafana.writer import build_all
+from metrics import catalogue
 from metrics.cli import main
-from tests.conftest import ROOT
+from tests.conftest import CATALOGUE
 
-BOARD = ROOT / "grafana" / "dashboards" / "codemirror.json"
+TODAY = dt.date(2026, 11, 23)
+
+
+@pytest.fixture(scope="module")
+def dashboards(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The test catalogue's dashboards, built as `metrics build grafana` builds them."""
+    out = tmp_path_factory.mktemp("grafana")
+    build_all(catalogue.load(CATALOGUE, today=TODAY), out, today=TODAY)
+    return out / "dashboards"
+
+
+@pytest.fixture
+def board(dashboards: Path) -> Path:
+    return dashboards / "codemirror.json"
 
 
 @pytest.fixture(autouse=True)
@@ -92,21 +108,21 @@ def grafana() -> Iterator[FakeGrafana]:
     fake.server.server_close()
 
 
-def test_import_posts_the_dashboard_with_overwrite_folder_and_message(grafana: FakeGrafana) -> None:
+def test_import_posts_the_dashboard_with_overwrite_folder_and_message(grafana: FakeGrafana, board: Path) -> None:
     grafana.folders = [{"id": 3, "uid": "existing-uid", "title": "Metrics catalogue"}]
-    [result] = import_dashboards(grafana.url, [BOARD], folder="Metrics catalogue", token="s3cret")
+    [result] = import_dashboards(grafana.url, [board], folder="Metrics catalogue", token="s3cret")
     assert (result.uid, result.version, result.url) == ("metrics-codemirror", 1, "/d/metrics-codemirror/codemirror")
     method, path, headers, body = grafana.requests[-1]
     assert (method, path) == ("POST", "/api/dashboards/db")
     assert headers["Authorization"] == "Bearer s3cret"
     assert body["overwrite"] is True and body["folderUid"] == "existing-uid"
     assert body["message"] == "metrics spec codemirror version 1.2.0 (metrics build grafana)"
-    assert body["dashboard"] == json.loads(BOARD.read_text())
+    assert body["dashboard"] == json.loads(board.read_text())
     assert [r[:2] for r in grafana.requests] == [("GET", "/api/dashboards/uid/metrics-codemirror"), ("GET", "/api/folders"), ("POST", "/api/dashboards/db")]
 
 
-def test_missing_folder_is_created_with_a_stable_uid(grafana: FakeGrafana) -> None:
-    import_dashboards(grafana.url, [BOARD], folder="Team boards", token="s3cret")
+def test_missing_folder_is_created_with_a_stable_uid(grafana: FakeGrafana, board: Path) -> None:
+    import_dashboards(grafana.url, [board], folder="Team boards", token="s3cret")
     assert grafana.requests[2][1] == "/api/folders" and grafana.requests[2][3] == {"uid": "metrics-team-boards", "title": "Team boards"}
     assert grafana.requests[3][3]["folderUid"] == folder_uid("Team boards") == "metrics-team-boards"
 
@@ -119,49 +135,49 @@ def test_missing_folder_is_created_with_a_stable_uid(grafana: FakeGrafana) -> No
         (412, {"message": "The dashboard has been changed by someone else", "status": "version-mismatch"}, "412 The dashboard has been changed by someone else; version-mismatch"),
     ],
 )
-def test_refusals_are_one_clear_line(grafana: FakeGrafana, status: int, answer: dict, expected: str) -> None:
+def test_refusals_are_one_clear_line(grafana: FakeGrafana, status: int, answer: dict, expected: str, board: Path) -> None:
     grafana.status, grafana.answer = status, answer
     with pytest.raises(GrafanaError) as exc:
-        import_dashboards(grafana.url, [BOARD], token="s3cret")
+        import_dashboards(grafana.url, [board], token="s3cret")
     assert expected in str(exc.value) and "\n" not in str(exc.value)
 
 
-def test_bad_token_on_folder_lookup(grafana: FakeGrafana) -> None:
+def test_bad_token_on_folder_lookup(grafana: FakeGrafana, board: Path) -> None:
     with pytest.raises(GrafanaError, match="401"):
-        import_dashboards(grafana.url, [BOARD], folder="x", token="wrong")
+        import_dashboards(grafana.url, [board], folder="x", token="wrong")
 
 
-def test_redirects_are_not_followed(grafana: FakeGrafana) -> None:
+def test_redirects_are_not_followed(grafana: FakeGrafana, board: Path) -> None:
     with pytest.raises(GrafanaError, match="redirected to https://elsewhere.example"):
-        import_dashboards(grafana.url + "/api/redirect", [BOARD], token="s3cret")
+        import_dashboards(grafana.url + "/api/redirect", [board], token="s3cret")
     assert all("elsewhere" not in r[1] for r in grafana.requests)
 
 
-def test_connection_refused() -> None:
+def test_connection_refused(board: Path) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     with pytest.raises(GrafanaError, match="cannot connect to Grafana at http://127.0.0.1:%d \\(connection refused\\)" % port):
-        import_dashboards(f"http://127.0.0.1:{port}", [BOARD], token="s3cret")
+        import_dashboards(f"http://127.0.0.1:{port}", [board], token="s3cret")
 
 
-def test_cli_reads_the_token_from_the_environment(grafana: FakeGrafana) -> None:
-    result = CliRunner().invoke(main, ["import", "grafana", "--url", grafana.url, "codemirror"], env={"GRAFANA_TOKEN": "s3cret"})
+def test_cli_reads_the_token_from_the_environment(grafana: FakeGrafana, dashboards: Path) -> None:
+    result = CliRunner().invoke(main, ["import", "grafana", "--url", grafana.url, "--dashboards-dir", str(dashboards), "codemirror"], env={"GRAFANA_TOKEN": "s3cret"})
     assert result.exit_code == 0, result.output
     assert "imported metrics-codemirror version 1" in result.output
-    result = CliRunner().invoke(main, ["import", "grafana", "--url", grafana.url, "codemirror"], env={"GRAFANA_TOKEN": ""})
+    result = CliRunner().invoke(main, ["import", "grafana", "--url", grafana.url, "--dashboards-dir", str(dashboards), "codemirror"], env={"GRAFANA_TOKEN": ""})
     assert result.exit_code == 1 and "set GRAFANA_TOKEN" in result.output
 
 
-def test_cli_error_is_one_line_with_exit_1(grafana: FakeGrafana) -> None:
+def test_cli_error_is_one_line_with_exit_1(grafana: FakeGrafana, dashboards: Path) -> None:
     grafana.status, grafana.answer = 412, {"message": "The dashboard has been changed by someone else", "status": "version-mismatch"}
-    result = CliRunner().invoke(main, ["import", "grafana", "--url", grafana.url, "codemirror"], env={"GRAFANA_TOKEN": "s3cret"})
+    result = CliRunner().invoke(main, ["import", "grafana", "--url", grafana.url, "--dashboards-dir", str(dashboards), "codemirror"], env={"GRAFANA_TOKEN": "s3cret"})
     assert result.exit_code == 1
     assert result.output.count("\n") == 1 and "412" in result.output and "Traceback" not in result.output
 
 
-def test_dry_run_prints_the_body_and_contacts_nobody(grafana: FakeGrafana) -> None:
-    result = CliRunner().invoke(main, ["import", "grafana", "--url", grafana.url, "--dry-run", str(BOARD)], env={"GRAFANA_TOKEN": ""})
+def test_dry_run_prints_the_body_and_contacts_nobody(grafana: FakeGrafana, board: Path) -> None:
+    result = CliRunner().invoke(main, ["import", "grafana", "--url", grafana.url, "--dry-run", str(board)], env={"GRAFANA_TOKEN": ""})
     assert result.exit_code == 0, result.output
     assert grafana.requests == []
     body = json.loads(result.stdout[result.stdout.index("{"):])
@@ -176,22 +192,22 @@ def test_not_a_dashboard(tmp_path: Path) -> None:
         import_dashboards("http://127.0.0.1:1", [bad], token="t")
 
 
-def test_a_dashboard_edited_in_grafana_is_not_overwritten(grafana: FakeGrafana, state_dir: Path) -> None:
+def test_a_dashboard_edited_in_grafana_is_not_overwritten(grafana: FakeGrafana, state_dir: Path, board: Path) -> None:
     grafana.answer = {**OK, "version": 3}
-    import_dashboards(grafana.url, [BOARD], token="s3cret")  # new: nothing live yet
+    import_dashboards(grafana.url, [board], token="s3cret")  # new: nothing live yet
     assert json.loads((state_dir / "grafana-imports.json").read_text()) == {grafana.url: {"metrics-codemirror": 3}}
     grafana.live["metrics-codemirror"] = 3
-    import_dashboards(grafana.url, [BOARD], token="s3cret")  # live is what we imported: fine
+    import_dashboards(grafana.url, [board], token="s3cret")  # live is what we imported: fine
     grafana.live["metrics-codemirror"] = 4  # someone saved an edit in the UI
     posts = len([r for r in grafana.requests if r[0] == "POST"])
     with pytest.raises(GrafanaError, match="was changed in Grafana: live version 4, version 3 at our last import.*--force"):
-        import_dashboards(grafana.url, [BOARD], token="s3cret")
+        import_dashboards(grafana.url, [board], token="s3cret")
     assert len([r for r in grafana.requests if r[0] == "POST"]) == posts  # nothing was posted
-    import_dashboards(grafana.url, [BOARD], token="s3cret", force=True)
+    import_dashboards(grafana.url, [board], token="s3cret", force=True)
     assert len([r for r in grafana.requests if r[0] == "POST"]) == posts + 1
 
 
-def test_a_dashboard_never_imported_by_us_needs_force(grafana: FakeGrafana) -> None:
+def test_a_dashboard_never_imported_by_us_needs_force(grafana: FakeGrafana, board: Path) -> None:
     grafana.live["metrics-codemirror"] = 1
     with pytest.raises(GrafanaError, match="never imported by this tool"):
-        import_dashboards(grafana.url, [BOARD], token="s3cret")
+        import_dashboards(grafana.url, [board], token="s3cret")

@@ -11,7 +11,8 @@ import jsonschema
 import yaml
 
 from metrics import catalogue
-from tests.conftest import CATALOGUE, ROOT, edit
+from metrics.reports.validate import query_folders
+from tests.conftest import CATALOGUE, QUERIES, ROOT, SHIPPED_CATALOGUE, SHIPPED_QUERIES, edit
 
 METRICS = [sys.executable, "-m", "metrics"]
 
@@ -21,7 +22,15 @@ def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
 
 
 def test_validate_shipped_catalogue_passes() -> None:
+    """`metrics validate` with the defaults checks every shipped spec and query folder, however many."""
     result = run("validate")
+    assert result.returncode == 0, result.stdout + result.stderr
+    specs, folders = len(list(SHIPPED_CATALOGUE.glob("*.yaml"))), len(query_folders(SHIPPED_QUERIES))
+    assert f"{specs} spec file(s) and {folders} query folder(s) checked: 0 error(s)" in result.stderr
+
+
+def test_validate_test_catalogue_is_silent() -> None:
+    result = run("--catalogue", str(CATALOGUE), "--queries", str(QUERIES), "validate")
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout == ""
     assert "4 spec file(s) and 4 query folder(s) checked: 0 error(s), 0 warning(s)" in result.stderr
@@ -55,12 +64,12 @@ def test_warnings_pass_unless_strict(catalogue_copy: Path) -> None:
 
 
 def test_list_shows_the_catalogue() -> None:
-    result = run("list", "--format", "json")
+    result = run("--catalogue", str(CATALOGUE), "list", "--format", "json")
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)
     expected = [(s.name, s.status, s.version, len(s.metrics)) for s in catalogue.load(CATALOGUE)]
     assert [(r["name"], r["status"], r["version"], r["metrics"]) for r in rows] == expected
-    table = run("list").stdout.splitlines()
+    table = run("--catalogue", str(CATALOGUE), "list").stdout.splitlines()
     assert table[0].split() == ["name", "owner", "status", "version", "metrics", "sunset"]
     assert len(table) == 1 + len(expected)
 

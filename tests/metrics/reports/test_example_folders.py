@@ -1,7 +1,9 @@
-"""The shipped query folders over generated sample data, checked against independent counts.
+"""The example query folders over generated sample data, checked against independent counts.
 
-The raw rows are read back with pyarrow and counted in plain Python; the runner's metric tables
-must agree to the unit (numbers first: a wrong metric is worse than a missing one).
+The folders are the tests' copy (tests/fixtures/queries/), since each test knows what its folder
+computes; shipped folders are checked generically in test_validate.py. The raw rows are read back
+with pyarrow and counted in plain Python; the runner's metric tables must agree to the unit
+(numbers first: a wrong metric is worse than a missing one).
 """
 
 from __future__ import annotations
