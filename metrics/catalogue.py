@@ -360,7 +360,7 @@ def _check_aggregation(spec: Spec, i: int, metric: Metric, p) -> list[Problem]:
                     out.append(p(where, f"ratio '{metric.name}' is split by {', '.join(missing)}, which its {key} '{name}' is not", "a ratio's dimensions must be dimensions of its numerator and its denominator"))
         if metric.ratio.numerator in names and metric.ratio.denominator in names:
             num, den = spec.metric(metric.ratio.numerator), spec.metric(metric.ratio.denominator)
-            if (num.table is None) != (den.table is None):
+            if num.ratio is None and den.ratio is None and (num.table is None) != (den.table is None):
                 out.append(p(("metrics", i, "ratio"), f"the parts of ratio '{metric.name}' are stored in different places (a table and StatsD)", "take both parts from reports, or both from StatsD"))
     if metric.normalization and metric.normalization.by in names and metric.normalization.by != metric.name:
         by = spec.metric(metric.normalization.by)

@@ -40,6 +40,13 @@ def test_metric_frame_and_normalization(tmp_path: Path) -> None:
     assert whole["toggles_per_editing_sessions"].tolist() == [(32 + 16 + 48 + 16) / (160 + 0 + 64)]  # a ratio of sums, not a mean of ratios
     with pytest.raises(InputError, match="'editing_sessions' is not split by enabled"):
         frames.metric("toggles", normalized=True, by=["enabled"], catalogue=CATALOGUE, warehouse=tmp_path)
+    with pytest.raises(InputError, match="grain is one of period, week, month, all"):
+        frames.metric("toggles", grain="fortnight", catalogue=CATALOGUE, warehouse=tmp_path)
+    with pytest.raises(InputError, match="by takes dimensions of 'toggles': editor, enabled, wiki"):
+        frames.metric("toggles", by=["country"], catalogue=CATALOGUE, warehouse=tmp_path)
+    for by in ("editor", ["editor", "editor"]):
+        with pytest.raises(InputError, match="is not a list of distinct dimension names"):
+            frames.metric("toggles", by=by, catalogue=CATALOGUE, warehouse=tmp_path)  # type: ignore[arg-type]
     with pytest.raises(InputError, match="collected by StatsD"):
         frames.metric("codemirror_toggle_clicks", catalogue=CATALOGUE, warehouse=tmp_path)
     with pytest.raises(InputError, match="no metric named 'toggle'"):
