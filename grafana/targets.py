@@ -114,7 +114,8 @@ def _plain(spec: Spec, graph: Graph, metric: Metric, show: str, stat: bool) -> s
     """
     if metric.type == "timer":
         if show == "mean":
-            return _ratio_of(spec, graph, metric, metric, 1.0, stat, ("sum", "count"))
+            # StatsD scales a timer's `count` by 1 / sample rate but not its `sum`: undo it.
+            return _ratio_of(spec, graph, metric, metric, 1.0 / metric.sample_rate, stat, ("sum", "count"))
         metric_leaf: str | None = "count"  # the number of measurements, a count
     else:
         metric_leaf = None

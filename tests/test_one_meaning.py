@@ -133,7 +133,7 @@ def oracle(world: dict[str, Any], q: aggregation.Quantity, by: list[str], grain:
         # StatsD keeps a timer's count and sum per flush; here each row is `value` measurements of 2 ms
         for key, rs in groups(q.metric).items():
             counts = [r[col(q.metric)] for r in rs if r[col(q.metric)] is not None]
-            result[key] = (2.0 if sum(counts) else None) if q.kind == "value" and q.name.endswith("_mean") else float(sum(counts)) if counts else None
+            result[key] = (2.0 if sum(counts) else None) if q.name.endswith("_mean") else sum(counts) / q.metric.sample_rate if counts else None
         return result
     if q.kind == "ratio":
         assert q.denominator is not None
@@ -249,8 +249,9 @@ def _graphite_points(world: dict[str, Any], spec: Spec) -> dict[str, list[float 
             if value is None:
                 continue
             for leaf in leaves:
-                # a timer's `sum` leaf: here each row is `value` measurements of 2 ms each
-                point = value * 2.0 if leaf == "sum" else float(value)
+                # a timer: each row is `value` sampled measurements of 2 ms each; StatsD scales the
+                # count by 1 / sample rate, not the sum
+                point = value * 2.0 if leaf == "sum" else value / m.sample_rate if leaf == "count" else float(value)
                 path = expand(m.graphite_series(leaf), {d: r[d] for d in m.dimensions})
                 values = series.setdefault(path, [None] * len(DAYS))
                 values[index[r["dt"]]] = (values[index[r["dt"]]] or 0) + point

@@ -184,7 +184,7 @@ def test_codemirror_targets() -> None:
     assert live == "aliasByNode(groupByNodes(stats_counts.MediaWiki.CodeMirror.live.toggle_clicks.$editor.$enabled, 'sum', 0, 6), 1)"
     timing = graph_targets(spec, graphs["Highlighting time"])[0].expr
     sums, counts = ("groupByNodes(stats.timers.MediaWiki.CodeMirror.live.render_ms.$editor.%s, 'sum', 0, 6)" % leaf for leaf in ("sum", "count"))
-    assert timing == f"aliasSub(aliasByNode(scale(asPercent({sums}, {counts}, 1), 0.01), 1), '$', ' mean')"
+    assert timing == f"aliasSub(aliasByNode(scale(asPercent({sums}, {counts}, 1), 0.1), 1), '$', ' mean')"  # x100 / 100 / the 0.1 sample rate
 
 
 def test_normalization_scale_and_split_by_a_dimension_the_denominator_lacks(catalogue_copy: Path) -> None:
@@ -200,7 +200,7 @@ def test_normalization_scale_and_split_by_a_dimension_the_denominator_lacks(cata
 def test_timer_mean_is_sum_over_count_and_ratio_metrics_divide_their_parts() -> None:
     spec = CAT.spec("codemirror")
     mean = graph_targets(spec, next(g for g in spec.graphs if g.title == "Highlighting time"))[0].expr
-    assert "render_ms.$editor.sum, 'sum', 0, 6), groupByNodes(stats.timers.MediaWiki.CodeMirror.live.render_ms.$editor.count, 'sum', 0, 6), 1), 0.01)" in mean
+    assert "render_ms.$editor.sum, 'sum', 0, 6), groupByNodes(stats.timers.MediaWiki.CodeMirror.live.render_ms.$editor.count, 'sum', 0, 6), 1), 0.1)" in mean  # StatsD scales count by 1 / 0.1
     assert ".mean" not in mean  # a mean of means would weigh a quiet editor like a busy one
     spec = CAT.spec("country_indicators")
     table = graph_targets(spec, next(g for g in spec.graphs if g.title == "Internet access by country"))

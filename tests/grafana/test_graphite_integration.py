@@ -58,7 +58,7 @@ def sent(graphite) -> dict[str, dict[int, float]]:
     values: dict[str, dict[int, float]] = defaultdict(dict)
     for spec in CAT:
         for metric in spec.metrics:
-            if metric.source.type != "report" or not metric.graphite_path:
+            if metric.table is None or not metric.graphite_path:
                 continue
             dims = [spec.dimension(d) for d in metric.dimensions]
             for combo in itertools.product(*(d.allowed_values() for d in dims)):
