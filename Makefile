@@ -26,8 +26,9 @@ setup: $(VENV)/.synced  ## create .venv with the project and the `metrics` comma
 demo: setup  ## the main job end to end on the embedded default (DuckDB, generated sample data)
 	bash scripts/demo.sh $(DEMO_DIR)
 
-lint: setup  ## ruff and mypy (the dev group of uv.lock)
+lint: setup  ## ruff (lint and format check) and mypy (the dev group of uv.lock)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
 test: setup lint  ## lint, then every test, including those that start real Superset, StatsD/Graphite and Trino

@@ -67,8 +67,14 @@ def bench_pageviews(folder: Path, lines: int, runs: int) -> None:
         gzip_times.append(time.perf_counter() - started)
     load_times, peaks = [], []
     for run in range(runs):
-        result = subprocess.run([sys.executable, "-c", LOAD, str(folder / f"warehouse{run}"), str(path)], cwd=ROOT,
-                                capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        result = subprocess.run(
+            [sys.executable, "-c", LOAD, str(folder / f"warehouse{run}"), str(path)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
         seconds, stored, quarantined, max_rss_kb = result.stdout.split()
         assert int(stored) == lines and int(quarantined) == 0, result.stdout
         load_times.append(float(seconds))
@@ -106,7 +112,9 @@ def bench_events(folder: Path, count: int, runs: int) -> None:
         summary = events.load_lines(warehouse, "bench", "bench", lines, now=dt.datetime(2026, 11, 10, tzinfo=dt.timezone.utc))
         rates.append(len(lines) / (time.perf_counter() - started))
         assert summary.stored == len(lines), summary.line()
-    print(f"full load (parse, validate, flatten, store): {max(rates):,.0f} events/s (best of {runs}: {', '.join(f'{r:,.0f}' for r in rates)}; target >= 100,000)")
+    print(
+        f"full load (parse, validate, flatten, store): {max(rates):,.0f} events/s (best of {runs}: {', '.join(f'{r:,.0f}' for r in rates)}; target >= 100,000)"
+    )
 
     registry = events.default_registry()
 
@@ -120,8 +128,10 @@ def bench_events(folder: Path, count: int, runs: int) -> None:
         event = json.loads(line)
         registry.get(event["$schema"]).validate(event)
 
-    plain = {uri: jsonschema.Draft7Validator(json.loads((registry.root / (uri.lstrip("/") + ".json")).read_text()),
-                                             format_checker=jsonschema.FormatChecker()) for uri in registry.versions}
+    plain = {
+        uri: jsonschema.Draft7Validator(json.loads((registry.root / (uri.lstrip("/") + ".json")).read_text()), format_checker=jsonschema.FormatChecker())
+        for uri in registry.versions
+    }
 
     def reference(line: bytes) -> None:
         event = json.loads(line)

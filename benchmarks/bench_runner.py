@@ -63,11 +63,13 @@ def generate(warehouse: Warehouse, start: dt.date, days: int, wikis: list[str], 
         day = start + dt.timedelta(days=d)
         n = int(rng.poisson(per_hour * 24))
         base = np.datetime64(day.isoformat(), "us")
-        table = pa.table({
-            "meta_dt": pa.array(base + rng.integers(0, 86_400_000_000, n).astype("timedelta64[us]")).cast(pa.timestamp("us", tz="UTC")),
-            "wiki": pa.array(rng.choice(wikis, n, p=_zipf(len(wikis)))),
-            "session": pa.array(rng.integers(0, 5000, n).astype(str)),
-        })
+        table = pa.table(
+            {
+                "meta_dt": pa.array(base + rng.integers(0, 86_400_000_000, n).astype("timedelta64[us]")).cast(pa.timestamp("us", tz="UTC")),
+                "wiki": pa.array(rng.choice(wikis, n, p=_zipf(len(wikis)))),
+                "session": pa.array(rng.integers(0, 5000, n).astype(str)),
+            }
+        )
         warehouse.put_file("event", "bench", {"year": day.year, "month": day.month, "day": day.day}, "gen", table)
         total += n
     return total
@@ -81,7 +83,7 @@ def _zipf(n: int) -> np.ndarray:
 def folder(root: Path, name: str, wikis: list[str] | None, start: dt.date, sql: str, extra: str) -> Path:
     q = root / name
     q.mkdir(parents=True)
-    explode = f"    explode_by: {{wiki: \"{', '.join(wikis)}\"}}\n" if wikis else ""
+    explode = f'    explode_by: {{wiki: "{", ".join(wikis)}"}}\n' if wikis else ""
     (q / "config.yaml").write_text(f"reports:\n  daily:\n    granularity: days\n    starts: {start}\n{explode}{extra}")
     (q / "daily.sql").write_text(sql)
     return q

@@ -52,7 +52,20 @@ def build_dashboard(spec: Spec, *, datasource_uid: str = DEFAULT_DATASOURCE_UID,
         "editable": True,
         "graphTooltip": 1,
         "id": None,
-        "links": [{"title": "Ticket", "type": "link", "url": str(spec.ticket), "icon": "external link", "targetBlank": True, "asDropdown": False, "includeVars": False, "keepTime": False, "tags": [], "tooltip": "The task tracking this instrumentation"}],
+        "links": [
+            {
+                "title": "Ticket",
+                "type": "link",
+                "url": str(spec.ticket),
+                "icon": "external link",
+                "targetBlank": True,
+                "asDropdown": False,
+                "includeVars": False,
+                "keepTime": False,
+                "tags": [],
+                "tooltip": "The task tracking this instrumentation",
+            }
+        ],
         "panels": panels,
         "refresh": "",
         "schemaVersion": SCHEMA_VERSION,
@@ -80,7 +93,11 @@ def _text_panel(spec: Spec, today: dt.date) -> dict:
         "type": "text",
         "title": "About this dashboard",
         "gridPos": {"h": TEXT_HEIGHT, "w": 24, "x": 0, "y": 0},
-        "options": {"mode": "markdown", "content": about_markdown(spec, today), "code": {"language": "plaintext", "showLineNumbers": False, "showMiniMap": False}},
+        "options": {
+            "mode": "markdown",
+            "content": about_markdown(spec, today),
+            "code": {"language": "plaintext", "showLineNumbers": False, "showMiniMap": False},
+        },
     }
 
 
@@ -137,7 +154,12 @@ def _graph_panel(spec: Spec, graph: Graph, targets: list[Target], title: str) ->
     panel.update(
         type="timeseries",
         options={
-            "legend": {"displayMode": "table" if table or calcs else "list", "placement": "bottom", "showLegend": True, "calcs": calcs + (["lastNotNull"] if table else [])},
+            "legend": {
+                "displayMode": "table" if table or calcs else "list",
+                "placement": "bottom",
+                "showLegend": True,
+                "calcs": calcs + (["lastNotNull"] if table else []),
+            },
             "tooltip": {"mode": "multi", "sort": "desc"},
         },
         fieldConfig={"defaults": {"unit": unit, "custom": _line_style(_axis_label(spec, targets))}, "overrides": []},
@@ -197,7 +219,9 @@ def _stat_options() -> dict:
 def _default_graph(metric: Metric) -> Graph:
     split = metric.dimensions[0] if metric.dimensions else None
     show: list[Show] = ["mean"] if metric.type == "timer" else ["total"]
-    return Graph(title=metric.name.replace("_", " ").capitalize(), description=metric.description, kind="line", metrics=[metric.name], split_by=split, show=show)
+    return Graph(
+        title=metric.name.replace("_", " ").capitalize(), description=metric.description, kind="line", metrics=[metric.name], split_by=split, show=show
+    )
 
 
 def _describe(spec: Spec, graph: Graph) -> str:
@@ -295,5 +319,3 @@ def _ref_id(index: int) -> str:
         index, rest = divmod(index - 1, 26)
         letters = chr(ord("A") + rest) + letters
     return letters
-
-

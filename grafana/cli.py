@@ -13,10 +13,22 @@ from metrics.cli_kit import settings
 
 
 @click.command("grafana")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_OUT, show_default="grafana/", help="Folder for dashboards/ and provisioning/.")
-@click.option("--datasource-uid", default=DEFAULT_DATASOURCE_UID, show_default=True, help="uid of the Graphite datasource (default of the $datasource variable and of the provisioned datasource).")
+@click.option(
+    "--out", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_OUT, show_default="grafana/", help="Folder for dashboards/ and provisioning/."
+)
+@click.option(
+    "--datasource-uid",
+    default=DEFAULT_DATASOURCE_UID,
+    show_default=True,
+    help="uid of the Graphite datasource (default of the $datasource variable and of the provisioned datasource).",
+)
 @click.option("--graphite-url", default=DEFAULT_GRAPHITE_URL, show_default=True, help="graphite-web URL written into the datasource provisioning file.")
-@click.option("--dashboards-path", default=DEFAULT_DASHBOARDS_PATH, show_default=True, help="Where the Grafana host reads the dashboard files (provider provisioning file).")
+@click.option(
+    "--dashboards-path",
+    default=DEFAULT_DASHBOARDS_PATH,
+    show_default=True,
+    help="Where the Grafana host reads the dashboard files (provider provisioning file).",
+)
 @click.pass_context
 def build_grafana(ctx: click.Context, out: Path, datasource_uid: str, graphite_url: str, dashboards_path: str) -> None:
     """Write one Grafana dashboard JSON per spec, and file-provisioning config."""
@@ -31,7 +43,13 @@ def build_grafana(ctx: click.Context, out: Path, datasource_uid: str, graphite_u
 @click.argument("dashboards", nargs=-1)
 @click.option("--url", required=True, help="Grafana base URL, e.g. https://grafana.example.org (token from GRAFANA_TOKEN).")
 @click.option("--folder", default=FOLDER, show_default=True, help="Folder title; created when missing.")
-@click.option("--dashboards-dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_OUT / "dashboards", show_default="grafana/dashboards", help="Where built dashboards are found by spec name.")
+@click.option(
+    "--dashboards-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_OUT / "dashboards",
+    show_default="grafana/dashboards",
+    help="Where built dashboards are found by spec name.",
+)
 @click.option("--dry-run", is_flag=True, help="Print what would be posted; contact no server.")
 @click.option("--force", is_flag=True, help="Overwrite dashboards changed in Grafana since the last import.")
 def import_grafana(dashboards: tuple[str, ...], url: str, folder: str, dashboards_dir: Path, dry_run: bool, force: bool) -> None:

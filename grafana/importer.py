@@ -86,7 +86,9 @@ def import_dashboards(
     if not token:
         raise GrafanaError(f"no Grafana token: set {TOKEN_ENV} to a service-account token with the Editor role")
     results = []
-    with httpx.Client(base_url=url.rstrip("/"), headers={"Authorization": f"Bearer {token}", "Accept": "application/json"}, follow_redirects=False, timeout=timeout) as client:
+    with httpx.Client(
+        base_url=url.rstrip("/"), headers={"Authorization": f"Bearer {token}", "Accept": "application/json"}, follow_redirects=False, timeout=timeout
+    ) as client:
         store = StateFile(STATE_NAME)
         ours = store.read().get(url.rstrip("/"), {})
         for path, dashboard in dashboards:
@@ -138,13 +140,17 @@ def _request(client: httpx.Client, method: str, path: str, body: Any, *, what: s
         raise GrafanaError(f"{method} {target} failed: {exc}") from None
     status = response.status_code
     if 300 <= status < 400:
-        raise GrafanaError(f"{method} {target} was redirected to {response.headers.get('location', '?')} ({status}): pass the final Grafana URL as --url (redirects are not followed, so the token is never sent elsewhere)")
+        raise GrafanaError(
+            f"{method} {target} was redirected to {response.headers.get('location', '?')} ({status}): pass the final Grafana URL as --url (redirects are not followed, so the token is never sent elsewhere)"
+        )
     if status == 401:
         raise GrafanaError(f"Grafana rejected the token (401 Unauthorized) for {what}: set {TOKEN_ENV} to a valid service-account token")
     if status == 403:
         raise GrafanaError(f"the token may not write {what} (403 Forbidden: {_message(response)}): give the service account the Editor role on the folder")
     if status == 412:
-        raise GrafanaError(f"Grafana refused {what} (412 {_message(response)}): it was changed by someone else or another dashboard has its name; check it in Grafana, then import again")
+        raise GrafanaError(
+            f"Grafana refused {what} (412 {_message(response)}): it was changed by someone else or another dashboard has its name; check it in Grafana, then import again"
+        )
     if status == 404 and missing_ok:
         return None
     if status >= 400:

@@ -168,10 +168,7 @@ class Batch:
         for (stream, hour, version), rows in self.rows.items():
             layout = self.registry.layout(version.title)
             values = list(zip(*rows))
-            arrays = {
-                c.name: pa.array(v, pa.int64()).cast(c.type) if c.name == "meta_dt" else pa.array(v, c.type)
-                for c, v in zip(version.columns, values)
-            }
+            arrays = {c.name: pa.array(v, pa.int64()).cast(c.type) if c.name == "meta_dt" else pa.array(v, c.type) for c, v in zip(version.columns, values)}
             arrays["schema_version"] = pa.array([version.version] * len(rows), pa.string())
             columns = [arrays.get(f.name, pa.nulls(len(rows), f.type)) for f in layout]
             self.pieces[stream][hour].append(pa.table(columns, schema=layout))
@@ -228,8 +225,16 @@ STEP = 50_000
 """Lines parsed between two flushes of rows into Arrow (and two progress updates)."""
 
 
-def load_lines(warehouse: Warehouse, source: str, key: str | Callable[[], str], lines: Iterable[bytes], *, registry: Registry | None = None,
-               now: dt.datetime | None = None, progress: Progress | None = None) -> LoadSummary:
+def load_lines(
+    warehouse: Warehouse,
+    source: str,
+    key: str | Callable[[], str],
+    lines: Iterable[bytes],
+    *,
+    registry: Registry | None = None,
+    now: dt.datetime | None = None,
+    progress: Progress | None = None,
+) -> LoadSummary:
     """Load one source's lines; its earlier rows (same `key`) are replaced, in data and quarantine.
 
     `lines` may be any iterable: it is read STEP lines at a time, so a file never sits in memory
@@ -265,8 +270,14 @@ def load_lines(warehouse: Warehouse, source: str, key: str | Callable[[], str], 
     return summary
 
 
-def load(warehouse: Warehouse | Path | str, paths: Iterable[str | Path], *, registry: Registry | None = None,
-         now: dt.datetime | None = None, progress: Progress | None = None) -> LoadSummary:
+def load(
+    warehouse: Warehouse | Path | str,
+    paths: Iterable[str | Path],
+    *,
+    registry: Registry | None = None,
+    now: dt.datetime | None = None,
+    progress: Progress | None = None,
+) -> LoadSummary:
     """Load newline-delimited JSON event files (`-` is stdin); returns files, rows stored and quarantined."""
     if not isinstance(warehouse, Warehouse):
         warehouse = Warehouse(warehouse)

@@ -138,10 +138,28 @@ def reference_previews_events(seed: int, day: dt.date, *, pageviews_per_day: int
         for second in _moments(rng, day, views):
             token = _token(rng, sampled=bool(rng.random() < 0.5))
             moment = midnight + dt.timedelta(seconds=int(second), milliseconds=int(rng.integers(0, 1000)))
-            events.append(_envelope("referencepreviewsbaseline", "/analytics/legacy/referencepreviewsbaseline/1.0.0", wiki, moment, rng, {"action": "pageview", "session_token": token}))
+            events.append(
+                _envelope(
+                    "referencepreviewsbaseline",
+                    "/analytics/legacy/referencepreviewsbaseline/1.0.0",
+                    wiki,
+                    moment,
+                    rng,
+                    {"action": "pageview", "session_token": token},
+                )
+            )
             for _ in range(int(rng.binomial(3, click_rate))):
                 moment = min(moment + dt.timedelta(seconds=int(rng.integers(5, 300))), midnight + dt.timedelta(hours=23, minutes=59, seconds=59))
-                events.append(_envelope("referencepreviewsbaseline", "/analytics/legacy/referencepreviewsbaseline/1.0.0", wiki, moment, rng, {"action": "clickedFootnote", "session_token": token}))
+                events.append(
+                    _envelope(
+                        "referencepreviewsbaseline",
+                        "/analytics/legacy/referencepreviewsbaseline/1.0.0",
+                        wiki,
+                        moment,
+                        rng,
+                        {"action": "clickedFootnote", "session_token": token},
+                    )
+                )
     events.sort(key=lambda e: e["meta"]["dt"])
     return events
 
@@ -296,13 +314,15 @@ def countries(seed: int, count: int = len(ISO3)) -> list[Country]:
     rng = _rng(seed, "countries")
     out = []
     for iso3 in ISO3[:count]:
-        out.append(Country(
-            iso3,
-            population=float(np.exp(rng.normal(15.5, 2.0))),
-            growth=float(rng.normal(0.01, 0.01)),
-            internet_2015=float(rng.uniform(5, 90)),
-            editors_per_million=float(np.exp(rng.normal(2.5, 1.0))),
-        ))
+        out.append(
+            Country(
+                iso3,
+                population=float(np.exp(rng.normal(15.5, 2.0))),
+                growth=float(rng.normal(0.01, 0.01)),
+                internet_2015=float(rng.uniform(5, 90)),
+                editors_per_million=float(np.exp(rng.normal(2.5, 1.0))),
+            )
+        )
     return out
 
 
@@ -321,23 +341,25 @@ def world_bank_records(seed: int, years: Sequence[int] = range(2015, 2026), *, c
                 "IT.NET.USER.ZS": round(min(99.5, country.internet_2015 + age * (100 - country.internet_2015) * 0.06), 3),
             }
             for indicator, value in values.items():
-                records[indicator].append({
-                    "indicator": {"id": indicator, "value": INDICATORS[indicator]},
-                    "country": {"id": country.iso3[:2], "value": f"Country {country.iso3}"},
-                    "countryiso3code": country.iso3,
-                    "date": str(year),
-                    "value": None if rng.random() < missing else value,
-                    "unit": "",
-                    "obs_status": "",
-                    "decimal": 0 if indicator == "SP.POP.TOTL" else 1,
-                })
+                records[indicator].append(
+                    {
+                        "indicator": {"id": indicator, "value": INDICATORS[indicator]},
+                        "country": {"id": country.iso3[:2], "value": f"Country {country.iso3}"},
+                        "countryiso3code": country.iso3,
+                        "date": str(year),
+                        "value": None if rng.random() < missing else value,
+                        "unit": "",
+                        "obs_status": "",
+                        "decimal": 0 if indicator == "SP.POP.TOTL" else 1,
+                    }
+                )
     return records
 
 
 def world_bank_page(records: Sequence[dict], page: int, per_page: int) -> list:
     """One page of the API's answer: `[{"page", "pages", "per_page", "total"}, [records...]]`."""
     pages = max(1, math.ceil(len(records) / per_page))
-    chunk = list(records[(page - 1) * per_page: page * per_page])
+    chunk = list(records[(page - 1) * per_page : page * per_page])
     return [{"page": page, "pages": pages, "per_page": per_page, "total": len(records), "lastupdated": "2026-07-01"}, chunk or None]
 
 

@@ -33,12 +33,14 @@ from metrics.problems import InputError
 from metrics.warehouse import Warehouse
 
 SCHEMA, TABLE, QUARANTINE = "wmf", "pageview_hourly", "pageviews"
-COLUMNS = pa.schema([
-    pa.field("domain_code", pa.string()),
-    pa.field("page_title", pa.string()),
-    pa.field("count_views", pa.int64()),
-    pa.field("total_response_size", pa.int64()),
-])
+COLUMNS = pa.schema(
+    [
+        pa.field("domain_code", pa.string()),
+        pa.field("page_title", pa.string()),
+        pa.field("count_views", pa.int64()),
+        pa.field("total_response_size", pa.int64()),
+    ]
+)
 NAME = re.compile(r"pageviews-(\d{4})(\d{2})(\d{2})-(\d{2})0000")
 BLOCK = 1 << 20
 
@@ -118,10 +120,17 @@ def read_batches(path: Path, progress: Progress | None = None) -> Iterator[pa.Ta
             stream,
             read_options=pacsv.ReadOptions(column_names=COLUMNS.names, block_size=BLOCK, use_threads=False),
             parse_options=pacsv.ParseOptions(
-                delimiter=" ", quote_char=False, escape_char=False, ignore_empty_lines=False,
+                delimiter=" ",
+                quote_char=False,
+                escape_char=False,
+                ignore_empty_lines=False,
             ),
             convert_options=pacsv.ConvertOptions(
-                column_types=COLUMNS, strings_can_be_null=False, quoted_strings_can_be_null=False, null_values=[], check_utf8=True,
+                column_types=COLUMNS,
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+                null_values=[],
+                check_utf8=True,
             ),
         )
         done = 0

@@ -17,13 +17,15 @@ from ingestion.storage import put_keyed, remove_stale
 from metrics.warehouse import Warehouse
 
 SCHEMA = "quarantine"
-COLUMNS = pa.schema([
-    pa.field("source_file", pa.string()),
-    pa.field("line", pa.int64()),
-    pa.field("raw", pa.string()),
-    pa.field("reason", pa.string()),
-    pa.field("loaded_at", pa.timestamp("us", tz="UTC")),
-])
+COLUMNS = pa.schema(
+    [
+        pa.field("source_file", pa.string()),
+        pa.field("line", pa.int64()),
+        pa.field("raw", pa.string()),
+        pa.field("reason", pa.string()),
+        pa.field("loaded_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
 
 
 @dataclass(frozen=True)

@@ -150,8 +150,9 @@ def _bounds(schema: dict, integer: bool) -> dict[str, object]:
     return meta
 
 
-def _fast_type(schema: dict, path: tuple[str, ...], access: dict[tuple[str, ...], _Access], parent: _Access,
-               datetimes: list[tuple[str, ...]], tag: str | None = None) -> Any:
+def _fast_type(
+    schema: dict, path: tuple[str, ...], access: dict[tuple[str, ...], _Access], parent: _Access, datetimes: list[tuple[str, ...]], tag: str | None = None
+) -> Any:
     """The msgspec type of one (sub)schema; raises `_Unsupported` for what it cannot express exactly or stricter."""
     kind = schema.get("type")
     if not isinstance(kind, str) or kind not in ALLOWED:
@@ -228,7 +229,8 @@ def _fast_version(document: dict, version: SchemaVersion) -> FastVersion | None:
         parts.append("moment" if column.path == ("meta", "dt") else access[column.path].expr("s", f"c{i}"))
     env = {"UNSET": msgspec.UNSET}
     return FastVersion(
-        version, struct,
+        version,
+        struct,
         eval(f"lambda s: ({fields},)", env),  # noqa: S307 - built from generated attribute names
         eval(f"lambda s, moment: ({', '.join(parts)},)", env),  # noqa: S307
     )
@@ -314,7 +316,11 @@ class Registry:
             for column in entry.columns:
                 known = fields.get(column.name)
                 if known is not None and known != column.type:
-                    raise InputError.at(self.root / title, f"field {column.name} changes type between versions ({known} -> {column.type})", "add a new field instead of changing the type of one")
+                    raise InputError.at(
+                        self.root / title,
+                        f"field {column.name} changes type between versions ({known} -> {column.type})",
+                        "add a new field instead of changing the type of one",
+                    )
                 fields.setdefault(column.name, column.type)
         names = list(fields)
         at = max((i + 1 for i, n in enumerate(names) if n.startswith("meta_")), default=0)

@@ -34,7 +34,10 @@ def serve_world_bank(payload: Mapping[str, Sequence[dict]], faults: Mapping[str,
                 per_page = int(query.get("per_page", ["50"])[0])
                 status, body = 200, json.dumps(world_bank_page(payload[indicator], page, per_page)).encode()
             else:
-                status, body = 200, json.dumps([{"message": [{"id": "120", "key": "Invalid value", "value": "The provided parameter value is not valid"}]}]).encode()
+                status, body = (
+                    200,
+                    json.dumps([{"message": [{"id": "120", "key": "Invalid value", "value": "The provided parameter value is not valid"}]}]).encode(),
+                )
             self.send_response(status)
             self.send_header("Content-Type", "application/json;charset=utf-8")
             self.send_header("Content-Length", str(len(body)))

@@ -38,11 +38,18 @@ from metrics.problems import InputError
 from metrics.warehouse import Warehouse, check_name
 
 TYPES: dict[str, pa.DataType] = {
-    "varchar": pa.string(), "string": pa.string(), "text": pa.string(),
-    "bigint": pa.int64(), "int": pa.int64(), "integer": pa.int64(),
-    "double": pa.float64(), "float": pa.float64(),
-    "boolean": pa.bool_(), "bool": pa.bool_(),
-    "date": pa.date32(), "timestamp": pa.timestamp("us", tz="UTC"),
+    "varchar": pa.string(),
+    "string": pa.string(),
+    "text": pa.string(),
+    "bigint": pa.int64(),
+    "int": pa.int64(),
+    "integer": pa.int64(),
+    "double": pa.float64(),
+    "float": pa.float64(),
+    "boolean": pa.bool_(),
+    "bool": pa.bool_(),
+    "date": pa.date32(),
+    "timestamp": pa.timestamp("us", tz="UTC"),
 }
 TRUE, FALSE = {"true", "t", "1", "yes"}, {"false", "f", "0", "no"}
 
@@ -110,8 +117,7 @@ def _partitions(rows: list[tuple], columns: Sequence[Column], partition_by: Sequ
     return out
 
 
-def load_csv(warehouse: Warehouse | Path | str, path: Path | str, table: str, columns: Sequence[Column] | str,
-             partition_by: Sequence[str] = ()) -> LoadSummary:
+def load_csv(warehouse: Warehouse | Path | str, path: Path | str, table: str, columns: Sequence[Column] | str, partition_by: Sequence[str] = ()) -> LoadSummary:
     """Load one CSV file into `schema.table` with declared column types, partitioned by integer columns."""
     started = time.perf_counter()
     warehouse = warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
@@ -225,8 +231,15 @@ def world_bank_row(record: Any) -> tuple[str, str, float | None, int]:
     return indicator, country, None if value is None else float(value), int(date)
 
 
-def load_world_bank(warehouse: Warehouse | Path | str, url: str, indicators: Sequence[str] = (), *, per_page: int = 1000,
-                    timeout: float = 30.0, progress: Callable[[int], None] | None = None) -> LoadSummary:
+def load_world_bank(
+    warehouse: Warehouse | Path | str,
+    url: str,
+    indicators: Sequence[str] = (),
+    *,
+    per_page: int = 1000,
+    timeout: float = 30.0,
+    progress: Callable[[int], None] | None = None,
+) -> LoadSummary:
     """Load indicators from a World Bank style API (base URL; `<url>/country/all/indicator/<id>` per indicator).
 
     Without indicators, `url` itself is paged. Each indicator replaces its earlier load.

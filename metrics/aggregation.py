@@ -216,7 +216,11 @@ def select(quantities: list[Quantity], by: list[str], grain: str = "period", *, 
         for m in q.parts:
             lacking = [d for d in by if d not in m.dimensions]
             if lacking:
-                raise GrainError(f"{q.name}: metric {m.name!r} is not split by {', '.join(lacking)}" if q.name != m.name else f"metric {m.name!r} is not split by {', '.join(lacking)}")
+                raise GrainError(
+                    f"{q.name}: metric {m.name!r} is not split by {', '.join(lacking)}"
+                    if q.name != m.name
+                    else f"metric {m.name!r} is not split by {', '.join(lacking)}"
+                )
     bucket = time_bucket(grain)
     keys = ([f"{bucket} AS {TIME_COLUMN}"] if bucket else []) + list(by)
     group = ([bucket] if bucket else []) + list(by)

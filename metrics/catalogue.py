@@ -237,7 +237,13 @@ def _check_spec(spec: Spec, located: yamlfile.Located, path: Path, today: dt.dat
     out: list[Problem] = []
     p = located.problem
     if path.stem != spec.name:
-        out.append(p(("name",), f"spec name '{spec.name}' differs from the file name '{path.name}'", f"rename the file to {spec.name}.yaml or the spec to '{path.stem}'"))
+        out.append(
+            p(
+                ("name",),
+                f"spec name '{spec.name}' differs from the file name '{path.name}'",
+                f"rename the file to {spec.name}.yaml or the spec to '{path.stem}'",
+            )
+        )
     dims = {d.name: d for d in spec.dimensions}
     out.extend(_duplicates([d.name for d in spec.dimensions], "dimensions", "dimension", p))
     out.extend(_duplicates([m.name for m in spec.metrics], "metrics", "metric", p))
@@ -255,7 +261,13 @@ def _check_spec(spec: Spec, located: yamlfile.Located, path: Path, today: dt.dat
         for j, (key, value) in enumerate(checks):
             index = j if key == "values" else j - (len(checks) - len(dim.examples))
             if dim.pattern and not re.fullmatch(dim.pattern, value):
-                out.append(p(("dimensions", i, key, index), f"value {value!r} of dimension '{dim.name}' does not match its pattern {dim.pattern!r}", "fix the value or the pattern"))
+                out.append(
+                    p(
+                        ("dimensions", i, key, index),
+                        f"value {value!r} of dimension '{dim.name}' does not match its pattern {dim.pattern!r}",
+                        "fix the value or the pattern",
+                    )
+                )
         if dim.default is not None and not dim.accepts(dim.default):
             out.append(p(("dimensions", i, "default"), f"default {dim.default!r} is not an allowed value of dimension '{dim.name}'", _allowed_hint(dim)))
         if dim.values != "open" and not dim.values:
@@ -265,27 +277,59 @@ def _check_spec(spec: Spec, located: yamlfile.Located, path: Path, today: dt.dat
     for i, metric in enumerate(spec.metrics):
         for j, name in enumerate(metric.dimensions):
             if name not in dims:
-                out.append(p(("metrics", i, "dimensions", j), f"metric '{metric.name}' names dimension '{name}', which the spec does not declare", _suggest(name, dims, "dimensions")))
+                out.append(
+                    p(
+                        ("metrics", i, "dimensions", j),
+                        f"metric '{metric.name}' names dimension '{name}', which the spec does not declare",
+                        _suggest(name, dims, "dimensions"),
+                    )
+                )
         placeholders = metric.path_placeholders()
         for name in placeholders:
             if name not in dims:
-                out.append(p(("metrics", i, "graphite_path"), f"placeholder '{{{name}}}' in the Graphite path is not a dimension", _suggest(name, dims, "dimensions")))
+                out.append(
+                    p(("metrics", i, "graphite_path"), f"placeholder '{{{name}}}' in the Graphite path is not a dimension", _suggest(name, dims, "dimensions"))
+                )
             elif name not in metric.dimensions:
-                out.append(p(("metrics", i, "graphite_path"), f"placeholder '{{{name}}}' is not among the dimensions of metric '{metric.name}'", f"add '{name}' to its dimensions"))
+                out.append(
+                    p(
+                        ("metrics", i, "graphite_path"),
+                        f"placeholder '{{{name}}}' is not among the dimensions of metric '{metric.name}'",
+                        f"add '{name}' to its dimensions",
+                    )
+                )
         if metric.graphite_path:
             for name in metric.dimensions:
                 if name in dims and name not in placeholders:
-                    out.append(p(("metrics", i, "graphite_path"), f"dimension '{name}' of metric '{metric.name}' is missing from its Graphite path", f"add .{{{name}}} to the path, or the values collide in one series"))
+                    out.append(
+                        p(
+                            ("metrics", i, "graphite_path"),
+                            f"dimension '{name}' of metric '{metric.name}' is missing from its Graphite path",
+                            f"add .{{{name}}} to the path, or the values collide in one series",
+                        )
+                    )
         if metric.normalization:
             by = metric.normalization.by
             if by == metric.name:
                 out.append(p(("metrics", i, "normalization", "by"), f"metric '{metric.name}' is normalized by itself", "name another metric of the spec"))
             elif by not in metric_names:
-                out.append(p(("metrics", i, "normalization", "by"), f"normalization names metric '{by}', which the spec does not define", _suggest(by, metric_names, "metrics")))
+                out.append(
+                    p(
+                        ("metrics", i, "normalization", "by"),
+                        f"normalization names metric '{by}', which the spec does not define",
+                        _suggest(by, metric_names, "metrics"),
+                    )
+                )
             else:
                 extra = set(spec.metric(by).dimensions) - set(metric.dimensions)
                 if extra:
-                    out.append(p(("metrics", i, "normalization", "by"), f"denominator '{by}' is split by {', '.join(sorted(extra))}, which '{metric.name}' is not", "a denominator's dimensions must be a subset of the metric's"))
+                    out.append(
+                        p(
+                            ("metrics", i, "normalization", "by"),
+                            f"denominator '{by}' is split by {', '.join(sorted(extra))}, which '{metric.name}' is not",
+                            "a denominator's dimensions must be a subset of the metric's",
+                        )
+                    )
         if metric.source is not None and metric.source.type == "report" and metric.type == "timer":
             out.append(p(("metrics", i, "type"), "a timer is a StatsD type", "a report column is a counter or a gauge"))
         out.extend(_check_aggregation(spec, i, metric, p))
@@ -293,32 +337,67 @@ def _check_spec(spec: Spec, located: yamlfile.Located, path: Path, today: dt.dat
     for i, graph in enumerate(spec.graphs):
         for j, name in enumerate(graph.metrics):
             if name not in metric_names:
-                out.append(p(("graphs", i, "metrics", j), f"graph '{graph.title}' names metric '{name}', which the spec does not define", _suggest(name, metric_names, "metrics")))
+                out.append(
+                    p(
+                        ("graphs", i, "metrics", j),
+                        f"graph '{graph.title}' names metric '{name}', which the spec does not define",
+                        _suggest(name, metric_names, "metrics"),
+                    )
+                )
         known = [spec.metric(n) for n in graph.metrics if n in metric_names]
         if graph.split_by:
             if graph.split_by not in dims:
-                out.append(p(("graphs", i, "split_by"), f"graph '{graph.title}' is split by '{graph.split_by}', which is not a dimension", _suggest(graph.split_by, dims, "dimensions")))
+                out.append(
+                    p(
+                        ("graphs", i, "split_by"),
+                        f"graph '{graph.title}' is split by '{graph.split_by}', which is not a dimension",
+                        _suggest(graph.split_by, dims, "dimensions"),
+                    )
+                )
             else:
                 for m in known:
                     if graph.split_by not in m.dimensions:
-                        out.append(p(("graphs", i, "split_by"), f"metric '{m.name}' of graph '{graph.title}' has no dimension '{graph.split_by}'", f"split by one of {', '.join(m.dimensions) or '(none)'}"))
+                        out.append(
+                            p(
+                                ("graphs", i, "split_by"),
+                                f"metric '{m.name}' of graph '{graph.title}' has no dimension '{graph.split_by}'",
+                                f"split by one of {', '.join(m.dimensions) or '(none)'}",
+                            )
+                        )
         for name, value in graph.filters.items():
             if name not in dims:
-                out.append(p(("graphs", i, "filters", name), f"graph filter on '{name}', which is not a dimension", _suggest(name, dims, "dimensions"), key=True))
+                out.append(
+                    p(("graphs", i, "filters", name), f"graph filter on '{name}', which is not a dimension", _suggest(name, dims, "dimensions"), key=True)
+                )
             elif not dims[name].accepts(value):
                 out.append(p(("graphs", i, "filters", name), f"value {value!r} is not allowed for dimension '{name}'", _allowed_hint(dims[name])))
         if "normalized" in graph.show:
             for m in known:
                 if not m.normalization:
-                    out.append(p(("graphs", i, "show"), f"graph '{graph.title}' shows 'normalized' but metric '{m.name}' has no normalization", "add a normalization to the metric, or drop 'normalized'"))
+                    out.append(
+                        p(
+                            ("graphs", i, "show"),
+                            f"graph '{graph.title}' shows 'normalized' but metric '{m.name}' has no normalization",
+                            "add a normalization to the metric, or drop 'normalized'",
+                        )
+                    )
         out.extend(_check_graph_grain(spec, i, graph, known, p))
         if "percentage" in graph.show and not graph.split_by:
-            out.append(p(("graphs", i, "show"), f"graph '{graph.title}' shows 'percentage' without split_by", "percentages are shares of split values: add split_by"))
+            out.append(
+                p(("graphs", i, "show"), f"graph '{graph.title}' shows 'percentage' without split_by", "percentages are shares of split values: add split_by")
+            )
 
     if spec.status == "deprecated" and spec.sunset is None:
         out.append(p(("status",), "a deprecated spec needs a sunset date and plan", "add `sunset: {date: ..., plan: ...}`"))
     if spec.sunset and spec.sunset.date < today:
-        out.append(p(("sunset", "date"), f"sunset date {spec.sunset.date} is past", "remove the spec and its instrumentation, or move the date and bump the version", severity="warning"))
+        out.append(
+            p(
+                ("sunset", "date"),
+                f"sunset date {spec.sunset.date} is past",
+                "remove the spec and its instrumentation, or move the date and bump the version",
+                severity="warning",
+            )
+        )
     if spec.history and spec.version not in {h.version for h in spec.history}:
         out.append(p(("version",), f"version {spec.version} has no history entry", "add one to `history:` saying what changed", severity="warning"))
     return out
@@ -333,16 +412,40 @@ def _check_aggregation(spec: Spec, i: int, metric: Metric, p) -> list[Problem]:
         out.append(p(("metrics", i, "aggregation"), f"a {metric.type} cannot be {metric.aggregation}", f"use {' or '.join(allowed)}, or change `type`"))
     if metric.type == "ratio":
         if metric.ratio is None:
-            out.append(p(("metrics", i, "type"), f"ratio '{metric.name}' does not say what it divides", "add `ratio: {numerator: <metric>, denominator: <metric>}`: it is recomputed as sum(numerator) / sum(denominator) at every grain"))
+            out.append(
+                p(
+                    ("metrics", i, "type"),
+                    f"ratio '{metric.name}' does not say what it divides",
+                    "add `ratio: {numerator: <metric>, denominator: <metric>}`: it is recomputed as sum(numerator) / sum(denominator) at every grain",
+                )
+            )
         if metric.source is not None:
-            out.append(p(("metrics", i, "source"), f"ratio '{metric.name}' is computed from its parts, not read from a source", "remove `source:`; give the parts as metrics and name them under `ratio:`"))
+            out.append(
+                p(
+                    ("metrics", i, "source"),
+                    f"ratio '{metric.name}' is computed from its parts, not read from a source",
+                    "remove `source:`; give the parts as metrics and name them under `ratio:`",
+                )
+            )
         if metric.graphite_path is not None:
-            out.append(p(("metrics", i, "graphite_path"), f"ratio '{metric.name}' is computed from its parts, so it has no Graphite series of its own", "write `graphite_path: null`; panels divide the parts' series"))
+            out.append(
+                p(
+                    ("metrics", i, "graphite_path"),
+                    f"ratio '{metric.name}' is computed from its parts, so it has no Graphite series of its own",
+                    "write `graphite_path: null`; panels divide the parts' series",
+                )
+            )
     else:
         if metric.ratio is not None:
             out.append(p(("metrics", i, "ratio"), f"metric '{metric.name}' is a {metric.type}, not a ratio", "remove `ratio:`, or write `type: ratio`"))
         if metric.source is None:
-            out.append(p(("metrics", i), f"metric '{metric.name}' has no source", "add `source: {type: report, report: <folder>/<report>, column: <column>}` or `source: {type: statsd}`"))
+            out.append(
+                p(
+                    ("metrics", i),
+                    f"metric '{metric.name}' has no source",
+                    "add `source: {type: report, report: <folder>/<report>, column: <column>}` or `source: {type: statsd}`",
+                )
+            )
     if metric.ratio is not None and metric.type == "ratio":
         for key in ("numerator", "denominator"):
             name = getattr(metric.ratio, key)
@@ -354,19 +457,39 @@ def _check_aggregation(spec: Spec, i: int, metric: Metric, p) -> list[Problem]:
             else:
                 part = spec.metric(name)
                 if part.aggregation == "non_additive":
-                    out.append(p(where, f"{key} '{name}' is non-additive, so its sum means nothing", "a ratio's parts are counters or gauges that can be added"))
+                    out.append(
+                        p(where, f"{key} '{name}' is non-additive, so its sum means nothing", "a ratio's parts are counters or gauges that can be added")
+                    )
                 elif not set(metric.dimensions) <= set(part.dimensions):
                     missing = sorted(set(metric.dimensions) - set(part.dimensions))
-                    out.append(p(where, f"ratio '{metric.name}' is split by {', '.join(missing)}, which its {key} '{name}' is not", "a ratio's dimensions must be dimensions of its numerator and its denominator"))
+                    out.append(
+                        p(
+                            where,
+                            f"ratio '{metric.name}' is split by {', '.join(missing)}, which its {key} '{name}' is not",
+                            "a ratio's dimensions must be dimensions of its numerator and its denominator",
+                        )
+                    )
         if metric.ratio.numerator in names and metric.ratio.denominator in names:
             num, den = spec.metric(metric.ratio.numerator), spec.metric(metric.ratio.denominator)
             if num.ratio is None and den.ratio is None and (num.table is None) != (den.table is None):
-                out.append(p(("metrics", i, "ratio"), f"the parts of ratio '{metric.name}' are stored in different places (a table and StatsD)", "take both parts from reports, or both from StatsD"))
+                out.append(
+                    p(
+                        ("metrics", i, "ratio"),
+                        f"the parts of ratio '{metric.name}' are stored in different places (a table and StatsD)",
+                        "take both parts from reports, or both from StatsD",
+                    )
+                )
     if metric.normalization and metric.normalization.by in names and metric.normalization.by != metric.name:
         by = spec.metric(metric.normalization.by)
         for who, m in (("metric", metric), ("denominator", by)):
             if m.aggregation == "non_additive":
-                out.append(p(("metrics", i, "normalization"), f"{who} '{m.name}' is non-additive: a normalization divides sums", "normalize counters or gauges, or define a ratio metric from additive parts"))
+                out.append(
+                    p(
+                        ("metrics", i, "normalization"),
+                        f"{who} '{m.name}' is non-additive: a normalization divides sums",
+                        "normalize counters or gauges, or define a ratio metric from additive parts",
+                    )
+                )
                 break
     return out
 
@@ -377,12 +500,24 @@ def _check_graph_grain(spec: Spec, i: int, graph: Graph, known: list[Metric], p)
     fixed = set(graph.filters) | ({graph.split_by} if graph.split_by else set())
     for m in known:
         if m.aggregation == "non_additive" and "percentage" in graph.show:
-            out.append(p(("graphs", i, "show"), f"graph '{graph.title}' shows 'percentage' of non-additive metric '{m.name}'", "shares of a total need a metric that adds up: drop 'percentage'"))
+            out.append(
+                p(
+                    ("graphs", i, "show"),
+                    f"graph '{graph.title}' shows 'percentage' of non-additive metric '{m.name}'",
+                    "shares of a total need a metric that adds up: drop 'percentage'",
+                )
+            )
         if m.native_only:
             loose = [d for d in m.dimensions if d not in fixed]
             if graph.kind == "big_number" or loose:
                 why = "one number over the whole range" if graph.kind == "big_number" else f"over {', '.join(loose)}"
-                out.append(p(("graphs", i), f"graph '{graph.title}' would combine non-additive metric '{m.name}' {why}", "its values exist only at the grain they are stored at: split or filter the graph by every dimension of the metric"))
+                out.append(
+                    p(
+                        ("graphs", i),
+                        f"graph '{graph.title}' would combine non-additive metric '{m.name}' {why}",
+                        "its values exist only at the grain they are stored at: split or filter the graph by every dimension of the metric",
+                    )
+                )
         ratios = []
         if m.ratio is not None and m.ratio.denominator in {x.name for x in spec.metrics}:
             ratios.append(spec.metric(m.ratio.denominator))
@@ -391,7 +526,13 @@ def _check_graph_grain(spec: Spec, i: int, graph: Graph, known: list[Metric], p)
         for den in ratios:
             lacking = sorted(d for d in fixed if d not in den.dimensions)
             if lacking:
-                out.append(p(("graphs", i), f"graph '{graph.title}' splits or filters '{m.name}' by {', '.join(lacking)}, which its denominator '{den.name}' is not split by", "split the graph by a dimension both parts have, or show the ratio unsplit"))
+                out.append(
+                    p(
+                        ("graphs", i),
+                        f"graph '{graph.title}' splits or filters '{m.name}' by {', '.join(lacking)}, which its denominator '{den.name}' is not split by",
+                        "split the graph by a dimension both parts have, or show the ratio unsplit",
+                    )
+                )
     return out
 
 
@@ -441,13 +582,25 @@ def _check_across(parsed: list[tuple[Spec, yamlfile.Located, Path]]) -> list[Pro
             where = f"{located.file}:{line}"
             other = metric_seen.get(metric.name)
             if other and not other.startswith(located.file + ":"):
-                out.append(located.problem(("metrics", i, "name"), f"metric name '{metric.name}' is also defined at {other}", "metric names are unique across the catalogue: rename one"))
+                out.append(
+                    located.problem(
+                        ("metrics", i, "name"),
+                        f"metric name '{metric.name}' is also defined at {other}",
+                        "metric names are unique across the catalogue: rename one",
+                    )
+                )
             metric_seen.setdefault(metric.name, where)
             if metric.graphite_path:
                 shape = _path_shape(metric.graphite_path)
                 if shape in path_seen or shape in local_paths:
                     other = path_seen.get(shape, "this spec")
-                    out.append(located.problem(("metrics", i, "graphite_path"), f"Graphite path '{metric.graphite_path}' is also used at {other}", "each metric needs its own Graphite path"))
+                    out.append(
+                        located.problem(
+                            ("metrics", i, "graphite_path"),
+                            f"Graphite path '{metric.graphite_path}' is also used at {other}",
+                            "each metric needs its own Graphite path",
+                        )
+                    )
                 local_paths.add(shape)
         for i, metric in enumerate(spec.metrics):
             if metric.graphite_path:

@@ -46,7 +46,14 @@ def main(ctx: click.Context, config_file: str | None, catalogue: str | None, que
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 # The choices are metrics.engines.ENGINES and DIALECTS, spelled out so that `--help` loads no engine.
-@click.option("--engine", "engine_kind", type=click.Choice(["duckdb"]), default="duckdb", show_default=True, help="The engine whose functions and dialect the queries are checked against.")
+@click.option(
+    "--engine",
+    "engine_kind",
+    type=click.Choice(["duckdb"]),
+    default="duckdb",
+    show_default=True,
+    help="The engine whose functions and dialect the queries are checked against.",
+)
 @click.pass_context
 def validate(ctx: click.Context, paths: tuple[str, ...], strict: bool, engine_kind: str) -> None:
     """Check spec files and query folders (default: the whole catalogue and every query folder).
@@ -144,7 +151,13 @@ def new(ctx: click.Context, name: str, team: str, responsible: str) -> None:
 
 @main.command()
 @click.argument("sql")
-@click.option("--dialect", type=click.Choice(["trino", "hive", "duckdb"]), default="trino", show_default=True, help="The dialect SQL is written in; it is transpiled to the engine's.")
+@click.option(
+    "--dialect",
+    type=click.Choice(["trino", "hive", "duckdb"]),
+    default="trino",
+    show_default=True,
+    help="The dialect SQL is written in; it is transpiled to the engine's.",
+)
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.pass_context
 def query(ctx: click.Context, sql: str, dialect: str, fmt: str) -> None:

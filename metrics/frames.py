@@ -1,10 +1,10 @@
 """Metric values as pandas DataFrames, for notebooks: no need to know the storage layout.
 
-    from metrics import frames
-    frames.metric("toggles", start="2026-11-01")        # dt, editor, enabled, wiki, toggles
-    frames.metric("toggles", normalized=True)           # dt, editor, wiki, toggles, toggles_per_editing_sessions
-    frames.metric("population", by=[], grain="all")     # one number: the mean yearly population
-    frames.query("SELECT * FROM metrics.codemirror_toggles WHERE wiki = :wiki LIMIT 5", {"wiki": "enwiki"})
+from metrics import frames
+frames.metric("toggles", start="2026-11-01")        # dt, editor, enabled, wiki, toggles
+frames.metric("toggles", normalized=True)           # dt, editor, wiki, toggles, toggles_per_editing_sessions
+frames.metric("population", by=[], grain="all")     # one number: the mean yearly population
+frames.query("SELECT * FROM metrics.codemirror_toggles WHERE wiki = :wiki LIMIT 5", {"wiki": "enwiki"})
 """
 
 from __future__ import annotations
@@ -72,7 +72,9 @@ def metric(
             raise InputError.at(file, f"metric {name!r} has no normalization", "add `normalization:` to the spec, or drop normalized=True")
         quantities.append(aggregation.quantity(spec, m, "normalized"))
     if isinstance(by, str) or (by is not None and not all(isinstance(d, str) for d in by)) or (by is not None and len(set(by)) != len(by)):
-        raise InputError.at(file, f"by={by!r} is not a list of distinct dimension names", f"e.g. by=[{', '.join(repr(d) for d in m.dimensions[:1])}], or by=[] for no split")
+        raise InputError.at(
+            file, f"by={by!r} is not a list of distinct dimension names", f"e.g. by=[{', '.join(repr(d) for d in m.dimensions[:1])}], or by=[] for no split"
+        )
     if by is None:
         by = [d for d in m.dimensions if all(d in part.dimensions for q in quantities for part in q.parts)]
     where, params = [], {}
@@ -86,6 +88,10 @@ def metric(
         sql = aggregation.select(quantities, list(by), grain, where=" AND ".join(where))
     except aggregation.GrainError as exc:
         allowed = [d for d in m.dimensions if all(d in part.dimensions for q in quantities for part in q.parts)]
-        hint = f"grain is one of {', '.join(aggregation.TIME_GRAINS)}" if grain not in aggregation.TIME_GRAINS else f"by takes dimensions of {name!r}{' and its denominator' if len(quantities[-1].parts) > 1 else ''}: {', '.join(allowed) or '(none)'}"
+        hint = (
+            f"grain is one of {', '.join(aggregation.TIME_GRAINS)}"
+            if grain not in aggregation.TIME_GRAINS
+            else f"by takes dimensions of {name!r}{' and its denominator' if len(quantities[-1].parts) > 1 else ''}: {', '.join(allowed) or '(none)'}"
+        )
         raise InputError.at(file, str(exc), hint) from None
     return query(sql, params, warehouse=warehouse or settings.warehouse)

@@ -34,7 +34,18 @@ def _address(value: str | None) -> tuple[str, int] | None:
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="Reports and explode values computed at once.")
 @click.option("--now", "now_text", metavar="YYYY-MM-DDTHH:MM", help="Pretend the current UTC time is this (what is due is computed from it).")
 @click.pass_context
-def update_reports_command(ctx: click.Context, query_folder: str, output_folder: str | None, config_path: str | None, no_graphite: bool, graphite_address: str | None, log_level: str, only: tuple[str, ...], workers: int, now_text: str | None) -> None:
+def update_reports_command(
+    ctx: click.Context,
+    query_folder: str,
+    output_folder: str | None,
+    config_path: str | None,
+    no_graphite: bool,
+    graphite_address: str | None,
+    log_level: str,
+    only: tuple[str, ...],
+    workers: int,
+    now_text: str | None,
+) -> None:
     """Compute every missing interval of the reports in QUERY_FOLDER.
 
     Results go to warehouse tables `metrics.<folder>_<report>` (partitioned by dt) and, when
@@ -62,9 +73,17 @@ def update_reports_command(ctx: click.Context, query_folder: str, output_folder:
     with open_engine(s.warehouse) as engine:
         try:
             summary = update_reports(
-                query_folder, engine, output_folder, config_path=config_path, graphite=not no_graphite,
-                graphite_address=_address(graphite_address), catalogue=cat, now=now, workers=workers,
-                only=list(only) or None, progress=True,
+                query_folder,
+                engine,
+                output_folder,
+                config_path=config_path,
+                graphite=not no_graphite,
+                graphite_address=_address(graphite_address),
+                catalogue=cat,
+                now=now,
+                workers=workers,
+                only=list(only) or None,
+                progress=True,
             )
         except Locked as exc:
             click.echo(str(exc), err=True)

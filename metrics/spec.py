@@ -154,7 +154,7 @@ class Metric(_Strict):
         validate_default=False,
         description="additive (counts: summed), semi_additive (gauges: summed over dimensions, averaged over "
         "periods) or non_additive (ratios, distinct counts, percentiles: never summed or averaged). "
-        "Defaults from `type`: counter additive, gauge semi_additive, timer and ratio non_additive."
+        "Defaults from `type`: counter additive, gauge semi_additive, timer and ratio non_additive.",
     )
     source: Source | None = Field(None, description="Where the values come from; absent for a ratio, which is computed from its parts.")
     ratio: RatioParts | None = Field(None, description="For `type: ratio`: the numerator and denominator metrics it is computed from.")

@@ -42,9 +42,13 @@ class StateFile:
             data = json.loads(text)
         except ValueError as exc:
             line, column = getattr(exc, "lineno", 1), getattr(exc, "colno", 1)
-            raise InputError.at(self.path, f"the state file is not JSON ({exc})", "fix or delete it; after deleting, the next import needs --force", line, column) from None
+            raise InputError.at(
+                self.path, f"the state file is not JSON ({exc})", "fix or delete it; after deleting, the next import needs --force", line, column
+            ) from None
         if not isinstance(data, dict):
-            raise InputError.at(self.path, f"the state file holds a {type(data).__name__}, not an object", "fix or delete it; after deleting, the next import needs --force")
+            raise InputError.at(
+                self.path, f"the state file holds a {type(data).__name__}, not an object", "fix or delete it; after deleting, the next import needs --force"
+            )
         return data
 
     def update(self, key: str, value: Any) -> None:

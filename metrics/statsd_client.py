@@ -85,7 +85,9 @@ class SpecStatsd:
             raise StatsdUsageError(f"metric {name!r} is a {metric.type}: use .{expected}(), not .{method}()")
         unknown = sorted(set(dimensions) - set(metric.dimensions))
         if unknown:
-            raise StatsdUsageError(f"metric {name!r} has no dimension {', '.join(map(repr, unknown))} (its dimensions: {', '.join(metric.dimensions) or 'none'})")
+            raise StatsdUsageError(
+                f"metric {name!r} has no dimension {', '.join(map(repr, unknown))} (its dimensions: {', '.join(metric.dimensions) or 'none'})"
+            )
         missing = [d for d in metric.dimensions if d not in dimensions]
         if missing:
             raise StatsdUsageError(f"metric {name!r} needs a value for {', '.join(map(repr, missing))}")
@@ -244,10 +246,11 @@ def summary_lines(summaries: list[MetricSummary]) -> list[str]:
         out.append(f"{s.spec}.{s.metric} ({s.type}): {s.events} events, {s.sent} sent")
         for key in sorted(s.buckets):
             b = s.buckets[key]
-            detail = f"sum {sum(b.values):g}, StatsD count {b.statsd_count:g}" if s.type == "counter" else (
-                f"last {b.values[-1]:g}" if s.type == "gauge" else f"mean {sum(b.values) / b.sent:g} ms, StatsD count {b.statsd_count:g}"
+            detail = (
+                f"sum {sum(b.values):g}, StatsD count {b.statsd_count:g}"
+                if s.type == "counter"
+                else (f"last {b.values[-1]:g}" if s.type == "gauge" else f"mean {sum(b.values) / b.sent:g} ms, StatsD count {b.statsd_count:g}")
             )
             rate = f" @{b.rate:g}" if b.rate < 1 else ""
             out.append(f"  {key}: {b.sent} sent{rate}, {detail}")
     return out
-

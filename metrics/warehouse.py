@@ -68,10 +68,19 @@ def arrow_type_name(t: pa.DataType) -> str:
 
 def _arrow_type(name: str) -> pa.DataType:
     simple = {
-        "int8": pa.int8(), "int16": pa.int16(), "int32": pa.int32(), "int64": pa.int64(),
-        "double": pa.float64(), "float": pa.float32(), "bool": pa.bool_(), "string": pa.string(),
-        "date32[day]": pa.date32(), "timestamp[us, tz=UTC]": pa.timestamp("us", tz="UTC"),
-        "timestamp[us]": pa.timestamp("us"), "null": pa.null(), "binary": pa.binary(),
+        "int8": pa.int8(),
+        "int16": pa.int16(),
+        "int32": pa.int32(),
+        "int64": pa.int64(),
+        "double": pa.float64(),
+        "float": pa.float32(),
+        "bool": pa.bool_(),
+        "string": pa.string(),
+        "date32[day]": pa.date32(),
+        "timestamp[us, tz=UTC]": pa.timestamp("us", tz="UTC"),
+        "timestamp[us]": pa.timestamp("us"),
+        "null": pa.null(),
+        "binary": pa.binary(),
     }
     if name in simple:
         return simple[name]
@@ -81,9 +90,18 @@ def _arrow_type(name: str) -> pa.DataType:
 PARTITION_TYPES = {"int": pa.int32(), "string": pa.string(), "date": pa.date32()}
 
 SQL_TYPES = {
-    "int32": "INTEGER", "int64": "BIGINT", "double": "DOUBLE", "bool": "BOOLEAN", "string": "VARCHAR",
-    "date32[day]": "DATE", "timestamp[us, tz=UTC]": "TIMESTAMP WITH TIME ZONE", "timestamp[us]": "TIMESTAMP",
-    "null": "VARCHAR", "binary": "BLOB", "int": "INTEGER", "date": "DATE",
+    "int32": "INTEGER",
+    "int64": "BIGINT",
+    "double": "DOUBLE",
+    "bool": "BOOLEAN",
+    "string": "VARCHAR",
+    "date32[day]": "DATE",
+    "timestamp[us, tz=UTC]": "TIMESTAMP WITH TIME ZONE",
+    "timestamp[us]": "TIMESTAMP",
+    "null": "VARCHAR",
+    "binary": "BLOB",
+    "int": "INTEGER",
+    "date": "DATE",
 }
 """SQL type of each column type of `_table.json` (Arrow names) and partition kind."""
 
@@ -176,10 +194,14 @@ class Warehouse:
                 if {old_type, new_type} == {"int64", "double"}:
                     cols[f.name] = "double"  # widen: old integer files read as double
                 else:
-                    raise InputError.at(directory, f"column {f.name} of {schema}.{table} is {old_type}, new data has {new_type}", "cast the new data, or write to a new table")
+                    raise InputError.at(
+                        directory, f"column {f.name} of {schema}.{table} is {old_type}, new data has {new_type}", "cast the new data, or write to a new table"
+                    )
         parts = dict(current.partition_by) if current else dict(partition_by)
         if current and list(current.partition_by) != list(partition_by):
-            raise InputError.at(directory, f"{schema}.{table} is partitioned by {list(current.partition_by)}, not {list(partition_by)}", "write with the table's partition keys")
+            raise InputError.at(
+                directory, f"{schema}.{table} is partitioned by {list(current.partition_by)}, not {list(partition_by)}", "write with the table's partition keys"
+            )
         info = TableInfo(schema, table, cols, parts, uniform)
         if current != info:
             atomic.write_json(directory / META, {"columns": cols, "partition_by": parts, "uniform": uniform}, sort_keys=False)
@@ -222,8 +244,9 @@ class Warehouse:
         return self.table_dir(schema, table) / partition_path(partition)
 
     @contextmanager
-    def writing_partition(self, schema: str, table: str, partition: Partition, columns: pa.Schema, *,
-                          high_cardinality: Iterable[str] = ()) -> Iterator[Callable[[pa.Table | pa.RecordBatch], None]]:
+    def writing_partition(
+        self, schema: str, table: str, partition: Partition, columns: pa.Schema, *, high_cardinality: Iterable[str] = ()
+    ) -> Iterator[Callable[[pa.Table | pa.RecordBatch], None]]:
         """Stream a new version of one partition: `write(batch)` inside the block, then the partition is
         replaced atomically when the block ends. If the block raises, the old partition stays as it was.
 

@@ -73,9 +73,7 @@ class _Walker:
                 key = str(key) if not isinstance(key, str) else key
                 if key in first_seen:
                     line, _ = _mark(first_seen[key])
-                    self.problems.append(
-                        Problem(self.located.file, *_mark(key_node), f"duplicate key '{key}' (first at line {line})", "keep one of them")
-                    )
+                    self.problems.append(Problem(self.located.file, *_mark(key_node), f"duplicate key '{key}' (first at line {line})", "keep one of them"))
                     continue
                 first_seen[key] = key_node
                 self.located.key_marks[path + (key,)] = _mark(key_node)
@@ -111,9 +109,7 @@ def read_text(path: Path, *, max_bytes: int = MAX_BYTES) -> str:
     except OSError as exc:
         raise InputError.at(file, f"cannot read file: {exc.strerror}", "check the path") from None
     if size > max_bytes:
-        raise InputError.at(
-            file, f"file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit", "a spec is a few KB: is this the right file?"
-        )
+        raise InputError.at(file, f"file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit", "a spec is a few KB: is this the right file?")
     raw = path.read_bytes()
     if b"\x00" in raw:
         raise InputError.at(file, "binary file, not YAML text", "a spec is a UTF-8 YAML text file")

@@ -72,8 +72,9 @@ def dump_yaml(data: Any) -> str:
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=120, default_flow_style=False)
 
 
-def build_bundle(catalogue: Catalogue | Iterable[Spec], spec: Spec, *, engine_uri: str, superset_version: str = versions.DEFAULT_VERSION,
-                 today: dt.date | None = None) -> Bundle:
+def build_bundle(
+    catalogue: Catalogue | Iterable[Spec], spec: Spec, *, engine_uri: str, superset_version: str = versions.DEFAULT_VERSION, today: dt.date | None = None
+) -> Bundle:
     """The bundle of `spec`: database, datasets, charts and dashboard, restricted to the keys of `superset_version`."""
     versions.check_version(superset_version)
     today = today or dt.date.today()
@@ -127,9 +128,11 @@ def check_files(files: dict[str, Any], version: str) -> list[str]:
             if data.get("version") != "1.0.0" or "type" in data:
                 problems.append(f"{path}: must be {{version: 1.0.0}} without a type")
             continue
-        nested = {"database": [("database_extra", data.get("extra") or {})],
-                  "dataset": [("column", c) for c in data.get("columns", [])] + [("metric", m) for m in data.get("metrics", [])],
-                  "dashboard": [("dashboard_metadata", data.get("metadata") or {})]}.get(kind, [])
+        nested = {
+            "database": [("database_extra", data.get("extra") or {})],
+            "dataset": [("column", c) for c in data.get("columns", [])] + [("metric", m) for m in data.get("metrics", [])],
+            "dashboard": [("dashboard_metadata", data.get("metadata") or {})],
+        }.get(kind, [])
         for sub, value in nested:
             problems += [f"{path}: {sub} key {k!r} is unknown to Superset {version}" for k in versions.unknown_keys(version, sub, value)]
         uuid = str(data.get("uuid"))
@@ -198,7 +201,9 @@ def _dashboard_references(dashboard: dict[str, Any], by_kind: dict[str, dict[str
                 problems.append(f"filter {native['name']!r} targets dataset {target.get('datasetUuid')}, which is not in the bundle")
             elif dataset is not None and target["column"]["name"] not in {c["column_name"] for c in dataset.get("columns", [])}:
                 problems.append(f"filter {native['name']!r} targets column {target['column']['name']!r}, which dataset {dataset['table_name']} lacks")
-        problems += [f"filter {native['name']!r} excludes chart id {i}, which is not on the dashboard" for i in native["scope"]["excluded"] if i not in local_ids]
+        problems += [
+            f"filter {native['name']!r} excludes chart id {i}, which is not on the dashboard" for i in native["scope"]["excluded"] if i not in local_ids
+        ]
     return problems
 
 

@@ -92,8 +92,19 @@ def plan_charts(spec: Spec, planner: Planner) -> list[ChartPlan]:
             label = item if label.lower() in graph.title.lower() else label  # "X per session (per session)" reads badly
             title = graph.title if len(show) == 1 else f"{graph.title} ({label})"
             viz = "echarts_timeseries_line" if graph.kind == "line" else "big_number_total"
-            plans.append(ChartPlan(object_uuid("chart", spec.name, graph.title, item), title, spec.name, graph, (item,), viz,
-                                   dataset, tuple(names), contribution=item == "percentage"))
+            plans.append(
+                ChartPlan(
+                    object_uuid("chart", spec.name, graph.title, item),
+                    title,
+                    spec.name,
+                    graph,
+                    (item,),
+                    viz,
+                    dataset,
+                    tuple(names),
+                    contribution=item == "percentage",
+                )
+            )
     return plans
 
 
@@ -106,8 +117,7 @@ def _table(spec: Spec, graph: Graph, metrics: list[Metric], show: list[Show], pl
     if not names:  # only a percentage asked for: the totals it is a share of come along
         names = list(percent)
     dataset = _dataset(graph, metrics, "normalized" in show, planner)
-    return ChartPlan(object_uuid("chart", spec.name, graph.title, "table"), graph.title, spec.name, graph, tuple(show), "table",
-                     dataset, tuple(names), percent)
+    return ChartPlan(object_uuid("chart", spec.name, graph.title, "table"), graph.title, spec.name, graph, tuple(show), "table", dataset, tuple(names), percent)
 
 
 def _dataset(graph: Graph, metrics: list[Metric], normalized: bool, planner: Planner) -> Dataset:
@@ -161,8 +171,14 @@ def params(plan: ChartPlan) -> dict[str, Any]:
             "x_axis_time_format": "%Y-%m-%d",
         }
     if plan.viz_type == "big_number_total":
-        return {**common, "metric": first, "header_font_size": 0.4, "subheader_font_size": 0.15,
-                "y_axis_format": plan.number_format(first), "time_format": "%Y-%m-%d"}
+        return {
+            **common,
+            "metric": first,
+            "header_font_size": 0.4,
+            "subheader_font_size": 0.15,
+            "y_axis_format": plan.number_format(first),
+            "time_format": "%Y-%m-%d",
+        }
     column_config = {m: {"d3NumberFormat": plan.number_format(m)} for m in plan.metrics}
     column_config.update({f"%{m}": {"d3NumberFormat": ms.PERCENT_FORMAT} for m in plan.percent_metrics})
     return {
@@ -196,29 +212,55 @@ def query_context(plan: ChartPlan) -> dict[str, Any]:
     metrics = list(plan.metrics)
     if plan.viz_type == "echarts_timeseries_line":
         axis = {"timeGrain": TIME_GRAIN, "columnType": "BASE_AXIS", "sqlExpression": TIME_COLUMN, "label": TIME_COLUMN, "expressionType": "SQL"}
-        post: list[dict[str, Any]] = [{"operation": "pivot", "options": {
-            "index": [TIME_COLUMN], "columns": plan.groupby,
-            "aggregates": {m: {"operator": "mean"} for m in metrics}, "drop_missing_columns": False}}]
+        post: list[dict[str, Any]] = [
+            {
+                "operation": "pivot",
+                "options": {
+                    "index": [TIME_COLUMN],
+                    "columns": plan.groupby,
+                    "aggregates": {m: {"operator": "mean"} for m in metrics},
+                    "drop_missing_columns": False,
+                },
+            }
+        ]
         if len(metrics) == 1 and plan.groupby:
             post.append({"operation": "rename", "options": {"columns": {metrics[0]: None}, "level": 0, "inplace": True}})
         if plan.contribution:
             post.append({"operation": "contribution", "options": {"orientation": "row"}})
         post.append({"operation": "flatten"})
-        query.update({"columns": [axis, *plan.groupby], "series_columns": plan.groupby, "series_limit": 0, "metrics": metrics,
-                      "orderby": [[metrics[0], False]], "row_limit": ROW_LIMIT, "order_desc": True, "post_processing": post})
+        query.update(
+            {
+                "columns": [axis, *plan.groupby],
+                "series_columns": plan.groupby,
+                "series_limit": 0,
+                "metrics": metrics,
+                "orderby": [[metrics[0], False]],
+                "row_limit": ROW_LIMIT,
+                "order_desc": True,
+                "post_processing": post,
+            }
+        )
     elif plan.viz_type == "big_number_total":
         query.update({"columns": [], "metrics": metrics, "row_limit": ROW_LIMIT, "post_processing": []})
     else:
         every = metrics + [m for m in plan.percent_metrics if m not in metrics]
         post = []
         if plan.percent_metrics:
-            post.append({"operation": "contribution", "options": {
-                "columns": list(plan.percent_metrics), "rename_columns": [f"%{m}" for m in plan.percent_metrics]}})
-        query.update({"columns": plan.groupby, "metrics": every, "orderby": [[metrics[0], False]], "row_limit": ROW_LIMIT,
-                      "order_desc": True, "post_processing": post})
+            post.append(
+                {"operation": "contribution", "options": {"columns": list(plan.percent_metrics), "rename_columns": [f"%{m}" for m in plan.percent_metrics]}}
+            )
+        query.update(
+            {"columns": plan.groupby, "metrics": every, "orderby": [[metrics[0], False]], "row_limit": ROW_LIMIT, "order_desc": True, "post_processing": post}
+        )
     form_data = {**params(plan), "force": False, "result_format": "json", "result_type": "full"}
-    return {"datasource": {"id": 0, "type": "table"}, "force": False, "queries": [query], "form_data": form_data,
-            "result_format": "json", "result_type": "full"}
+    return {
+        "datasource": {"id": 0, "type": "table"},
+        "force": False,
+        "queries": [query],
+        "form_data": form_data,
+        "result_format": "json",
+        "result_type": "full",
+    }
 
 
 def chart_yaml(plan: ChartPlan, spec: Spec) -> dict[str, Any]:

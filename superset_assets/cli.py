@@ -13,8 +13,17 @@ from superset_assets import versions
 
 
 @click.command("superset")
-@click.option("--engine-uri", help="SQLAlchemy URI of the warehouse for Superset (default: duckdb:///<warehouse>/catalog.duckdb, read-only). No password: give it at import (SUPERSET_DB_PASSWORD).")
-@click.option("--superset-version", type=click.Choice(versions.SUPERSET_VERSIONS), default=versions.DEFAULT_VERSION, show_default=True, help="Emit only the keys this Superset release accepts.")
+@click.option(
+    "--engine-uri",
+    help="SQLAlchemy URI of the warehouse for Superset (default: duckdb:///<warehouse>/catalog.duckdb, read-only). No password: give it at import (SUPERSET_DB_PASSWORD).",
+)
+@click.option(
+    "--superset-version",
+    type=click.Choice(versions.SUPERSET_VERSIONS),
+    default=versions.DEFAULT_VERSION,
+    show_default=True,
+    help="Emit only the keys this Superset release accepts.",
+)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Bundle folder (default: superset_assets/bundles).")
 @click.option("--strict", is_flag=True, help="A spec changed without a version bump is an error, not a warning.")
 @click.pass_context
@@ -52,7 +61,9 @@ def build_superset(ctx: click.Context, engine_uri: str | None, superset_version:
 @click.argument("bundles", nargs=-1)
 @click.option("--url", required=True, help="Superset base URL, e.g. http://127.0.0.1:8088 (password from SUPERSET_PASSWORD).")
 @click.option("--user", default="admin", show_default=True, help="Superset user (needs the Admin role to import).")
-@click.option("--bundles-dir", type=click.Path(file_okay=False, path_type=Path), help="Where built bundles and index.json are (default: superset_assets/bundles).")
+@click.option(
+    "--bundles-dir", type=click.Path(file_okay=False, path_type=Path), help="Where built bundles and index.json are (default: superset_assets/bundles)."
+)
 @click.option("--dry-run", is_flag=True, help="Show what would change against what is live; import nothing.")
 @click.option("--force", is_flag=True, help="Overwrite dashboards changed in Superset since our last import.")
 def import_superset(bundles: tuple[str, ...], url: str, user: str, bundles_dir: Path | None, dry_run: bool, force: bool) -> None:

@@ -30,10 +30,7 @@ class SupersetError(MetricsError, RuntimeError):
             body = response.text
             if len(body) > 2000:
                 body = body[:2000] + "..."
-            message = (
-                f"{message}: HTTP {response.status_code} from "
-                f"{response.request.method} {response.request.url}: {body}"
-            )
+            message = f"{message}: HTTP {response.status_code} from {response.request.method} {response.request.url}: {body}"
         super().__init__(message)
         self.response = response
 
@@ -116,8 +113,7 @@ class SupersetClient:
             answer = self._http.request(method, path, **kwargs)
         if answer.is_redirect:
             raise SupersetError(
-                f"redirected to {answer.headers.get('location')!r} "
-                "(session cookie or CSRF token missing or expired?)",
+                f"redirected to {answer.headers.get('location')!r} (session cookie or CSRF token missing or expired?)",
                 answer,
             )
         if answer.status_code >= 400:
@@ -159,8 +155,7 @@ class SupersetClient:
         )
         if answer.is_redirect:
             raise SupersetError(
-                f"bundle import redirected to {answer.headers.get('location')!r} "
-                "(session cookie or CSRF token missing or expired?)",
+                f"bundle import redirected to {answer.headers.get('location')!r} (session cookie or CSRF token missing or expired?)",
                 answer,
             )
         if answer.status_code != 200:
@@ -168,9 +163,7 @@ class SupersetClient:
             # keys, bad metadata.yaml, a chart whose dataset is not in the bundle) into
             # HTTP 500 "Import failed for an unknown reason"; the cause is only in the
             # server log (marshmallow ValidationError / KeyError traceback).
-            raise SupersetError(
-                "bundle import failed (for a 500 'unknown reason' see the Superset log)", answer
-            )
+            raise SupersetError("bundle import failed (for a 500 'unknown reason' see the Superset log)", answer)
         try:
             body = answer.json()
         except ValueError:
@@ -201,4 +194,3 @@ class SupersetClient:
         if not isinstance(body, dict):
             raise SupersetError(f"{what}: answer is not a JSON object", answer)
         return body
-

@@ -38,37 +38,49 @@ def _native_filters(spec: Spec, charts: list[ChartPlan], chart_ids: dict[str, in
             continue  # a dimension of StatsD metrics only: nothing here to filter
         excluded = [chart_ids[c.uuid] for c in charts if not c.dataset.has_column(dimension.name)]
         default = dimension.default
-        mask = ({"extraFormData": {"filters": [{"col": dimension.name, "op": "IN", "val": [default]}]}, "filterState": {"value": [default]}, "ownState": {}}
-                if default is not None else {"extraFormData": {}, "filterState": {}, "ownState": {}})
-        filters.append({
-            "id": f"NATIVE_FILTER-{dimension.name}",
-            "name": dimension.name.replace("_", " ").capitalize(),
-            "filterType": "filter_select",
+        mask = (
+            {"extraFormData": {"filters": [{"col": dimension.name, "op": "IN", "val": [default]}]}, "filterState": {"value": [default]}, "ownState": {}}
+            if default is not None
+            else {"extraFormData": {}, "filterState": {}, "ownState": {}}
+        )
+        filters.append(
+            {
+                "id": f"NATIVE_FILTER-{dimension.name}",
+                "name": dimension.name.replace("_", " ").capitalize(),
+                "filterType": "filter_select",
+                "type": "NATIVE_FILTER",
+                "targets": [{"column": {"name": dimension.name}, "datasetUuid": target.uuid}],
+                "controlValues": {
+                    "enableEmptyFilter": False,
+                    "defaultToFirstItem": False,
+                    "multiSelect": True,
+                    "searchAllOptions": False,
+                    "inverseSelection": False,
+                },
+                "defaultDataMask": mask,
+                "cascadeParentIds": [],
+                "scope": {"rootPath": ["ROOT_ID"], "excluded": excluded},
+                "chartsInScope": [],
+                "tabsInScope": [],
+                "description": dimension.description,
+            }
+        )
+    filters.append(
+        {
+            "id": "NATIVE_FILTER-time_range",
+            "name": "Time range",
+            "filterType": "filter_time",
             "type": "NATIVE_FILTER",
-            "targets": [{"column": {"name": dimension.name}, "datasetUuid": target.uuid}],
-            "controlValues": {"enableEmptyFilter": False, "defaultToFirstItem": False, "multiSelect": True,
-                              "searchAllOptions": False, "inverseSelection": False},
-            "defaultDataMask": mask,
+            "targets": [{}],
+            "controlValues": {"enableEmptyFilter": False},
+            "defaultDataMask": {"extraFormData": {}, "filterState": {}, "ownState": {}},
             "cascadeParentIds": [],
-            "scope": {"rootPath": ["ROOT_ID"], "excluded": excluded},
+            "scope": {"rootPath": ["ROOT_ID"], "excluded": []},
             "chartsInScope": [],
             "tabsInScope": [],
-            "description": dimension.description,
-        })
-    filters.append({
-        "id": "NATIVE_FILTER-time_range",
-        "name": "Time range",
-        "filterType": "filter_time",
-        "type": "NATIVE_FILTER",
-        "targets": [{}],
-        "controlValues": {"enableEmptyFilter": False},
-        "defaultDataMask": {"extraFormData": {}, "filterState": {}, "ownState": {}},
-        "cascadeParentIds": [],
-        "scope": {"rootPath": ["ROOT_ID"], "excluded": []},
-        "chartsInScope": [],
-        "tabsInScope": [],
-        "description": "The days shown (the `dt` column of every chart).",
-    })
+            "description": "The days shown (the `dt` column of every chart).",
+        }
+    )
     return filters
 
 
@@ -84,10 +96,20 @@ def position(spec: Spec, charts: list[ChartPlan], today: dt.date) -> dict[str, A
     rows: list[str] = ["ROW-header"]
     nodes["ROOT_ID"] = {"id": "ROOT_ID", "type": "ROOT", "children": ["GRID_ID"]}
     nodes["HEADER_ID"] = {"id": "HEADER_ID", "type": "HEADER", "meta": {"text": dashboard_title(spec)}}
-    nodes["ROW-header"] = {"id": "ROW-header", "type": "ROW", "parents": ["ROOT_ID", "GRID_ID"], "children": ["MARKDOWN-header"],
-                           "meta": {"background": "BACKGROUND_TRANSPARENT"}}
-    nodes["MARKDOWN-header"] = {"id": "MARKDOWN-header", "type": "MARKDOWN", "parents": ["ROOT_ID", "GRID_ID", "ROW-header"], "children": [],
-                                "meta": {"width": GRID_WIDTH, "height": 60, "code": header_markdown(spec, today)}}
+    nodes["ROW-header"] = {
+        "id": "ROW-header",
+        "type": "ROW",
+        "parents": ["ROOT_ID", "GRID_ID"],
+        "children": ["MARKDOWN-header"],
+        "meta": {"background": "BACKGROUND_TRANSPARENT"},
+    }
+    nodes["MARKDOWN-header"] = {
+        "id": "MARKDOWN-header",
+        "type": "MARKDOWN",
+        "parents": ["ROOT_ID", "GRID_ID", "ROW-header"],
+        "children": [],
+        "meta": {"width": GRID_WIDTH, "height": 60, "code": header_markdown(spec, today)},
+    }
     groups: list[list[ChartPlan]] = []
     for chart in charts:
         if groups and groups[-1][0].graph is chart.graph:
@@ -102,8 +124,13 @@ def position(spec: Spec, charts: list[ChartPlan], today: dt.date) -> dict[str, A
         for chart in group:
             node = f"CHART-{ids[chart.uuid]}"
             children.append(node)
-            nodes[node] = {"id": node, "type": "CHART", "parents": ["ROOT_ID", "GRID_ID", row], "children": [],
-                           "meta": {"chartId": ids[chart.uuid], "uuid": chart.uuid, "sliceName": chart.title, "width": width, "height": CHART_HEIGHT}}
+            nodes[node] = {
+                "id": node,
+                "type": "CHART",
+                "parents": ["ROOT_ID", "GRID_ID", row],
+                "children": [],
+                "meta": {"chartId": ids[chart.uuid], "uuid": chart.uuid, "sliceName": chart.title, "width": width, "height": CHART_HEIGHT},
+            }
         nodes[row] = {"id": row, "type": "ROW", "parents": ["ROOT_ID", "GRID_ID"], "children": children, "meta": {"background": "BACKGROUND_TRANSPARENT"}}
     nodes["GRID_ID"] = {"id": "GRID_ID", "type": "GRID", "parents": ["ROOT_ID"], "children": rows}
     return nodes

@@ -127,8 +127,9 @@ class Planner:
             keys = [TIME_COLUMN, *src.dimensions]
             description = f"{' joined with '.join(f'{SCHEMA}.{t}' for t in key)} on {', '.join(keys)} (each added up per key first). {self.spec.marker()}"
             name = "__".join(key)
-        dataset = Dataset(name, object_uuid("dataset", self.database, SCHEMA, name), key, tuple(columns), tuple(measures),
-                          description, src.query, dict(src.columns))
+        dataset = Dataset(
+            name, object_uuid("dataset", self.database, SCHEMA, name), key, tuple(columns), tuple(measures), description, src.query, dict(src.columns)
+        )
         self.datasets[key] = dataset
         return dataset
 

@@ -108,7 +108,9 @@ def _connect(url: str, user: str, password: str) -> SupersetClient:
         if status == 401:
             raise ImportProblem(f"Superset at {url} rejected user {user!r} (401): check --user and the {PASSWORD_ENV} environment variable") from None
         if exc.response is not None and 300 <= exc.response.status_code < 400:
-            raise ImportProblem(f"Superset at {url} redirected the login to {exc.response.headers.get('location')!r}: pass the final Superset URL as --url") from None
+            raise ImportProblem(
+                f"Superset at {url} redirected the login to {exc.response.headers.get('location')!r}: pass the final Superset URL as --url"
+            ) from None
         raise ImportProblem(f"login to Superset at {url} failed (HTTP {status}): is --url a Superset server?") from None
     return client
 
@@ -186,8 +188,9 @@ def _status(live: dict[str, Any] | None, bundle: BundleFile, edited: str | None)
     return f"unchanged ({version})"
 
 
-def import_bundles(url: str, paths: list[Path], *, user: str = "admin", password: str | None = None, dry_run: bool = False,
-                   force: bool = False, state_path: Path | None = None) -> ImportResult:
+def import_bundles(
+    url: str, paths: list[Path], *, user: str = "admin", password: str | None = None, dry_run: bool = False, force: bool = False, state_path: Path | None = None
+) -> ImportResult:
     """Import (or, with `dry_run`, compare) the bundles at `paths` into the Superset at `url`."""
     url = url.rstrip("/")
     password = password if password is not None else os.environ.get(PASSWORD_ENV)
@@ -212,8 +215,10 @@ def import_bundles(url: str, paths: list[Path], *, user: str = "admin", password
             if dry_run:
                 return result
             if refused and not force:
-                raise ImportProblem(f"refusing to overwrite {refused[0]}; look at the edits, then import with --force to overwrite them"
-                                    + (f" ({len(refused) - 1} more dashboard(s) too)" if len(refused) > 1 else ""))
+                raise ImportProblem(
+                    f"refusing to overwrite {refused[0]}; look at the edits, then import with --force to overwrite them"
+                    + (f" ({len(refused) - 1} more dashboard(s) too)" if len(refused) > 1 else "")
+                )
             db_password = os.environ.get(DB_PASSWORD_ENV)
             for bundle in bundles:
                 _post(client, bundle, {database_file(): db_password} if db_password else None)
@@ -221,8 +226,12 @@ def import_bundles(url: str, paths: list[Path], *, user: str = "admin", password
                     if kind == "dashboard":
                         live = _live(client, kind, uuid) or {}
                         result.dashboards[uuid] = int(live.get("id", 0))
-                        ours[uuid] = {"changed_on": str(live.get("changed_on")), "spec": bundle.info.get("spec", ""),
-                                      "version": bundle.info.get("version", ""), "content_hash": bundle.info.get("content_hash", "")}
+                        ours[uuid] = {
+                            "changed_on": str(live.get("changed_on")),
+                            "spec": bundle.info.get("spec", ""),
+                            "version": bundle.info.get("version", ""),
+                            "content_hash": bundle.info.get("content_hash", ""),
+                        }
                         store.update(url, ours)
         except SupersetError as exc:
             raise ImportProblem(_one_line(exc)) from None
@@ -241,7 +250,8 @@ def _post(client: SupersetClient, bundle: BundleFile, passwords: dict[str, str] 
             raise ImportProblem(
                 f"{bundle.path}: Superset refused the bundle (HTTP 500 'Import failed for an unknown reason', which is how its "
                 f"assets import reports any key it does not accept, among other causes); the bundle was built for Superset {target}: "
-                f"rebuild it with --superset-version matching the server (4.1, 5.0 or 6.1), and see the server log for the cause") from None
+                f"rebuild it with --superset-version matching the server (4.1, 5.0 or 6.1), and see the server log for the cause"
+            ) from None
         raise ImportProblem(f"{bundle.path}: {_one_line(exc)}") from None
 
 

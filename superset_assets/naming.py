@@ -21,4 +21,3 @@ def slug(spec_name: str) -> str:
 def file_stem(text: str) -> str:
     """A file name made of `text`: letters, digits, `_` and `-` only."""
     return re.sub(r"[^A-Za-z0-9_-]+", "_", text).strip("_")[:80] or "x"
-

@@ -94,8 +94,9 @@ def _version_position(spec_file: Path | None) -> tuple[int, int]:
     return 1, 1
 
 
-def build_all(catalogue: Catalogue, out: Path = DEFAULT_OUT, *, engine_uri: str, superset_version: str = versions.DEFAULT_VERSION,
-              today: dt.date | None = None) -> BuildReport:
+def build_all(
+    catalogue: Catalogue, out: Path = DEFAULT_OUT, *, engine_uri: str, superset_version: str = versions.DEFAULT_VERSION, today: dt.date | None = None
+) -> BuildReport:
     """Build every spec's bundle under `out` following the version rules; never raises for an unbumped spec (see the report)."""
     out = Path(out)
     report = BuildReport()
@@ -109,14 +110,26 @@ def build_all(catalogue: Catalogue, out: Path = DEFAULT_OUT, *, engine_uri: str,
         spec_file = catalogue.files.get(spec.name) if hasattr(catalogue, "files") else None
         if known is not None and known["content_hash"] != bundle.content_hash:
             line, column = _version_position(spec_file)
-            report.problems.append(Problem(
-                str(spec_file or spec.name), line, column,
-                f"spec {spec.name} changed since its bundle {spec.version} was built (content {known['content_hash']} -> {bundle.content_hash}) but its version was not bumped; kept {relative}",
-                "bump `version` and add a `history` entry, then build again", severity="warning"))
+            report.problems.append(
+                Problem(
+                    str(spec_file or spec.name),
+                    line,
+                    column,
+                    f"spec {spec.name} changed since its bundle {spec.version} was built (content {known['content_hash']} -> {bundle.content_hash}) but its version was not bumped; kept {relative}",
+                    "bump `version` and add a `history` entry, then build again",
+                    severity="warning",
+                )
+            )
             continue
         data = bundle.zip_bytes()
-        entry = {"spec": spec.name, "version": spec.version, "content_hash": bundle.content_hash, "file": relative,
-                 "sha256": hashlib.sha256(data).hexdigest(), "superset_version": superset_version}
+        entry = {
+            "spec": spec.name,
+            "version": spec.version,
+            "content_hash": bundle.content_hash,
+            "file": relative,
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "superset_version": superset_version,
+        }
         (report.written if _write_if_changed(path, data) else report.unchanged).append(path)
         by_key[(spec.name, spec.version)] = entry
     _write_index(out, list(by_key.values()))

@@ -143,6 +143,7 @@ def as_percent(series: list[Series], total: list[Series] | None = None, *nodes: 
         totals = [_sum(c) for c in _columns(series)]
         return [Series(f"asPercent({s.name})", s.path, tuple(_percent(v, t) for v, t in zip(s.values, totals))) for s in series]
     if nodes:
+
         def key(s: Series) -> str:
             return ".".join(s.path.split(".")[int(n)] for n in nodes)
 

@@ -198,8 +198,9 @@ def _agree(surface: str, got: dict[tuple, float | None], want: dict[tuple, float
 
 def via_frames(world: dict[str, Any], spec: Spec, m: Metric, show: str, by: list[str], grain: str) -> dict[tuple, float | None]:
     q = aggregation.quantity(spec, m, show)  # type: ignore[arg-type]
-    frame = frames.metric(m.name, by=by, grain={"day": "period"}.get(grain, grain), normalized=show == "normalized",
-                          catalogue=CATALOGUE, warehouse=world["warehouse"])
+    frame = frames.metric(
+        m.name, by=by, grain={"day": "period"}.get(grain, grain), normalized=show == "normalized", catalogue=CATALOGUE, warehouse=world["warehouse"]
+    )
     column = q.name if show == "normalized" else m.name
     out = {}
     for r in frame.to_dict("records"):

@@ -1,9 +1,9 @@
 """Query engines over the warehouse: one small interface, one subclass per engine.
 
-    from metrics.engines import open_engine
-    with open_engine("warehouse") as engine:                    # DuckDB, embedded, by default
-        engine.dataframe("SELECT wiki, count(*) AS n FROM event.x WHERE day = :day GROUP BY 1",
-                         {"day": 3}, dialect="trino")
+from metrics.engines import open_engine
+with open_engine("warehouse") as engine:                    # DuckDB, embedded, by default
+    engine.dataframe("SELECT wiki, count(*) AS n FROM event.x WHERE day = :day GROUP BY 1",
+                     {"day": 3}, dialect="trino")
 """
 
 from __future__ import annotations

@@ -71,7 +71,9 @@ def render(tree: exp.Expression, read: str, write: str, schema: SqlSchema | Call
     return generate(typed(tree, read, schema), write)
 
 
-def transpile(sql: str, read: str = DEFAULT_DIALECT, write: str | Engine | type[Engine] = "duckdb", schema: SqlSchema | Callable[[], SqlSchema] | None = None) -> str:
+def transpile(
+    sql: str, read: str = DEFAULT_DIALECT, write: str | Engine | type[Engine] = "duckdb", schema: SqlSchema | Callable[[], SqlSchema] | None = None
+) -> str:
     """One statement of dialect `read` as SQL for `write` (a dialect name, or an engine).
 
     Given an engine instance and no `schema`, the engine's own tables type the statement.
@@ -118,7 +120,7 @@ def positional(tree: exp.Expression, dialect: str, params: Mapping[str, Any]) ->
     out, values, last = [], [], 0
     for colon, name in zip(tokens, tokens[1:]):
         if colon.token_type == TokenType.COLON and name.text in params and name.start == colon.end + 1:
-            out.append(text[last:colon.start] + "?")
+            out.append(text[last : colon.start] + "?")
             values.append(params[name.text])
             last = name.end + 1
     out.append(text[last:])

@@ -310,7 +310,9 @@ def _unknown_keys(located: yamlfile.Located, path: tuple, data: Any, model: type
         if what == "report key" and key in RETIRED_KEYS:
             out.append(located.problem(path + (key,), f"'{key}' is retired and ignored: {RETIRED_KEYS[key]}", "remove it", key=True, severity="warning"))
         elif key not in model.model_fields:
-            out.append(located.problem(path + (key,), f"unknown {what} '{key}' (ignored)", _did_you_mean(key, tuple(model.model_fields)), key=True, severity="warning"))
+            out.append(
+                located.problem(path + (key,), f"unknown {what} '{key}' (ignored)", _did_you_mean(key, tuple(model.model_fields)), key=True, severity="warning")
+            )
     return out
 
 
@@ -332,15 +334,33 @@ def _report(folder: Path, key: str, raw: dict, defaults: dict, folder_dialect: s
     if config is None:
         return None
     if config.snapshot and config.backfill == "range":
-        problems.append(located.problem(place("backfill"), f"report '{key}': a snapshot report cannot be backfilled by range", "remove `backfill: range` or `snapshot: true`"))
+        problems.append(
+            located.problem(
+                place("backfill"), f"report '{key}': a snapshot report cannot be backfilled by range", "remove `backfill: range` or `snapshot: true`"
+            )
+        )
     report = Report(
-        folder=folder, key=key, type=config.type, granularity=config.granularity, starts=config.starts, lag=config.lag,
-        db=config.db, execute=config.execute or key, explode_by=explode, max_data_points=config.max_data_points,
-        group=config.group, graphite=config.graphite, dialect=config.dialect or folder_dialect or ("hive" if config.type == "hive" else "trino"),
-        backfill=config.backfill, snapshot=config.snapshot, ends=config.ends,
+        folder=folder,
+        key=key,
+        type=config.type,
+        granularity=config.granularity,
+        starts=config.starts,
+        lag=config.lag,
+        db=config.db,
+        execute=config.execute or key,
+        explode_by=explode,
+        max_data_points=config.max_data_points,
+        group=config.group,
+        graphite=config.graphite,
+        dialect=config.dialect or folder_dialect or ("hive" if config.type == "hive" else "trino"),
+        backfill=config.backfill,
+        snapshot=config.snapshot,
+        ends=config.ends,
     )
     if not report.query_file.is_file():
-        problems.append(located.problem(("reports", key), f"report '{key}': query file {report.query_file} not found", "create it, or set `execute:` to the file stem"))
+        problems.append(
+            located.problem(("reports", key), f"report '{key}': query file {report.query_file} not found", "create it, or set `execute:` to the file stem")
+        )
     return report
 
 
@@ -353,7 +373,14 @@ def _explode(folder: Path, raw: Any, path: tuple, located: yamlfile.Located, key
     for placeholder, spec in raw.items():
         placeholder = str(placeholder)
         if spec is None or spec == "":
-            problems.append(located.problem(path + (placeholder,), f"report '{key}': explode placeholder '{placeholder}' has no values", 'inside {...} a comma list must be quoted: {wiki: "enwiki, dewiki"}', key=True))
+            problems.append(
+                located.problem(
+                    path + (placeholder,),
+                    f"report '{key}': explode placeholder '{placeholder}' has no values",
+                    'inside {...} a comma list must be quoted: {wiki: "enwiki, dewiki"}',
+                    key=True,
+                )
+            )
             continue
         text = str(spec)
         if "," in text:
@@ -368,8 +395,16 @@ def _explode(folder: Path, raw: Any, path: tuple, located: yamlfile.Located, key
                 values = [text.strip()]
         for value in values:
             if not EXPLODE_VALUE.fullmatch(value):
-                problems.append(located.problem(path + (placeholder,), f"report '{key}': explode value {value!r} of '{placeholder}' has characters that are not allowed", "use letters, digits, _, . and - only"))
+                problems.append(
+                    located.problem(
+                        path + (placeholder,),
+                        f"report '{key}': explode value {value!r} of '{placeholder}' has characters that are not allowed",
+                        "use letters, digits, _, . and - only",
+                    )
+                )
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", placeholder):
-            problems.append(located.problem(path + (placeholder,), f"report '{key}': explode placeholder {placeholder!r} is not a name", "use letters, digits and _"))
+            problems.append(
+                located.problem(path + (placeholder,), f"report '{key}': explode placeholder {placeholder!r} is not a name", "use letters, digits and _")
+            )
         out[placeholder] = values
     return out

@@ -25,7 +25,6 @@ from metrics.graphite_paths import sanitize_path
 log = logging.getLogger(__name__)
 
 
-
 @dataclass(frozen=True)
 class Point:
     path: str
@@ -98,7 +97,9 @@ class Outbox:
         return sent
 
 
-def report_points(path_template: str, metrics: Mapping[str, str], rows: Iterable[Mapping[str, object]], explode: Mapping[str, str], lookups: Mapping[str, Mapping[str, str]]) -> list[Point]:
+def report_points(
+    path_template: str, metrics: Mapping[str, str], rows: Iterable[Mapping[str, object]], explode: Mapping[str, str], lookups: Mapping[str, Mapping[str, str]]
+) -> list[Point]:
     """Points of a config.yaml `graphite:` section, expanded as Reportupdater did.
 
     The path is filled from the explode values (after lookups), then the row's columns by header

@@ -31,7 +31,9 @@ class Rerun:
         return (not self.reports or report in self.reports) and self.start <= day < self.end
 
 
-def request(folder: Path | str, start: str, end: str, reports: list[str] | None = None, config_path: Path | str | None = None, today: dt.date | None = None) -> Path:
+def request(
+    folder: Path | str, start: str, end: str, reports: list[str] | None = None, config_path: Path | str | None = None, today: dt.date | None = None
+) -> Path:
     """Validate and write a rerun file; returns its path."""
     folder = Path(folder)
     try:

@@ -122,7 +122,18 @@ def catalogue_metrics(catalogue, folder: str, report: str) -> list[CatalogueMetr
 class Run:
     """One `update_reports` call; holds what the stages share."""
 
-    def __init__(self, folder: Path, engine: Engine, output: Path | None, *, catalogue, graphite: bool, now: dt.datetime, lookups: Mapping[str, Mapping[str, str]], on_interval: Callable[[int], None] | None):
+    def __init__(
+        self,
+        folder: Path,
+        engine: Engine,
+        output: Path | None,
+        *,
+        catalogue,
+        graphite: bool,
+        now: dt.datetime,
+        lookups: Mapping[str, Mapping[str, str]],
+        on_interval: Callable[[int], None] | None,
+    ):
         self.folder = folder
         self.engine = engine
         self.output = output
@@ -195,11 +206,15 @@ class Run:
         for (explode, batch, _, seconds), per_interval in zip(done, counts):
             self._record(report, explode, batch, "ok", per_interval, seconds + write_share, None)
 
-    def _record(self, report: Report, explode: dict[str, str], batch: list[Interval], status: str, rows: dict[dt.date, int], seconds: float, error: str | None) -> None:
+    def _record(
+        self, report: Report, explode: dict[str, str], batch: list[Interval], status: str, rows: dict[dt.date, int], seconds: float, error: str | None
+    ) -> None:
         for interval in batch:
             outcome = Outcome(report.key, explode, interval, status, rows.get(interval.start, 0), seconds / len(batch), error)
             self.outcomes.append(outcome)
-            self.store.log(LogEntry(self.folder.name, report.key, explode_key(explode), interval.start, interval.end, status, outcome.rows, outcome.seconds, error))
+            self.store.log(
+                LogEntry(self.folder.name, report.key, explode_key(explode), interval.start, interval.end, status, outcome.rows, outcome.seconds, error)
+            )
             if error:
                 log.error("%s %s %s: %s", report.key, explode or "", interval.start, error)
         self.on_interval(len(batch))
@@ -215,10 +230,7 @@ class Run:
     def _side_outputs(self, report: Report, explode: dict[str, str], batch: list[Interval], result: Result) -> dict[dt.date, int]:
         """The legacy TSV and the Graphite outbox, after the table committed; returns rows per interval."""
         days = result.table.column("dt")
-        per_interval = {
-            i.start: pc.sum(pc.and_(pc.greater_equal(days, pa.scalar(i.start)), pc.less(days, pa.scalar(i.end)))).as_py() or 0
-            for i in batch
-        }
+        per_interval = {i.start: pc.sum(pc.and_(pc.greater_equal(days, pa.scalar(i.start)), pc.less(days, pa.scalar(i.end)))).as_py() or 0 for i in batch}
         if self.output is None and not self.graphite:
             return per_interval
         by_date: dict[dt.date, list[list]] = {}
@@ -229,7 +241,15 @@ class Run:
             for interval in batch:
                 if not per_interval[interval.start] and interval.start not in by_date:
                     by_date[interval.start] = [[None] * (len(result.header) - 1)]  # Reportupdater's null row
-            tsv.update(tsv.output_path(self.output, report.key, explode), result.header, by_date, max_data_points=report.max_data_points, granularity=report.granularity, interval_start=batch[0].start, group=report.group)
+            tsv.update(
+                tsv.output_path(self.output, report.key, explode),
+                result.header,
+                by_date,
+                max_data_points=report.max_data_points,
+                granularity=report.granularity,
+                interval_start=batch[0].start,
+                group=report.group,
+            )
         if self.graphite:
             self.points += self.outbox.add(self.graphite_points(report, explode, result, values))
         return per_interval
@@ -300,7 +320,16 @@ def update_reports(
     address = graphite_address or ((config.graphite_host, config.graphite_port) if config.graphite_host and config.graphite_port else None)
     with folder_lock(folder):
         pending = reruns_mod.pending(folder)
-        run = Run(folder, engine, Path(output) if output else None, catalogue=catalogue, graphite=graphite and address is not None, now=now, lookups=config.lookups, on_interval=None)
+        run = Run(
+            folder,
+            engine,
+            Path(output) if output else None,
+            catalogue=catalogue,
+            graphite=graphite and address is not None,
+            now=now,
+            lookups=config.lookups,
+            on_interval=None,
+        )
         work = []
         for report in config.reports:
             if only and report.key not in only:

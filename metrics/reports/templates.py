@@ -82,4 +82,3 @@ def output_columns(sql: str, dialect: str) -> list[str]:
     if not isinstance(tree, exp.Query) or any(isinstance(e, exp.Star) for e in tree.expressions):
         return []
     return list(tree.named_selects)
-

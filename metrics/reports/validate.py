@@ -81,7 +81,11 @@ def check_links(spec_files: Iterable[Path], queries: Path, folders: dict[str, Qu
                 folders[folder_name] = check_folder(folder_path)[0] if (folder_path / "config.yaml").is_file() else None
             config = folders[folder_name]
             if config is None:
-                problems.append(located.problem(where, f"query folder '{folder_name}' not found in {queries}", f"create {queries / folder_name}/config.yaml, or run `metrics new`"))
+                problems.append(
+                    located.problem(
+                        where, f"query folder '{folder_name}' not found in {queries}", f"create {queries / folder_name}/config.yaml, or run `metrics new`"
+                    )
+                )
                 continue
             try:
                 report = config.report(report_key)
@@ -91,7 +95,13 @@ def check_links(spec_files: Iterable[Path], queries: Path, folders: dict[str, Qu
                 continue
             columns = _result_columns(report)
             if columns is not None and metric.source.column not in columns:
-                problems.append(located.problem(("metrics", i, "source", "column"), f"report '{metric.source.report}' has no result column '{metric.source.column}'", f"its columns: {', '.join(columns)}"))
+                problems.append(
+                    located.problem(
+                        ("metrics", i, "source", "column"),
+                        f"report '{metric.source.report}' has no result column '{metric.source.column}'",
+                        f"its columns: {', '.join(columns)}",
+                    )
+                )
     return problems
 
 

@@ -67,7 +67,9 @@ def test_layout_rules(name: str) -> None:
         if panel["type"] == "timeseries":
             custom = panel["fieldConfig"]["defaults"]["custom"]
             assert custom["stacking"]["mode"] == "none" and custom["drawStyle"] == "line" and custom["fillOpacity"] == 0
-    cells = {(x, p["gridPos"]["y"] + dy) for p in panels for x in range(p["gridPos"]["x"], p["gridPos"]["x"] + p["gridPos"]["w"]) for dy in range(p["gridPos"]["h"])}
+    cells = {
+        (x, p["gridPos"]["y"] + dy) for p in panels for x in range(p["gridPos"]["x"], p["gridPos"]["x"] + p["gridPos"]["w"]) for dy in range(p["gridPos"]["h"])
+    }
     assert len(cells) == sum(p["gridPos"]["w"] * p["gridPos"]["h"] for p in panels), "panels overlap"
 
 
@@ -200,12 +202,17 @@ def test_normalization_scale_and_split_by_a_dimension_the_denominator_lacks(cata
 def test_timer_mean_is_sum_over_count_and_ratio_metrics_divide_their_parts() -> None:
     spec = CAT.spec("codemirror")
     mean = graph_targets(spec, next(g for g in spec.graphs if g.title == "Highlighting time"))[0].expr
-    assert "render_ms.$editor.sum, 'sum', 0, 6), groupByNodes(stats.timers.MediaWiki.CodeMirror.live.render_ms.$editor.count, 'sum', 0, 6), 1), 0.1)" in mean  # StatsD scales count by 1 / 0.1
+    assert (
+        "render_ms.$editor.sum, 'sum', 0, 6), groupByNodes(stats.timers.MediaWiki.CodeMirror.live.render_ms.$editor.count, 'sum', 0, 6), 1), 0.1)" in mean
+    )  # StatsD scales count by 1 / 0.1
     assert ".mean" not in mean  # a mean of means would weigh a quiet editor like a busy one
     spec = CAT.spec("country_indicators")
     table = graph_targets(spec, next(g for g in spec.graphs if g.title == "Internet access by country"))
     pct = next(t.expr for t in table if t.metric == "internet_users_pct" and t.show == "total")
-    assert "asPercent(groupByNodes(equity_landscape.internet_users.$country, 'sum', 0, 2), groupByNodes(equity_landscape.population.$country, 'sum', 0, 2), 1), 1)" in pct
+    assert (
+        "asPercent(groupByNodes(equity_landscape.internet_users.$country, 'sum', 0, 2), groupByNodes(equity_landscape.population.$country, 'sum', 0, 2), 1), 1)"
+        in pct
+    )
 
 
 def test_variable_queries() -> None:

@@ -39,7 +39,9 @@ LIVE_RANGE = {"from": "-15min", "until": "now"}  # narrowed to this run's sample
 
 
 def _value(rng: random.Random, metric: str) -> int:
-    low, high = {"population": (10**6, 10**8), "internet_users_pct": (1, 99), "editing_sessions": (100, 1000), "pageviews": (10**4, 10**6)}.get(metric, (1, 100))
+    low, high = {"population": (10**6, 10**8), "internet_users_pct": (1, 99), "editing_sessions": (100, 1000), "pageviews": (10**4, 10**6)}.get(
+        metric, (1, 100)
+    )
     return rng.randint(low, high)
 
 

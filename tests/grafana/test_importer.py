@@ -40,6 +40,8 @@ def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Each test records its imports in its own state file."""
     monkeypatch.setenv("METRICS_STATE_DIR", str(tmp_path / "state"))
     return tmp_path / "state"
+
+
 OK = {"id": 1, "uid": "metrics-codemirror", "url": "/d/metrics-codemirror/codemirror", "status": "success", "version": 1, "slug": "codemirror"}
 
 
@@ -132,7 +134,11 @@ def test_missing_folder_is_created_with_a_stable_uid(grafana: FakeGrafana, board
     [
         (401, {"message": "Unauthorized"}, "Grafana rejected the token (401 Unauthorized)"),
         (403, {"message": "Access denied"}, "(403 Forbidden: Access denied)"),
-        (412, {"message": "The dashboard has been changed by someone else", "status": "version-mismatch"}, "412 The dashboard has been changed by someone else; version-mismatch"),
+        (
+            412,
+            {"message": "The dashboard has been changed by someone else", "status": "version-mismatch"},
+            "412 The dashboard has been changed by someone else; version-mismatch",
+        ),
     ],
 )
 def test_refusals_are_one_clear_line(grafana: FakeGrafana, status: int, answer: dict, expected: str, board: Path) -> None:
@@ -162,7 +168,9 @@ def test_connection_refused(board: Path) -> None:
 
 
 def test_cli_reads_the_token_from_the_environment(grafana: FakeGrafana, dashboards: Path) -> None:
-    result = CliRunner().invoke(main, ["import", "grafana", "--url", grafana.url, "--dashboards-dir", str(dashboards), "codemirror"], env={"GRAFANA_TOKEN": "s3cret"})
+    result = CliRunner().invoke(
+        main, ["import", "grafana", "--url", grafana.url, "--dashboards-dir", str(dashboards), "codemirror"], env={"GRAFANA_TOKEN": "s3cret"}
+    )
     assert result.exit_code == 0, result.output
     assert "imported metrics-codemirror version 1" in result.output
     result = CliRunner().invoke(main, ["import", "grafana", "--url", grafana.url, "--dashboards-dir", str(dashboards), "codemirror"], env={"GRAFANA_TOKEN": ""})
@@ -171,7 +179,9 @@ def test_cli_reads_the_token_from_the_environment(grafana: FakeGrafana, dashboar
 
 def test_cli_error_is_one_line_with_exit_1(grafana: FakeGrafana, dashboards: Path) -> None:
     grafana.status, grafana.answer = 412, {"message": "The dashboard has been changed by someone else", "status": "version-mismatch"}
-    result = CliRunner().invoke(main, ["import", "grafana", "--url", grafana.url, "--dashboards-dir", str(dashboards), "codemirror"], env={"GRAFANA_TOKEN": "s3cret"})
+    result = CliRunner().invoke(
+        main, ["import", "grafana", "--url", grafana.url, "--dashboards-dir", str(dashboards), "codemirror"], env={"GRAFANA_TOKEN": "s3cret"}
+    )
     assert result.exit_code == 1
     assert result.output.count("\n") == 1 and "412" in result.output and "Traceback" not in result.output
 
@@ -180,7 +190,7 @@ def test_dry_run_prints_the_body_and_contacts_nobody(grafana: FakeGrafana, board
     result = CliRunner().invoke(main, ["import", "grafana", "--url", grafana.url, "--dry-run", str(board)], env={"GRAFANA_TOKEN": ""})
     assert result.exit_code == 0, result.output
     assert grafana.requests == []
-    body = json.loads(result.stdout[result.stdout.index("{"):])
+    body = json.loads(result.stdout[result.stdout.index("{") :])
     assert body["overwrite"] is True and body["folderUid"] == "metrics-metrics-catalogue"
     assert body["message"].startswith("metrics spec codemirror version 1.2.0")
 

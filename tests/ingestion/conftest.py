@@ -23,8 +23,13 @@ def read_both(warehouse: Warehouse, schema: str, table: str, order: list[str]) -
         via_duckdb = engine.query(f"SELECT * FROM {schema}.{table}")
     info = warehouse.info(schema, table)
     part_schema = pa.schema([pa.field(k, pa.int32() if t == "int" else pa.date32()) for k, t in info.partition_by.items()])
-    dataset = ds.dataset(warehouse.table_dir(schema, table), format="parquet", partitioning=ds.partitioning(part_schema, flavor="hive"),
-                         exclude_invalid_files=True, ignore_prefixes=[".", "_"])
+    dataset = ds.dataset(
+        warehouse.table_dir(schema, table),
+        format="parquet",
+        partitioning=ds.partitioning(part_schema, flavor="hive"),
+        exclude_invalid_files=True,
+        ignore_prefixes=[".", "_"],
+    )
     via_arrow = dataset.to_table()
     names = list(info.columns) + list(info.partition_by)
     sort = [(c, "ascending") for c in order]

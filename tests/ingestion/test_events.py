@@ -83,9 +83,15 @@ def test_every_kind_of_bad_event_is_quarantined(warehouse: Warehouse, tmp_path: 
     assert [r["raw"] for r in rows][: len(bad)] == list(bad.values())
     assert all(r["source_file"] == str(path) for r in rows)
     reasons = [r["reason"] for r in rows]
-    for kind, needle in [("bad_json", "bad JSON"), ("not_an_object", "not a JSON object"), ("unknown_schema", "unknown schema"),
-                         ("schema_violation", "must be boolean"), ("missing_dt", "missing meta.dt"), ("future_dt", "future"),
-                         ("wrong_stream", "does not take schema")]:
+    for kind, needle in [
+        ("bad_json", "bad JSON"),
+        ("not_an_object", "not a JSON object"),
+        ("unknown_schema", "unknown schema"),
+        ("schema_violation", "must be boolean"),
+        ("missing_dt", "missing meta.dt"),
+        ("future_dt", "future"),
+        ("wrong_stream", "does not take schema"),
+    ]:
         assert needle in reasons[list(bad).index(kind)], (kind, reasons)
 
 
@@ -123,7 +129,13 @@ def test_stdin(warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_layout_is_the_union_of_versions_newest_first(tmp_path: Path) -> None:
     root = tmp_path / "schemas" / "t" / "s"
     root.mkdir(parents=True)
-    base = {"type": "object", "properties": {"$schema": {"type": "string"}, "meta": {"type": "object", "properties": {"stream": {"type": "string"}, "dt": {"type": "string", "format": "date-time"}}}}}
+    base = {
+        "type": "object",
+        "properties": {
+            "$schema": {"type": "string"},
+            "meta": {"type": "object", "properties": {"stream": {"type": "string"}, "dt": {"type": "string", "format": "date-time"}}},
+        },
+    }
     v1 = json.loads(json.dumps(base))
     v1["properties"]["gone"] = {"type": "integer"}
     v2 = json.loads(json.dumps(base))

@@ -21,40 +21,78 @@ from metrics.warehouse import Warehouse
 DAY = dt.date(2026, 11, 3)
 NOW = dt.datetime(2026, 11, 10, tzinfo=dt.timezone.utc)
 ODD_VALUES: list[Any] = [None, 0, 1, -1, 1.0, 1.5, 2**63, -(2**63) - 1, 10**400, "", "x", True, False, {}, [], "2026-11-03T07:00:00Z"]
-ODD_TIMES = ["2026-11-03 07:00:00Z", "2026-11-03T07:00:00", "2026-11-03T07:00:00+02:00", "2026-11-03t07:00:00z", "2026-11-03",
-             "2026-11-03T07:00:00.123456789Z", "2026-11-03T25:00:00Z", "2026-11-03T23:59:60Z", "not a time", "2026-11-30T07:00:00Z"]
+ODD_TIMES = [
+    "2026-11-03 07:00:00Z",
+    "2026-11-03T07:00:00",
+    "2026-11-03T07:00:00+02:00",
+    "2026-11-03t07:00:00z",
+    "2026-11-03",
+    "2026-11-03T07:00:00.123456789Z",
+    "2026-11-03T25:00:00Z",
+    "2026-11-03T23:59:60Z",
+    "not a time",
+    "2026-11-30T07:00:00Z",
+]
 
 TEST_SCHEMA_V1 = {
-    "$id": "/test/thing/1.0.0", "title": "test/thing", "type": "object", "additionalProperties": False,
+    "$id": "/test/thing/1.0.0",
+    "title": "test/thing",
+    "type": "object",
+    "additionalProperties": False,
     "required": ["$schema", "meta", "count"],
     "properties": {
         "$schema": {"type": "string"},
-        "meta": {"type": "object", "required": ["stream", "dt"], "properties": {  # additional properties allowed
-            "stream": {"type": "string", "minLength": 1}, "dt": {"type": "string", "format": "date-time"}}},
+        "meta": {
+            "type": "object",
+            "required": ["stream", "dt"],
+            "properties": {  # additional properties allowed
+                "stream": {"type": "string", "minLength": 1},
+                "dt": {"type": "string", "format": "date-time"},
+            },
+        },
         "count": {"type": "integer", "minimum": 0, "maximum": 1000},
         "ratio": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
         "score": {"type": "number"},
         "seen": {"type": "string", "format": "date-time"},
         "label": {"type": "string", "minLength": 2, "maxLength": 4},
         "kind": {"type": "string", "enum": ["a", "bb", "ccccc"], "maxLength": 3},
-        "detail": {"type": "object", "additionalProperties": False, "required": ["flag"], "properties": {
-            "flag": {"type": "boolean"}, "big": {"type": "integer"}, "note": {"type": "string"}}},
+        "detail": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["flag"],
+            "properties": {"flag": {"type": "boolean"}, "big": {"type": "integer"}, "note": {"type": "string"}},
+        },
     },
 }
 TEST_SCHEMA_V2 = {**copy.deepcopy(TEST_SCHEMA_V1), "$id": "/test/thing/2.0.0"}
 TEST_SCHEMA_V2["properties"]["label"]["pattern"] = "^[a-z]+$"  # a keyword the fast decoder leaves to the validator
-TEST_SCHEMA_V2["properties"]["meta"] = {"type": "object", "required": ["dt"], "properties": {  # loose: the loader still checks
-    "stream": {"type": "string"}, "dt": {}}}
+TEST_SCHEMA_V2["properties"]["meta"] = {
+    "type": "object",
+    "required": ["dt"],
+    "properties": {  # loose: the loader still checks
+        "stream": {"type": "string"},
+        "dt": {},
+    },
+}
 
 
 def good_thing(version: str) -> dict:
-    return {"$schema": f"/test/thing/{version}", "meta": {"stream": "things", "dt": "2026-11-03T07:15:00Z", "extra": 1},
-            "count": 3, "ratio": 0.5, "score": 9007199254740993, "seen": "2026-11-01T00:00:00+00:00", "label": "abc", "kind": "bb",
-            "detail": {"flag": True, "big": 5, "note": "n"}}
+    return {
+        "$schema": f"/test/thing/{version}",
+        "meta": {"stream": "things", "dt": "2026-11-03T07:15:00Z", "extra": 1},
+        "count": 3,
+        "ratio": 0.5,
+        "score": 9007199254740993,
+        "seen": "2026-11-01T00:00:00+00:00",
+        "label": "abc",
+        "kind": "bb",
+        "detail": {"flag": True, "big": 5, "note": "n"},
+    }
 
 
 def mutations(event: dict) -> Iterator[dict]:
     """Variants of a valid event: each field dropped, given odd values, unknown keys added, odd times."""
+
     def paths(node: dict, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
         for key, value in node.items():
             yield prefix + (key,)
@@ -117,8 +155,10 @@ def load_both(tmp_path: Path, root: Path, streams: dict[str, str] | None, lines:
 def reference_validators(registry: Registry) -> dict[str, jsonschema.Draft7Validator]:
     checker = jsonschema.FormatChecker(formats=())
     checker.checks("date-time")(is_date_time)
-    return {uri: jsonschema.Draft7Validator(json.loads((registry.root / (uri.lstrip("/") + ".json")).read_text()), format_checker=checker)
-            for uri in registry.versions}
+    return {
+        uri: jsonschema.Draft7Validator(json.loads((registry.root / (uri.lstrip("/") + ".json")).read_text()), format_checker=checker)
+        for uri in registry.versions
+    }
 
 
 def assert_fast_never_laxer(registry: Registry, lines: list[bytes]) -> int:
@@ -167,8 +207,12 @@ def thing_schemas(tmp_path: Path) -> Path:
 def test_every_supported_keyword_fast_and_slow_agree(tmp_path: Path, thing_schemas: Path) -> None:
     registry = Registry(thing_schemas, {"things": "test/thing"})
     assert {f.version.uri for f in registry.fast.values()} == {"/test/thing/1.0.0"}  # 2.0.0 has a pattern
-    good = [good_thing("1.0.0"), good_thing("2.0.0"), {**good_thing("1.0.0"), "ratio": 1, "kind": "a"},
-            {k: v for k, v in good_thing("1.0.0").items() if k not in ("ratio", "seen", "label", "kind", "detail")}]
+    good = [
+        good_thing("1.0.0"),
+        good_thing("2.0.0"),
+        {**good_thing("1.0.0"), "ratio": 1, "kind": "a"},
+        {k: v for k, v in good_thing("1.0.0").items() if k not in ("ratio", "seen", "label", "kind", "detail")},
+    ]
     lines = lines_of(good)
     fast, slow = load_both(tmp_path, thing_schemas, {"things": "test/thing"}, lines)
     assert fast == slow

@@ -35,9 +35,29 @@ def test_pageviews_are_heavy_tailed() -> None:
 
 def test_sample_command_generates_and_loads(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "metrics", "--warehouse", str(tmp_path / "wh"), "ingest", "sample", "--out", str(tmp_path / "raw"),
-         "--seed", "1", "--start", "2026-11-01", "--days", "1", "--pageview-lines", "50"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "metrics",
+            "--warehouse",
+            str(tmp_path / "wh"),
+            "ingest",
+            "sample",
+            "--out",
+            str(tmp_path / "raw"),
+            "--seed",
+            "1",
+            "--start",
+            "2026-11-01",
+            "--days",
+            "1",
+            "--pageview-lines",
+            "50",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     for source in ("events:", "pageviews: 24 file(s)", "csv: 1 file(s)", "world_bank: 2 file(s)"):

@@ -72,31 +72,33 @@ def test_wrong_types_and_enum_values(catalogue_copy: Path) -> None:
 def test_graph_names_a_missing_metric(catalogue_copy: Path) -> None:
     f = edit(catalogue_copy / "codemirror.yaml", "    metrics: [toggles]\n    split_by: editor\n", "    metrics: [toggle]\n    split_by: editor\n")
     line = line_of(f, "metrics: [toggle]")
-    assert lines([f]) == [
-        f"{f}:{line}:15: graph 'Toggles by editor' names metric 'toggle', which the spec does not define (did you mean 'toggles'?)"
-    ]
+    assert lines([f]) == [f"{f}:{line}:15: graph 'Toggles by editor' names metric 'toggle', which the spec does not define (did you mean 'toggles'?)"]
 
 
 def test_path_placeholder_that_is_not_a_dimension(catalogue_copy: Path) -> None:
     f = edit(catalogue_copy / "reference_previews.yaml", "footnote_clicks.{wiki}", "footnote_clicks.{wki}")
     out = lines([f])
-    assert f"{f}:{pos(f, 'reference_previews.baseline.footnote_clicks')}: placeholder '{{wki}}' in the Graphite path is not a dimension (did you mean 'wiki'?)" in out
+    assert (
+        f"{f}:{pos(f, 'reference_previews.baseline.footnote_clicks')}: placeholder '{{wki}}' in the Graphite path is not a dimension (did you mean 'wiki'?)"
+        in out
+    )
     # and the metric's dimension `wiki` is now missing from its path
     assert any("dimension 'wiki' of metric 'footnote_clicks' is missing from its Graphite path" in o for o in out)
 
 
 def test_dimension_value_outside_allowed_values(catalogue_copy: Path) -> None:
     f = edit(catalogue_copy / "codemirror.yaml", "filters: {editor: wikitext_2017}", "filters: {editor: visualeditor}")
-    assert lines([f]) == [
-        f"{f}:{pos(f, 'visualeditor')}: value 'visualeditor' is not allowed for dimension 'editor' (allowed: wikitext_2010, wikitext_2017)"
-    ]
+    assert lines([f]) == [f"{f}:{pos(f, 'visualeditor')}: value 'visualeditor' is not allowed for dimension 'editor' (allowed: wikitext_2010, wikitext_2017)"]
 
 
 def test_open_dimension_values_follow_the_pattern(catalogue_copy: Path) -> None:
     f = edit(catalogue_copy / "reference_previews.yaml", "default: dewiki", "default: de.wikipedia")
     edit(f, "examples: [enwiki, dewiki, frwiki, eswiki]", "examples: [enwiki, De-Wiki]")
     out = lines([f])
-    assert f"{f}:{line_of(f, 'default: de.wikipedia')}:14: default 'de.wikipedia' is not an allowed value of dimension 'wiki' (values must match '[a-z0-9_]+')" in out
+    assert (
+        f"{f}:{line_of(f, 'default: de.wikipedia')}:14: default 'de.wikipedia' is not an allowed value of dimension 'wiki' (values must match '[a-z0-9_]+')"
+        in out
+    )
     assert f"{f}:{line_of(f, 'De-Wiki')}:24: value 'De-Wiki' of dimension 'wiki' does not match its pattern '[a-z0-9_]+' (fix the value or the pattern)" in out
 
 
@@ -108,8 +110,14 @@ def test_duplicates_across_specs(catalogue_copy: Path) -> None:
     edit(f, "metrics: [domain_views]\n    show: [total, mean]", "metrics: [pageviews]\n    show: [total, mean]")
     other = catalogue_copy / "reference_previews.yaml"
     out = lines([catalogue_copy])
-    assert f"{f}:{line_of(f, '- name: pageviews')}:11: metric name 'pageviews' is also defined at {other}:{line_of(other, '- name: pageviews')} (metric names are unique across the catalogue: rename one)" in out
-    assert f"{f}:{line_of(f, 'reference_previews.baseline.pageviews')}:20: Graphite path 'reference_previews.baseline.pageviews.{{domain_code}}' is also used at {other}:{line_of(other, 'graphite_path: reference_previews.baseline.pageviews')} (each metric needs its own Graphite path)" in out
+    assert (
+        f"{f}:{line_of(f, '- name: pageviews')}:11: metric name 'pageviews' is also defined at {other}:{line_of(other, '- name: pageviews')} (metric names are unique across the catalogue: rename one)"
+        in out
+    )
+    assert (
+        f"{f}:{line_of(f, 'reference_previews.baseline.pageviews')}:20: Graphite path 'reference_previews.baseline.pageviews.{{domain_code}}' is also used at {other}:{line_of(other, 'graphite_path: reference_previews.baseline.pageviews')} (each metric needs its own Graphite path)"
+        in out
+    )
     assert len(out) == 2
 
 
@@ -123,7 +131,9 @@ def test_sunset_in_the_past_is_a_warning(catalogue_copy: Path) -> None:
 
 def test_version_must_be_semver(catalogue_copy: Path) -> None:
     f = edit(catalogue_copy / "country_indicators.yaml", "version: 0.4.0\n", "version: 0.4\n")
-    assert lines([f]) == [f"{f}:{pos(f, '0.4')}: version: 0.4 is a number, not text (use a semantic version such as 1.0.0, in quotes if YAML reads it as a number)"]
+    assert lines([f]) == [
+        f"{f}:{pos(f, '0.4')}: version: 0.4 is a number, not text (use a semantic version such as 1.0.0, in quotes if YAML reads it as a number)"
+    ]
     edit(f, "version: 0.4\n", "version: v1.0\n")
     assert lines([f]) == [f"{f}:{pos(f, 'v1.0')}: version: 'v1.0' has the wrong form (use a semantic version such as 1.0.0)"]
 
@@ -156,7 +166,9 @@ def test_cross_reference_checks_inside_a_spec(catalogue_copy: Path) -> None:
 def test_file_name_must_match_spec_name(catalogue_copy: Path) -> None:
     f = catalogue_copy / "codemirror.yaml"
     moved = f.rename(catalogue_copy / "code_mirror.yaml")
-    assert lines([moved]) == [f"{moved}:{line_of(moved, 'name: codemirror')}:7: spec name 'codemirror' differs from the file name 'code_mirror.yaml' (rename the file to codemirror.yaml or the spec to 'code_mirror')"]
+    assert lines([moved]) == [
+        f"{moved}:{line_of(moved, 'name: codemirror')}:7: spec name 'codemirror' differs from the file name 'code_mirror.yaml' (rename the file to codemirror.yaml or the spec to 'code_mirror')"
+    ]
 
 
 def test_json_schema_agrees_with_the_validator(catalogue_copy: Path) -> None:

@@ -21,8 +21,7 @@ TRICKY = "it's $x :y '); DROP TABLE t; --"
 @pytest.fixture
 def warehouse(tmp_path: Path) -> Warehouse:
     w = Warehouse(tmp_path / "wh")
-    w.put_file("event", "toy", {"year": 2026, "month": 11, "day": 3, "hour": 0}, "a",
-               pa.table({"wiki": ["enwiki", TRICKY], "n": pa.array([7, 9], pa.int64())}))
+    w.put_file("event", "toy", {"year": 2026, "month": 11, "day": 3, "hour": 0}, "a", pa.table({"wiki": ["enwiki", TRICKY], "n": pa.array([7, 9], pa.int64())}))
     w.replace_partition("metrics", "ratio", {"dt": DAY}, pa.table({"a": [7, 9], "b": [2, 2], "label": ["x", "y"]}))
     return w
 
@@ -65,7 +64,11 @@ def test_values_are_bound_never_written_into_the_sql(warehouse: Warehouse, diale
 
 def test_dates_bind_with_their_type(warehouse: Warehouse) -> None:
     with open_engine(warehouse) as engine:
-        frame = engine.dataframe("SELECT label FROM metrics.ratio WHERE dt >= :start AND dt < :end ORDER BY label", {"start": DAY, "end": DAY + dt.timedelta(days=1)}, dialect="trino")
+        frame = engine.dataframe(
+            "SELECT label FROM metrics.ratio WHERE dt >= :start AND dt < :end ORDER BY label",
+            {"start": DAY, "end": DAY + dt.timedelta(days=1)},
+            dialect="trino",
+        )
         assert frame["label"].tolist() == ["x", "y"]
         assert engine.query("SELECT count(*) AS c FROM metrics.ratio WHERE dt > :start", {"start": DAY}, dialect="trino").to_pylist() == [{"c": 0}]
 

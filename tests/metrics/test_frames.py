@@ -18,13 +18,19 @@ D = dt.date
 
 def test_metric_frame_and_normalization(tmp_path: Path) -> None:
     w = Warehouse(tmp_path)
-    toggles = {D(2026, 11, 1): [("wikitext_2010", "true", "enwiki", 32), ("wikitext_2010", "false", "enwiki", 16), ("wikitext_2017", "true", "dewiki", 48)],
-               D(2026, 11, 2): [("wikitext_2010", "true", "enwiki", 16)]}
+    toggles = {
+        D(2026, 11, 1): [("wikitext_2010", "true", "enwiki", 32), ("wikitext_2010", "false", "enwiki", 16), ("wikitext_2017", "true", "dewiki", 48)],
+        D(2026, 11, 2): [("wikitext_2010", "true", "enwiki", 16)],
+    }
     sessions = {D(2026, 11, 1): [("wikitext_2010", "enwiki", 160), ("wikitext_2017", "dewiki", 0)], D(2026, 11, 2): [("wikitext_2010", "enwiki", 64)]}
     for day, rows in toggles.items():
-        w.replace_partition("metrics", "codemirror_toggles", {"dt": day}, pa.table({k: [r[i] for r in rows] for i, k in enumerate(["editor", "enabled", "wiki", "toggles"])}))
+        w.replace_partition(
+            "metrics", "codemirror_toggles", {"dt": day}, pa.table({k: [r[i] for r in rows] for i, k in enumerate(["editor", "enabled", "wiki", "toggles"])})
+        )
     for day, rows in sessions.items():
-        w.replace_partition("metrics", "codemirror_sessions", {"dt": day}, pa.table({k: [r[i] for r in rows] for i, k in enumerate(["editor", "wiki", "sessions"])}))
+        w.replace_partition(
+            "metrics", "codemirror_sessions", {"dt": day}, pa.table({k: [r[i] for r in rows] for i, k in enumerate(["editor", "wiki", "sessions"])})
+        )
 
     frame = frames.metric("toggles", catalogue=CATALOGUE, warehouse=tmp_path, start="2026-11-01", end="2026-11-02")
     assert list(frame.columns) == ["dt", "editor", "enabled", "wiki", "toggles"]

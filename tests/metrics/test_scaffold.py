@@ -34,6 +34,16 @@ def test_new_spec_beside_the_shipped_ones_validates_and_builds(tmp_path: Path) -
     grafana = metrics("build", "grafana", "--out", str(tmp_path / "grafana"), cwd=tmp_path)
     assert grafana.returncode == 0, grafana.stderr
     assert (tmp_path / "grafana" / "dashboards" / f"{name}.json").is_file()
-    superset = metrics("--warehouse", str(tmp_path / "wh"), "build", "superset", "--out", str(tmp_path / "bundles"), "--engine-uri", "duckdb:////srv/warehouse/catalog.duckdb", cwd=tmp_path)
+    superset = metrics(
+        "--warehouse",
+        str(tmp_path / "wh"),
+        "build",
+        "superset",
+        "--out",
+        str(tmp_path / "bundles"),
+        "--engine-uri",
+        "duckdb:////srv/warehouse/catalog.duckdb",
+        cwd=tmp_path,
+    )
     assert superset.returncode == 0, superset.stderr
     assert (tmp_path / "bundles" / name / f"{name}-0.1.0.zip").is_file()

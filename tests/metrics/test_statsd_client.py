@@ -61,7 +61,10 @@ def test_timer_carries_the_sample_rate(udp: socket.socket) -> None:
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda s: s.incr("codemirror_toggle_click", editor="wikitext_2010", enabled="true"), "no metric 'codemirror_toggle_click' (did you mean 'codemirror_toggle_clicks'?)"),
+        (
+            lambda s: s.incr("codemirror_toggle_click", editor="wikitext_2010", enabled="true"),
+            "no metric 'codemirror_toggle_click' (did you mean 'codemirror_toggle_clicks'?)",
+        ),
         (lambda s: s.incr("codemirror_toggle_clicks", editor="wikitext_2019", enabled="true"), "value 'wikitext_2019' is not allowed for dimension 'editor'"),
         (lambda s: s.incr("codemirror_toggle_clicks", editor="wikitext_2010"), "needs a value for 'enabled'"),
         (lambda s: s.incr("codemirror_toggle_clicks", editor="wikitext_2010", enabled="true", wiki="enwiki"), "has no dimension 'wiki'"),
@@ -114,7 +117,9 @@ def test_sampler_sends_every_statsd_metric_and_reports_exactly_what_it_sent(udp:
 
 def test_cli_sample_prints_a_summary(udp: socket.socket) -> None:
     port = str(udp.getsockname()[1])
-    result = CliRunner().invoke(main, ["--catalogue", str(CATALOGUE), "statsd", "sample", "--port", port, "--spec", "reference_previews", "--events", "5", "--json"])
+    result = CliRunner().invoke(
+        main, ["--catalogue", str(CATALOGUE), "statsd", "sample", "--port", port, "--spec", "reference_previews", "--events", "5", "--json"]
+    )
     assert result.exit_code == 0, result.output
     [summary] = json.loads(result.stdout)
     assert summary["metric"] == "reference_previews_open" and summary["sent"] == 5 == len(received(udp))

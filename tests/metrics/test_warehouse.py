@@ -18,11 +18,13 @@ PART = {"year": 2026, "month": 11, "day": 3, "hour": 7}
 
 
 def rows(start: int, count: int) -> pa.Table:
-    return pa.table({
-        "title": [f"t{i:07d}" for i in range(start, start + count)],
-        "domain": [("en", "de", "fr")[i % 3] for i in range(start, start + count)],
-        "views": list(range(start, start + count)),
-    })
+    return pa.table(
+        {
+            "title": [f"t{i:07d}" for i in range(start, start + count)],
+            "domain": [("en", "de", "fr")[i % 3] for i in range(start, start + count)],
+            "views": list(range(start, start + count)),
+        }
+    )
 
 
 def stored(warehouse: Warehouse) -> list[dict]:

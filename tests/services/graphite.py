@@ -90,9 +90,7 @@ def _run_script(name: str, env: Mapping[str, str], timeout: float) -> str:
         raise GraphiteError(f"{name} did not finish within {timeout:.0f} s") from error
     sys.stderr.write(done.stdout + done.stderr)
     if done.returncode != 0:
-        raise GraphiteError(
-            f"{name} failed with exit code {done.returncode}:\n{done.stdout}\n{done.stderr}"
-        )
+        raise GraphiteError(f"{name} failed with exit code {done.returncode}:\n{done.stdout}\n{done.stderr}")
     return done.stdout
 
 
@@ -206,9 +204,7 @@ def send_to_carbon(host: str, port: int, lines: Iterable[str], timeout: float = 
 def _get_json(url: str, params: Mapping[str, Any], timeout: float) -> Any:
     answer = httpx.get(url, params=dict(params), timeout=timeout, follow_redirects=False)
     if answer.status_code != 200:
-        raise GraphiteError(
-            f"GET {answer.request.url} answered HTTP {answer.status_code}: {answer.text[:2000]}"
-        )
+        raise GraphiteError(f"GET {answer.request.url} answered HTTP {answer.status_code}: {answer.text[:2000]}")
     try:
         return answer.json()
     except ValueError as error:
@@ -232,13 +228,9 @@ def render(
     params: list[tuple[str, str | int | float | bool | None]]
     params = [("target", t) for t in targets]
     params += [("from", str(from_)), ("until", str(until)), ("format", "json")]
-    answer = httpx.get(
-        web_url.rstrip("/") + "/render", params=params, timeout=timeout, follow_redirects=False
-    )
+    answer = httpx.get(web_url.rstrip("/") + "/render", params=params, timeout=timeout, follow_redirects=False)
     if answer.status_code != 200:
-        raise GraphiteError(
-            f"GET {answer.request.url} answered HTTP {answer.status_code}: {answer.text[:2000]}"
-        )
+        raise GraphiteError(f"GET {answer.request.url} answered HTTP {answer.status_code}: {answer.text[:2000]}")
     body = answer.json()
     if not isinstance(body, list):
         raise GraphiteError(f"/render answered {body!r}, not a list")
@@ -255,11 +247,7 @@ def find(web_url: str, query: str, *, timeout: float = 30.0) -> list[dict[str, A
 
 def datapoints(series: list[dict[str, Any]]) -> Datapoints:
     """All [value, timestamp] pairs of a /render answer (every series), as tuples."""
-    return [
-        (None if value is None else float(value), int(ts))
-        for one in series
-        for value, ts in one.get("datapoints", [])
-    ]
+    return [(None if value is None else float(value), int(ts)) for one in series for value, ts in one.get("datapoints", [])]
 
 
 def known(points: Datapoints) -> list[tuple[float, int]]:
@@ -297,11 +285,8 @@ def wait_for_series(
         if time.monotonic() >= deadline:
             shown = last
             if isinstance(last, list):
-                shown = [
-                    {"target": s.get("target"), "known": known(datapoints([s]))[-20:]} for s in last
-                ]
+                shown = [{"target": s.get("target"), "known": known(datapoints([s]))[-20:]} for s in last]
             raise GraphiteError(
-                f"{target!r} (from {from_} until {until}) did not satisfy the predicate "
-                f"within {timeout:.0f} s; last answer (known points): {shown!r}"
+                f"{target!r} (from {from_} until {until}) did not satisfy the predicate within {timeout:.0f} s; last answer (known points): {shown!r}"
             )
         time.sleep(interval)

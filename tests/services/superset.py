@@ -63,16 +63,12 @@ def _run_script(name: str, *args: str, env: Mapping[str, str], timeout: float) -
     """Run scripts/superset/<name>; echo its output to stderr; return stdout."""
     command = ["bash", str(SCRIPTS / name), *args]
     try:
-        done = subprocess.run(
-            command, env=dict(env), capture_output=True, text=True, timeout=timeout, check=False
-        )
+        done = subprocess.run(command, env=dict(env), capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired as error:
         raise RuntimeError(f"{name} did not finish within {timeout:.0f} s") from error
     sys.stderr.write(done.stdout + done.stderr)
     if done.returncode != 0:
-        raise RuntimeError(
-            f"{name} failed with exit code {done.returncode}:\n{done.stdout}\n{done.stderr}"
-        )
+        raise RuntimeError(f"{name} failed with exit code {done.returncode}:\n{done.stdout}\n{done.stderr}")
     return done.stdout
 
 
@@ -110,9 +106,7 @@ def running_superset(
     already_running = False
     try:
         _run_script("install.sh", env=env, timeout=install_timeout)
-        out = _run_script(
-            "start.sh", *([str(port)] if port else []), env=env, timeout=start_timeout
-        )
+        out = _run_script("start.sh", *([str(port)] if port else []), env=env, timeout=start_timeout)
         # start.sh reuses a healthy server of the same state dir: then it is not ours to stop.
         already_running = "already running" in out
         url_lines = [line for line in out.splitlines() if line.startswith("SUPERSET_URL=")]

@@ -66,9 +66,7 @@ def statsd_client(graphite: GraphiteInstance):  # type: ignore[no-untyped-def]
     return StatsClient(graphite.host, graphite.statsd_port)
 
 
-def test_statsd_counter_and_gauge_arrive_at_one_second_steps(
-    graphite: GraphiteInstance, prefix: str
-) -> None:
+def test_statsd_counter_and_gauge_arrive_at_one_second_steps(graphite: GraphiteInstance, prefix: str) -> None:
     client = statsd_client(graphite)
     counter = f"{prefix}.clicks"
     gauge = f"{prefix}.open"
@@ -135,9 +133,7 @@ def test_statsd_counter_and_gauge_arrive_at_one_second_steps(
     assert levels.index(17.0) > levels.index(42.0)
 
 
-def test_backfilled_daily_values_are_stored_at_their_timestamps(
-    graphite: GraphiteInstance, prefix: str
-) -> None:
+def test_backfilled_daily_values_are_stored_at_their_timestamps(graphite: GraphiteInstance, prefix: str) -> None:
     today = int(time.time()) // DAY * DAY  # midnight UTC
     old, recent = today - 400 * DAY, today - 30 * DAY
     path = f"{prefix}.report.daily_clicks"
@@ -185,8 +181,7 @@ def test_metrics_find_lists_children(graphite: GraphiteInstance, prefix: str) ->
     send_to_carbon(
         graphite.host,
         graphite.carbon_port,
-        [f"{prefix}.pageviews.{wiki} {n} {now}" for n, wiki in enumerate(wikis, 1)]
-        + [f"{prefix}.edits.total 5 {now}"],
+        [f"{prefix}.pageviews.{wiki} {n} {now}" for n, wiki in enumerate(wikis, 1)] + [f"{prefix}.edits.total 5 {now}"],
     )
 
     deadline = time.monotonic() + 30

@@ -187,15 +187,45 @@ def build_bundle(duckdb_path: Path) -> bytes:
                 }
             ],
             "columns": [
-                {"column_name": "dt", "verbose_name": None, "is_dttm": True, "is_active": True,
-                 "type": "DATE", "groupby": True, "filterable": True, "expression": None,
-                 "description": None, "python_date_format": None, "extra": None},
-                {"column_name": "wiki", "verbose_name": None, "is_dttm": False, "is_active": True,
-                 "type": "VARCHAR", "groupby": True, "filterable": True, "expression": None,
-                 "description": None, "python_date_format": None, "extra": None},
-                {"column_name": "clicks", "verbose_name": None, "is_dttm": False, "is_active": True,
-                 "type": "BIGINT", "groupby": False, "filterable": True, "expression": None,
-                 "description": None, "python_date_format": None, "extra": None},
+                {
+                    "column_name": "dt",
+                    "verbose_name": None,
+                    "is_dttm": True,
+                    "is_active": True,
+                    "type": "DATE",
+                    "groupby": True,
+                    "filterable": True,
+                    "expression": None,
+                    "description": None,
+                    "python_date_format": None,
+                    "extra": None,
+                },
+                {
+                    "column_name": "wiki",
+                    "verbose_name": None,
+                    "is_dttm": False,
+                    "is_active": True,
+                    "type": "VARCHAR",
+                    "groupby": True,
+                    "filterable": True,
+                    "expression": None,
+                    "description": None,
+                    "python_date_format": None,
+                    "extra": None,
+                },
+                {
+                    "column_name": "clicks",
+                    "verbose_name": None,
+                    "is_dttm": False,
+                    "is_active": True,
+                    "type": "BIGINT",
+                    "groupby": False,
+                    "filterable": True,
+                    "expression": None,
+                    "description": None,
+                    "python_date_format": None,
+                    "extra": None,
+                },
             ],
             "version": "1.0.0",
             "database_uuid": DB_UUID,
@@ -225,16 +255,22 @@ def build_bundle(duckdb_path: Path) -> bytes:
             "position": {
                 "DASHBOARD_VERSION_KEY": "v2",
                 "ROOT_ID": {"id": "ROOT_ID", "type": "ROOT", "children": ["GRID_ID"]},
-                "GRID_ID": {"id": "GRID_ID", "type": "GRID", "parents": ["ROOT_ID"],
-                            "children": ["ROW-1"]},
-                "HEADER_ID": {"id": "HEADER_ID", "type": "HEADER",
-                              "meta": {"text": "Demo dashboard"}},
-                "ROW-1": {"id": "ROW-1", "type": "ROW", "parents": ["ROOT_ID", "GRID_ID"],
-                          "children": ["CHART-1"], "meta": {"background": "BACKGROUND_TRANSPARENT"}},
-                "CHART-1": {"id": "CHART-1", "type": "CHART",
-                            "parents": ["ROOT_ID", "GRID_ID", "ROW-1"], "children": [],
-                            "meta": {"chartId": 1, "uuid": CHART_UUID, "sliceName": "Demo clicks",
-                                     "width": 12, "height": 50}},
+                "GRID_ID": {"id": "GRID_ID", "type": "GRID", "parents": ["ROOT_ID"], "children": ["ROW-1"]},
+                "HEADER_ID": {"id": "HEADER_ID", "type": "HEADER", "meta": {"text": "Demo dashboard"}},
+                "ROW-1": {
+                    "id": "ROW-1",
+                    "type": "ROW",
+                    "parents": ["ROOT_ID", "GRID_ID"],
+                    "children": ["CHART-1"],
+                    "meta": {"background": "BACKGROUND_TRANSPARENT"},
+                },
+                "CHART-1": {
+                    "id": "CHART-1",
+                    "type": "CHART",
+                    "parents": ["ROOT_ID", "GRID_ID", "ROW-1"],
+                    "children": [],
+                    "meta": {"chartId": 1, "uuid": CHART_UUID, "sliceName": "Demo clicks", "width": 12, "height": 50},
+                },
             },
             "metadata": {
                 "color_scheme": "",
@@ -266,9 +302,7 @@ def test_real_superset_imports_bundle_and_serves_duckdb_rows(tmp_path: Path) -> 
     write_duckdb(duckdb_path)
     expected = {(epoch_ms(dt), wiki): clicks for dt, wiki, clicks in ROWS}
 
-    with running_superset() as superset, SupersetClient(
-        superset.url, superset.user, superset.password
-    ) as client:
+    with running_superset() as superset, SupersetClient(superset.url, superset.user, superset.password) as client:
         try:
             client.import_bundle(build_bundle(duckdb_path))
         except SupersetError as error:
@@ -290,12 +324,7 @@ def test_real_superset_imports_bundle_and_serves_duckdb_rows(tmp_path: Path) -> 
         # `dt` as epoch milliseconds. 7_000_000_001 is exact in a float64.
         assert result[0]["colnames"] == ["dt", "de", "en"]
         assert result[0]["sql_rowcount"] == len(ROWS)
-        got = {
-            (int(row["dt"]), wiki): value
-            for row in data
-            for wiki, value in row.items()
-            if wiki != "dt"
-        }
+        got = {(int(row["dt"]), wiki): value for row in data for wiki, value in row.items() if wiki != "dt"}
         assert got == expected
 
         # Importing the same bundle again overwrites in place (same ids, still one chart).

@@ -181,7 +181,9 @@ def test_sunset_warning_within_90_days(cat) -> None:
     assert "within 90 days" in spec.sunset_warning(dt.date(2027, 12, 1))
     assert "is past" in spec.sunset_warning(dt.date(2028, 1, 1))
     _, files = read_zip(build_bundle(cat, spec, engine_uri=URI, today=dt.date(2027, 12, 1)).zip_bytes())
-    assert "**Warning:** this spec is sunset on 2027-12-31, within 90 days" in files["dashboards/codemirror.yaml"]["position"]["MARKDOWN-header"]["meta"]["code"]
+    assert (
+        "**Warning:** this spec is sunset on 2027-12-31, within 90 days" in files["dashboards/codemirror.yaml"]["position"]["MARKDOWN-header"]["meta"]["code"]
+    )
 
 
 def test_unknown_superset_version_is_refused(cat) -> None:

@@ -222,13 +222,16 @@ def test_dashboard_renders_every_chart_in_chromium(env) -> None:
             state: dict = {}
             for _ in range(90):
                 time.sleep(1)
-                state = page.evaluate("""(() => {
+                state = (
+                    page.evaluate("""(() => {
                   const charts = Array.from(document.querySelectorAll('[data-test="chart-grid-component"]'));
                   return {charts: charts.length,
                           loading: document.querySelectorAll('[data-test="chart-grid-component"] [data-test="loading-indicator"], [data-test="chart-grid-component"] .loading').length,
                           drawn: charts.filter(c => c.querySelector('canvas, svg, table, .header-line')).length,
                           errors: Array.from(document.querySelectorAll('[role="alert"], .ant-alert-error, [data-test="error-tooltip"]')).map(e => e.innerText.slice(0, 200))};
-                })()""") or {}
+                })()""")
+                    or {}
+                )
                 if state.get("charts") == expected_charts[uuid] and not state.get("loading") and state.get("drawn") == state.get("charts"):
                     break
             page.screenshot(ARTIFACTS / f"superset-dashboard-{number}.png")
@@ -259,7 +262,9 @@ def test_bumped_spec_updates_charts_and_datasets_in_place(env) -> None:
     assert after.dashboards == before.dashboards
     with client(env) as api:
         assert {p.uuid: api.chart_id(p.uuid) for p in plans} == ids
-        board = api.get_json(f"/api/v1/dashboard/{[u for u in after.dashboards if api.get_json(f'/api/v1/dashboard/{u}')['result']['slug'] == 'metrics-codemirror'][0]}")["result"]
+        board = api.get_json(
+            f"/api/v1/dashboard/{[u for u in after.dashboards if api.get_json(f'/api/v1/dashboard/{u}')['result']['slug'] == 'metrics-codemirror'][0]}"
+        )["result"]
         assert board["dashboard_title"].endswith("(v1.3.0)")
         found = api.get_json("/api/v1/dataset/", params={"q": "(filters:!((col:table_name,opr:eq,value:codemirror_toggles)))"})["result"]
         dataset = api.get_json(f"/api/v1/dataset/{found[0]['id']}")["result"]

@@ -52,7 +52,21 @@ def test_change_without_version_bump_warns_and_keeps_the_released_bundle(tmp_pat
     assert "changed since its bundle 1.2.0 was built" in problem.message and "bump `version`" in problem.hint
     assert (out / "codemirror" / "codemirror-1.2.0.zip").read_bytes() == released
 
-    cli = [sys.executable, "-m", "metrics", "--catalogue", str(root), "--warehouse", str(tmp_path / "wh"), "build", "superset", "--out", str(out), "--engine-uri", URI]
+    cli = [
+        sys.executable,
+        "-m",
+        "metrics",
+        "--catalogue",
+        str(root),
+        "--warehouse",
+        str(tmp_path / "wh"),
+        "build",
+        "superset",
+        "--out",
+        str(out),
+        "--engine-uri",
+        URI,
+    ]
     warned = subprocess.run(cli, capture_output=True, text=True, cwd=ROOT)
     assert warned.returncode == 0 and "warning: spec codemirror changed" in warned.stderr
     strict = subprocess.run(cli + ["--strict"], capture_output=True, text=True, cwd=ROOT)

@@ -23,11 +23,24 @@ def folder(tmp_path: Path, config: str, files: dict[str, str] | None = None) -> 
 
 
 def test_defaults_resolve_report_then_defaults_then_builtin(tmp_path: Path) -> None:
-    q = folder(tmp_path, "defaults: {granularity: weeks, lag: 60, starts: 2024-01-03}\nreports:\n  r: {lag: 5}\n  s: {type: hive, execute: sub/q, granularity: months}\n", {"r.sql": "", "sub/q.hql": ""})
+    q = folder(
+        tmp_path,
+        "defaults: {granularity: weeks, lag: 60, starts: 2024-01-03}\nreports:\n  r: {lag: 5}\n  s: {type: hive, execute: sub/q, granularity: months}\n",
+        {"r.sql": "", "sub/q.hql": ""},
+    )
     config = read_folder(q)
     assert config.problems == []
     r, s = config.reports
-    assert (r.type, r.granularity, r.lag, r.starts, r.execute, r.dialect, r.backfill, r.explode_by) == ("sql", "weeks", 5, dt.date(2024, 1, 3), "r", "trino", "interval", {})
+    assert (r.type, r.granularity, r.lag, r.starts, r.execute, r.dialect, r.backfill, r.explode_by) == (
+        "sql",
+        "weeks",
+        5,
+        dt.date(2024, 1, 3),
+        "r",
+        "trino",
+        "interval",
+        {},
+    )
     assert (s.type, s.granularity, s.lag, s.query_file.name, s.dialect) == ("hive", "months", 60, "q.hql", "hive")
     assert r.table == "my_folder_r"
 
@@ -46,7 +59,10 @@ def test_retired_and_unknown_keys_are_warnings(tmp_path: Path) -> None:
 
 
 def test_errors_skip_only_their_report(tmp_path: Path) -> None:
-    q = folder(tmp_path, "reports:\n  bad:\n    starts: 2024-01-01\n  worse: {granularity: hours, starts: x}\n  good: {granularity: days, starts: 2024-01-01, execute: r}\n")
+    q = folder(
+        tmp_path,
+        "reports:\n  bad:\n    starts: 2024-01-01\n  worse: {granularity: hours, starts: x}\n  good: {granularity: days, starts: 2024-01-01, execute: r}\n",
+    )
     config = read_folder(q)
     assert [r.key for r in config.reports] == ["good"]
     messages = [p.message for p in config.errors]
@@ -56,13 +72,17 @@ def test_errors_skip_only_their_report(tmp_path: Path) -> None:
 
 
 def test_explode_by_list_file_literal_and_empty_file(tmp_path: Path) -> None:
-    q = folder(tmp_path, "reports:\n  r:\n    granularity: days\n    starts: 2024-01-01\n    explode_by:\n      wiki: wikis.txt\n      editor: ve, wt\n      version: 1.28\n      gone: empty.txt\n", {"r.sql": "", "wikis.txt": "enwiki\n\ndewiki\n", "empty.txt": ""})
+    q = folder(
+        tmp_path,
+        "reports:\n  r:\n    granularity: days\n    starts: 2024-01-01\n    explode_by:\n      wiki: wikis.txt\n      editor: ve, wt\n      version: 1.28\n      gone: empty.txt\n",
+        {"r.sql": "", "wikis.txt": "enwiki\n\ndewiki\n", "empty.txt": ""},
+    )
     [r] = read_folder(q).reports
     assert r.explode_by == {"wiki": ["enwiki", "dewiki"], "editor": ["ve", "wt"], "version": ["1.28"]}
 
 
 def test_explode_values_that_could_break_sql_are_refused(tmp_path: Path) -> None:
-    q = folder(tmp_path, "reports:\n  r:\n    granularity: days\n    starts: 2024-01-01\n    explode_by: {wiki: \"enwiki, x'; drop table t; --\"}\n")
+    q = folder(tmp_path, 'reports:\n  r:\n    granularity: days\n    starts: 2024-01-01\n    explode_by: {wiki: "enwiki, x\'; drop table t; --"}\n')
     config = read_folder(q)
     assert config.reports == []
     assert "explode value \"x'; drop table t; --\" of 'wiki' has characters that are not allowed" in config.errors[0].message
@@ -79,11 +99,13 @@ def test_unquoted_comma_list_in_a_flow_mapping_is_explained(tmp_path: Path) -> N
     config = read_folder(q)
     assert config.reports == []
     assert config.errors[0].message == "report 'r': explode placeholder 'dewiki' has no values"
-    assert 'quoted' in config.errors[0].hint
+    assert "quoted" in config.errors[0].hint
 
 
 def test_every_problem_of_a_file_is_reported_at_once_at_its_place(tmp_path: Path) -> None:
-    q = folder(tmp_path, """\
+    q = folder(
+        tmp_path,
+        """\
 graphite: {host: graphite.example.org, port: 99999, lookps: {wiki: w.yaml}}
 defaults:
   lag: an hour
@@ -101,7 +123,9 @@ reports:
     ends: 2024-02-30
     execute: ../outside
     graphite: {path: "{_metric}", metrics: [a, b]}
-""", {"r.sql": "", "s.sql": ""})
+""",
+        {"r.sql": "", "s.sql": ""},
+    )
     config = read_folder(q)
     cfg = q / "config.yaml"
     assert config.reports == []
@@ -123,7 +147,10 @@ reports:
 
 
 def test_a_bad_top_level_section_does_not_hide_the_reports(tmp_path: Path) -> None:
-    q = folder(tmp_path, "dialect: mysql\ndatabases:\n  m: {hots: db1}\nreports:\n  r: {granularity: days, starts: 2024-01-01, lag: true}\n  s: {granularity: weeks, starts: '2024-01-03', execute: r}\n")
+    q = folder(
+        tmp_path,
+        "dialect: mysql\ndatabases:\n  m: {hots: db1}\nreports:\n  r: {granularity: days, starts: 2024-01-01, lag: true}\n  s: {granularity: weeks, starts: '2024-01-03', execute: r}\n",
+    )
     config = read_folder(q)
     cfg = q / "config.yaml"
     assert [r.key for r in config.reports] == ["s"]
@@ -136,7 +163,11 @@ def test_a_bad_top_level_section_does_not_hide_the_reports(tmp_path: Path) -> No
 
 
 def test_a_missing_key_is_reported_at_its_report_and_a_default_error_once(tmp_path: Path) -> None:
-    q = folder(tmp_path, "defaults: {backfill: everything}\nreports:\n  r: {starts: 2024-01-01}\n  s: {granularity: days, starts: 2024-01-01}\n", {"r.sql": "", "s.sql": ""})
+    q = folder(
+        tmp_path,
+        "defaults: {backfill: everything}\nreports:\n  r: {starts: 2024-01-01}\n  s: {granularity: days, starts: 2024-01-01}\n",
+        {"r.sql": "", "s.sql": ""},
+    )
     config = read_folder(q)
     cfg = q / "config.yaml"
     assert [str(p) for p in sorted(config.problems)] == [
@@ -146,7 +177,10 @@ def test_a_missing_key_is_reported_at_its_report_and_a_default_error_once(tmp_pa
 
 
 def test_starts_as_a_yaml_timestamp_or_text_and_empty_sections_as_absent(tmp_path: Path) -> None:
-    q = folder(tmp_path, "reports:\n  r:\n    granularity: months\n    starts: 2024-01-15 10:00:00\n    explode_by:\n    graphite: {}\n    max_data_points: null\n  s: {granularity: days, starts: ' 2024-02-01 ', execute: r}\n")
+    q = folder(
+        tmp_path,
+        "reports:\n  r:\n    granularity: months\n    starts: 2024-01-15 10:00:00\n    explode_by:\n    graphite: {}\n    max_data_points: null\n  s: {granularity: days, starts: ' 2024-02-01 ', execute: r}\n",
+    )
     config = read_folder(q)
     assert config.problems == []
     r, s = config.reports

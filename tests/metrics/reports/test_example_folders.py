@@ -46,7 +46,11 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_codemirror_toggles_and_sessions(demo: Path) -> None:
-    events = [r for r in rows(demo, "event/codemirrorusage", ["wiki", "meta_dt", "event_toggled", "event_editor", "event_enabled", "event_session_token"]) if r["wiki"] in WIKIS]
+    events = [
+        r
+        for r in rows(demo, "event/codemirrorusage", ["wiki", "meta_dt", "event_toggled", "event_editor", "event_enabled", "event_session_token"])
+        if r["wiki"] in WIKIS
+    ]
     toggles, sessions = collections.Counter(), collections.defaultdict(set)
     for r in events:
         day = r["meta_dt"].date().isoformat()

@@ -29,7 +29,12 @@ def test_last_due_is_the_last_complete_period() -> None:
 
 def test_due_intervals_from_truncated_starts() -> None:
     weeks = due_intervals(D(2026, 10, 28), "weeks", NOW)  # a Wednesday: truncated to Sunday Oct 25
-    assert weeks == [Interval(D(2026, 10, 25), D(2026, 11, 1)), Interval(D(2026, 11, 1), D(2026, 11, 8)), Interval(D(2026, 11, 8), D(2026, 11, 15)), Interval(D(2026, 11, 15), D(2026, 11, 22))]
+    assert weeks == [
+        Interval(D(2026, 10, 25), D(2026, 11, 1)),
+        Interval(D(2026, 11, 1), D(2026, 11, 8)),
+        Interval(D(2026, 11, 8), D(2026, 11, 15)),
+        Interval(D(2026, 11, 15), D(2026, 11, 22)),
+    ]
     months = due_intervals(D(2026, 8, 17), "months", NOW)
     assert [i.start for i in months] == [D(2026, 8, 1), D(2026, 9, 1), D(2026, 10, 1)]
     assert months[-1].end == D(2026, 11, 1)

@@ -35,7 +35,9 @@ def make_events(root: Path, days: int = 22, seed: int = 7) -> list[dict]:
     warehouse = Warehouse(root)
     rows = []
     for day in range(1, days + 1):
-        part = [{"wiki": rng.choice(WIKIS), "action": rng.choice(["click", "view", "view"]), "n": rng.randint(1, 9), "day": day} for _ in range(rng.randint(5, 30))]
+        part = [
+            {"wiki": rng.choice(WIKIS), "action": rng.choice(["click", "view", "view"]), "n": rng.randint(1, 9), "day": day} for _ in range(rng.randint(5, 30))
+        ]
         rows += part
         table = pa.table({"wiki": [r["wiki"] for r in part], "action": [r["action"] for r in part], "n": pa.array([r["n"] for r in part], pa.int64())})
         warehouse.replace_partition("event", "toy", {"year": 2026, "month": 11, "day": day, "hour": 0}, table)
@@ -80,7 +82,9 @@ def env(tmp_path: Path):
 
 def test_sql_report_with_explode_matches_an_independent_count(env) -> None:
     tmp, engine, rows = env
-    q = query_folder(tmp, "reports:\n  clicks:\n    granularity: days\n    starts: 2026-11-01\n    explode_by: {wiki: \"enwiki, dewiki\"}\n", {"clicks.sql": CLICKS_SQL})
+    q = query_folder(
+        tmp, 'reports:\n  clicks:\n    granularity: days\n    starts: 2026-11-01\n    explode_by: {wiki: "enwiki, dewiki"}\n', {"clicks.sql": CLICKS_SQL}
+    )
     summary = update_reports(q, engine, tmp / "out", now=NOW, graphite=False)
     assert summary.ok, summary.lines()
     assert len(summary.outcomes) == 2 * 22
@@ -129,7 +133,9 @@ def test_months_lag_and_max_data_points(env) -> None:
         "  lagged: {granularity: days, starts: 2026-11-20, lag: 39600, execute: count}\n"
         "  recent: {granularity: days, starts: 2026-01-01, max_data_points: 3, execute: count}\n"
     )
-    q = query_folder(tmp, config, {"count.sql": "SELECT DATE '{from_date}' AS date, count(*) AS n FROM event.toy WHERE year = {year} AND month = {month} AND day = {day}"})
+    q = query_folder(
+        tmp, config, {"count.sql": "SELECT DATE '{from_date}' AS date, count(*) AS n FROM event.toy WHERE year = {year} AND month = {month} AND day = {day}"}
+    )
     summary = update_reports(q, engine, tmp / "out", now=NOW, graphite=False)
     assert summary.ok, summary.lines()
     starts = defaultdict(list)
@@ -152,7 +158,11 @@ def test_script_failures_stay_with_their_interval(env) -> None:
         "  *) printf 'date\\tvalue\\tfolder\\n%s\\t%s\\t%s\\n' $1 $2 $3;;\n"
         "esac\n"
     )
-    q = query_folder(tmp, "reports:\n  scripted: {type: script, granularity: days, starts: 2026-11-01}\n  clicks: {granularity: days, starts: 2026-11-21, explode_by: {wiki: enwiki}}\n", {"scripted": script, "clicks.sql": CLICKS_SQL})
+    q = query_folder(
+        tmp,
+        "reports:\n  scripted: {type: script, granularity: days, starts: 2026-11-01}\n  clicks: {granularity: days, starts: 2026-11-21, explode_by: {wiki: enwiki}}\n",
+        {"scripted": script, "clicks.sql": CLICKS_SQL},
+    )
     summary = update_reports(q, engine, tmp / "out", now=NOW, graphite=False)
     assert not summary.ok
     failed = {o.interval.start: o.error for o in summary.failed}
@@ -172,7 +182,9 @@ def test_script_failures_stay_with_their_interval(env) -> None:
 
 def test_rerun_replaces_rows_and_stays_pending_until_success(env) -> None:
     tmp, engine, rows = env
-    q = query_folder(tmp, "reports:\n  clicks:\n    granularity: days\n    starts: 2026-11-01\n    explode_by: {wiki: \"enwiki, dewiki\"}\n", {"clicks.sql": CLICKS_SQL})
+    q = query_folder(
+        tmp, 'reports:\n  clicks:\n    granularity: days\n    starts: 2026-11-01\n    explode_by: {wiki: "enwiki, dewiki"}\n', {"clicks.sql": CLICKS_SQL}
+    )
     assert update_reports(q, engine, tmp / "out", now=NOW, graphite=False).ok
     # the data of Nov 5 changes: 100 more enwiki clicks
     warehouse = Warehouse(tmp / "wh")
@@ -263,13 +275,41 @@ def test_lock_second_instance_exits_zero(env) -> None:
         with pytest.raises(Locked):
             update_reports(q, engine, now=NOW, graphite=False)
         result = subprocess.run(
-            [sys.executable, "-m", "metrics", "--warehouse", str(tmp / "wh"), "--catalogue", str(tmp / "none"), "update-reports", str(q), "--now", "2026-11-23T10:00"],
-            capture_output=True, text=True, timeout=120,
+            [
+                sys.executable,
+                "-m",
+                "metrics",
+                "--warehouse",
+                str(tmp / "wh"),
+                "--catalogue",
+                str(tmp / "none"),
+                "update-reports",
+                str(q),
+                "--now",
+                "2026-11-23T10:00",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert result.returncode == 0 and "another run" in result.stderr and "exiting" in result.stderr
     result = subprocess.run(
-        [sys.executable, "-m", "metrics", "--warehouse", str(tmp / "wh"), "--catalogue", str(tmp / "none"), "update-reports", str(q), "--now", "2026-11-23T10:00"],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "metrics",
+            "--warehouse",
+            str(tmp / "wh"),
+            "--catalogue",
+            str(tmp / "none"),
+            "update-reports",
+            str(q),
+            "--now",
+            "2026-11-23T10:00",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     assert "a: 2 interval(s) ok, 0 failed, 2 row(s)" in result.stderr
@@ -302,14 +342,24 @@ def test_graphite_outbox_survives_an_outage(env) -> None:
     assert up.points_sent == 2 and up.graphite_error is None and up.outcomes == []
     clicks = {r["dt"]: r["clicks"] for r in engine.query("SELECT dt, clicks FROM metrics.toy_a").to_pylist()}
     lines = b"".join(received).decode().splitlines()
-    assert lines == [f"toy.clicks.enwiki {float(clicks[d])!r} {int(dt.datetime(d.year, d.month, d.day, tzinfo=dt.timezone.utc).timestamp())}" for d in sorted(clicks)]
+    assert lines == [
+        f"toy.clicks.enwiki {float(clicks[d])!r} {int(dt.datetime(d.year, d.month, d.day, tzinfo=dt.timezone.utc).timestamp())}" for d in sorted(clicks)
+    ]
 
 
 def test_empty_sql_result_declares_the_table(env) -> None:
     tmp, engine, _ = env
-    q = query_folder(tmp, "reports:\n  none: {granularity: days, starts: 2026-11-21}\n", {"none.sql": "SELECT DATE '{from_date}' AS date, wiki, count(*) AS n FROM event.toy WHERE false GROUP BY wiki"})
+    q = query_folder(
+        tmp,
+        "reports:\n  none: {granularity: days, starts: 2026-11-21}\n",
+        {"none.sql": "SELECT DATE '{from_date}' AS date, wiki, count(*) AS n FROM event.toy WHERE false GROUP BY wiki"},
+    )
     assert update_reports(q, engine, now=NOW, graphite=False).ok
-    assert engine.query("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'toy_none' ORDER BY ordinal_position").to_pylist() == [
-        {"column_name": "wiki", "data_type": "VARCHAR"}, {"column_name": "n", "data_type": "BIGINT"}, {"column_name": "dt", "data_type": "DATE"},
+    assert engine.query(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'toy_none' ORDER BY ordinal_position"
+    ).to_pylist() == [
+        {"column_name": "wiki", "data_type": "VARCHAR"},
+        {"column_name": "n", "data_type": "BIGINT"},
+        {"column_name": "dt", "data_type": "DATE"},
     ]
     assert engine.query("SELECT count(*) c FROM metrics.toy_none").to_pylist() == [{"c": 0}]

@@ -31,18 +31,31 @@ def events(day: dt.date, wiki: str, clicks: int, views: int) -> pa.Table:
     stamp = dt.datetime(day.year, day.month, day.day, 5, tzinfo=dt.timezone.utc)
     actions = ["clickedFootnote"] * clicks + ["pageview"] * views
     n = len(actions)
-    return pa.table({
-        "meta_stream": ["referencepreviewsbaseline"] * n, "meta_id": [f"{wiki}{day}{i}" for i in range(n)],
-        "meta_domain": ["x"] * n, "meta_dt": pa.array([stamp] * n, pa.timestamp("us", tz="UTC")),
-        "schema_version": ["1.0.0"] * n, "wiki": [wiki] * n, "event_action": actions, "event_session_token": ["s"] * n,
-    })
+    return pa.table(
+        {
+            "meta_stream": ["referencepreviewsbaseline"] * n,
+            "meta_id": [f"{wiki}{day}{i}" for i in range(n)],
+            "meta_domain": ["x"] * n,
+            "meta_dt": pa.array([stamp] * n, pa.timestamp("us", tz="UTC")),
+            "schema_version": ["1.0.0"] * n,
+            "wiki": [wiki] * n,
+            "event_action": actions,
+            "event_session_token": ["s"] * n,
+        }
+    )
 
 
 def test_report_values_reach_graphite_with_their_dates(tmp_path: Path) -> None:
     warehouse = Warehouse(tmp_path / "wh")
     counts = {(d, w): (3 + i + j, 100 + 10 * i + j) for i, d in enumerate(DAYS) for j, w in enumerate(["enwiki", "dewiki", "zh.min"])}
     for (day, wiki), (clicks, views) in counts.items():
-        warehouse.put_file("event", "referencepreviewsbaseline", {"year": day.year, "month": day.month, "day": day.day, "hour": 5}, wiki.replace(".", "_"), events(day, wiki, clicks, views))
+        warehouse.put_file(
+            "event",
+            "referencepreviewsbaseline",
+            {"year": day.year, "month": day.month, "day": day.day, "hour": 5},
+            wiki.replace(".", "_"),
+            events(day, wiki, clicks, views),
+        )
     folder = shutil.copytree(QUERIES / "reference_previews", tmp_path / "reference_previews")
     (folder / "config.yaml").write_text((folder / "config.yaml").read_text().replace("starts: 2026-09-01", "starts: 2026-11-18"))
     cat = catalogue.load(CATALOGUE)
@@ -51,11 +64,16 @@ def test_report_values_reach_graphite_with_their_dates(tmp_path: Path) -> None:
         summary = update_reports(folder, engine, catalogue=cat, now=NOW, graphite_address=address)
         assert summary.ok, summary.lines()
         assert summary.points_sent == 2 * len(counts)  # clicks and pageviews per wiki and day
-        table = {(r["dt"], r["wiki"]): r["footnote_clicks"] for r in engine.query("SELECT dt, wiki, footnote_clicks FROM metrics.reference_previews_baseline").to_pylist()}
+        table = {
+            (r["dt"], r["wiki"]): r["footnote_clicks"]
+            for r in engine.query("SELECT dt, wiki, footnote_clicks FROM metrics.reference_previews_baseline").to_pylist()
+        }
         assert table == {k: v[0] for k, v in counts.items()}
         start = int(dt.datetime(2026, 11, 17, tzinfo=dt.timezone.utc).timestamp())
         # 'zh.min' is one node: the dot of a dimension value becomes _
-        points = wait_for_series(graphite.web_url, "reference_previews.baseline.footnote_clicks.zh_min", lambda p: len(known(p)) == 3, from_=start, until=start + 5 * 86400)
+        points = wait_for_series(
+            graphite.web_url, "reference_previews.baseline.footnote_clicks.zh_min", lambda p: len(known(p)) == 3, from_=start, until=start + 5 * 86400
+        )
         assert known(points) == [(float(counts[(d, "zh.min")][0]), int(dt.datetime(d.year, d.month, d.day, tzinfo=dt.timezone.utc).timestamp())) for d in DAYS]
 
         # a late event changes Nov 19; a rerun recomputes it and sends the new value again
@@ -65,5 +83,11 @@ def test_report_values_reach_graphite_with_their_dates(tmp_path: Path) -> None:
         again = update_reports(folder, engine, catalogue=cat, now=NOW, graphite_address=address)
         assert again.ok and again.points_sent == 2 * 3
         expected = float(counts[(DAYS[1], "enwiki")][0] + 50)
-        points = wait_for_series(graphite.web_url, "reference_previews.baseline.footnote_clicks.enwiki", lambda p: (expected, int(dt.datetime(2026, 11, 19, tzinfo=dt.timezone.utc).timestamp())) in known(p), from_=start, until=start + 5 * 86400)
+        points = wait_for_series(
+            graphite.web_url,
+            "reference_previews.baseline.footnote_clicks.enwiki",
+            lambda p: (expected, int(dt.datetime(2026, 11, 19, tzinfo=dt.timezone.utc).timestamp())) in known(p),
+            from_=start,
+            until=start + 5 * 86400,
+        )
         assert len(known(points)) == 3

@@ -25,11 +25,7 @@ def test_header_evolution_keeps_removed_columns_sorted_at_the_end(tmp_path: Path
     path = tmp_path / "r.tsv"
     path.write_bytes(b"date\tzeta\talpha\tkept\r\n2024-01-01\tz1\ta1\tk1\r\n")
     tsv.update(path, ["date", "kept", "new"], {D(2024, 1, 2): [["k2", "n2"]]})
-    assert path.read_bytes() == (
-        b"date\tkept\tnew\talpha\tzeta\r\n"
-        b"2024-01-01\tk1\t\ta1\tz1\r\n"
-        b"2024-01-02\tk2\tn2\t\t\r\n"
-    )
+    assert path.read_bytes() == (b"date\tkept\tnew\talpha\tzeta\r\n2024-01-01\tk1\t\ta1\tz1\r\n2024-01-02\tk2\tn2\t\t\r\n")
 
 
 def test_rerun_date_replaces_all_its_rows(tmp_path: Path) -> None:

@@ -38,7 +38,9 @@ def test_function_without_duckdb_equivalent_is_refused(tmp_path: Path) -> None:
     q = shutil.copytree(QUERIES / "reference_previews", tmp_path / "reference_previews")
     edit(q / "baseline.sql", "count_if(event_action = 'pageview') AS pageviews", "format_datetime(meta_dt, 'yyyy') AS pageviews")
     _, problems = check_folder(q)
-    assert [str(p) for p in problems] == [f"{q / 'baseline.sql'}:1:1: function format_datetime() has no DuckDB equivalent (rewrite it with functions both engines have)"]
+    assert [str(p) for p in problems] == [
+        f"{q / 'baseline.sql'}:1:1: function format_datetime() has no DuckDB equivalent (rewrite it with functions both engines have)"
+    ]
 
 
 def test_result_differences_are_the_engines_statement(tmp_path: Path) -> None:
@@ -72,7 +74,13 @@ def test_catalogue_links_to_missing_folder_report_and_column(tmp_path: Path, cat
     edit(queries / "pageviews" / "domain_views.sql", "AS BIGINT) AS views", "AS BIGINT) AS total_views")
     problems = [str(p) for p in check_links(sorted(catalogue_copy.glob("*.yaml")), queries, {})]
     cm, ci, tp = (catalogue_copy / f for f in ("codemirror.yaml", "country_indicators.yaml", "top_pageviews.yaml"))
-    assert f"{cm}:{pos(cm, 'codemirror/sessions')}: report 'sessions' is not in {queries / 'codemirror' / 'config.yaml'} (reports there: toggles, editing_sessions)" in problems
-    assert f"{ci}:{pos(ci, 'equity_landscape/indicators, column: population')}: query folder 'equity_landscape' not found in {queries} (create {queries / 'equity_landscape'}/config.yaml, or run `metrics new`)" in problems
+    assert (
+        f"{cm}:{pos(cm, 'codemirror/sessions')}: report 'sessions' is not in {queries / 'codemirror' / 'config.yaml'} (reports there: toggles, editing_sessions)"
+        in problems
+    )
+    assert (
+        f"{ci}:{pos(ci, 'equity_landscape/indicators, column: population')}: query folder 'equity_landscape' not found in {queries} (create {queries / 'equity_landscape'}/config.yaml, or run `metrics new`)"
+        in problems
+    )
     assert f"{tp}:{pos(tp, 'views}')}: report 'pageviews/domain_views' has no result column 'views' (its columns: domain_code, total_views)" in problems
     assert len(problems) == 5  # three equity metrics name the missing folder
