@@ -141,9 +141,9 @@ def source(metrics: Iterable[Metric], table_metrics: Iterable[Metric] = ()) -> S
     Raises GrainError when a non-additive metric would be added up over a dimension to join.
     """
     wanted = _unique(metrics)
-    tables = tuple(sorted({m.table for m in wanted if m.table}))
-    if len(tables) != len({m.table for m in wanted}):
+    if any(m.table is None for m in wanted):
         raise GrainError("a metric collected by StatsD has no table: read it from Graphite")
+    tables = tuple(sorted({m.table for m in wanted if m.table}))
     everyone = _unique([*wanted, *(m for m in table_metrics if m.table in tables)])
     if len(tables) == 1:
         dims = _union(m.dimensions for m in everyone)

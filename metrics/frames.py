@@ -71,12 +71,11 @@ def metric(
         if m.normalization is None:
             raise InputError.at(file, f"metric {name!r} has no normalization", "add `normalization:` to the spec, or drop normalized=True")
         quantities.append(aggregation.quantity(spec, m, "normalized"))
-    if isinstance(by, str) or (by is not None and not all(isinstance(d, str) for d in by)) or (by is not None and len(set(by)) != len(by)):
-        raise InputError.at(
-            file, f"by={by!r} is not a list of distinct dimension names", f"e.g. by=[{', '.join(repr(d) for d in m.dimensions[:1])}], or by=[] for no split"
-        )
+    allowed = [d for d in m.dimensions if all(d in part.dimensions for q in quantities for part in q.parts)]
     if by is None:
-        by = [d for d in m.dimensions if all(d in part.dimensions for q in quantities for part in q.parts)]
+        by = allowed
+    elif isinstance(by, str) or not all(isinstance(d, str) for d in by) or len(set(by)) != len(by):
+        raise InputError.at(file, f"by={by!r} is not a list of distinct dimension names", f"e.g. by={allowed[:1]!r}, or by=[] for no split")
     where, params = [], {}
     if start is not None:
         where.append(f"{TIME_COLUMN} >= :start")
@@ -87,7 +86,6 @@ def metric(
     try:
         sql = aggregation.select(quantities, list(by), grain, where=" AND ".join(where))
     except aggregation.GrainError as exc:
-        allowed = [d for d in m.dimensions if all(d in part.dimensions for q in quantities for part in q.parts)]
         hint = (
             f"grain is one of {', '.join(aggregation.TIME_GRAINS)}"
             if grain not in aggregation.TIME_GRAINS

@@ -117,8 +117,7 @@ class Planner:
             name = src.column(metric)
             if not any(c.name == name for c in columns):
                 columns.append(Column(name, _value_type(metric), groupby=False, description=metric.description))
-        available = lambda m: m.name in src.columns  # noqa: E731
-        measures = [x for spec, metric in self.readers for x in ms.for_metric(spec, metric, src.column, available)]
+        measures = [x for spec, metric in self.readers for x in ms.for_metric(spec, metric, src.column, lambda m: m.name in src.columns)]
         if len(key) == 1:
             described = ", ".join(m.name for m in stored)
             description = f"Metric table {SCHEMA}.{key[0]}: {described}. {self.spec.marker()}"

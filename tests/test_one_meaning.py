@@ -276,7 +276,7 @@ def via_grafana(world: dict[str, Any], spec: Spec, m: Metric, show: str, by: lis
     return out
 
 
-def _graphite_view(spec: Spec, m: Metric, want: dict[tuple, float | None], by: list[str]) -> dict[tuple, float | None]:
+def _graphite_view(want: dict[tuple, float | None]) -> dict[tuple, float | None]:
     """The oracle as Graphite can show it: split values sanitized as path segments, no empty keys."""
     from metrics.graphite_paths import sanitize_segment
 
@@ -301,4 +301,4 @@ def test_same_number_everywhere(world: dict[str, Any], spec_name: str, metric_na
         return
     got = via_grafana(world, spec, m, show, list(by), grain)
     assert got, f"the Grafana target of {m.name} ({show}) gives no series"
-    _agree("Grafana", {k: v for k, v in got.items() if v is not None}, _graphite_view(spec, m, want, list(by)))
+    _agree("Grafana", {k: v for k, v in got.items() if v is not None}, _graphite_view(want))

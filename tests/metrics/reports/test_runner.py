@@ -268,49 +268,33 @@ def test_snapshot_and_ends(env) -> None:
     assert [o.interval.start for o in later.outcomes if o.report == "snap"] == [D(2026, 11, 24)]  # never Nov 23
 
 
+def update_reports_cli(tmp: Path, q: Path) -> subprocess.CompletedProcess[str]:
+    """`metrics update-reports` in a process of its own (the lock is per process)."""
+    cli = [
+        sys.executable,
+        "-m",
+        "metrics",
+        "--warehouse",
+        str(tmp / "wh"),
+        "--catalogue",
+        str(tmp / "none"),
+        "update-reports",
+        str(q),
+        "--now",
+        "2026-11-23T10:00",
+    ]
+    return subprocess.run(cli, capture_output=True, text=True, timeout=120)
+
+
 def test_lock_second_instance_exits_zero(env) -> None:
     tmp, engine, _ = env
     q = query_folder(tmp, "reports:\n  a: {granularity: days, starts: 2026-11-21}\n", {"a.sql": "SELECT DATE '{from_date}' AS date, 1 AS one"})
     with folder_lock(q):
         with pytest.raises(Locked):
             update_reports(q, engine, now=NOW, graphite=False)
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "metrics",
-                "--warehouse",
-                str(tmp / "wh"),
-                "--catalogue",
-                str(tmp / "none"),
-                "update-reports",
-                str(q),
-                "--now",
-                "2026-11-23T10:00",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        result = update_reports_cli(tmp, q)
         assert result.returncode == 0 and "another run" in result.stderr and "exiting" in result.stderr
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "metrics",
-            "--warehouse",
-            str(tmp / "wh"),
-            "--catalogue",
-            str(tmp / "none"),
-            "update-reports",
-            str(q),
-            "--now",
-            "2026-11-23T10:00",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = update_reports_cli(tmp, q)
     assert result.returncode == 0, result.stderr
     assert "a: 2 interval(s) ok, 0 failed, 2 row(s)" in result.stderr
 
