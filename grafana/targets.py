@@ -135,14 +135,20 @@ def _plain(spec: Spec, graph: Graph, metric: Metric, show: str, stat: bool) -> s
 
 def _ratio(spec: Spec, graph: Graph, q: aggregation.Quantity, stat: bool) -> str:
     assert q.denominator is not None
-    return _ratio_of(spec, graph, q.metric, q.denominator, q.scale, stat, (None, None))
+    return _ratio_of(spec, graph, q.metric, q.denominator, q.scale, stat, (None, None), paired=aggregation.paired(q))
 
 
-def _ratio_of(spec: Spec, graph: Graph, num: Metric, den: Metric, scale: float, stat: bool, leaves: tuple[str | None, str | None]) -> str:
-    """sum(num) / sum(den) * scale, matched by the split value; over the whole range for a big number."""
-    numerator = _grouped(spec, graph, num, leaves[0])
+def _ratio_of(
+    spec: Spec, graph: Graph, num: Metric, den: Metric, scale: float, stat: bool, leaves: tuple[str | None, str | None], *, paired: bool = False
+) -> str:
+    """sum(num) / sum(den) * scale, matched by the split value; over the whole range for a big number.
+
+    `paired` (`metrics.aggregation.paired`): each part's series counts only at the points where the
+    other part's series with the same dimension values has one.
+    """
+    numerator = _grouped(spec, graph, num, leaves[0], den if paired else None)
     split_in_both = graph.split_by is not None and graph.split_by in den.dimensions
-    denominator = _grouped(spec, graph if split_in_both else _unsplit(graph), den, leaves[1])
+    denominator = _grouped(spec, graph if split_in_both else _unsplit(graph), den, leaves[1], num if paired else None)
     if stat:
         numerator, denominator = _fn("integral", numerator), _fn("integral", denominator)
     return _divide(numerator, denominator, split_in_both, scale)
@@ -160,13 +166,23 @@ def _divide(numerator: str, denominator: str, matched: bool, scale: float) -> st
     return ratio if scale == 1 else _fn("scale", ratio, _num(scale))
 
 
-def _grouped(spec: Spec, graph: Graph, metric: Metric, leaf: str | None) -> str:
+def _grouped(spec: Spec, graph: Graph, metric: Metric, leaf: str | None, present_with: Metric | None = None) -> str:
     """The metric's series summed over everything but the split dimension.
 
     Split: `groupByNodes(path, 'sum', 0, n)` names each series `<first node>.<split value>`, a name
     that aliasByNode and asPercent can read even when the value is `true` or a number.
+    `present_with`: keep each series' points only where that metric's series of the same dimension
+    values has a point (both templates have their placeholders at the same nodes).
     """
     path = metric_pattern(spec, metric, graph.filters, leaf)
+    if present_with is not None:
+        # asPercent by the placeholder nodes divides each series by the partner's 1-where-present
+        # series (None where absent, and for a partner series that does not exist at all); Graphite
+        # then reads the first path expression of the result, so later node numbers still hold.
+        template = series_template(metric, leaf)
+        nodes = [node_index(template, name) for name in placeholders(template)]
+        present = _fn("offset", _fn("scale", metric_pattern(spec, present_with, graph.filters), 0), 1)
+        path = _fn("scale", _fn("asPercent", path, present, *nodes), 0.01)
     if graph.split_by:
         node = node_index(series_template(metric, leaf), graph.split_by)
         return _fn("groupByNodes", path, _q("sum"), 0, node)

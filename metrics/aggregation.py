@@ -9,7 +9,8 @@ the metric's dimensions. How values combine is the metric's `aggregation` (`metr
 | mean per period | mean over periods of the per-period sums | same as total | same as total |
 
 A ratio (a `type: ratio` metric, or a metric shown normalized) is `SUM(numerator) / SUM(denominator)
-* scale` over the rows of the grain: never a sum or a mean of ratios. Its mean per period is the
+* scale` over the rows of the grain: never a sum or a mean of ratios. When both parts are columns of
+the same rows (`paired`), a row missing either part counts in neither sum. Its mean per period is the
 ratio itself. A denominator of 0 gives NULL, not infinity.
 
 The SQL here is written once, in the subset DuckDB and Trino both run (CAST AS DOUBLE because Trino
@@ -76,7 +77,10 @@ def expression(q: Quantity, column: Callable[[Metric], str], time_column: str = 
     if q.kind == "ratio":
         assert q.denominator is not None
         scale = f" * {_number(q.scale)}" if q.scale != 1 else ""
-        return f"CAST(SUM({column(q.metric)}) AS DOUBLE) / NULLIF(SUM({column(q.denominator)}), 0){scale}"
+        n, d = column(q.metric), column(q.denominator)
+        if paired(q):
+            n, d = f"CASE WHEN {d} IS NOT NULL THEN {n} END", f"CASE WHEN {n} IS NOT NULL THEN {d} END"
+        return f"CAST(SUM({n}) AS DOUBLE) / NULLIF(SUM({d}), 0){scale}"
     x = column(q.metric)
     if q.metric.aggregation == "non_additive":
         # Only a group of one stored row has a value: a distinct count or a percentile cannot be combined.
@@ -86,12 +90,28 @@ def expression(q: Quantity, column: Callable[[Metric], str], time_column: str = 
     return f"SUM({x})"
 
 
+def paired(q: Quantity) -> bool:
+    """Whether a ratio's parts are read from the same rows: one table, the same dimensions.
+
+    Then a row where one part is NULL (unknown, e.g. a country without an internet figure) counts
+    in neither sum. Parts of different tables are not paired: there a missing row means nothing
+    happened, so the other part's row still counts (sessions without a toggle).
+    """
+    return q.denominator is not None and same_rows(q.metric, q.denominator)
+
+
+def same_rows(a: Metric, b: Metric) -> bool:
+    """Whether two metrics are columns of the same rows: one table, the same dimensions."""
+    return a.table is not None and a.table == b.table and set(a.dimensions) == set(b.dimensions)
+
+
 def describe(q: Quantity) -> str:
     """One sentence saying how the number is made, for chart and panel descriptions."""
     if q.kind == "ratio":
         assert q.denominator is not None
         scale = f", times {_number(q.scale)}" if q.scale != 1 else ""
-        return f"Computed as sum of {q.metric.name} / sum of {q.denominator.name}{scale} over the rows shown (never an average of ratios)."
+        rows = "the rows shown that have both" if paired(q) else "the rows shown"
+        return f"Computed as sum of {q.metric.name} / sum of {q.denominator.name}{scale} over {rows} (never an average of ratios)."
     if q.metric.aggregation == "non_additive":
         return "Non-additive: shown only where one stored value is shown, never summed or averaged."
     if q.kind == "mean" or q.metric.aggregation == "semi_additive":

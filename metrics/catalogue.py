@@ -18,7 +18,8 @@ from typing import Any, Iterable
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from metrics import yamlfile
+from metrics import aggregation, yamlfile
+from metrics.graphite_paths import same_nodes
 from metrics.problems import InputError, Problem
 from metrics.spec import ALLOWED_AGGREGATIONS, Graph, Metric, Spec
 
@@ -479,6 +480,20 @@ def _check_aggregation(spec: Spec, i: int, metric: Metric, p) -> list[Problem]:
                         "take both parts from reports, or both from StatsD",
                     )
                 )
+    pairs = []
+    if metric.ratio is not None and {metric.ratio.numerator, metric.ratio.denominator} <= names:
+        pairs.append((("metrics", i, "ratio"), spec.metric(metric.ratio.numerator), spec.metric(metric.ratio.denominator)))
+    if metric.normalization and metric.normalization.by in names:
+        pairs.append((("metrics", i, "normalization"), metric, spec.metric(metric.normalization.by)))
+    for place, num, den in pairs:
+        if aggregation.same_rows(num, den) and num.graphite_path and den.graphite_path and not same_nodes(num.graphite_path, den.graphite_path):
+            out.append(
+                p(
+                    place,
+                    f"'{num.name}' and '{den.name}' come from the same rows, but their Graphite paths put the dimensions at different nodes",
+                    "give both paths the same shape, e.g. prefix.<name>.{dimension}, so panels can pair their points",
+                )
+            )
     if metric.normalization and metric.normalization.by in names and metric.normalization.by != metric.name:
         by = spec.metric(metric.normalization.by)
         for who, m in (("metric", metric), ("denominator", by)):

@@ -60,3 +60,14 @@ def node_index(template: str, name: str) -> int:
         if "{" + name + "}" in segment:
             return index
     raise KeyError(f"placeholder {name!r} not in {template!r}")
+
+
+def same_nodes(template: str, other: str) -> bool:
+    """Whether two templates have as many nodes and each placeholder at the same node (so their series
+    can be matched node by node, e.g. a ratio's two parts)."""
+    names = placeholders(template)
+    return (
+        len(template.split(".")) == len(other.split("."))
+        and sorted(names) == sorted(placeholders(other))
+        and all(node_index(template, n) == node_index(other, n) for n in names)
+    )

@@ -138,6 +138,12 @@ def oracle(world: dict[str, Any], q: aggregation.Quantity, by: list[str], grain:
     if q.kind == "ratio":
         assert q.denominator is not None
         num, den = groups(q.metric), groups(q.denominator)
+        if aggregation.paired(q):  # one row holds both parts: a row missing either counts in neither sum
+            for key, rs in num.items():
+                both = [(r[col(q.metric)], r[col(q.denominator)]) for r in rs if r[col(q.metric)] is not None and r[col(q.denominator)] is not None]
+                d = sum(b for _, b in both)
+                result[key] = sum(a for a, _ in both) / d * q.scale if both and d else None
+            return result
         for key, rs in num.items():
             n = [r[col(q.metric)] for r in rs if r[col(q.metric)] is not None]
             d = [r[col(q.denominator)] for r in den.get(key, []) if r[col(q.denominator)] is not None]

@@ -181,3 +181,16 @@ def test_json_schema_agrees_with_the_validator(catalogue_copy: Path) -> None:
     data = json.loads(json.dumps(yaml.safe_load(f.read_text()), default=str))
     assert any("colour" in e.message for e in validator.iter_errors(data))
     assert any("unknown key 'colour'" in o for o in lines([f]))
+
+
+def test_parts_of_the_same_rows_need_graphite_paths_of_the_same_shape(catalogue_copy: Path) -> None:
+    # footnote clicks per pageview pairs the two columns of each row, in Graphite series by series
+    f = edit(
+        catalogue_copy / "reference_previews.yaml",
+        "graphite_path: reference_previews.baseline.pageviews.{wiki}",
+        "graphite_path: reference_previews.baseline.{wiki}.pageviews",
+    )
+    assert lines([f]) == [
+        f"{f}:{pos(f, '{by: pageviews')}: 'footnote_clicks' and 'pageviews' come from the same rows, but their Graphite paths "
+        "put the dimensions at different nodes (give both paths the same shape, e.g. prefix.<name>.{dimension}, so panels can pair their points)"
+    ]

@@ -82,9 +82,11 @@ def aggregate(spec: Spec, metric: Metric, rows: list[dict], how: str) -> float |
     if not rows:
         return None
     if metric.ratio is not None:
+        # both parts are columns of these rows: a row missing either counts in neither sum
         num, den = spec.metric(metric.ratio.numerator).source.column, spec.metric(metric.ratio.denominator).source.column
-        total = sum(r[den] or 0 for r in rows)
-        return sum(r[num] or 0 for r in rows) / total * metric.ratio.scale if total else None
+        both = [r for r in rows if r[num] is not None and r[den] is not None]
+        total = sum(r[den] for r in both)
+        return sum(r[num] for r in both) / total * metric.ratio.scale if total else None
     column = metric.source.column
     values = [r[column] for r in rows if r[column] is not None]
     days = len({r["dt"] for r in rows if r[column] is not None})
@@ -116,9 +118,13 @@ def expected(plan: ChartPlan, spec: Spec, warehouse: Path) -> dict[tuple, float 
                 den_groups = collections.defaultdict(list)
                 for row in den_rows:
                     den_groups[tuple(str(row[k]) for k in keys)].append(row)
+                same_rows = den.table == metric.table and set(den.dimensions) == set(metric.dimensions)
                 for key in set(groups) | set(den_groups):
-                    num = sum(r[metric.source.column] or 0 for r in groups.get(key, []))
-                    total = sum(r[den.source.column] or 0 for r in den_groups.get(key, []))
+                    num_rows, den_rows_of_key = groups.get(key, []), den_groups.get(key, [])
+                    if same_rows:  # one row holds both parts: a row missing either counts in neither sum
+                        num_rows = den_rows_of_key = [r for r in num_rows if r[metric.source.column] is not None and r[den.source.column] is not None]
+                    num = sum(r[metric.source.column] or 0 for r in num_rows)
+                    total = sum(r[den.source.column] or 0 for r in den_rows_of_key)
                     out[key + (f"{metric.name}_per_{den.name}",)] = num / total * metric.normalization.scale if total else None
             else:
                 measure = f"{metric.name}_{'mean' if show == 'mean' else 'total'}"
