@@ -158,21 +158,36 @@ def new(ctx: click.Context, name: str, team: str, responsible: str) -> None:
     show_default=True,
     help="The dialect SQL is written in; it is transpiled to the engine's.",
 )
+@click.option(
+    "-p",
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A value for the placeholder :NAME, bound as text (cast it in the SQL: CAST(:day AS DATE)); repeatable.",
+)
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.pass_context
-def query(ctx: click.Context, sql: str, dialect: str, fmt: str) -> None:
+def query(ctx: click.Context, sql: str, dialect: str, params: tuple[str, ...], fmt: str) -> None:
     """Run SQL (Trino dialect unless --dialect) over the warehouse tables and print the result.
 
     \b
     Tables are named schema.table: metrics.<folder>_<report> for report results,
     metrics.report_runs for the run log, event.<stream>, wmf.pageview_hourly, ...
-    The Python equivalent: open_engine(warehouse).dataframe(sql, dialect=...).
+    Values are bound, never pasted: -p wiki=enwiki for WHERE wiki = :wiki.
+    The Python equivalent: open_engine(warehouse).dataframe(sql, {"wiki": "enwiki"}, dialect=...).
     """
     from metrics.engines import QueryError, open_engine
 
+    values = {}
+    for item in params:
+        name, equals, value = item.partition("=")
+        if not equals or not name.isidentifier():
+            raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="--param")
+        values[name] = value
     try:
         with open_engine(settings(ctx).warehouse) as engine:
-            frame = engine.dataframe(sql, dialect=dialect)
+            frame = engine.dataframe(sql, values, dialect=dialect)
     except QueryError as exc:
         raise InputError.at("<query>", str(exc), "check the SQL: tables are schema.table, e.g. metrics.codemirror_toggles") from None
     if fmt == "csv":

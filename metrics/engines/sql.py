@@ -101,7 +101,9 @@ def check_params(tree: exp.Expression, params: Mapping[str, Any]) -> list[str]:
     names = placeholder_names(tree)
     missing = sorted({n for n in names if n not in params})
     if missing:
-        raise QueryError(f"no value given for placeholder(s) {', '.join(':' + n for n in missing)} (pass them in params)")
+        raise QueryError(
+            f"no value given for placeholder(s) {', '.join(':' + n for n in missing)} (give each a value: params={{'name': value}} in Python, -p name=VALUE on the command line)"
+        )
     unused = sorted(set(params) - set(names))
     if unused:
         raise QueryError(f"value(s) given for {', '.join(unused)}, which the query does not use (write :name where each goes)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -118,3 +119,18 @@ def test_config_file_and_environment(tmp_path: Path, catalogue_copy: Path) -> No
     (tmp_path / "metrics.toml").write_text("[metrics]\ncatalog = 'x'\n")
     result = run("list", cwd=tmp_path)
     assert result.returncode == 1 and "unknown setting(s) catalog" in result.stderr
+
+
+def test_query_binds_parameters_and_never_pastes_them(tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    from metrics.warehouse import Warehouse
+
+    rows = {"wiki": ["enwiki", "x'; DROP TABLE t; --"], "n": [1, 2]}
+    Warehouse(tmp_path).replace_partition("metrics", "t", {"dt": dt.date(2026, 11, 1)}, pa.table(rows))
+    ok = run("--warehouse", str(tmp_path), "query", "SELECT n FROM metrics.t WHERE wiki = :wiki", "-p", "wiki=x'; DROP TABLE t; --", "--format", "csv")
+    assert ok.returncode == 0 and ok.stdout == "n\n2\n", ok.stderr
+    missing = run("--warehouse", str(tmp_path), "query", "SELECT n FROM metrics.t WHERE wiki = :wiki")
+    assert missing.returncode == 1 and "no value given for placeholder(s) :wiki" in missing.stderr and "-p name=VALUE" in missing.stderr
+    bad = run("--warehouse", str(tmp_path), "query", "SELECT 1", "-p", "wiki")
+    assert bad.returncode == 2 and "'wiki' is not NAME=VALUE" in bad.stderr
