@@ -6,13 +6,12 @@ keyed by server URL, so that an edit made on the server since then is not overwr
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from filelock import FileLock
 
 from metrics import atomic
 from metrics.problems import InputError
@@ -53,18 +52,9 @@ class StateFile:
 
     def update(self, key: str, value: Any) -> None:
         """Set one top-level key, keeping what other writers recorded under other keys meanwhile."""
-        with self._locked():
+        # Read-modify-write under a lock: two imports into different servers both keep their records.
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(self.path.with_name(self.path.name + ".lock")):
             data = self.read()
             data[key] = value
             atomic.write_json(self.path, data)
-
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        # Read-modify-write under a lock: two imports into different servers both keep their records.
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path.with_name(self.path.name + ".lock"), "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)

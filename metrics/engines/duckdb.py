@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any, Mapping
@@ -13,6 +11,7 @@ import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
+from metrics import atomic
 from metrics.engines.base import Engine, QueryError
 from metrics.engines.sql import check_params, generate
 from metrics.warehouse import SQL_TYPES, Partition, TableInfo, Warehouse
@@ -131,20 +130,15 @@ def write_catalog(warehouse: Warehouse, path: Path | str) -> Path:
     the live file, so readers never meet a lock. The views use absolute paths.
     """
     path = Path(path).absolute()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    os.unlink(tmp_name)
-    con = duckdb.connect(tmp_name)
-    try:
-        for info in warehouse.tables():
-            con.execute(f'CREATE SCHEMA IF NOT EXISTS "{info.schema}"')
-            con.execute(view_sql(warehouse, info))
-        con.execute("CHECKPOINT")
-    finally:
-        con.close()
-    os.replace(tmp_name, path)
-    wal = Path(tmp_name + ".wal")
-    if wal.exists():
-        wal.unlink()
+    with atomic.temporary(path) as tmp:
+        tmp.unlink()  # DuckDB makes its own file; an empty one is not a database to it
+        con = duckdb.connect(str(tmp))
+        try:
+            for info in warehouse.tables():
+                con.execute(f'CREATE SCHEMA IF NOT EXISTS "{info.schema}"')
+                con.execute(view_sql(warehouse, info))
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
     return path
