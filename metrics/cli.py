@@ -26,10 +26,21 @@ if TYPE_CHECKING:
 @click.option("--catalogue", type=click.Path(file_okay=False), help="Catalogue folder of spec YAML files (default: metrics/catalogue).")
 @click.option("--queries", type=click.Path(file_okay=False), help="Folder of Reportupdater-style query folders (default: reportupdater_queries).")
 @click.option("--warehouse", type=click.Path(file_okay=False), help="Warehouse root of Parquet tables (default: ./warehouse).")
+@click.option("--engine", type=click.Choice(["duckdb", "trino"]), help="The engine that runs SQL (default: duckdb, embedded).")
+@click.option("--engine-uri", help="For --engine trino: trino://user@host:port/catalog (secrets from METRICS_TRINO_PASSWORD or _JWT).")
 @click.option("--debug", is_flag=True, help="Show tracebacks of unexpected errors.")
 @click.version_option(package_name="metrics-service", prog_name="metrics")
 @click.pass_context
-def main(ctx: click.Context, config_file: str | None, catalogue: str | None, queries: str | None, warehouse: str | None, debug: bool) -> None:
+def main(
+    ctx: click.Context,
+    config_file: str | None,
+    catalogue: str | None,
+    queries: str | None,
+    warehouse: str | None,
+    engine: str | None,
+    engine_uri: str | None,
+    debug: bool,
+) -> None:
     """Metrics service: a catalogue of metric specs turned into scheduled queries, tables and dashboards.
 
     \b
@@ -39,7 +50,7 @@ def main(ctx: click.Context, config_file: str | None, catalogue: str | None, que
       metrics new NAME             scaffold a spec and its query folder
       metrics schema > spec.json   the JSON Schema of a spec, for editors
     """
-    ctx.obj = load_settings(config_file, catalogue=catalogue, queries=queries, warehouse=warehouse)
+    ctx.obj = load_settings(config_file, catalogue=catalogue, queries=queries, warehouse=warehouse, engine=engine, engine_uri=engine_uri)
 
 
 @main.command()
@@ -49,13 +60,11 @@ def main(ctx: click.Context, config_file: str | None, catalogue: str | None, que
 @click.option(
     "--engine",
     "engine_kind",
-    type=click.Choice(["duckdb"]),
-    default="duckdb",
-    show_default=True,
-    help="The engine whose functions and dialect the queries are checked against.",
+    type=click.Choice(["duckdb", "trino"]),
+    help="The engine whose functions and dialect the queries are checked against (default: the configured engine).",
 )
 @click.pass_context
-def validate(ctx: click.Context, paths: tuple[str, ...], strict: bool, engine_kind: str) -> None:
+def validate(ctx: click.Context, paths: tuple[str, ...], strict: bool, engine_kind: str | None) -> None:
     """Check spec files and query folders (default: the whole catalogue and every query folder).
 
     PATHS may name spec files, catalogue folders and query folders (holding a config.yaml).
@@ -66,8 +75,8 @@ def validate(ctx: click.Context, paths: tuple[str, ...], strict: bool, engine_ki
     from metrics.engines import engine_class
     from metrics.reports import validate as queries_check
 
-    engine = engine_class(engine_kind)
     s = settings(ctx)
+    engine = engine_class(engine_kind or s.engine)
     folders = [Path(p) for p in paths if (Path(p) / "config.yaml").is_file()]
     targets: list[Path | str] = [p for p in paths if Path(p) not in folders]
     if not paths:
@@ -177,7 +186,7 @@ def query(ctx: click.Context, sql: str, dialect: str, params: tuple[str, ...], f
     Values are bound, never pasted: -p wiki=enwiki for WHERE wiki = :wiki.
     The Python equivalent: open_engine(warehouse).dataframe(sql, {"wiki": "enwiki"}, dialect=...).
     """
-    from metrics.engines import QueryError, open_engine
+    from metrics.engines import QueryError, open_configured
 
     values = {}
     for item in params:
@@ -186,7 +195,7 @@ def query(ctx: click.Context, sql: str, dialect: str, params: tuple[str, ...], f
             raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="--param")
         values[name] = value
     try:
-        with open_engine(settings(ctx).warehouse) as engine:
+        with open_configured(settings(ctx)) as engine:
             frame = engine.dataframe(sql, values, dialect=dialect)
     except QueryError as exc:
         raise InputError.at("<query>", str(exc), "check the SQL: tables are schema.table, e.g. metrics.codemirror_toggles") from None

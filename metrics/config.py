@@ -10,9 +10,13 @@ import os
 import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import Any
 
 CONFIG_FILE = "metrics.toml"
 ENV_PREFIX = "METRICS_"
+
+
+ENGINES = ("duckdb", "trino")
 
 
 @dataclass(frozen=True)
@@ -20,10 +24,16 @@ class Settings:
     catalogue: Path = Path("metrics/catalogue")
     queries: Path = Path("reportupdater_queries")
     warehouse: Path = Path("warehouse")
+    engine: str = "duckdb"
+    """`duckdb` (embedded, the default) or `trino` (then `engine_uri` says where)."""
+    engine_uri: str | None = None
+    """For Trino: `trino://user@host:port/catalog` (secrets only from the environment, see metrics.engines.trino)."""
 
     def with_overrides(self, **values: object) -> "Settings":
-        """A copy with the given non-None values set (as paths)."""
-        return replace(self, **{k: Path(str(v)) for k, v in values.items() if v is not None})
+        """A copy with the given non-None values set (paths as paths)."""
+        paths = {"catalogue", "queries", "warehouse"}
+        changes: dict[str, Any] = {k: Path(str(v)) if k in paths else str(v) for k, v in values.items() if v is not None}
+        return replace(self, **changes)
 
 
 def load_settings(config_file: Path | str | None = None, **overrides: object) -> Settings:
@@ -41,8 +51,13 @@ def load_settings(config_file: Path | str | None = None, **overrides: object) ->
         unknown = set(table) - known
         if unknown:
             raise InputError.at(path, f"unknown setting(s) {', '.join(sorted(unknown))} in [metrics]", f"known settings: {', '.join(sorted(known))}")
-        settings = settings.with_overrides(**{k: path.parent / v for k, v in table.items()})
+        settings = settings.with_overrides(**{k: path.parent / v if k in ("catalogue", "queries", "warehouse") else v for k, v in table.items()})
     elif config_file:
         raise InputError.at(path, "config file not found", "check the --config path")
     env = {f.name: os.environ.get(ENV_PREFIX + f.name.upper()) for f in fields(Settings)}
-    return settings.with_overrides(**env).with_overrides(**overrides)
+    settings = settings.with_overrides(**env).with_overrides(**overrides)
+    if settings.engine not in ENGINES:
+        raise InputError.at(path if path.is_file() else "METRICS_ENGINE", f"unknown engine {settings.engine!r}", f"use one of {', '.join(ENGINES)}")
+    if settings.engine == "trino" and not settings.engine_uri:
+        raise InputError.at(path if path.is_file() else "METRICS_ENGINE_URI", "engine trino needs engine_uri", 'set engine_uri = "trino://user@host:port/hive"')
+    return settings

@@ -16,7 +16,7 @@ import pandas as pd
 
 from metrics import aggregation, catalogue as catalogue_mod
 from metrics.config import load_settings
-from metrics.engines import open_engine
+from metrics.engines import open_configured
 from metrics.problems import InputError
 from metrics.spec import Metric, Spec
 from metrics.tables import TIME_COLUMN
@@ -25,7 +25,7 @@ from metrics.tables import TIME_COLUMN
 def query(sql: str, params: dict | None = None, *, dialect: str = "trino", warehouse: Path | str | None = None) -> pd.DataFrame:
     """Run SQL written in `dialect` (Trino's by default; `:name` placeholders bound from `params`)
     over the warehouse tables, transpiled to the engine's dialect."""
-    with open_engine(warehouse or load_settings().warehouse) as engine:
+    with open_configured(load_settings(), warehouse) as engine:
         return engine.dataframe(sql, params, dialect=dialect)
 
 

@@ -57,7 +57,7 @@ def update_reports_command(
     import datetime as dt
 
     from metrics import catalogue as catalogue_mod
-    from metrics.engines import open_engine
+    from metrics.engines import open_configured
     from metrics.reports.lock import Locked
     from metrics.reports.runner import update_reports
 
@@ -70,7 +70,7 @@ def update_reports_command(
         except ValueError:
             raise MetricsError(f"{now_text!r} is not a date and time", "write YYYY-MM-DDTHH:MM (UTC)", Location("--now")) from None
     cat = catalogue_mod.load(s.catalogue) if Path(s.catalogue).is_dir() else None
-    with open_engine(s.warehouse) as engine:
+    with open_configured(s) as engine:
         try:
             summary = update_reports(
                 query_folder,

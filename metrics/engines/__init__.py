@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from metrics.config import Settings
 from metrics.engines.base import Engine, QueryError
 from metrics.engines.sql import DEFAULT_DIALECT, DIALECTS, transpile
 from metrics.warehouse import Warehouse
 
-ENGINES = ("duckdb",)
+ENGINES = ("duckdb", "trino")
 DEFAULT_ENGINE = "duckdb"
 
 
@@ -24,14 +25,29 @@ def engine_class(kind: str = DEFAULT_ENGINE) -> type[Engine]:
         from metrics.engines.duckdb import DuckDBEngine
 
         return DuckDBEngine
+    if kind == "trino":
+        from metrics.engines.trino import TrinoEngine
+
+        return TrinoEngine
     raise ValueError(f"unknown engine {kind!r} (known: {', '.join(ENGINES)})")
 
 
-def open_engine(warehouse: Warehouse | Path | str, kind: str = DEFAULT_ENGINE) -> Engine:
-    """An engine of `kind` over the warehouse (DuckDB, embedded, is the default)."""
+def open_engine(warehouse: Warehouse | Path | str, kind: str = DEFAULT_ENGINE, uri: str | None = None) -> Engine:
+    """An engine of `kind` over the warehouse (DuckDB, embedded, is the default; Trino needs `uri`)."""
     if not isinstance(warehouse, Warehouse):
         warehouse = Warehouse(warehouse)
+    if kind == "trino":
+        from metrics.engines.trino import TrinoEngine, TrinoSettings
+
+        if not uri:
+            raise ValueError("the Trino engine needs a trino:// URI")
+        return TrinoEngine(warehouse, TrinoSettings.from_uri(uri))
     return engine_class(kind)(warehouse)
 
 
-__all__ = ["Engine", "QueryError", "open_engine", "engine_class", "transpile", "ENGINES", "DEFAULT_ENGINE", "DIALECTS", "DEFAULT_DIALECT"]
+def open_configured(settings: Settings, warehouse: Warehouse | Path | str | None = None) -> Engine:
+    """The engine the settings name (`engine`, `engine_uri`), over their warehouse or `warehouse`."""
+    return open_engine(warehouse if warehouse is not None else settings.warehouse, settings.engine, settings.engine_uri)
+
+
+__all__ = ["Engine", "QueryError", "open_engine", "open_configured", "engine_class", "transpile", "ENGINES", "DEFAULT_ENGINE", "DIALECTS", "DEFAULT_DIALECT"]

@@ -122,7 +122,7 @@ def test_functions_come_from_the_engine_class_without_a_warehouse() -> None:
 
 
 def test_unknown_engine_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="unknown engine 'oracle' \\(known: duckdb\\)"):
+    with pytest.raises(ValueError, match="unknown engine 'oracle' \\(known: duckdb, trino\\)"):
         open_engine(tmp_path, "oracle")
 
 
