@@ -55,7 +55,7 @@ fi
 say "creating venv with $PY ($PY_VERSION)"
 "$PY" -m venv "$VENV"
 
-say "installing apache-superset 6.1.0 + duckdb driver (~1 min, ~0.9 GB; log: $LOG)"
+say "installing apache-superset 6.1.0 + duckdb and trino drivers (~1 min, ~0.9 GB; log: $LOG)"
 if ! "$VENV/bin/pip" install --disable-pip-version-check --no-input --progress-bar off \
         -r "$REQUIREMENTS" -c "$CONSTRAINTS" >"$LOG" 2>&1; then
     tail -n 40 "$LOG" >&2
@@ -72,10 +72,11 @@ from importlib import metadata
 installed = {d.metadata["Name"].lower().replace("_", "-"): d.version for d in metadata.distributions()}
 import duckdb  # noqa: E402
 import duckdb_engine  # noqa: E402,F401
+import trino.sqlalchemy  # noqa: E402,F401
 import sqlalchemy  # noqa: E402
 
 print(f"[superset-install] ok: superset {installed['apache-superset']}, duckdb {duckdb.__version__}, "
-      f"duckdb-engine {installed['duckdb-engine']}, sqlalchemy {sqlalchemy.__version__}")
+      f"duckdb-engine {installed['duckdb-engine']}, trino {installed['trino']}, sqlalchemy {sqlalchemy.__version__}")
 PYEOF
 
 echo "$WANT" >"$STAMP"
