@@ -271,9 +271,11 @@ class Run:
 
 
 def sql_schema(engine: Engine) -> dict[str, dict[str, dict[str, str]]]:
-    """The warehouse's tables as sqlglot wants them for type annotation."""
+    """The tables as sqlglot wants them for type annotation (the engine's own when it writes them)."""
     from metrics.warehouse import SQL_TYPES
 
+    if engine.write_mode == "sql":
+        return engine.sql_schema()
     out: dict[str, dict[str, dict[str, str]]] = {}
     for info in engine.warehouse.tables():
         columns = {**info.columns, **info.partition_by}
