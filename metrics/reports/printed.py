@@ -31,7 +31,12 @@ def java_double(value: float) -> str:
 
 def java_float(value: float) -> str:
     """Java's `Float.toString`, as Hive prints a FLOAT (the value read as a 32-bit float)."""
-    return _java(value, _shortest_float)
+    return _java(_single(value), _shortest_float)
+
+
+def _single(value: float) -> float:
+    """`value` rounded to the nearest 32-bit float."""
+    return float(struct.unpack("f", struct.pack("f", value))[0])
 
 
 def _java(value: float, shortest: Callable[[float], tuple[str, int]]) -> str:
@@ -71,12 +76,13 @@ def _shortest_double(value: float) -> tuple[str, int]:
 
 
 def _shortest_float(value: float) -> tuple[str, int]:
-    single = struct.unpack("f", struct.pack("f", value))[0]
-    for precision in range(2, 10):  # two digits at least, as Java writes
-        text = f"{single:.{precision - 1}e}"
-        if struct.unpack("f", struct.pack("f", float(text)))[0] == single:
+    """The fewest digits (two at least, as Java writes) that read back as the same 32-bit float;
+    each candidate is the closest decimal of its length, so the first that reads back is Java's."""
+    for precision in range(2, 10):
+        text = f"{value:.{precision - 1}e}"
+        if _single(float(text)) == value:
             return _digits(text)
-    return _digits(f"{single:.8e}")
+    return _digits(f"{value:.8e}")
 
 
 def hive(value: Any, type_: pa.DataType) -> str | None:
