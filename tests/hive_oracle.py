@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pytest
 
 from metrics.engines import Engine
-from metrics.engines.hive_semantics import ORACLE_COLUMNS, ORACLE_ROWS, RULES, Example, Rule
+from metrics.engines.base import QueryError
+from metrics.engines.hive_semantics import ORACLE_COLUMNS, ORACLE_ROWS, RULES, Example, Rule, SemanticsError
 from metrics.warehouse import Warehouse, normalize
 
 ARROW = {"BIGINT": pa.int64(), "DOUBLE": pa.float64(), "STRING": pa.string(), "BOOLEAN": pa.bool_()}
@@ -72,3 +74,19 @@ def same(a: Any, b: Any) -> bool:
 
 def same_rows(a: list[tuple], b: list[tuple]) -> bool:
     return len(a) == len(b) and all(same(list(x), list(y)) for x, y in zip(a, b))
+
+
+def check(spark: Any, engine: Engine, name: str, rule: Rule, example: Example) -> None:
+    """The example gives Spark's values on `engine` (named `name`), or is refused, or fails, as its rule says."""
+    expected = on_spark(spark, example.spark or example.sql)
+    if name in example.refused_on:
+        with pytest.raises(SemanticsError, match=rf"hive-semantics: {rule.key}"):
+            on_engine(engine, example.sql)
+        return
+    if name in example.fails_on:
+        with pytest.raises(QueryError):
+            on_engine(engine, example.sql)
+        assert expected and expected[0][0] is not None  # Hive (Spark) gives a value where the engine raises
+        return
+    got = on_engine(engine, example.sql)
+    assert same_rows(got, expected), f"{example.sql}\n  Hive (Spark): {expected}\n  {name}: {got}"

@@ -186,13 +186,15 @@ def as_date(node: exp.Expression) -> exp.Expression:
 
 
 def as_timestamp(node: exp.Expression) -> exp.Expression:
-    """Hive's reading of a value as a TIMESTAMP (strings `yyyy-MM-dd[ HH:mm:ss]`; NULL when not one)."""
+    """Hive's reading of a value as a TIMESTAMP (strings `yyyy-MM-dd[ HH:mm:ss]` or ISO 8601 in UTC; NULL when not one)."""
     t = _type(node)
     if t in (exp.DataType.Type.TIMESTAMP, exp.DataType.Type.DATETIME):
         return node
     if t == exp.DataType.Type.DATE:
         return exp.cast(node, "TIMESTAMP")
-    return exp.TryCast(this=node, to=exp.DataType.build("TIMESTAMP"))
+    # Hive also reads ISO 8601 text ('2026-11-01T05:00:00Z', UTC); Trino's cast does not
+    text = _sql("REPLACE(REPLACE(_s, 'T', ' '), 'Z', '')", s=exp.cast(node, "VARCHAR"))
+    return exp.TryCast(this=text, to=exp.DataType.build("TIMESTAMP"))
 
 
 def _trunc(node: exp.Expression, ctx: Context) -> exp.Expression:

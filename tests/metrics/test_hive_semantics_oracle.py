@@ -11,8 +11,8 @@ import pytest
 
 from metrics.engines import open_engine
 from metrics.engines.base import QueryError
-from metrics.engines.hive_semantics import Example, Rule, SemanticsError
-from tests.hive_oracle import EXAMPLES, IDS, on_engine, on_spark, register_vals, same_rows, write_vals
+from metrics.engines.hive_semantics import Example, Rule
+from tests.hive_oracle import EXAMPLES, IDS, check, on_spark, register_vals, same_rows, write_vals
 
 pytestmark = pytest.mark.spark
 
@@ -23,21 +23,6 @@ def oracle(spark, tmp_path_factory: pytest.TempPathFactory):
     register_vals(spark, write_vals(root))
     with open_engine(root) as engine:
         yield spark, engine
-
-
-def check(spark, engine, name: str, rule: Rule, example: Example) -> None:
-    expected = on_spark(spark, example.spark or example.sql)
-    if name in example.refused_on:
-        with pytest.raises(SemanticsError, match=rf"hive-semantics: {rule.key}"):
-            on_engine(engine, example.sql)
-        return
-    if name in example.fails_on:
-        with pytest.raises(QueryError):
-            on_engine(engine, example.sql)
-        assert expected and expected[0][0] is not None  # Hive (Spark) gives a value where the engine raises
-        return
-    got = on_engine(engine, example.sql)
-    assert same_rows(got, expected), f"{example.sql}\n  Hive (Spark): {expected}\n  {name}: {got}"
 
 
 @pytest.mark.parametrize(("rule", "example"), EXAMPLES, ids=IDS)
