@@ -1070,7 +1070,7 @@ def keep_meaning(tree: exp.Expression, write: str) -> exp.Expression:
     if write not in ENGINES:
         return tree
     ctx = Context(write)
-    tree = _copy_with_types(tree)
+    tree = tree.copy()
     for node in list(_rewrites(tree)):
         for r in _rules_for(node):
             assert r.rewrite is not None
@@ -1092,7 +1092,7 @@ def refusals(tree: exp.Expression, write: str) -> list[SemanticsError]:
         return []
     ctx = Context(write)
     found = []
-    for node in list(_rewrites(_copy_with_types(tree))):
+    for node in list(_rewrites(tree.copy())):
         for r in _rules_for(node):
             assert r.rewrite is not None
             try:
@@ -1101,11 +1101,6 @@ def refusals(tree: exp.Expression, write: str) -> list[SemanticsError]:
                 found.append(exc)
                 break
     return sorted(found, key=lambda e: (e.line, e.column))
-
-
-def _copy_with_types(tree: exp.Expression) -> exp.Expression:
-    """A copy of `tree` keeping the types `annotate_types` set (a plain copy keeps them too; this says so)."""
-    return tree.copy()
 
 
 def parse_hive(sql: str) -> exp.Expression:
@@ -1132,9 +1127,9 @@ def markdown() -> str:
         "queries/x/report.hql:3:8: percentile_approx() estimates with Hive's histogram; ... [hive-semantics: percentile-approx] (use percentile(x, p), ...)",
         "```",
         "",
-        "Each entry's examples run in the tests (`pytest -m spark`, `tests/metrics/engines/test_hive_semantics_oracle.py`) on",
+        "Each entry's examples run in the tests (`pytest -m spark`, `tests/metrics/test_hive_semantics_oracle.py`) on",
         "Spark SQL in Hive-compatible mode (ANSI off, legacy date patterns, UTC), the oracle of Hive's meaning, and through",
-        "the service on DuckDB (and on Trino, tests marked `spark` and `trino`); the values must be equal. Where Spark itself",
+        "the service on DuckDB (and on Trino: `tests/metrics/test_hive_semantics_trino.py`, marked `spark` and `trino`); the values must be equal. Where Spark itself",
         "is not Hive, the entry says so and the oracle calls Hive 2.3's own UDF class instead.",
         "",
         "What the service does:",
