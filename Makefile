@@ -35,7 +35,7 @@ test: setup lint  ## lint, then every test, including those that start real Supe
 	$(VENV)/bin/python -m pytest
 
 test-fast: setup lint  ## lint, then the tests that need no external service
-	$(VENV)/bin/python -m pytest -m "not superset and not graphite and not trino"
+	$(VENV)/bin/python -m pytest -m "not superset and not graphite and not trino and not spark"
 
 clean:  ## remove environments, services and built files (not the catalogue or the queries)
 	rm -rf $(VENV) $(TOOLS) .services build warehouse

@@ -53,3 +53,12 @@ def pos(path: Path, needle: str, offset: int = 0) -> str:
         if needle in line:
             return f"{number}:{line.index(needle) + 1 + offset}"
     raise AssertionError(f"{needle!r} not in {path}")
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory: pytest.TempPathFactory):
+    """One Spark SQL session in Hive-compatible mode for the whole run (tests marked `spark`): the oracle of Hive's meaning."""
+    from tests.services.spark import spark_session
+
+    with spark_session(tmp_path_factory.mktemp("spark")) as session:
+        yield session

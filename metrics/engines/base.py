@@ -86,11 +86,11 @@ class Engine(ABC):
         read = dialect or self.dialect
         if read == self.dialect and not params:
             return self.execute(sql)  # nothing to rewrite: the engine reads it as written
-        from metrics.engines.sql import parse, typed
+        from metrics.engines.sql import keep_meaning, parse
 
         tree = parse(sql, read)
         if read != self.dialect:
-            tree = typed(tree, read, self.sql_schema)
+            tree = keep_meaning(tree, read, self.dialect, self.sql_schema)
         text, values = self.bind(tree, params or {})
         return self.execute(text, values)
 

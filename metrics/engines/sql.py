@@ -18,7 +18,9 @@ from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.tokens import TokenType
 
+from metrics.engines import hive_semantics
 from metrics.engines.base import Engine, QueryError
+from metrics.engines.hive_semantics import HiveSource
 
 DEFAULT_DIALECT = "trino"
 """The dialect of SQL that library functions accept unless told otherwise (DESIGN.md)."""
@@ -31,9 +33,13 @@ SqlSchema = Mapping[str, Mapping[str, Mapping[str, str]]]
 
 
 def parse(sql: str, read: str) -> exp.Expression:
-    """The one statement of `sql`, read as dialect `read`; raises `QueryError` saying why not."""
+    """The one statement of `sql`, read as dialect `read`; raises `QueryError` saying why not.
+
+    Hive SQL keeps its Java date patterns as written, for `hive_semantics` to translate.
+    """
+    dialect: Any = HiveSource if read == "hive" else read
     try:
-        statements = [s for s in sqlglot.parse(sql, read=read, error_level=ErrorLevel.RAISE) if isinstance(s, exp.Expression)]
+        statements = [s for s in sqlglot.parse(sql, read=dialect, error_level=ErrorLevel.RAISE) if isinstance(s, exp.Expression)]
     except SqlglotError as exc:
         raise QueryError(f"cannot parse the query as {read} SQL: {_first_line(exc)}") from None
     if len(statements) != 1:
@@ -42,12 +48,14 @@ def parse(sql: str, read: str) -> exp.Expression:
 
 
 def typed(tree: exp.Expression, read: str, schema: SqlSchema | Callable[[], SqlSchema] | None) -> exp.Expression:
-    """The statement with column types annotated from `schema` when it divides, so that it keeps its meaning.
+    """The statement with column types annotated from `schema` when it needs them to keep its meaning.
 
     Trino's `a / b` of integers is integer division; DuckDB's is a float. Typed, the statement
-    renders as integer division on DuckDB. `schema` may be a function, called only when needed.
+    renders as integer division on DuckDB. Hive SQL is typed when a rule of `hive_semantics`
+    applies (its rewrites depend on types). `schema` may be a function, called only when needed.
     """
-    if schema is None or not any(isinstance(node, exp.Div) for node in tree.walk()):
+    needs: tuple[type[exp.Expression], ...] = (exp.Div, *hive_semantics.TYPED_NODES) if read == "hive" else (exp.Div,)
+    if schema is None or not any(isinstance(node, needs) for node in tree.walk()):
         return tree
     tables: dict[str, object] = dict(schema() if callable(schema) else schema)  # sqlglot annotates a dict
     try:
@@ -64,11 +72,22 @@ def generate(tree: exp.Expression, write: str) -> str:
         raise QueryError(f"cannot write the query as {write} SQL: {_first_line(exc)}") from None
 
 
+def keep_meaning(tree: exp.Expression, read: str, write: str, schema: SqlSchema | Callable[[], SqlSchema] | None = None) -> exp.Expression:
+    """A parsed statement of dialect `read`, typed and rewritten so that `write` gives it the same meaning.
+
+    Raises `QueryError` (a `SemanticsError`) for a Hive construct no rewrite keeps (see `hive_semantics`).
+    """
+    tree = typed(tree, read, schema)
+    if read == "hive":
+        tree = hive_semantics.keep_meaning(tree, write)
+    return tree
+
+
 def render(tree: exp.Expression, read: str, write: str, schema: SqlSchema | Callable[[], SqlSchema] | None = None) -> str:
-    """A parsed statement of dialect `read` as SQL of dialect `write`, with the same meaning (see `typed`)."""
+    """A parsed statement of dialect `read` as SQL of dialect `write`, with the same meaning (see `keep_meaning`)."""
     if read == write:
         return tree.sql(dialect=write)
-    return generate(typed(tree, read, schema), write)
+    return generate(keep_meaning(tree, read, write, schema), write)
 
 
 def transpile(

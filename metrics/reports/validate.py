@@ -14,7 +14,8 @@ import sqlglot
 from sqlglot import exp
 
 from metrics import yamlfile
-from metrics.engines import Engine, engine_class
+from metrics.engines import Engine, QueryError, engine_class, hive_semantics, sql as engine_sql
+from metrics.engines.hive_semantics import SemanticsError
 from metrics.problems import InputError, Problem
 from metrics.reports.config import QueryFolder, Report, read_folder
 from metrics.reports.execute import column_name
@@ -46,6 +47,9 @@ def _check_query(report: Report, engine: Engine | type[Engine]) -> list[Problem]
     sample = Interval(report.starts, report.starts + dt.timedelta(days=1))
     try:
         text = render(report.query_file.read_text("utf-8"), sample_values(sample, report.explode_by))
+        refused = _refusals(text, report.dialect, engine.dialect)
+        if refused:
+            return [Problem(file, e.line, e.column, e.message, e.hint) for e in refused]
         sql = transpile(text, report.dialect, engine.dialect)
     except TemplateError as exc:
         return [Problem(file, 1, 1, str(exc), f"the report is written in {report.dialect} SQL (set `dialect:` in config.yaml if not)")]
@@ -58,6 +62,17 @@ def _check_query(report: Report, engine: Engine | type[Engine]) -> list[Problem]
         if name in engine.different_results:
             problems.append(Problem(file, 1, 1, f"{name}() {engine.different_results[name]}", "check the numbers on both engines", "warning"))
     return problems
+
+
+def _refusals(text: str, read: str, write: str) -> list[SemanticsError]:
+    """Every construct of a Hive query whose meaning the engine would change and no rewrite keeps (see `hive_semantics`)."""
+    if read != "hive":
+        return []
+    try:
+        tree = engine_sql.parse(text, read)
+    except QueryError:
+        return []  # transpiling reports why
+    return hive_semantics.refusals(tree, write)
 
 
 def check_links(spec_files: Iterable[Path], queries: Path, folders: dict[str, QueryFolder | None]) -> list[Problem]:
