@@ -7,7 +7,8 @@ file is seeded from (seed, what, day), so one day's file does not depend on the 
   is in the 1-in-16 sample when the first 8 hex digits of its token are divisible by 16; only
   sampled sessions emit: a first, non-toggle event with the editor and enabled state, then 0..n
   toggles), schema versions 1.0.0 and 1.1.0 mixed (1.1.0 rolling out); reference previews
-  pageview and clickedFootnote actions per wiki.
+  pageview and clickedFootnote actions per wiki. Every event carries what EventGate and Refine add:
+  the parsed `useragent` (3% bots, `is_bot`), `http.request_headers` and `webHost`.
 - Hourly pageview dumps with the real file names: Zipf-like over ~1,000 domain codes, heavy-tailed
   views per line (most lines have 1 view), with the `""` domain, quoted titles holding `"`, and
   the titles `NaN`, `null`, `-`, `None`, `NA`.
