@@ -28,6 +28,11 @@ if TYPE_CHECKING:
 @click.option("--warehouse", type=click.Path(file_okay=False), help="Warehouse root of Parquet tables (default: ./warehouse).")
 @click.option("--engine", type=click.Choice(["duckdb", "trino"]), help="The engine that runs SQL (default: duckdb, embedded).")
 @click.option("--engine-uri", help="For --engine trino: trino://user@host:port/catalog (secrets from METRICS_TRINO_PASSWORD or _JWT).")
+@click.option(
+    "--write-mode",
+    type=click.Choice(["files", "sql"]),
+    help="How update-reports writes tables: files (Parquet into --warehouse, the default) or sql (INSERT through --engine trino).",
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks of unexpected errors.")
 @click.version_option(package_name="metrics-service", prog_name="metrics")
 @click.pass_context
@@ -39,6 +44,7 @@ def main(
     warehouse: str | None,
     engine: str | None,
     engine_uri: str | None,
+    write_mode: str | None,
     debug: bool,
 ) -> None:
     """Metrics service: a catalogue of metric specs turned into scheduled queries, tables and dashboards.
@@ -50,7 +56,7 @@ def main(
       metrics new NAME             scaffold a spec and its query folder
       metrics schema > spec.json   the JSON Schema of a spec, for editors
     """
-    ctx.obj = load_settings(config_file, catalogue=catalogue, queries=queries, warehouse=warehouse, engine=engine, engine_uri=engine_uri)
+    ctx.obj = load_settings(config_file, catalogue=catalogue, queries=queries, warehouse=warehouse, engine=engine, engine_uri=engine_uri, write_mode=write_mode)
 
 
 @main.command()

@@ -17,6 +17,10 @@ ENV_PREFIX = "METRICS_"
 
 
 ENGINES = ("duckdb", "trino")
+WRITE_MODES = ("files", "sql")
+"""`files`: report results are Parquet files written into the warehouse folder, then published to
+the engine (the folder must be reachable here). `sql`: results are written through the engine
+(Trino `INSERT` with partition overwrite), for a warehouse only the cluster reaches."""
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,8 @@ class Settings:
     """`duckdb` (embedded, the default) or `trino` (then `engine_uri` says where)."""
     engine_uri: str | None = None
     """For Trino: `trino://user@host:port/catalog` (secrets only from the environment, see metrics.engines.trino)."""
+    write_mode: str = "files"
+    """How the runner writes report tables: `files` (into the warehouse folder) or `sql` (through Trino); see WRITE_MODES."""
 
     def with_overrides(self, **values: object) -> "Settings":
         """A copy with the given non-None values set (paths as paths)."""
@@ -58,6 +64,14 @@ def load_settings(config_file: Path | str | None = None, **overrides: object) ->
     settings = settings.with_overrides(**env).with_overrides(**overrides)
     if settings.engine not in ENGINES:
         raise InputError.at(path if path.is_file() else "METRICS_ENGINE", f"unknown engine {settings.engine!r}", f"use one of {', '.join(ENGINES)}")
+    if settings.write_mode not in WRITE_MODES:
+        raise InputError.at(
+            path if path.is_file() else "METRICS_WRITE_MODE", f"unknown write_mode {settings.write_mode!r}", f"use one of {', '.join(WRITE_MODES)}"
+        )
+    if settings.write_mode == "sql" and settings.engine != "trino":
+        raise InputError.at(
+            path if path.is_file() else "METRICS_WRITE_MODE", "write_mode sql needs engine trino", 'set engine = "trino", or write_mode = "files"'
+        )
     if settings.engine == "trino" and not settings.engine_uri:
         raise InputError.at(path if path.is_file() else "METRICS_ENGINE_URI", "engine trino needs engine_uri", 'set engine_uri = "trino://user@host:port/hive"')
     return settings

@@ -20,18 +20,29 @@ def sanitize_segment(value: object) -> str:
     """A value made safe as one Graphite path segment: anything but [A-Za-z0-9_=-] becomes `_`.
 
     A dot would split the segment in two and a space would break the plaintext protocol, so
-    `en.m` becomes `en_m` and `Main Page` becomes `Main_Page`.
+    `en.m` becomes `en_m` and `Main Page` becomes `Main_Page`. A boolean is `true`/`false`, as
+    Hive and the TSV files write it; NULL (None) is empty, so `_`.
     """
-    text = _UNSAFE_SEGMENT.sub("_", str(value))
+    text = _UNSAFE_SEGMENT.sub("_", segment_text(value))
     return text or "_"
+
+
+def segment_text(value: object) -> str:
+    """The text of a value in a path: `true`/`false` for booleans, empty for None, else `str()`."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def sanitize_path(path: str) -> str:
     """A whole dotted path made safe for the plaintext protocol: the segment rule, dots kept.
 
-    For Reportupdater's `graphite:` paths, whose lookups may add dots on purpose (`en.wiki`).
+    For Reportupdater's `graphite:` paths, whose lookups may add dots on purpose (`en.wiki`). An
+    empty segment (`a..b`, from an empty value) becomes `_`, as an empty value does in `sanitize_segment`.
     """
-    return _UNSAFE_PATH.sub("_", path)
+    return ".".join(segment or "_" for segment in _UNSAFE_PATH.sub("_", path).split("."))
 
 
 def placeholders(template: str) -> list[str]:

@@ -32,8 +32,11 @@ def engine_class(kind: str = DEFAULT_ENGINE) -> type[Engine]:
     raise ValueError(f"unknown engine {kind!r} (known: {', '.join(ENGINES)})")
 
 
-def open_engine(warehouse: Warehouse | Path | str, kind: str = DEFAULT_ENGINE, uri: str | None = None) -> Engine:
-    """An engine of `kind` over the warehouse (DuckDB, embedded, is the default; Trino needs `uri`)."""
+def open_engine(warehouse: Warehouse | Path | str, kind: str = DEFAULT_ENGINE, uri: str | None = None, *, write_mode: str | None = None) -> Engine:
+    """An engine of `kind` over the warehouse (DuckDB, embedded, is the default; Trino needs `uri`).
+
+    `write_mode` (`files` by default, `sql` for Trino only) says how the runner writes report tables.
+    """
     if not isinstance(warehouse, Warehouse):
         warehouse = Warehouse(warehouse)
     if kind == "trino":
@@ -41,13 +44,13 @@ def open_engine(warehouse: Warehouse | Path | str, kind: str = DEFAULT_ENGINE, u
 
         if not uri:
             raise ValueError("the Trino engine needs a trino:// URI")
-        return TrinoEngine(warehouse, TrinoSettings.from_uri(uri))
-    return engine_class(kind)(warehouse)
+        return TrinoEngine(warehouse, TrinoSettings.from_uri(uri), write_mode=write_mode)
+    return engine_class(kind)(warehouse, write_mode=write_mode)
 
 
 def open_configured(settings: Settings, warehouse: Warehouse | Path | str | None = None) -> Engine:
-    """The engine the settings name (`engine`, `engine_uri`), over their warehouse or `warehouse`."""
-    return open_engine(warehouse if warehouse is not None else settings.warehouse, settings.engine, settings.engine_uri)
+    """The engine the settings name (`engine`, `engine_uri`, `write_mode`), over their warehouse or `warehouse`."""
+    return open_engine(warehouse if warehouse is not None else settings.warehouse, settings.engine, settings.engine_uri, write_mode=settings.write_mode)
 
 
 __all__ = ["Engine", "QueryError", "open_engine", "open_configured", "engine_class", "transpile", "ENGINES", "DEFAULT_ENGINE", "DIALECTS", "DEFAULT_DIALECT"]

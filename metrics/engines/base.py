@@ -9,7 +9,7 @@ outside `metrics.engines` imports an engine's library or asks which engine it ha
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any, ClassVar, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Sequence
 
 import pandas as pd
 import pyarrow as pa
@@ -42,8 +42,20 @@ class Engine(ABC):
     different_results: ClassVar[Mapping[str, str]] = {}
     """Functions (lower-case name -> how) whose results on this engine differ from Trino's."""
 
-    def __init__(self, warehouse: Warehouse):
+    write_modes: ClassVar[tuple[str, ...]] = ("files",)
+    """How report results may reach this engine's tables (see `metrics.config.WRITE_MODES`); the first is the default."""
+
+    def __init__(self, warehouse: Warehouse, *, write_mode: str | None = None):
         self.warehouse = warehouse
+        mode = write_mode or self.write_modes[0]
+        if mode not in self.write_modes:
+            raise MetricsError(
+                f"{self.name} cannot write in mode {mode!r}",
+                f"use write_mode {' or '.join(repr(m) for m in self.write_modes)} with this engine ('sql' needs engine trino)",
+            )
+        self.write_mode = mode
+        """`files`: the writer puts Parquet files in the warehouse folder and publishes them;
+        `sql`: the engine itself writes its tables (`create_table`, `replace_rows`, `append_rows`)."""
 
     # --- what SQL means here ---------------------------------------------------------------
 
@@ -126,6 +138,26 @@ class Engine(ABC):
         new = self.warehouse.info(schema, table) is None
         self.warehouse.replace_partition(schema, table, partition, data)
         self.publish(schema, table, partition, new=new)
+
+    # --- writing through the engine (write_mode "sql") --------------------------------------
+
+    def replace_rows(self, schema: str, table: str, rows: pa.Table, partition_by: str, replaced: Mapping[Any, Sequence[Mapping[str, str]] | None]) -> None:
+        """In each partition value of `replaced`, swap the rows matching any of its combinations for `rows`' rows of that value.
+
+        `rows` has the `partition_by` column; `replaced` maps a partition value to the
+        combinations (column -> text value) whose rows it replaces, or None for every row.
+        Other rows of those partitions are kept; a partition left without rows is dropped.
+        Creates the table, or adds the columns it lacks. Only for `write_mode = "sql"`.
+        """
+        raise MetricsError(f"{self.name} does not write tables itself", "use write_mode 'files'")
+
+    def append_rows(self, schema: str, table: str, rows: pa.Table, partition_by: Sequence[str]) -> None:
+        """Add rows to a table (created when missing) without replacing any. Only for `write_mode = "sql"`."""
+        raise MetricsError(f"{self.name} does not write tables itself", "use write_mode 'files'")
+
+    def create_table(self, schema: str, table: str, columns: pa.Schema, partition_by: Sequence[str]) -> None:
+        """Create a table with `columns` (partition columns among them) if missing. Only for `write_mode = "sql"`."""
+        raise MetricsError(f"{self.name} does not write tables itself", "use write_mode 'files'")
 
     def close(self) -> None:  # noqa: B027  optional: an engine without connections has nothing to release
         """Release the engine's connections."""

@@ -46,8 +46,8 @@ class DuckDBEngine(Engine):
         "approx_count_distinct": "is an estimate; engines estimate differently",
     }
 
-    def __init__(self, warehouse: Warehouse, database: str = ":memory:"):
-        super().__init__(warehouse)
+    def __init__(self, warehouse: Warehouse, database: str = ":memory:", *, write_mode: str | None = None):
+        super().__init__(warehouse, write_mode=write_mode)
         self.con = duckdb.connect(database)
         self.con.execute("SET TimeZone = 'UTC'")
         self._local = threading.local()

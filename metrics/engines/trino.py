@@ -17,11 +17,12 @@ import functools
 import os
 import re
 import threading
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
-from typing import Any, ClassVar, Mapping
+from typing import Any, ClassVar, Mapping, Sequence
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pyarrow as pa
@@ -87,6 +88,8 @@ class TrinoSettings:
         verify: bool | str = options.get("verify", "true")
         verify = {"true": True, "false": False}.get(str(verify).lower(), verify)
         catalog = parts.path.strip("/") or "hive"
+        if not _IDENTIFIER.fullmatch(catalog):
+            raise MetricsError(f"catalog {catalog!r} is not a plain name", "write trino://user@host:port/<catalog>, lower-case letters, digits and _", where)
         scheme = options.get("http_scheme", "http")
         if scheme not in ("http", "https"):
             raise MetricsError(f"http_scheme={scheme!r}", "use http or https", where)
@@ -111,13 +114,20 @@ class TrinoEngine(Engine):
     name = "Trino"
     dialect = "trino"
     different_results: ClassVar[Mapping[str, str]] = {}  # Trino is the reference the others are compared with
+    write_modes = ("files", "sql")
 
-    def __init__(self, warehouse: Warehouse, settings: TrinoSettings):
-        super().__init__(warehouse)
+    values_per_statement = 1000
+    """Rows one INSERT carries as VALUES; more travel through a staging table (a statement's text is limited)."""
+
+    def __init__(self, warehouse: Warehouse, settings: TrinoSettings, *, write_mode: str | None = None):
+        super().__init__(warehouse, write_mode=write_mode)
         self.settings = settings
         self._local = threading.local()
         self._registered: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
         self._ddl = threading.Lock()
+        self._written: dict[tuple[str, str], dict[str, str]] = {}  # columns of the tables this engine writes (write_mode "sql")
+        self._writing: dict[tuple[str, str], threading.Lock] = {}
+        self._partitions: dict[tuple[str, str], set[Any]] = {}  # partition values of those tables, as this engine left them
         self.refresh()
 
     @classmethod
@@ -150,8 +160,9 @@ class TrinoEngine(Engine):
                 http_scheme=s.http_scheme,
                 verify=s.verify,
                 auth=auth,
-                session_properties={"hive.insert_existing_partitions_behavior": "OVERWRITE"},
+                session_properties={f"{s.catalog}.insert_existing_partitions_behavior": "OVERWRITE"},
             )
+            self._local.behaviour = "OVERWRITE"
         return con
 
     def execute(self, sql: str, params: Any = None) -> pa.Table:
@@ -226,6 +237,136 @@ class TrinoEngine(Engine):
         self._registered[key] = columns
         return True
 
+    # --- writing through Trino (write_mode "sql") -------------------------------------------------
+
+    def _behaviour(self, mode: str) -> None:
+        """What an INSERT does to a partition that exists: `OVERWRITE` it or `APPEND` to it (this thread's session)."""
+        self.connection  # noqa: B018  opens the connection, whose session starts in OVERWRITE
+        if self._local.behaviour != mode:
+            self.execute(f"SET SESSION {self.settings.catalog}.insert_existing_partitions_behavior = '{mode}'")
+            self._local.behaviour = mode
+
+    def create_table(self, schema: str, table: str, columns: pa.Schema, partition_by: Sequence[str]) -> None:
+        self._columns_for(schema, table, columns, partition_by)
+
+    def _columns_for(self, schema: str, table: str, columns: pa.Schema, partition_by: Sequence[str]) -> dict[str, str]:
+        """The table's columns (name -> Trino type, partition keys last), after creating it or adding what `columns` has more."""
+        key = (schema, table)
+        name = f"{_identifier(schema)}.{_identifier(table)}"
+        with self._ddl:
+            known = self._written.get(key) or self.columns(schema, table)
+            if not known:
+                self.execute(f"CREATE SCHEMA IF NOT EXISTS {_identifier(schema)}")
+                data = [f for f in columns if f.name not in partition_by]
+                keys = [columns.field(k) for k in partition_by]
+                body = ", ".join(f"{_identifier(f.name)} {_trino_type(f.type)}" for f in [*data, *keys])
+                partitioned = ", ".join(_literal(k) for k in partition_by)
+                props = "format = 'PARQUET'" + (f", partitioned_by = ARRAY[{partitioned}]" if partitioned else "")
+                self.execute(f"CREATE TABLE IF NOT EXISTS {name} ({body}) WITH ({props})")
+                known = self.columns(schema, table)
+            else:
+                added = [f for f in columns if f.name not in known]
+                for field in added:
+                    self.execute(f"ALTER TABLE {name} ADD COLUMN IF NOT EXISTS {_identifier(field.name)} {_trino_type(field.type)}")
+                if added:
+                    known = self.columns(schema, table)
+            self._written[key] = known
+            return known
+
+    def _present(self, schema: str, table: str, partition_by: str) -> set[Any]:
+        """The partition values the table holds (read once, then kept as this engine writes)."""
+        key = (schema, table)
+        if key not in self._partitions:
+            rows = self.execute(f"SELECT DISTINCT {_identifier(partition_by)} FROM {_identifier(schema)}.{_identifier(table)}")
+            self._partitions[key] = set(rows.column(0).to_pylist())
+        return self._partitions[key]
+
+    def _lock_for(self, schema: str, table: str) -> threading.Lock:
+        """One writer at a time per table in this process (two INSERTs creating one partition collide)."""
+        with self._ddl:
+            return self._writing.setdefault((schema, table), threading.Lock())
+
+    def replace_rows(self, schema: str, table: str, rows: pa.Table, partition_by: str, replaced: Mapping[Any, Sequence[Mapping[str, str]] | None]) -> None:
+        with self._lock_for(schema, table):
+            self._replace_rows(schema, table, rows, partition_by, replaced)
+
+    def _replace_rows(self, schema: str, table: str, rows: pa.Table, partition_by: str, replaced: Mapping[Any, Sequence[Mapping[str, str]] | None]) -> None:
+        columns = self._columns_for(schema, table, rows.schema, [partition_by])
+        name = f"{_identifier(schema)}.{_identifier(table)}"
+        key = _identifier(partition_by)
+        # A row is replaced when its partition is listed and it matches one of that partition's combinations.
+        matches: list[str] = []
+        params: list[Any] = []
+        for value, combos in replaced.items():
+            if combos is None:
+                matches.append(f"{key} = ?")
+                params.append(value)
+                continue
+            for combo in combos:
+                known = [(c, v) for c, v in sorted(combo.items()) if c in columns]
+                matches.append("(" + " AND ".join([f"{key} = ?", *(f"coalesce(CAST({_identifier(c)} AS VARCHAR) = ?, false)" for c, _ in known)]) + ")")
+                params += [value, *(v for _, v in known)]
+        listed = ", ".join("?" for _ in replaced)
+        kept = f"{key} IN ({listed}) AND NOT ({' OR '.join(matches) or 'false'})"
+        kept_params = [*replaced, *params]
+        # Overwriting writes only the partitions the INSERT produces rows for: emptied ones are deleted.
+        present = self._present(schema, table, partition_by)
+        fresh = set(rows.column(partition_by).to_pylist()) if rows.num_rows else set()
+        empty = [v for v in replaced if v not in fresh and v in present]
+        if empty:
+            still = set(self.execute(f"SELECT DISTINCT {key} FROM {name} WHERE {kept}", kept_params).column(0).to_pylist())
+            gone = [v for v in empty if v not in still]
+            if gone:
+                self.execute(f"DELETE FROM {name} WHERE {key} IN ({', '.join('?' for _ in gone)})", gone)
+                present.difference_update(gone)
+        present.update(fresh)
+        if not fresh and not any(v in present for v in replaced):
+            return
+        names = ", ".join(_identifier(c) for c in columns)
+        existing = f"SELECT {names} FROM {name} WHERE {kept}"
+        if not rows.num_rows:
+            self._behaviour("OVERWRITE")
+            self.execute(f"INSERT INTO {name} ({names}) {existing}", kept_params)
+            return
+        if rows.num_rows <= self.values_per_statement:
+            values, values_params = self._values(rows, columns)
+            self._behaviour("OVERWRITE")
+            self.execute(f"INSERT INTO {name} ({names}) {existing} UNION ALL {values}", [*kept_params, *values_params])
+            return
+        staging = f"_staging_{uuid.uuid4().hex[:16]}"
+        staged = f"{_identifier(schema)}.{_identifier(staging)}"
+        self.execute(f"CREATE TABLE {staged} ({', '.join(f'{_identifier(c)} {t}' for c, t in columns.items())}) WITH (format = 'PARQUET')")
+        try:
+            self._behaviour("APPEND")
+            for start in range(0, rows.num_rows, self.values_per_statement):
+                values, values_params = self._values(rows.slice(start, self.values_per_statement), columns)
+                self.execute(f"INSERT INTO {staged} ({names}) {values}", values_params)
+            self._behaviour("OVERWRITE")
+            self.execute(f"INSERT INTO {name} ({names}) {existing} UNION ALL SELECT {names} FROM {staged}", kept_params)
+        finally:
+            self.execute(f"DROP TABLE IF EXISTS {staged}")
+
+    def append_rows(self, schema: str, table: str, rows: pa.Table, partition_by: Sequence[str]) -> None:
+        with self._lock_for(schema, table):
+            columns = self._columns_for(schema, table, rows.schema, partition_by)
+            names = ", ".join(_identifier(c) for c in columns)
+            self._behaviour("APPEND")
+            for start in range(0, rows.num_rows, self.values_per_statement):
+                values, params = self._values(rows.slice(start, self.values_per_statement), columns)
+                self.execute(f"INSERT INTO {_identifier(schema)}.{_identifier(table)} ({names}) {values}", params)
+
+    @staticmethod
+    def _values(rows: pa.Table, columns: Mapping[str, str]) -> tuple[str, list[Any]]:
+        """`SELECT * FROM (VALUES ...)` of `rows` in the table's column order, each value bound and cast to its column's type."""
+        present = [c for c in columns if c in rows.column_names]
+        data = {c: rows.column(c).to_pylist() for c in present}
+        cells = [f"CAST(? AS {t})" if c in data else f"CAST(NULL AS {t})" for c, t in columns.items()]
+        row = "(" + ", ".join(cells) + ")"
+        params: list[Any] = []
+        for i in range(rows.num_rows):
+            params += [_bindable(data[c][i]) for c in present]
+        return "SELECT * FROM (VALUES " + ", ".join(row for _ in range(rows.num_rows)) + ")", params
+
     def close(self) -> None:
         con = getattr(self._local, "connection", None)
         if con is not None:
@@ -242,6 +383,27 @@ def _literal(text: str) -> str:
     if "'" in text:
         raise MetricsError(f"{text!r} holds a quote", "warehouse names and paths hold no quotes")
     return f"'{text}'"
+
+
+def _trino_type(arrow: pa.DataType) -> str:
+    """The Trino column type that stores an Arrow type as the warehouse does."""
+    from metrics.warehouse import arrow_type_name
+
+    if pa.types.is_integer(arrow):
+        return "BIGINT" if arrow.bit_width == 64 else "INTEGER"
+    try:
+        return HIVE_TYPES[arrow_type_name(arrow)]
+    except KeyError:
+        raise MetricsError(f"no Trino column type for {arrow}", "report results hold numbers, text, booleans, dates or timestamps") from None
+
+
+def _bindable(value: Any) -> Any:
+    """A value as the client binds it (a struct as a ROW, which the client writes for a tuple)."""
+    if isinstance(value, dict):
+        return tuple(_bindable(v) for v in value.values())
+    if isinstance(value, list):
+        return [_bindable(v) for v in value]
+    return value
 
 
 def _arrow_type(trino_type: str) -> pa.DataType:

@@ -251,7 +251,7 @@ def read_folder(folder: Path | str, config_path: Path | str | None = None) -> Qu
         for placeholder, lookup_file in config.graphite.lookups.items():
             try:
                 table = yamlfile.load(folder / lookup_file).data
-                out.lookups[placeholder] = {str(k): str(v) for k, v in (table or {}).items()}
+                out.lookups[placeholder] = {_text(k): _text(v) for k, v in (table or {}).items()}
             except InputError as exc:
                 out.problems.extend(exc.problems)
 
@@ -364,6 +364,12 @@ def _report(folder: Path, key: str, raw: dict, defaults: dict, folder_dialect: s
     return report
 
 
+def _text(value: Any) -> str:
+    """A YAML scalar as the value it stands for in a query, file name or Graphite path: YAML's `true`
+    is `true` there, as Hive writes it, not Python's `True`."""
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
 def _explode(folder: Path, raw: Any, path: tuple, located: yamlfile.Located, key: str, problems: list[Problem]) -> dict[str, list[str]]:
     """Reportupdater's explode_by: a comma list, or one token naming a file (one value a line) or itself."""
     if not isinstance(raw, dict):
@@ -382,7 +388,7 @@ def _explode(folder: Path, raw: Any, path: tuple, located: yamlfile.Located, key
                 )
             )
             continue
-        text = str(spec)
+        text = _text(spec)
         if "," in text:
             values = [v.strip() for v in text.split(",") if v.strip()]
         else:

@@ -3,10 +3,15 @@
 The result contract is Reportupdater's: the first column is the date; any number of rows per
 date; rows may carry any date. Unlike Reportupdater, a script's exit status is checked, and a
 row whose width differs from the header fails the interval instead of the whole run.
+
+A result is kept twice: typed, for the table, and as text, for the TSV and Graphite paths (see
+`metrics.reports.printed`). A script's text is what it printed, read with Python's `csv` module as
+Reportupdater read it; its typed copy is inferred from that text.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 import re
@@ -20,6 +25,7 @@ import pyarrow.csv as pacsv
 
 from metrics.engines import Engine, QueryError
 from metrics.errors import MetricsError
+from metrics.reports import printed
 from metrics.reports.config import Report
 from metrics.reports.templates import TemplateError, placeholders, render, transpile
 
@@ -32,10 +38,12 @@ class ExecutionError(MetricsError, RuntimeError):
 
 @dataclass
 class Result:
-    """A report's output: the header as written by the query, and the rows with a `dt` DATE first column."""
+    """A report's output: the header as written by the query, the rows with a `dt` DATE first column,
+    and the same rows as text (the fields after the date, None for NULL), for the TSV and Graphite."""
 
     header: list[str]
     table: pa.Table
+    text: list[list[str | None]]
 
     def dates(self) -> list[dt.date]:
         return sorted(set(self.table.column(0).to_pylist())) if self.table.num_rows else []
@@ -60,7 +68,7 @@ def execute(report: Report, engine: Engine, start: dt.date, end: dt.date, explod
         table = engine.query(sql)
     except QueryError as exc:
         raise ExecutionError(f"{report.query_file}: query failed: {exc}") from None
-    return _normalise(table.column_names, table, report)
+    return _normalise(table.column_names, table, printed.rows(table, "hive" if report.type == "hive" else "python"), report)
 
 
 def _run_script(report: Report, start: dt.date, end: dt.date, explode: Mapping[str, str]) -> Result:
@@ -75,25 +83,31 @@ def _run_script(report: Report, start: dt.date, end: dt.date, explode: Mapping[s
     if proc.returncode != 0:
         tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
         raise ExecutionError(f"{script}: exit status {proc.returncode}: {' | '.join(tail) or '(no stderr)'}")
-    text = proc.stdout.decode("utf-8", "replace")
-    lines = [line for line in text.splitlines() if line != ""]
-    if not lines:
+    output = proc.stdout.decode("utf-8", "replace")
+    rows = [row for row in csv.reader(output.splitlines(), delimiter="\t") if row]
+    if not rows:
         raise ExecutionError(f"{script}: printed nothing (a script prints a TSV header line, then its rows)")
-    header = lines[0].split("\t")
-    for number, line in enumerate(lines[1:], 2):
-        width = len(line.split("\t"))
-        if width != len(header):
-            raise ExecutionError(f"{script}: output line {number} has {width} fields, the header has {len(header)} (results and header do not match)")
-    if len(lines) == 1:
-        return _normalise(header, pa.table({column_name(h): pa.array([], pa.string()) for h in header}), report)
-    options = pacsv.ReadOptions(column_names=[f"c{i}" for i in range(len(header))], skip_rows=1)
-    parse = pacsv.ParseOptions(delimiter="\t", quote_char=False)
+    header = rows[0]
+    for number, row in enumerate(rows[1:], 2):
+        if len(row) != len(header):
+            raise ExecutionError(f"{script}: output line {number} has {len(row)} fields, the header has {len(header)} (results and header do not match)")
+    text: list[list[str | None]] = [list(row[1:]) for row in rows[1:]]
+    return _normalise(header, _typed(header, rows[1:]), text, report)
+
+
+def _typed(header: list[str], rows: list[list[str]]) -> pa.Table:
+    """The typed copy of a script's text rows (Arrow's CSV type inference; the date column as text)."""
+    if not rows:
+        return pa.table({f"c{i}": pa.array([], pa.string()) for i in range(len(header))})
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter="\t", lineterminator="\n").writerows(rows)
+    options = pacsv.ReadOptions(column_names=[f"c{i}" for i in range(len(header))])
+    parse = pacsv.ParseOptions(delimiter="\t", newlines_in_values=True)
     convert = pacsv.ConvertOptions(strings_can_be_null=False, null_values=[""], column_types={"c0": pa.string()})
-    table = pacsv.read_csv(io.BytesIO("\n".join(lines).encode("utf-8")), read_options=options, parse_options=parse, convert_options=convert)
-    return _normalise(header, table, report)
+    return pacsv.read_csv(io.BytesIO(buffer.getvalue().encode("utf-8")), read_options=options, parse_options=parse, convert_options=convert)
 
 
-def _normalise(header: list[str], table: pa.Table, report: Report) -> Result:
+def _normalise(header: list[str], table: pa.Table, text: list[list[str | None]], report: Report) -> Result:
     """First column to `dt` DATE, other columns renamed to safe names, explode keys untouched."""
     if not header:
         raise ExecutionError(f"{report.query_file}: the result has no columns")
@@ -113,4 +127,4 @@ def _normalise(header: list[str], table: pa.Table, report: Report) -> Result:
     if first.null_count:
         raise ExecutionError(f"{report.query_file}: the first column (the date) is empty in {first.null_count} row(s)")
     table = table.set_column(0, "dt", first)
-    return Result(header, table)
+    return Result(header, table, text)

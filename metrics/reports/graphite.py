@@ -40,10 +40,16 @@ def day_timestamp(day: dt.date) -> int:
     return calendar.timegm(day.timetuple())
 
 
+BOOLEAN_TEXT = {"true": 1.0, "false": 0.0}
+"""A boolean value, typed or as Hive prints it, is sent as 1 or 0."""
+
+
 def number(value: object) -> float | None:
     """The value as a float, or None when it is empty or not a number (then it is not sent)."""
     if value is None or isinstance(value, bool):
         return None if value is None else float(value)
+    if isinstance(value, str) and value.lower() in BOOLEAN_TEXT:
+        return BOOLEAN_TEXT[value.lower()]
     try:
         result = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
@@ -103,13 +109,15 @@ def report_points(
     """Points of a config.yaml `graphite:` section, expanded as Reportupdater did.
 
     The path is filled from the explode values (after lookups), then the row's columns by header
-    name (overriding them), then `_metric`; the result is made safe for the protocol.
+    name (overriding them), then `_metric`; the result is made safe for the protocol. Row values
+    are the text the TSV shows (`metrics.reports.printed`); NULL fills a placeholder as the empty
+    text it is in the TSV.
     """
     base = {k: lookups.get(k, {}).get(v, v) for k, v in explode.items()}
     points = []
     for row in rows:
         day = row["__date__"]
-        data = {**base, **{k: v for k, v in row.items() if k != "__date__"}}
+        data = {**base, **{k: "" if v is None else v for k, v in row.items() if k != "__date__"}}
         for metric, column in metrics.items():
             value = number(row.get(column))
             if value is None:

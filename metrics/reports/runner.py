@@ -235,8 +235,8 @@ class Run:
             return per_interval
         by_date: dict[dt.date, list[list]] = {}
         values = result.table.to_pylist()
-        for row in values:
-            by_date.setdefault(row["dt"], []).append([row[c] for c in result.table.column_names[1:]])
+        for row, text in zip(values, result.text):
+            by_date.setdefault(row["dt"], []).append(list(text))
         if self.output is not None:
             for interval in batch:
                 if not per_interval[interval.start] and interval.start not in by_date:
@@ -256,24 +256,27 @@ class Run:
 
     def graphite_points(self, report: Report, explode: Mapping[str, str], result: Result, rows: list[dict]) -> list[graphite_out.Point]:
         points: list[graphite_out.Point] = []
+        # Paths are filled with the text the TSV shows; values come from the typed rows.
         if report.graphite:
-            by_header = [{"__date__": r["dt"], **dict(zip(result.header[1:], [r[c] for c in result.table.column_names[1:]]))} for r in rows]
+            by_header = [{"__date__": r["dt"], **dict(zip(result.header[1:], text))} for r, text in zip(rows, result.text)]
             points += graphite_out.report_points(report.graphite.path, report.graphite.metrics, by_header, explode, self.lookups)
         for metric in catalogue_metrics(self.catalogue, self.folder.name, report.key):
             if not metric.graphite_path:
                 continue
-            for row in rows:
+            for row, text in zip(rows, result.text):
                 value = graphite_out.number(row.get(metric.column))
                 if value is not None:
-                    path = expand(metric.graphite_path, {**explode, **row})
+                    path = expand(metric.graphite_path, {**explode, **row, **dict(zip(result.table.column_names[1:], text))})
                     points.append(graphite_out.Point(path, value, graphite_out.day_timestamp(row["dt"])))
         return points
 
 
 def sql_schema(engine: Engine) -> dict[str, dict[str, dict[str, str]]]:
-    """The warehouse's tables as sqlglot wants them for type annotation."""
+    """The tables as sqlglot wants them for type annotation (the engine's own when it writes them)."""
     from metrics.warehouse import SQL_TYPES
 
+    if engine.write_mode == "sql":
+        return engine.sql_schema()
     out: dict[str, dict[str, dict[str, str]]] = {}
     for info in engine.warehouse.tables():
         columns = {**info.columns, **info.partition_by}

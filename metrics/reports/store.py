@@ -2,7 +2,8 @@
 
 Each table is partitioned by `dt`; explode values are columns named by their placeholder. A
 write replaces, in each affected `dt` partition, the rows of the explode combinations that were
-computed, and keeps the others: a rerun replaces, never appends. The run log
+computed, and keeps the others: a rerun replaces, never appends. Tables are Parquet in the
+warehouse folder (`write_mode = "files"`) or written through Trino (`"sql"`). The run log
 (`metrics.report_runs`) records every interval (status, rows, seconds, error); what is done is
 read from it, not from output files.
 """
@@ -13,6 +14,7 @@ import datetime as dt
 import json
 import threading
 import uuid
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
@@ -62,13 +64,22 @@ class LogEntry:
     finished_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
 
 
+Replaced = Mapping[dt.date, "list[dict[str, str]] | None"]
+"""Per `dt` partition, the explode combinations whose rows a write replaces (None: every row)."""
+
+
 class Store:
-    """Writes report results and run-log entries; one instance per run, safe across threads."""
+    """Writes report results and run-log entries; one instance per run, safe across threads.
+
+    Where the tables live follows the engine's `write_mode`: `files` writes Parquet into the
+    warehouse folder and publishes it to the engine; `sql` has the engine write its own tables
+    (Trino `INSERT` with partition overwrite), for a warehouse the writer cannot reach.
+    """
 
     def __init__(self, engine: Engine, run_id: str | None = None):
         self.engine = engine
-        self.warehouse: Warehouse = engine.warehouse
         self.run_id = run_id or uuid.uuid4().hex[:12]
+        self.tables: _Tables = _EngineTables(engine) if engine.write_mode == "sql" else _FolderTables(engine)
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
         self._pending: list[LogEntry] = []
@@ -87,52 +98,27 @@ class Store:
         dates it recomputed (rows of other combinations in those partitions are kept).
         """
         dates: set[dt.date] = set()
-        for days in combos.values():
-            dates.update(days)
+        covered: dict[dt.date, list[dict[str, str]]] = {}
+        for key, days in combos.items():
+            for day in days:
+                dates.add(day)
+                covered.setdefault(day, []).append(json.loads(key))
         if results.num_rows:
             dates.update(results.column("dt").to_pylist())
+        replaced: dict[dt.date, list[dict[str, str]] | None] = {}
+        for day in sorted(dates):
+            if explode_columns:
+                replaced[day] = covered.get(day, [])
+            else:
+                replaced[day] = None if day in covered else []
         with self._lock(table):
-            for day in sorted(dates):
-                new = results.filter(pc.equal(results.column("dt"), pa.scalar(day, pa.date32()))) if results.num_rows else results
-                kept = self._kept_rows(table, day, combos, explode_columns)
-                parts = [t for t in (kept, new.drop_columns(["dt"]) if "dt" in new.column_names else new) if t is not None and t.num_rows]
-                if not parts:
-                    if self.warehouse.info(SCHEMA, table) is not None:
-                        self.warehouse.drop_partition(SCHEMA, table, {"dt": day})
-                    continue
-                merged = pa.concat_tables(parts, promote_options="permissive") if len(parts) > 1 else parts[0]
-                self.warehouse.replace_partition(SCHEMA, table, {"dt": day}, merged)
-            self.engine.publish(SCHEMA, table)
+            self.tables.replace(table, results, replaced)
         return results.num_rows
 
     def declare(self, table: str, schema: pa.Schema) -> None:
         """Create the table from a result's columns even before it has rows (dashboards need it)."""
         with self._lock(table):
-            if self.warehouse.info(SCHEMA, table) is None:
-                self.warehouse.ensure_table(SCHEMA, table, pa.schema([f for f in schema if f.name != "dt"]), {"dt": "date"})
-                self.engine.publish(SCHEMA, table, new=True)
-
-    def _kept_rows(self, table: str, day: dt.date, combos: Mapping[str, Iterable[dt.date]], explode_columns: list[str]) -> pa.Table | None:
-        """The rows of a partition that this write does not replace."""
-        info = self.warehouse.info(SCHEMA, table)
-        if info is None:
-            return None
-        directory = self.warehouse.table_dir(SCHEMA, table) / partition_path({"dt": day})
-        files = sorted(directory.glob("*.parquet")) if directory.is_dir() else []
-        if not files:
-            return None
-        existing = pa.concat_tables([pq.read_table(f) for f in files], promote_options="permissive")
-        replaced = [json.loads(k) for k, days in combos.items() if day in set(days)]
-        if not explode_columns:
-            return None if replaced else existing
-        keep = pa.array([True] * existing.num_rows)
-        for combo in replaced:
-            match = pa.array([True] * existing.num_rows)
-            for column, value in combo.items():
-                if column in existing.column_names:
-                    match = pc.and_(match, pc.fill_null(pc.equal(existing.column(column), pa.scalar(str(value))), False))
-            keep = pc.and_(keep, pc.invert(match))
-        return existing.filter(keep)
+            self.tables.declare(table, schema)
 
     # --- run log ---------------------------------------------------------------------------
 
@@ -149,25 +135,112 @@ class Store:
         if not entries:
             return
         columns = {name: [getattr(e, name) if name != "run_id" else self.run_id for e in entries] for name in RUN_LOG_SCHEMA.names}
-        table = pa.table(columns, schema=RUN_LOG_SCHEMA)
-        month = entries[0].finished_at.date().replace(day=1)
-        self.warehouse.put_file(SCHEMA, RUN_LOG, {"month": month}, f"{self.run_id}-{number:05d}", table)
-        self.engine.publish(SCHEMA, RUN_LOG, {"month": month})
+        self.tables.append_log(pa.table(columns, schema=RUN_LOG_SCHEMA), entries[0].finished_at.date().replace(day=1), f"{self.run_id}-{number:05d}")
 
     def done(self, folder: str, report: str) -> dict[str, dict[dt.date, str]]:
         """explode key -> interval start -> latest status, from the run log."""
-        info = self.warehouse.info(SCHEMA, RUN_LOG)
-        if info is None:
-            return {}
-        files = [str(f) for f in self.warehouse.files(info)]
-        if not files:
-            return {}
-        dataset = ds.dataset(files, format="parquet", schema=RUN_LOG_SCHEMA)
-        table = dataset.to_table(
-            columns=["explode", "interval_start", "status", "finished_at"],
-            filter=(ds.field("folder") == folder) & (ds.field("report") == report),
-        ).sort_by([("finished_at", "ascending")])
+        table = self.tables.read_log(folder, report).sort_by([("finished_at", "ascending")])
         out: dict[str, dict[dt.date, str]] = {}
         for key, start, status in zip(table.column("explode").to_pylist(), table.column("interval_start").to_pylist(), table.column("status").to_pylist()):
             out.setdefault(key, {})[start] = status
         return out
+
+
+class _Tables(ABC):
+    """Where a Store's tables live: the warehouse folder, or the engine's own tables."""
+
+    @abstractmethod
+    def replace(self, table: str, results: pa.Table, replaced: Replaced) -> None:
+        """Swap, per `dt` partition of `replaced`, the rows of its combinations for `results`' rows of that date."""
+
+    @abstractmethod
+    def declare(self, table: str, schema: pa.Schema) -> None:
+        """Create the table (columns of `schema`, partitioned by `dt`) when it does not exist."""
+
+    @abstractmethod
+    def append_log(self, entries: pa.Table, month: dt.date, key: str) -> None:
+        """Add run-log rows (RUN_LOG_SCHEMA) to the `month` partition; `key` names them once."""
+
+    @abstractmethod
+    def read_log(self, folder: str, report: str) -> pa.Table:
+        """The run log rows of one report: `explode`, `interval_start`, `status`, `finished_at`."""
+
+
+class _FolderTables(_Tables):
+    """Tables as Parquet partitions in the warehouse folder, published to the engine after each write."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.warehouse: Warehouse = engine.warehouse
+
+    def replace(self, table: str, results: pa.Table, replaced: Replaced) -> None:
+        for day, combos in replaced.items():
+            new = results.filter(pc.equal(results.column("dt"), pa.scalar(day, pa.date32()))) if results.num_rows else results
+            kept = self._kept_rows(table, day, combos)
+            parts = [t for t in (kept, new.drop_columns(["dt"]) if "dt" in new.column_names else new) if t is not None and t.num_rows]
+            if not parts:
+                if self.warehouse.info(SCHEMA, table) is not None:
+                    self.warehouse.drop_partition(SCHEMA, table, {"dt": day})
+                continue
+            merged = pa.concat_tables(parts, promote_options="permissive") if len(parts) > 1 else parts[0]
+            self.warehouse.replace_partition(SCHEMA, table, {"dt": day}, merged)
+        self.engine.publish(SCHEMA, table)
+
+    def declare(self, table: str, schema: pa.Schema) -> None:
+        if self.warehouse.info(SCHEMA, table) is None:
+            self.warehouse.ensure_table(SCHEMA, table, pa.schema([f for f in schema if f.name != "dt"]), {"dt": "date"})
+            self.engine.publish(SCHEMA, table, new=True)
+
+    def _kept_rows(self, table: str, day: dt.date, combos: list[dict[str, str]] | None) -> pa.Table | None:
+        """The rows of a partition that this write does not replace."""
+        if combos is None or self.warehouse.info(SCHEMA, table) is None:
+            return None
+        directory = self.warehouse.table_dir(SCHEMA, table) / partition_path({"dt": day})
+        files = sorted(directory.glob("*.parquet")) if directory.is_dir() else []
+        if not files:
+            return None
+        existing = pa.concat_tables([pq.read_table(f) for f in files], promote_options="permissive")
+        keep = pa.array([True] * existing.num_rows)
+        for combo in combos:
+            match = pa.array([True] * existing.num_rows)
+            for column, value in combo.items():
+                if column in existing.column_names:
+                    match = pc.and_(match, pc.fill_null(pc.equal(existing.column(column), pa.scalar(str(value))), False))
+            keep = pc.and_(keep, pc.invert(match))
+        return existing.filter(keep)
+
+    def append_log(self, entries: pa.Table, month: dt.date, key: str) -> None:
+        self.warehouse.put_file(SCHEMA, RUN_LOG, {"month": month}, key, entries)
+        self.engine.publish(SCHEMA, RUN_LOG, {"month": month})
+
+    def read_log(self, folder: str, report: str) -> pa.Table:
+        info = self.warehouse.info(SCHEMA, RUN_LOG)
+        files = [str(f) for f in self.warehouse.files(info)] if info is not None else []
+        if not files:
+            return RUN_LOG_SCHEMA.empty_table()
+        dataset = ds.dataset(files, format="parquet", schema=RUN_LOG_SCHEMA)
+        return dataset.to_table(filter=(ds.field("folder") == folder) & (ds.field("report") == report))
+
+
+class _EngineTables(_Tables):
+    """Tables the engine writes itself (`write_mode = "sql"`): the warehouse folder is never touched."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def replace(self, table: str, results: pa.Table, replaced: Replaced) -> None:
+        self.engine.replace_rows(SCHEMA, table, results, "dt", replaced)
+
+    def declare(self, table: str, schema: pa.Schema) -> None:
+        self.engine.create_table(SCHEMA, table, schema, ["dt"])
+
+    def append_log(self, entries: pa.Table, month: dt.date, key: str) -> None:
+        rows = entries.append_column("month", pa.array([month] * entries.num_rows, pa.date32()))
+        self.engine.append_rows(SCHEMA, RUN_LOG, rows, ["month"])
+
+    def read_log(self, folder: str, report: str) -> pa.Table:
+        if not self.engine.columns(SCHEMA, RUN_LOG):
+            return RUN_LOG_SCHEMA.empty_table()
+        return self.engine.query(
+            f"SELECT * FROM {SCHEMA}.{RUN_LOG} WHERE folder = :folder AND report = :report", {"folder": folder, "report": report}, dialect="trino"
+        ).select(RUN_LOG_SCHEMA.names)

@@ -5,6 +5,9 @@ placeholder-name order. Header line, rows sorted by date (query order within a d
 for null, `\\r\\n` line ends, csv minimal quoting. When the header changes, the new order wins,
 removed columns are kept at the end (sorted) and empty, and old rows are empty in new columns.
 With `max_data_points`, rows at or before `latest - N periods` are dropped.
+
+Values arrive as text, as the report's source printed them (`metrics.reports.printed`): the
+file carries Hive's `true` and `1.0E7`, or a script's `007` and `1.50`, never a re-typed copy.
 """
 
 from __future__ import annotations

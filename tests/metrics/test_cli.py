@@ -134,3 +134,10 @@ def test_query_binds_parameters_and_never_pastes_them(tmp_path: Path) -> None:
     assert missing.returncode == 1 and "no value given for placeholder(s) :wiki" in missing.stderr and "-p name=VALUE" in missing.stderr
     bad = run("--warehouse", str(tmp_path), "query", "SELECT 1", "-p", "wiki")
     assert bad.returncode == 2 and "'wiki' is not NAME=VALUE" in bad.stderr
+
+
+def test_write_mode_sql_is_refused_on_duckdb(tmp_path: Path) -> None:
+    result = run("--warehouse", str(tmp_path), "--write-mode", "sql", "update-reports", str(SHIPPED_QUERIES / "codemirror"))
+    assert result.returncode == 1 and "write_mode sql needs engine trino" in result.stderr, result.stderr
+    result = run("--warehouse", str(tmp_path), "--write-mode", "tables", "list")
+    assert result.returncode == 2 and "'tables' is not one of 'files', 'sql'" in result.stderr, result.stderr
