@@ -46,20 +46,30 @@ def ingest() -> None:
 
 @ingest.command("events")
 @click.argument("files", nargs=-1, required=True)
+@click.option(
+    "--schemas",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder of versioned event schemas, <title>/<version>.json (default: the shipped ingestion/schemas). Each title is a stream.",
+)
 @click.pass_context
-def events_command(ctx: click.Context, files: tuple[str, ...]) -> None:
+def events_command(ctx: click.Context, files: tuple[str, ...], schemas: str | None) -> None:
     """Load newline-delimited JSON events (FILE... or - for stdin) into event.<stream>, validated.
 
+    Events keep their shape: nested objects are struct columns (event.action), arrays are arrays.
     Invalid events go to quarantine.events with the reason; loading a file again replaces its rows.
     """
     import sys
 
     from ingestion import events
+    from ingestion.registry import Registry
+
+    registry = Registry(schemas) if schemas else None
 
     # the bar's total: lines counted in 1 MB reads (only for a bar: never the whole file in memory)
     total_lines = sum(_count_lines(Path(f)) for f in files if f != "-" and Path(f).is_file()) if sys.stderr.isatty() else 0
     with _progress("events", total_lines or None, "-" not in files) as advance:
-        _report(events.load(settings(ctx).warehouse, files, progress=advance))
+        _report(events.load(settings(ctx).warehouse, files, registry=registry, progress=advance))
 
 
 @ingest.command("pageviews")

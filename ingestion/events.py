@@ -1,12 +1,12 @@
 """EventGate-style events (newline-delimited JSON) into `event.<stream>` tables.
 
 Each line is one event with `$schema` (e.g. `/analytics/legacy/codemirrorusage/1.1.0`), `meta.stream`
-and `meta.dt`. It is validated against its schema version (compiled validators), flattened
-(`meta.dt` -> `meta_dt`, see `ingestion.registry`) and stored in the table of its stream, in the
+and `meta.dt`. It is validated against its schema version (compiled validators) and stored in its
+shape (nested objects as struct columns, see `ingestion.registry`) in the table of its stream, in the
 partition of its hour (`year/month/day/hour` of `meta.dt`, UTC). Everything else goes to
 `quarantine.events` with the raw line, the file, the line number and the reason: bad JSON,
-an unknown schema, a schema violation, a missing or unparseable `meta.dt`, a `meta.dt` more than a day
-in the future, or a stream that does not take the event's schema.
+an unknown schema, a schema violation, a missing `meta.dt` or one that is not an RFC 3339 date-time,
+a `meta.dt` more than a day in the future, or a stream that does not take the event's schema.
 
 Each source file writes one file per (stream, hour) keyed by the file's identity, so loading
 the same file again replaces its rows instead of adding them twice.
@@ -30,11 +30,11 @@ import pyarrow as pa
 
 from ingestion import quarantine
 from ingestion.quarantine import Rejected
-from ingestion.registry import INT64, Registry, SchemaVersion, is_date_time
+from ingestion.registry import Registry, SchemaVersion, is_date_time, moment, seconds_of
 from ingestion.storage import put_keyed, remove_stale, source_key
 from ingestion.summary import LoadSummary
 from metrics.problems import InputError
-from metrics.warehouse import Warehouse, check_name
+from metrics.warehouse import Warehouse, check_name, conform
 
 SCHEMA, QUARANTINE = "event", "events"
 FUTURE = dt.timedelta(days=1)
@@ -49,7 +49,6 @@ class _Reject(Exception):
 
 
 _decode = msgspec.json.decode  # strict JSON (no NaN, no lone surrogates: neither can be stored)
-_fromisoformat = dt.datetime.fromisoformat
 _NOT_FAST = (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError)
 
 
@@ -99,21 +98,15 @@ class Batch:
         if fast is None:
             return False
         stream, text, *others = fast.fields(event)
-        try:
-            moment = _fromisoformat(text)
-        except ValueError:
-            return False
-        if moment.tzinfo is None or text[10:11] not in ("T", "t"):  # what `is_date_time` accepts
+        seconds = seconds_of(text)
+        if seconds is None or seconds > self.horizon:
             return False
         if others and not all(v is None or is_date_time(v) for v in others):
             return False
         version = fast.version
         if self.registry.streams.get(stream) != version.title:
             return False
-        seconds = moment.timestamp()
-        if seconds > self.horizon:
-            return False
-        self.rows[(stream, int(seconds // 3600), version)].append(fast.row(event, round(seconds * 1_000_000)))
+        self.rows[(stream, int(seconds // 3600), version)].append(fast.row(event))
         return True
 
     def _add(self, line: bytes) -> None:
@@ -143,23 +136,19 @@ class Batch:
             raise _Reject(f"stream {stream!r} does not take schema {version.title}" if stream in self.registry.streams else f"unknown stream {stream!r}")
         text = meta["dt"]
         if not isinstance(text, str) or not is_date_time(text):  # also where a schema does not say `format: date-time`
-            raise _Reject(f"meta.dt {text!r} is not an ISO 8601 time with a time zone")
-        seconds = _fromisoformat(text).timestamp()
+            raise _Reject(f"meta.dt {text!r} is not an RFC 3339 date-time (write e.g. 2026-11-03T07:00:00Z)")
+        seconds = moment(text).timestamp()
         if seconds > self.horizon:
             raise _Reject(f"meta.dt {text} is more than a day in the future")
-        row = version.row(event, round(seconds * 1_000_000))
-        for i in version.integer_columns:
-            value = row[i]
-            if value is not None and not INT64[0] <= value <= INT64[1]:
-                raise _Reject(f"{version.columns[i].name} = {value} does not fit a 64-bit integer")
-        if any(isinstance(row[i], int) for i in version.number_columns):  # JSON 3 for a number: a double
+        row = version.row(event)
+        if version.fixes:
             values = list(row)
-            for i in version.number_columns:
-                if isinstance(values[i], int):
-                    try:
-                        values[i] = float(values[i])
-                    except OverflowError:
-                        raise _Reject(f"{version.columns[i].name} = {values[i]} does not fit a double") from None
+            for i in version.fixes:
+                leaf = version.leaves[i]
+                try:
+                    values[i] = leaf.fix(values[i])  # type: ignore[misc]
+                except (ValueError, TypeError, AttributeError) as exc:
+                    raise _Reject(f"{'.'.join(leaf.path)}: {exc}") from None
             row = tuple(values)
         self.rows[(stream, int(seconds // 3600), version)].append(row)
 
@@ -167,11 +156,11 @@ class Batch:
         """Turn the rows gathered so far into Arrow tables (a tenth of the memory of Python tuples)."""
         for (stream, hour, version), rows in self.rows.items():
             layout = self.registry.layout(version.title)
-            values = list(zip(*rows))
-            arrays = {c.name: pa.array(v, pa.int64()).cast(c.type) if c.name == "meta_dt" else pa.array(v, c.type) for c, v in zip(version.columns, values)}
-            arrays["schema_version"] = pa.array([version.version] * len(rows), pa.string())
-            columns = [arrays.get(f.name, pa.nulls(len(rows), f.type)) for f in layout]
-            self.pieces[stream][hour].append(pa.table(columns, schema=layout))
+            leaves = [pa.array(v, leaf.type) for leaf, v in zip(version.leaves, zip(*rows))]
+            columns = dict(zip(version.type.names, version.columns(leaves)))
+            n = len(rows)
+            arrays = [conform(columns[f.name], f.type) if f.name in columns else pa.nulls(n, f.type) for f in layout]
+            self.pieces[stream][hour].append(pa.table(arrays, schema=layout))
         self.rows.clear()
 
     def tables(self) -> dict[str, dict[tuple, tuple[dict, pa.Table]]]:
@@ -182,7 +171,7 @@ class Batch:
             out[stream] = {}
             for hours_since_epoch, tables in hours.items():
                 hour = dt.datetime.fromtimestamp(hours_since_epoch * 3600, UTC)
-                table = pa.concat_tables(tables).sort_by("meta_dt")
+                table = pa.concat_tables(tables)  # not sorted (a copy of every column): Hive's tables are not either
                 partition = {"year": hour.year, "month": hour.month, "day": hour.day, "hour": hour.hour}
                 out[stream][(hour.year, hour.month, hour.day, hour.hour)] = (partition, table)
         return out

@@ -7,7 +7,8 @@ file is seeded from (seed, what, day), so one day's file does not depend on the 
   is in the 1-in-16 sample when the first 8 hex digits of its token are divisible by 16; only
   sampled sessions emit: a first, non-toggle event with the editor and enabled state, then 0..n
   toggles), schema versions 1.0.0 and 1.1.0 mixed (1.1.0 rolling out); reference previews
-  pageview and clickedFootnote actions per wiki.
+  pageview and clickedFootnote actions per wiki. Every event carries what EventGate and Refine add:
+  the parsed `useragent` (3% bots, `is_bot`), `http.request_headers` and `webHost`.
 - Hourly pageview dumps with the real file names: Zipf-like over ~1,000 domain codes, heavy-tailed
   views per line (most lines have 1 view), with the `""` domain, quoted titles holding `"`, and
   the titles `NaN`, `null`, `-`, `None`, `NA`.
@@ -164,10 +165,24 @@ def reference_previews_events(seed: int, day: dt.date, *, pageviews_per_day: int
     return events
 
 
+BROWSERS = (
+    ("Chrome", "Windows", "Other", 0.5),
+    ("Firefox", "Linux", "Other", 0.2),
+    ("Mobile Safari", "iOS", "iPhone", 0.27),
+    ("Googlebot", "Other", "Spider", 0.03),
+)
+"""(browser, OS, device, share) of the user agents in the sample; the last is a bot, as the Hive tables' `useragent.is_bot` says."""
+_AGENT_SHARES = np.array([b[3] for b in BROWSERS])
+
+
 def _envelope(stream: str, schema: str, wiki: str, moment: dt.datetime, rng: np.random.Generator, event: dict) -> dict:
+    """An event as EventGate stores it: meta, the wiki, the parsed user agent and request headers, and the instrument's `event`."""
     uid = f"{int(rng.integers(0, 1 << 62)):016x}{int(rng.integers(0, 1 << 62)):016x}"
     meta = {"stream": stream, "id": f"{uid[:8]}-{uid[8:12]}-{uid[12:16]}-{uid[16:20]}-{uid[20:32]}", "domain": _domain(wiki), "dt": _iso(moment)}
-    return {"$schema": schema, "meta": meta, "wiki": wiki, "event": event}
+    browser, os_family, device, _ = BROWSERS[int(rng.choice(len(BROWSERS), p=_AGENT_SHARES))]
+    useragent = {"browser_family": browser, "os_family": os_family, "device_family": device, "is_bot": browser.endswith("bot"), "is_mediawiki": False}
+    http = {"request_headers": {"user-agent": f"Mozilla/5.0 ({os_family}) {browser}"}}
+    return {"$schema": schema, "meta": meta, "wiki": wiki, "http": http, "useragent": useragent, "webHost": _domain(wiki), "event": event}
 
 
 def write_events(path: Path, events: Iterable[dict]) -> Path:
@@ -210,6 +225,7 @@ def bad_event_lines(now: dt.datetime | None = None) -> dict[str, str]:
         "missing_dt": variant(meta__dt=_DROP),
         "future_dt": variant(meta__dt=_iso(now + dt.timedelta(days=3))),
         "wrong_stream": variant(meta__stream="referencepreviewsbaseline"),
+        "bad_date_time": variant(meta__dt="2026-11-03T07Z"),  # ISO 8601, not RFC 3339: no minutes or seconds
     }
 
 

@@ -33,6 +33,7 @@ from metrics import atomic
 from metrics.problems import InputError
 
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+FIELD = re.compile(r"^[a-z_][a-z0-9_]*$")
 STAGING = ".staging"
 META = "_table.json"
 COMPRESSION = "zstd"
@@ -62,34 +63,164 @@ def check_name(name: str, what: str = "name") -> str:
     return name
 
 
+def check_field_name(name: str, what: str = "column name") -> str:
+    """A column or struct field name: as `check_name`, but may start with `_` (Hive's `_schema`)."""
+    if not FIELD.fullmatch(name):
+        raise InputError.at(name, f"invalid {what} {name!r}", "use lower-case letters, digits and _, starting with a letter or _")
+    return name
+
+
+SCALAR_TYPES = {
+    "int8": pa.int8(),
+    "int16": pa.int16(),
+    "int32": pa.int32(),
+    "int64": pa.int64(),
+    "double": pa.float64(),
+    "float": pa.float32(),
+    "bool": pa.bool_(),
+    "string": pa.string(),
+    "date32[day]": pa.date32(),
+    "timestamp[us, tz=UTC]": pa.timestamp("us", tz="UTC"),
+    "timestamp[us]": pa.timestamp("us"),
+    "null": pa.null(),
+    "binary": pa.binary(),
+}
+
+
 def arrow_type_name(t: pa.DataType) -> str:
-    return str(t)
+    """The name `_table.json` records for a column type: Arrow's, e.g. `struct<action: string, names: list<item: string>>`."""
+    return str(_normal_type(t))
 
 
-def _arrow_type(name: str) -> pa.DataType:
-    simple = {
-        "int8": pa.int8(),
-        "int16": pa.int16(),
-        "int32": pa.int32(),
-        "int64": pa.int64(),
-        "double": pa.float64(),
-        "float": pa.float32(),
-        "bool": pa.bool_(),
-        "string": pa.string(),
-        "date32[day]": pa.date32(),
-        "timestamp[us, tz=UTC]": pa.timestamp("us", tz="UTC"),
-        "timestamp[us]": pa.timestamp("us"),
-        "null": pa.null(),
-        "binary": pa.binary(),
-    }
-    if name in simple:
-        return simple[name]
-    raise ValueError(f"unsupported column type {name!r}")
+def arrow_type(name: str) -> pa.DataType:
+    """The Arrow type of a `_table.json` type name (the inverse of `arrow_type_name`)."""
+    parser = _TypeParser(name)
+    t = parser.type()
+    if parser.rest():
+        raise ValueError(f"unsupported column type {name!r}")
+    return t
 
 
-PARTITION_TYPES = {"int": pa.int32(), "string": pa.string(), "date": pa.date32()}
+class _TypeParser:
+    """Reads Arrow's type names: scalars, `struct<a: T, ...>`, `list<item: T>`, `map<K, V>`."""
 
-SQL_TYPES = {
+    def __init__(self, text: str):
+        self.text, self.at = text, 0
+
+    def rest(self) -> str:
+        return self.text[self.at :].strip()
+
+    def _take(self, token: str) -> bool:
+        while self.text[self.at : self.at + 1] == " ":
+            self.at += 1
+        if self.text.startswith(token, self.at):
+            self.at += len(token)
+            return True
+        return False
+
+    def _name(self) -> str:
+        self._take("")
+        match = re.compile(r"[A-Za-z_][A-Za-z0-9_]*").match(self.text, self.at)
+        if not match:
+            raise ValueError(f"unsupported column type {self.text!r}")
+        self.at = match.end()
+        return match.group()
+
+    def type(self) -> pa.DataType:
+        for name in sorted(SCALAR_TYPES, key=len, reverse=True):  # `timestamp[us, tz=UTC]` before `timestamp[us]`
+            if self._take(name) and not self.text[self.at : self.at + 1].isalnum():
+                return SCALAR_TYPES[name]
+        if self._take("struct<"):
+            fields: list[pa.Field] = []
+            while not self._take(">"):
+                if fields and not self._take(","):
+                    raise ValueError(f"unsupported column type {self.text!r}")
+                name = self._name()
+                self._take(":")
+                fields.append(pa.field(name, self.type()))
+            return pa.struct(fields)
+        if self._take("list<"):
+            self._name()
+            self._take(":")
+            item = self.type()
+            self._take(">")
+            return pa.list_(item)
+        if self._take("map<"):
+            key = self.type()
+            self._take(",")
+            value = self.type()
+            self._take(">")
+            return pa.map_(key, value)
+        raise ValueError(f"unsupported column type {self.text!r}")
+
+
+def _normal_type(t: pa.DataType) -> pa.DataType:
+    """`t` as every engine reads it well: no 128-bit integers, UTC timestamps, plain strings; nested types field by field."""
+    if pa.types.is_struct(t):
+        return pa.struct([pa.field(f.name, _normal_type(f.type)) for f in t])
+    if pa.types.is_map(t):
+        return pa.map_(_normal_type(t.key_type), _normal_type(t.item_type))
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_list_view(t) or pa.types.is_fixed_size_list(t):
+        return pa.list_(_normal_type(t.value_type))  # one child name (`item`), whoever wrote it
+    if pa.types.is_decimal(t) and t.scale == 0:
+        return pa.int64()  # DuckDB's sum(BIGINT) is HUGEINT, stored as DECIMAL(38,0)
+    if pa.types.is_decimal(t):
+        return pa.float64()
+    if pa.types.is_integer(t) and t != pa.int64():
+        return pa.int64()
+    if pa.types.is_large_string(t) or str(t) == "string_view":
+        return pa.string()
+    if pa.types.is_timestamp(t):
+        return pa.timestamp("us", tz="UTC")
+    if pa.types.is_float32(t):
+        return pa.float64()
+    if pa.types.is_date64(t):
+        return pa.date32()
+    return t
+
+
+def widen(old: pa.DataType, new: pa.DataType) -> pa.DataType | None:
+    """One type that holds both (a struct gains the other's fields, recursively; BIGINT widens to DOUBLE), or None."""
+    if old == new or pa.types.is_null(new):
+        return old
+    if pa.types.is_null(old):
+        return new
+    if {old, new} == {pa.int64(), pa.float64()}:
+        return pa.float64()  # old integer files read as double
+    if pa.types.is_struct(old) and pa.types.is_struct(new):
+        fields = {f.name: f.type for f in old}
+        for f in new:
+            merged = widen(fields[f.name], f.type) if f.name in fields else f.type
+            if merged is None:
+                return None
+            fields[f.name] = merged
+        return pa.struct([pa.field(n, t) for n, t in fields.items()])
+    if pa.types.is_list(old) and pa.types.is_list(new):
+        item = widen(old.value_type, new.value_type)
+        return None if item is None else pa.list_(item)
+    if pa.types.is_map(old) and pa.types.is_map(new) and old.key_type == new.key_type:
+        value = widen(old.item_type, new.item_type)
+        return None if value is None else pa.map_(old.key_type, value)
+    return None
+
+
+def conform(array: pa.Array | pa.ChunkedArray, target: pa.DataType) -> pa.Array | pa.ChunkedArray:
+    """`array` as type `target`, a widened form of its type: struct fields it lacks are NULL, by name at any depth."""
+    if array.type == target:
+        return array
+    if isinstance(array, pa.ChunkedArray):
+        return pa.chunked_array([conform(chunk, target) for chunk in array.chunks], target)
+    mask = array.is_null() if array.null_count else None
+    if pa.types.is_struct(target) and pa.types.is_struct(array.type):
+        have = {f.name for f in array.type}
+        children = [conform(array.field(f.name), f.type) if f.name in have else pa.nulls(len(array), f.type) for f in target]
+        return pa.StructArray.from_arrays(children, fields=list(target), mask=mask)
+    if pa.types.is_list(target) and pa.types.is_list(array.type):
+        return pa.ListArray.from_arrays(array.offsets, conform(array.flatten(), target.value_type), type=target, mask=mask)
+    return array.cast(target)
+
+
+SQL_SCALARS = {
     "int32": "INTEGER",
     "int64": "BIGINT",
     "double": "DOUBLE",
@@ -103,30 +234,49 @@ SQL_TYPES = {
     "int": "INTEGER",
     "date": "DATE",
 }
-"""SQL type of each column type of `_table.json` (Arrow names) and partition kind."""
+"""SQL type of each scalar column type of `_table.json` (Arrow names) and partition kind."""
+
+
+def sql_type(name: str, scalars: Mapping[str, str] = SQL_SCALARS, *, struct: str = "STRUCT", array: str = "{}[]") -> str:
+    """The SQL type of a `_table.json` column type or partition kind: DuckDB's by default
+    (`STRUCT("action" VARCHAR)`, `VARCHAR[]`, `MAP(VARCHAR, BIGINT)`); Trino gives its scalars, `ROW` and `ARRAY({})`."""
+    if name in scalars:
+        return scalars[name]
+    return _sql_type(arrow_type(name), scalars, struct, array)
+
+
+def _sql_type(t: pa.DataType, scalars: Mapping[str, str], struct: str, array: str) -> str:
+    if pa.types.is_struct(t):
+        return f"{struct}(" + ", ".join(f'"{check_field_name(f.name, "struct field name")}" {_sql_type(f.type, scalars, struct, array)}' for f in t) + ")"
+    if pa.types.is_list(t):
+        return array.format(_sql_type(t.value_type, scalars, struct, array))
+    if pa.types.is_map(t):
+        return f"MAP({_sql_type(t.key_type, scalars, struct, array)}, {_sql_type(t.item_type, scalars, struct, array)})"
+    return scalars[str(t)]
+
+
+class _SqlTypes(dict):
+    """`SQL_TYPES[name]`: `sql_type(name)` for any `_table.json` type, nested ones included."""
+
+    def __missing__(self, name: str) -> str:
+        return sql_type(name)
+
+    def get(self, name: str, default: object = None) -> str:
+        try:
+            return self[name]
+        except (ValueError, KeyError):
+            return default  # type: ignore[return-value]
+
+
+PARTITION_TYPES = {"int": pa.int32(), "string": pa.string(), "date": pa.date32()}
+
+SQL_TYPES: dict[str, str] = _SqlTypes(SQL_SCALARS)
+"""SQL type of each column type of `_table.json` (Arrow names, nested ones included) and partition kind."""
 
 
 def normalized_schema(schema: pa.Schema) -> pa.Schema:
-    """The types every engine reads well: no 128-bit integers, UTC timestamps, plain strings."""
-    fields = []
-    for f in schema:
-        t = f.type
-        if pa.types.is_decimal(t) and t.scale == 0:
-            t = pa.int64()  # DuckDB's sum(BIGINT) is HUGEINT, stored as DECIMAL(38,0)
-        elif pa.types.is_decimal(t):
-            t = pa.float64()
-        elif pa.types.is_integer(t) and t != pa.int64():
-            t = pa.int64()
-        elif pa.types.is_large_string(t) or str(t) == "string_view":
-            t = pa.string()
-        elif pa.types.is_timestamp(t):
-            t = pa.timestamp("us", tz="UTC")
-        elif pa.types.is_float32(t):
-            t = pa.float64()
-        elif pa.types.is_date64(t):
-            t = pa.date32()
-        fields.append(pa.field(f.name, t))
-    return pa.schema(fields)
+    """The types every engine reads well: no 128-bit integers, UTC timestamps, plain strings (also inside structs and lists)."""
+    return pa.schema([pa.field(f.name, _normal_type(f.type)) for f in schema])
 
 
 def normalize(table: pa.Table) -> pa.Table:
@@ -176,8 +326,10 @@ class Warehouse:
     def ensure_table(self, schema: str, table: str, columns: pa.Schema, partition_by: Mapping[str, str]) -> TableInfo:
         """Create the table, or widen it with new columns (a column is never dropped: old files keep it)."""
         directory = self.table_dir(schema, table)
-        for name in list(columns.names) + list(partition_by):
-            check_name(name, "column name")
+        for name in list(columns.names):
+            check_field_name(name)
+        for name in partition_by:
+            check_name(name, "partition key")
         current = self.info(schema, table)
         cols = dict(current.columns) if current else {}
         uniform = current.uniform if current else True
@@ -190,13 +342,16 @@ class Warehouse:
                 if current is not None and old_type is None and uniform and self.files(current):
                     uniform = False  # files written before this column lack it
                 cols[f.name] = new_type
-            elif old_type != new_type and not pa.types.is_null(f.type):
-                if {old_type, new_type} == {"int64", "double"}:
-                    cols[f.name] = "double"  # widen: old integer files read as double
-                else:
+            elif old_type != new_type:
+                merged = widen(arrow_type(old_type), _normal_type(f.type))
+                if merged is None:
                     raise InputError.at(
                         directory, f"column {f.name} of {schema}.{table} is {old_type}, new data has {new_type}", "cast the new data, or write to a new table"
                     )
+                merged_name = arrow_type_name(merged)
+                if merged_name != old_type and pa.types.is_nested(merged) and current is not None and self.files(current):
+                    uniform = False  # older files lack the new struct fields, which then read as NULL
+                cols[f.name] = merged_name
         parts = dict(current.partition_by) if current else dict(partition_by)
         if current and list(current.partition_by) != list(partition_by):
             raise InputError.at(
@@ -208,7 +363,7 @@ class Warehouse:
         return info
 
     def arrow_schema(self, info: TableInfo, *, with_partitions: bool = True) -> pa.Schema:
-        fields = [pa.field(n, _arrow_type(t)) for n, t in info.columns.items()]
+        fields = [pa.field(n, arrow_type(t)) for n, t in info.columns.items()]
         if with_partitions:
             fields += [pa.field(n, PARTITION_TYPES[t]) for n, t in info.partition_by.items()]
         return pa.schema(fields)
@@ -229,7 +384,9 @@ class Warehouse:
                 if name not in data.column_names:
                     data = data.append_column(name, pa.nulls(data.num_rows, target.field(name).type))
             data = data.select(target.names)
-            return data if target == data.schema else data.cast(target)
+            if target == data.schema:
+                return data
+            return pa.table([conform(data.column(f.name), f.type) for f in target], schema=target)
 
         return info, shape
 

@@ -39,6 +39,7 @@ metrics build superset --out "$out/superset"
 metrics build grafana --out "$out/grafana"
 
 step "5/5 the numbers"
+metrics query "SELECT event.editor AS editor, useragent.is_bot AS is_bot, count(*) AS events, count(DISTINCT event.session_token) AS sessions FROM event.codemirrorusage WHERE year = 2026 AND month = 11 GROUP BY 1, 2 ORDER BY 1, 2"
 metrics query "SELECT wiki, sum(toggles) AS toggles FROM metrics.codemirror_toggles GROUP BY wiki ORDER BY toggles DESC"
 metrics query "SELECT wiki, sum(footnote_clicks) AS clicks, sum(pageviews) AS pageviews, round(1000.0 * sum(footnote_clicks) / sum(pageviews), 2) AS clicks_per_1000_views FROM metrics.reference_previews_baseline GROUP BY wiki ORDER BY pageviews DESC LIMIT 5"
 metrics query "SELECT domain_code, sum(views) AS views FROM metrics.pageviews_domain_views GROUP BY domain_code ORDER BY views DESC LIMIT 5"
@@ -47,7 +48,7 @@ metrics query "SELECT report, status, count(*) AS intervals, sum(rows) AS rows F
 cat <<TXT
 
 Done. What was made:
-  $out/warehouse           Hive-layout Parquet tables (tested with DuckDB and pyarrow; laid out for Trino and Spark)
+  $out/warehouse           Hive-layout Parquet tables, events with struct columns as in Hive (DuckDB, Trino, pyarrow)
   $out/warehouse/catalog.duckdb   views for Superset (open read-only)
   $out/reports             Reportupdater TSV files, byte-compatible
   $out/superset            Superset import bundles (metrics import superset --url ...)

@@ -29,9 +29,10 @@ import pyarrow as pa
 
 from metrics.engines.base import Engine, QueryError
 from metrics.errors import Location, MetricsError
-from metrics.warehouse import Partition, TableInfo, Warehouse
+from metrics.warehouse import Partition, TableInfo, Warehouse, sql_type
 
-# Hive table column types of the warehouse's Arrow type names (`_table.json`).
+# Hive table column types of the warehouse's scalar Arrow type names (`_table.json`); nested ones are
+# ROW(...), ARRAY(...) and MAP(...) of these (`hive_type`).
 HIVE_TYPES = {
     "int32": "INTEGER",
     "int64": "BIGINT",
@@ -48,6 +49,16 @@ HIVE_TYPES = {
 }
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def hive_type(name: str) -> str:
+    """The Trino type of a `_table.json` column type: `struct<action: string>` -> `ROW("action" VARCHAR)`, lists `ARRAY(...)`, maps `MAP(...)`."""
+    return sql_type(name, HIVE_TYPES, struct="ROW", array="ARRAY({})")
+
+
+def _same_type(a: str, b: str) -> bool:
+    """Whether two Trino type texts name one type (information_schema writes `row(action varchar)`, the DDL `ROW("action" VARCHAR)`)."""
+    return re.sub(r'["\s]', "", a).lower() == re.sub(r'["\s]', "", b).lower()
 
 
 @dataclass(frozen=True)
@@ -204,7 +215,7 @@ class TrinoEngine(Engine):
 
     def _register(self, info: TableInfo) -> bool:
         """Create the external table (again, when its columns changed); True when (re)created."""
-        columns = tuple((c, HIVE_TYPES[t]) for c, t in {**info.columns, **info.partition_by}.items())
+        columns = tuple((c, hive_type(t)) for c, t in {**info.columns, **info.partition_by}.items())
         key = (info.schema, info.name)
         if self._registered.get(key) == columns:
             return False
@@ -213,7 +224,7 @@ class TrinoEngine(Engine):
         location = f"local:///{info.schema}/{info.name}"
         self.execute(f"CREATE SCHEMA IF NOT EXISTS {_identifier(info.schema)} WITH (location = {_literal(f'local:///{info.schema}')})")
         known = self.columns(info.schema, info.name)
-        if known and tuple((c, t.upper()) for c, t in known.items()) == tuple((c, t.upper()) for c, t in columns):
+        if known and list(known) == [c for c, _ in columns] and all(_same_type(known[c], t) for c, t in columns):
             self._registered[key] = columns
             return False
         if known:

@@ -38,3 +38,28 @@ def read_both(warehouse: Warehouse, schema: str, table: str, order: list[str]) -
     assert left.num_rows == right.num_rows
     assert left.to_pylist() == right.to_pylist()
     return left
+
+
+def read_events_both(warehouse: Warehouse, stream: str) -> list[dict]:
+    """An event table's rows as DuckDB's view and as pyarrow (hive partitioning, the table's schema) read them,
+    in `meta.id` (then `meta.dt`) order; asserts they are identical, struct fields included."""
+    with open_engine(warehouse) as engine:
+        via_duckdb = engine.query(f"SELECT * FROM event.{stream}").to_pylist()
+    info = warehouse.info("event", stream)
+    schema = warehouse.arrow_schema(info)
+    dataset = ds.dataset(
+        warehouse.table_dir("event", stream),
+        format="parquet",
+        schema=schema,
+        partitioning=ds.partitioning(pa.schema([schema.field(k) for k in info.partition_by]), flavor="hive"),
+        exclude_invalid_files=True,
+        ignore_prefixes=[".", "_"],
+    )
+    via_arrow = dataset.to_table().to_pylist()
+
+    def key(row: dict) -> tuple[str, str]:
+        return (row["meta"].get("id") or "", row["meta"]["dt"])
+
+    left, right = sorted(via_duckdb, key=key), sorted(via_arrow, key=key)
+    assert left == right
+    return left

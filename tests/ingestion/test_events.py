@@ -9,13 +9,18 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import jsonschema
 import pytest
+from click.testing import CliRunner
 
 from ingestion import events, generate
-from ingestion.registry import Registry
+from ingestion.registry import Registry, is_date_time
+from metrics.cli import main
 from metrics.engines import open_engine
+from metrics.problems import InputError
 from metrics.warehouse import Warehouse
-from tests.ingestion.conftest import read_both
+from tests.conftest import SHARED
+from tests.ingestion.conftest import read_events_both
 
 DAY = dt.date(2026, 11, 3)
 NOW = dt.datetime(2026, 11, 10, tzinfo=dt.timezone.utc)
@@ -28,21 +33,28 @@ def test_a_day_of_events_is_stored_exactly(warehouse: Warehouse, tmp_path: Path)
     summary = events.load(warehouse, [path], now=NOW)
     assert (summary.read, summary.stored, summary.quarantined) == (len(cm) + len(rp), len(cm) + len(rp), 0)
 
-    table = read_both(warehouse, "event", "codemirrorusage", ["meta_id"])
-    lines = path.read_text("utf-8").splitlines()
-    parsed = [json.loads(line) for line in lines]
-    assert table.num_rows == sum(1 for e in parsed if e["meta"]["stream"] == "codemirrorusage")
-    expect = Counter((e["meta"]["dt"][:13], e["event"]["toggled"]) for e in parsed if e["meta"]["stream"] == "codemirrorusage")
-    got = Counter((f"{r['year']:04d}-{r['month']:02d}-{r['day']:02d}T{r['hour']:02d}", r["event_toggled"]) for r in table.to_pylist())
-    assert got == expect
-    versions = Counter(r["schema_version"] for r in table.to_pylist())
-    assert set(versions) == {"1.0.0", "1.1.0"}
-    old = [r for r in table.to_pylist() if r["schema_version"] == "1.0.0"]
-    assert all(r["event_edit_count_bucket"] is None for r in old)  # older version: newer field is NULL
-    assert table.schema.field("meta_dt").type.tz == "UTC"
+    table = read_events_both(warehouse, "codemirrorusage")
+    parsed = [json.loads(line) for line in path.read_text("utf-8").splitlines()]
+    sent = sorted((e for e in parsed if e["meta"]["stream"] == "codemirrorusage"), key=lambda e: e["meta"]["id"])
+    assert len(table) == len(sent)
+    for row, event in zip(table, sent):  # the event's shape, field by field; names as Hive has them
+        hour = dt.datetime.fromisoformat(event["meta"]["dt"])
+        assert (row["year"], row["month"], row["day"], row["hour"]) == (hour.year, hour.month, hour.day, hour.hour)
+        assert row["_schema"] == event["$schema"] and row["wiki"] == event["wiki"] and row["webhost"] == event["webHost"]
+        assert row["meta"] == event["meta"]
+        assert row["useragent"] == event["useragent"]
+        assert dict(row["http"]["request_headers"]) == event["http"]["request_headers"]
+        assert row["event"] == {"edit_count_bucket": None, **event["event"]}  # older version: newer field is NULL
+    assert {r["_schema"].rsplit("/", 1)[1] for r in table} == {"1.0.0", "1.1.0"}
+    assert any(r["event"]["edit_count_bucket"] for r in table)
 
-    clicks = read_both(warehouse, "event", "referencepreviewsbaseline", ["meta_id"])
-    assert Counter(clicks["event_action"].to_pylist()) == Counter(e["event"]["action"] for e in parsed if e["meta"]["stream"] == "referencepreviewsbaseline")
+    with open_engine(warehouse) as engine:
+        types = engine.columns("event", "codemirrorusage")
+        by_action = engine.query("SELECT event.action AS action, count(*) AS n FROM event.referencepreviewsbaseline GROUP BY event.action").to_pylist()
+    assert types["event"].startswith("STRUCT(") and types["http"] == "STRUCT(request_headers MAP(VARCHAR, VARCHAR))"
+    assert list(types) == ["_schema", "meta", "wiki", "http", "useragent", "webhost", "event", "year", "month", "day", "hour"]
+    expected = Counter(e["event"]["action"] for e in parsed if e["meta"]["stream"] == "referencepreviewsbaseline")
+    assert {r["action"]: r["n"] for r in by_action} == dict(expected)
 
 
 def test_sampling_follows_eventlogging() -> None:
@@ -91,6 +103,7 @@ def test_every_kind_of_bad_event_is_quarantined(warehouse: Warehouse, tmp_path: 
         ("missing_dt", "missing meta.dt"),
         ("future_dt", "future"),
         ("wrong_stream", "does not take schema"),
+        ("bad_date_time", "must be date-time"),
     ]:
         assert needle in reasons[list(bad).index(kind)], (kind, reasons)
 
@@ -108,7 +121,7 @@ def test_a_file_is_read_in_chunks_with_exact_line_numbers(warehouse: Warehouse, 
     assert sum(seen) == len(lines) and max(seen) == 7
     with open_engine(warehouse) as engine:
         rows = engine.query("SELECT line, raw FROM quarantine.events ORDER BY line").to_pylist()
-        ids = engine.query("SELECT meta_id FROM event.codemirrorusage").to_pylist()
+        ids = engine.query("SELECT meta.id AS meta_id FROM event.codemirrorusage").to_pylist()
     assert [r["line"] for r in rows] == [11, 12, 13] + list(range(34, 34 + len(bad) - 3))
     assert [r["raw"] for r in rows] == bad
     assert sorted(r["meta_id"] for r in ids) == sorted(json.loads(line)["meta"]["id"] for line in good)
@@ -126,21 +139,170 @@ def test_stdin(warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch) -> None:
         assert engine.query("SELECT count(*) AS n FROM event.codemirrorusage").to_pylist() == [{"n": len(lines)}]
 
 
-def test_layout_is_the_union_of_versions_newest_first(tmp_path: Path) -> None:
-    root = tmp_path / "schemas" / "t" / "s"
-    root.mkdir(parents=True)
-    base = {
+def write_schema(root: Path, document: dict) -> Path:
+    path = root / (document["$id"].lstrip("/") + ".json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document), "utf-8")
+    return path
+
+
+def thing_schema(version: str, event: dict, *, extra: dict | None = None) -> dict:
+    return {
+        "$id": f"/test/Things/{version}",
+        "title": "test/Things",
         "type": "object",
+        "required": ["$schema", "meta", "event"],
         "properties": {
             "$schema": {"type": "string"},
-            "meta": {"type": "object", "properties": {"stream": {"type": "string"}, "dt": {"type": "string", "format": "date-time"}}},
+            "meta": {
+                "type": "object",
+                "required": ["stream", "dt"],
+                "properties": {"stream": {"type": "string"}, "dt": {"type": "string", "format": "date-time"}},
+            },
+            "event": {"type": "object", "properties": event},
+            **(extra or {}),
         },
     }
-    v1 = json.loads(json.dumps(base))
-    v1["properties"]["gone"] = {"type": "integer"}
-    v2 = json.loads(json.dumps(base))
-    v2["properties"]["added"] = {"type": "boolean"}
-    (root / "1.0.0.json").write_text(json.dumps(v1))
-    (root / "2.0.0.json").write_text(json.dumps(v2))
-    layout = Registry(tmp_path / "schemas", {"s": "t/s"}).layout("t/s")
-    assert layout.names == ["meta_stream", "meta_dt", "schema_version", "added", "gone"]
+
+
+def thing(version: str, dt_text: str, **event: object) -> str:
+    return json.dumps({"$schema": f"/test/Things/{version}", "meta": {"stream": "things", "dt": dt_text}, "event": event})
+
+
+def test_layout_is_the_union_of_versions_newest_first(tmp_path: Path) -> None:
+    root = tmp_path / "schemas"
+    write_schema(root, thing_schema("1.0.0", {"gone": {"type": "integer"}, "kept": {"type": "string"}}, extra={"Top": {"type": "boolean"}}))
+    write_schema(root, thing_schema("2.0.0", {"kept": {"type": "string"}, "added": {"type": "boolean"}}))
+    registry = Registry(root)
+    assert registry.streams == {"things": "test/Things"}  # named after the title, no list to keep
+    layout = registry.layout("test/Things")
+    assert layout.names == ["_schema", "meta", "event", "top"]
+    assert layout.field("event").type.names == ["kept", "added", "gone"]
+
+    write_schema(root, thing_schema("3.0.0", {"kept": {"type": "integer"}}))
+    with pytest.raises(InputError, match="field event changes type between versions"):
+        Registry(root).layout("test/Things")
+
+
+def test_a_new_schema_version_adds_struct_fields_and_old_rows_read_null(warehouse: Warehouse, tmp_path: Path) -> None:
+    root = tmp_path / "schemas"
+    write_schema(root, thing_schema("1.0.0", {"action": {"type": "string"}}))
+    old = tmp_path / "old.json"
+    old.write_text(thing("1.0.0", "2026-11-03T07:00:00Z", action="open") + "\n")
+    assert events.load(warehouse, [old], registry=Registry(root), now=NOW).stored == 1
+
+    write_schema(
+        root, thing_schema("1.1.0", {"action": {"type": "string"}, "count": {"type": "integer"}, "tags": {"type": "array", "items": {"type": "string"}}})
+    )
+    new = tmp_path / "new.json"
+    new.write_text(
+        thing("1.1.0", "2026-11-03T07:30:00Z", action="save", count=3, tags=["a", "b"]) + "\n" + thing("1.0.0", "2026-11-03T08:00:00Z", action="x") + "\n"
+    )
+    assert events.load(warehouse, [new], registry=Registry(root), now=NOW).stored == 2
+    info = warehouse.info("event", "things")
+    assert info.columns["event"] == "struct<action: string, count: int64, tags: list<item: string>>" and not info.uniform
+    with open_engine(warehouse) as engine:
+        rows = engine.query(
+            "SELECT event.action AS action, event.count AS n, event.tags AS tags, len(event.tags) AS size FROM event.things ORDER BY meta.dt"
+        ).to_pylist()
+    assert rows == [
+        {"action": "open", "n": None, "tags": None, "size": None},  # written before 1.1.0 existed
+        {"action": "save", "n": 3, "tags": ["a", "b"], "size": 2},
+        {"action": "x", "n": None, "tags": None, "size": None},
+    ]
+    assert [r["event"] for r in read_events_both(warehouse, "things")] == [
+        {"action": a, "count": n, "tags": t} for a, n, t in [("open", None, None), ("save", 3, ["a", "b"]), ("x", None, None)]
+    ]
+
+
+def test_rfc_3339_date_times(warehouse: Warehouse) -> None:
+    """The shared case: lowercase `t` and `z` are RFC 3339; `2026-11-01T05Z` (no minutes, seconds) is not."""
+    case = SHARED / "cases" / "events" / "date-time.jsonl"
+    summary = events.load(warehouse, [case], now=NOW)
+    assert (summary.read, summary.stored, summary.quarantined) == (2, 1, 1)
+    with open_engine(warehouse) as engine:
+        stored = engine.query("SELECT meta.dt AS dt, event.session_token AS token, year, month, day, hour FROM event.codemirrorusage").to_pylist()
+        rejected = engine.query("SELECT line, reason FROM quarantine.events").to_pylist()
+    assert stored == [{"dt": "2026-11-01t05:00:00z", "token": "tok1", "year": 2026, "month": 11, "day": 1, "hour": 5}]
+    assert rejected == [{"line": 2, "reason": "does not match /analytics/legacy/codemirrorusage/1.1.0: data.meta.dt must be date-time"}]
+
+
+@pytest.mark.parametrize(
+    ("text", "valid"),
+    [
+        ("2026-11-01T05:00:00Z", True),
+        ("2026-11-01t05:00:00z", True),
+        ("2026-11-01T05:00:00.123456789+05:30", True),
+        ("2026-11-01T05Z", False),
+        ("2026-11-01T05:00Z", False),
+        ("2026-11-01 05:00:00Z", False),
+        ("2026-11-01T05:00:00", False),
+        ("2026-02-30T05:00:00Z", False),
+        ("2026-11-01T05:00:00Z\n", False),
+        ("20261101T050000Z", False),
+    ],
+)
+def test_date_time_is_rfc_3339_in_every_path(text: str, valid: bool) -> None:
+    """The loader's check, fastjsonschema's and plain jsonschema's (given a FormatChecker) agree."""
+    assert is_date_time(text) is valid
+    schema = {"type": "string", "format": "date-time"}
+    plain = jsonschema.Draft7Validator(schema, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER).is_valid(text)
+    assert plain is valid or text.endswith("\n")  # rfc3339_validator's `$` also matches before a final newline; the loader refuses it
+    registry = Registry()
+    line = json.dumps({**json.loads(generate.bad_event_lines(NOW)["wrong_stream"]), "meta": {"stream": "codemirrorusage", "dt": text}})
+    batch = events.Batch(registry, "src", dt.datetime(2026, 11, 10, tzinfo=dt.timezone.utc))
+    batch.add_lines([line.encode()])
+    assert (not batch.rejected) is valid
+
+
+def test_any_stream_with_a_schema_loads_through_the_command(tmp_path: Path) -> None:
+    """`metrics ingest events --schemas DIR`: a stream nobody listed, arrays, maps and optional objects kept in shape."""
+    root = tmp_path / "schemas"
+    write_schema(
+        root,
+        thing_schema(
+            "1.0.0",
+            {"tags": {"type": "array", "items": {"type": "string"}}, "counts": {"type": "object", "additionalProperties": {"type": "integer"}}},
+            extra={"performer": {"type": "object", "properties": {"user_id": {"type": "integer"}, "isAnon": {"type": "boolean"}}}},
+        ),
+    )
+    source = tmp_path / "things.json"
+    lines = [
+        json.dumps({"$schema": "/test/Things/1.0.0", "meta": {"stream": "things", "dt": "2026-11-03T07:00:00Z"}, "event": {"tags": ["x"], "counts": {"a": 1}}}),
+        json.dumps(
+            {
+                "$schema": "/test/Things/1.0.0",
+                "meta": {"stream": "things", "dt": "2026-11-03T07:00:01Z"},
+                "event": {},
+                "performer": {"user_id": 7, "isAnon": False},
+            }
+        ),
+        json.dumps({"$schema": "/test/Things/1.0.0", "meta": {"stream": "things", "dt": "2026-11-03T07:00:02Z"}, "event": {"counts": {"a": 2**64}}}),
+    ]
+    source.write_text("\n".join(lines) + "\n")
+    result = CliRunner().invoke(main, ["--warehouse", str(tmp_path / "wh"), "ingest", "events", "--schemas", str(root), str(source)])
+    assert result.exit_code == 0, result.output
+    assert "3 row(s) read, 2 stored into event.things" in result.output and "1 quarantined" in result.output
+    with open_engine(tmp_path / "wh") as engine:
+        rows = engine.query(
+            "SELECT event.tags AS tags, event.counts['a'] AS a, performer.user_id AS user_id, performer.isanon AS anon, performer IS NULL AS nobody"
+            " FROM event.things ORDER BY meta.dt"
+        ).to_pylist()
+        reason = engine.query("SELECT reason FROM quarantine.events").to_pylist()
+    assert rows == [
+        {"tags": ["x"], "a": 1, "user_id": None, "anon": None, "nobody": True},
+        {"tags": None, "a": None, "user_id": 7, "anon": False, "nobody": False},
+    ]
+    assert reason == [{"reason": "event.counts: 18446744073709551616 does not fit a 64-bit integer"}]
+
+    missing = CliRunner().invoke(main, ["--warehouse", str(tmp_path / "wh"), "ingest", "events", "--schemas", str(tmp_path / "nope"), str(source)])
+    assert missing.exit_code == 1 and "no such folder of event schemas" in missing.output
+
+
+def test_a_schema_whose_id_disagrees_with_its_place_is_refused(tmp_path: Path) -> None:
+    root = tmp_path / "schemas"
+    path = write_schema(root, thing_schema("1.0.0", {"a": {"type": "string"}}))
+    path.rename(path.with_name("1.0.1.json"))
+    with pytest.raises(InputError) as raised:
+        Registry(root)
+    assert "1.0.1.json" in str(raised.value) and "set $id to /test/Things/1.0.1" in str(raised.value)

@@ -1,15 +1,16 @@
 """The example query folders over generated sample data, checked against independent counts.
 
 The folders are the tests' copy (tests/fixtures/queries/), since each test knows what its folder
-computes; shipped folders are checked generically in test_validate.py. The raw rows are read back
-with pyarrow and counted in plain Python; the runner's metric tables must agree to the unit
-(numbers first: a wrong metric is worse than a missing one).
+computes; shipped folders are checked generically in test_validate.py. The events are read from the
+generated JSON files and the dumps' rows back with pyarrow, and counted in plain Python; the runner's
+metric tables must agree to the unit (numbers first: a wrong metric is worse than a missing one).
 """
 
 from __future__ import annotations
 
 import collections
 import datetime as dt
+import json
 import shutil
 from pathlib import Path
 
@@ -31,6 +32,18 @@ def rows(root: Path, table: str, columns: list[str] | None = None) -> list[dict]
     return ds.dataset(root / table, format="parquet", partitioning="hive").to_table(columns=columns).to_pylist()
 
 
+def raw_events(warehouse: Path, stream: str) -> list[dict]:
+    """The generated events of a stream as JSON, with their UTC day; bots left out, as the reports do."""
+    out = []
+    for path in sorted((warehouse.parent / "raw" / "events").glob(f"{stream}.*.json")):
+        for line in path.read_text("utf-8").splitlines():
+            event = json.loads(line)
+            if not event["useragent"]["is_bot"]:
+                moment = dt.datetime.fromisoformat(event["meta"]["dt"]).astimezone(dt.timezone.utc)
+                out.append({**event, "day": moment.date().isoformat()})
+    return out
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("examples")
@@ -46,17 +59,13 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_codemirror_toggles_and_sessions(demo: Path) -> None:
-    events = [
-        r
-        for r in rows(demo, "event/codemirrorusage", ["wiki", "meta_dt", "event_toggled", "event_editor", "event_enabled", "event_session_token"])
-        if r["wiki"] in WIKIS
-    ]
+    events = [e for e in raw_events(demo, "codemirrorusage") if e["wiki"] in WIKIS]
+    assert len(events) > 100
     toggles, sessions = collections.Counter(), collections.defaultdict(set)
-    for r in events:
-        day = r["meta_dt"].date().isoformat()
-        if r["event_toggled"]:
-            toggles[(day, r["wiki"], r["event_editor"], str(r["event_enabled"]).lower())] += 16
-        sessions[(day, r["wiki"], r["event_editor"])].add(r["event_session_token"])
+    for e in events:
+        if e["event"]["toggled"]:
+            toggles[(e["day"], e["wiki"], e["event"]["editor"], str(e["event"]["enabled"]).lower())] += 16
+        sessions[(e["day"], e["wiki"], e["event"]["editor"])].add(e["event"]["session_token"])
     got = {(str(r["dt"]), r["wiki"], r["editor"], r["enabled"]): r["toggles"] for r in rows(demo, "metrics/codemirror_toggles")}
     assert got == dict(toggles) and sum(got.values()) > 0
     got = {(str(r["dt"]), r["wiki"], r["editor"]): r["sessions"] for r in rows(demo, "metrics/codemirror_sessions")}
@@ -65,8 +74,8 @@ def test_codemirror_toggles_and_sessions(demo: Path) -> None:
 
 def test_reference_previews_baseline(demo: Path) -> None:
     expected = collections.Counter()
-    for r in rows(demo, "event/referencepreviewsbaseline", ["wiki", "meta_dt", "event_action"]):
-        expected[(r["meta_dt"].date().isoformat(), r["wiki"], r["event_action"])] += 1
+    for e in raw_events(demo, "referencepreviewsbaseline"):
+        expected[(e["day"], e["wiki"], e["event"]["action"])] += 1
     for r in rows(demo, "metrics/reference_previews_baseline"):
         key = (str(r["dt"]), r["wiki"])
         assert (r["footnote_clicks"], r["pageviews"]) == (expected[key + ("clickedFootnote",)], expected[key + ("pageview",)])

@@ -33,14 +33,11 @@ def events(day: dt.date, wiki: str, clicks: int, views: int) -> pa.Table:
     n = len(actions)
     return pa.table(
         {
-            "meta_stream": ["referencepreviewsbaseline"] * n,
-            "meta_id": [f"{wiki}{day}{i}" for i in range(n)],
-            "meta_domain": ["x"] * n,
-            "meta_dt": pa.array([stamp] * n, pa.timestamp("us", tz="UTC")),
-            "schema_version": ["1.0.0"] * n,
+            "_schema": ["/analytics/legacy/referencepreviewsbaseline/1.0.0"] * n,
+            "meta": [{"stream": "referencepreviewsbaseline", "id": f"{wiki}{day}{i}", "domain": "x", "dt": stamp.isoformat()} for i in range(n)],
             "wiki": [wiki] * n,
-            "event_action": actions,
-            "event_session_token": ["s"] * n,
+            "useragent": [{"is_bot": False}] * n,
+            "event": [{"action": action, "session_token": "s"} for action in actions],
         }
     )
 

@@ -36,7 +36,7 @@ def test_test_query_folders_are_clean() -> None:
 
 def test_function_without_duckdb_equivalent_is_refused(tmp_path: Path) -> None:
     q = shutil.copytree(QUERIES / "reference_previews", tmp_path / "reference_previews")
-    edit(q / "baseline.sql", "count_if(event_action = 'pageview') AS pageviews", "format_datetime(meta_dt, 'yyyy') AS pageviews")
+    edit(q / "baseline.sql", "count_if(event.action = 'pageview') AS pageviews", "format_datetime(from_iso8601_timestamp(meta.dt), 'yyyy') AS pageviews")
     _, problems = check_folder(q)
     assert [str(p) for p in problems] == [
         f"{q / 'baseline.sql'}:1:1: function format_datetime() has no DuckDB equivalent (rewrite it with functions both engines have)"
@@ -45,7 +45,7 @@ def test_function_without_duckdb_equivalent_is_refused(tmp_path: Path) -> None:
 
 def test_result_differences_are_the_engines_statement(tmp_path: Path) -> None:
     q = shutil.copytree(QUERIES / "reference_previews", tmp_path / "reference_previews")
-    edit(q / "baseline.sql", "count_if(event_action = 'pageview') AS pageviews", "approx_distinct(wiki) AS pageviews")
+    edit(q / "baseline.sql", "count_if(event.action = 'pageview') AS pageviews", "approx_distinct(wiki) AS pageviews")
     default = engine_class()
     _, problems = check_folder(q, default)
     assert [(p.message, p.severity) for p in problems] == [("approx_distinct() is an estimate; engines estimate differently", "warning")]
