@@ -19,7 +19,6 @@ import random
 from collections import defaultdict
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from metrics.cli import main
@@ -142,9 +141,6 @@ def hive_output(events: list[dict]) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-# Until Hive's `size(NULL)` = -1 reaches main, the TSV differs in the templates column of groups with events
-# without template_names only (checked by hand: every other value and the order equal). strict: remove this mark when it passes.
-@pytest.mark.xfail(reason="needs Hive's size(NULL) = -1 (Hive semantics, being added to main)", strict=True)
 def test_real_style_hive_report_over_ingested_events(tmp_path: Path) -> None:
     events = eventgate_events(12)
     source = tmp_path / "templatewizard.json"

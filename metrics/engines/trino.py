@@ -179,7 +179,7 @@ class TrinoEngine(Engine):
         except OSError as exc:
             raise QueryError(f"cannot reach Trino at {self.settings.host}:{self.settings.port}: {exc}") from None
         columns = [d[0] for d in cursor.description or []]
-        types = [_arrow_type(d[1]) for d in cursor.description or []]
+        types: list[pa.DataType | None] = [_arrow_type(d[1]) for d in cursor.description or []]
         return pa.table({name: pa.array([_value(r[i], types[i]) for r in rows], type=types[i]) for i, name in enumerate(columns)})
 
     # --- what the engine sees --------------------------------------------------------------------
@@ -406,8 +406,11 @@ def _bindable(value: Any) -> Any:
     return value
 
 
-def _arrow_type(trino_type: str) -> pa.DataType:
+def _arrow_type(trino_type: str) -> pa.DataType | None:
+    """The Arrow type of a result column of `trino_type`; None for ARRAY, MAP and ROW (inferred from the values)."""
     base = trino_type.split("(")[0].strip().lower()
+    if base in ("array", "map", "row"):
+        return None
     if base in ("bigint", "integer", "smallint", "tinyint"):
         return pa.int64()
     if base in ("double", "real", "decimal"):
@@ -421,9 +424,18 @@ def _arrow_type(trino_type: str) -> pa.DataType:
     return pa.string()
 
 
-def _value(value: Any, kind: pa.DataType) -> Any:
+def _value(value: Any, kind: pa.DataType | None) -> Any:
     if value is None:
         return None
+    if kind is None:  # nested: lists stay lists, a ROW (the client's named tuple) becomes a dict, a MAP a list of pairs
+        if isinstance(value, list):
+            return [_value(v, None) for v in value]
+        if isinstance(value, dict):
+            return [(k, _value(v, None)) for k, v in value.items()]
+        if isinstance(value, tuple):
+            names = getattr(value, "_names", None) or [None] * len(value)
+            return {n or f"field{i}": _value(v, None) for i, (n, v) in enumerate(zip(names, value))}
+        return float(value) if isinstance(value, Decimal) else value
     if isinstance(value, Decimal):
         return float(value)
     if isinstance(value, dt.datetime) and value.tzinfo is None:

@@ -84,13 +84,13 @@ def test_java_regex_constructs_the_engines_lack() -> None:
 
 def test_validate_lists_every_refusal_with_its_place_and_rewrite(tmp_path: Path) -> None:
     q = shutil.copytree(QUERIES / "codemirror", tmp_path / "codemirror")
-    hql = edit(q / "hive" / "toggles.hql", "COUNT(*) * 16 AS toggles", "percentile_approx(event_n, 0.5) AS toggles")
-    edit(hql, "AND event_toggled", "AND event_toggled AND event_editor RLIKE '^(?!wikitext)'")
+    hql = edit(q / "hive" / "toggles.hql", "COUNT(*) * 16 AS toggles", "percentile_approx(event.n, 0.5) AS toggles")
+    edit(hql, "AND event.toggled = true", "AND event.toggled = true AND event.editor RLIKE '^(?!wikitext)'")
     _, problems = check_folder(q)
     lines = [str(p) for p in problems]
-    pattern_at = pos(hql, "event_editor RLIKE")
+    pattern_at = pos(hql, "event.editor RLIKE")
     assert lines == [
-        f"{hql}:{pos(hql, 'event_n, 0.5')}: percentile_approx() estimates with Hive's histogram; the engines estimate differently and give other numbers"
+        f"{hql}:{pos(hql, 'event.n, 0.5')}: percentile_approx() estimates with Hive's histogram; the engines estimate differently and give other numbers"
         " [hive-semantics: percentile-approx] (use percentile(x, p), Hive's exact percentile of an integer column)",
         f"{hql}:{pattern_at}: rlike(): the Java regex construct lookaround (?= (?! (?<= (?<! is not supported by duckdb's regular expressions"
         " [hive-semantics: regex] (rewrite the pattern without it)",
