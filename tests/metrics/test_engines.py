@@ -173,6 +173,10 @@ def test_environment_reopens_the_same_engine(warehouse: Warehouse, monkeypatch: 
     monkeypatch.chdir(warehouse.root.parent)  # no metrics.toml there: the environment alone says it
     with open_configured(load_settings()) as again:
         assert (again.name, again.warehouse.root) == ("DuckDB", warehouse.root)
-    for uri in ("trino://analytics@trino.example.org:443/hive?http_scheme=https", "trino://me%40x@h:8080/lake?verify=%2Fca.pem", "trino://u@h:9/hive?verify=false"):
+    for uri in (
+        "trino://analytics@trino.example.org:443/hive?http_scheme=https",
+        "trino://me%40x@h:8080/lake?verify=%2Fca.pem",
+        "trino://u@h:9/hive?verify=false",
+    ):
         settings = TrinoSettings.from_uri(uri)
         assert TrinoSettings.from_uri(settings.uri()) == settings
