@@ -32,10 +32,14 @@ def engine_class(kind: str = DEFAULT_ENGINE) -> type[Engine]:
     raise ValueError(f"unknown engine {kind!r} (known: {', '.join(ENGINES)})")
 
 
-def open_engine(warehouse: Warehouse | Path | str, kind: str = DEFAULT_ENGINE, uri: str | None = None, *, write_mode: str | None = None) -> Engine:
+def open_engine(
+    warehouse: Warehouse | Path | str, kind: str = DEFAULT_ENGINE, uri: str | None = None, *, write_mode: str | None = None, lazy: bool = False
+) -> Engine:
     """An engine of `kind` over the warehouse (DuckDB, embedded, is the default; Trino needs `uri`).
 
     `write_mode` (`files` by default, `sql` for Trino only) says how the runner writes report tables.
+    `lazy` skips making every table visible at open: only those given to `Engine.prepare` are
+    (for short-lived commands such as the `hive` of script reports).
     """
     if not isinstance(warehouse, Warehouse):
         warehouse = Warehouse(warehouse)
@@ -44,13 +48,15 @@ def open_engine(warehouse: Warehouse | Path | str, kind: str = DEFAULT_ENGINE, u
 
         if not uri:
             raise ValueError("the Trino engine needs a trino:// URI")
-        return TrinoEngine(warehouse, TrinoSettings.from_uri(uri), write_mode=write_mode)
-    return engine_class(kind)(warehouse, write_mode=write_mode)
+        return TrinoEngine(warehouse, TrinoSettings.from_uri(uri), write_mode=write_mode, lazy=lazy)
+    return engine_class(kind)(warehouse, write_mode=write_mode, lazy=lazy)
 
 
-def open_configured(settings: Settings, warehouse: Warehouse | Path | str | None = None) -> Engine:
+def open_configured(settings: Settings, warehouse: Warehouse | Path | str | None = None, *, lazy: bool = False) -> Engine:
     """The engine the settings name (`engine`, `engine_uri`, `write_mode`), over their warehouse or `warehouse`."""
-    return open_engine(warehouse if warehouse is not None else settings.warehouse, settings.engine, settings.engine_uri, write_mode=settings.write_mode)
+    return open_engine(
+        warehouse if warehouse is not None else settings.warehouse, settings.engine, settings.engine_uri, write_mode=settings.write_mode, lazy=lazy
+    )
 
 
 __all__ = ["Engine", "QueryError", "open_engine", "open_configured", "engine_class", "transpile", "ENGINES", "DEFAULT_ENGINE", "DIALECTS", "DEFAULT_DIALECT"]

@@ -9,15 +9,15 @@ outside `metrics.engines` imports an engine's library or asks which engine it ha
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Mapping, Sequence
 
-import pandas as pd
 import pyarrow as pa
 
 from metrics.errors import MetricsError
 from metrics.warehouse import Partition, Warehouse
 
 if TYPE_CHECKING:
+    import pandas as pd  # imported when a DataFrame is asked for: commands that never make one start faster
     from sqlglot import exp
 
 
@@ -45,8 +45,10 @@ class Engine(ABC):
     write_modes: ClassVar[tuple[str, ...]] = ("files",)
     """How report results may reach this engine's tables (see `metrics.config.WRITE_MODES`); the first is the default."""
 
-    def __init__(self, warehouse: Warehouse, *, write_mode: str | None = None):
+    def __init__(self, warehouse: Warehouse, *, write_mode: str | None = None, lazy: bool = False):
         self.warehouse = warehouse
+        self.lazy = lazy
+        """Whether the engine skipped `refresh` at open and shows only the tables given to `prepare`."""
         mode = write_mode or self.write_modes[0]
         if mode not in self.write_modes:
             raise MetricsError(
@@ -127,6 +129,18 @@ class Engine(ABC):
         Called after every write through the warehouse (DuckDB re-creates its view; a Hive
         metastore engine registers the partition).
         """
+
+    def prepare(self, tables: Iterable[tuple[str, str]]) -> None:  # noqa: B027  optional: an engine whose catalog is shared sees every table
+        """Make the named `(schema, table)` tables visible, for an engine opened with `lazy=True`.
+
+        A lazily opened engine skips `refresh` (seconds for a warehouse of many tables, or many
+        round trips to a cluster) and shows only the tables a short-lived command names. Names
+        of tables the warehouse lacks are ignored: the query then fails naming the table.
+        """
+
+    def environment(self) -> dict[str, str]:
+        """The `METRICS_*` variables with which a child process opens this same engine over this warehouse (`metrics.config`)."""
+        return {"METRICS_WAREHOUSE": str(self.warehouse.root), "METRICS_ENGINE": self.dialect, "METRICS_WRITE_MODE": self.write_mode}
 
     def refresh(self) -> None:
         """Make every table of the warehouse (and their new columns and partitions) visible, e.g. after another process wrote."""

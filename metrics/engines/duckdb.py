@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import threading
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import duckdb
 import pyarrow as pa
@@ -14,6 +14,7 @@ from sqlglot import exp
 from metrics import atomic
 from metrics.engines.base import Engine, QueryError
 from metrics.engines.sql import check_params, generate
+from metrics.errors import MetricsError
 from metrics.warehouse import SQL_TYPES, Partition, TableInfo, Warehouse
 
 
@@ -46,13 +47,14 @@ class DuckDBEngine(Engine):
         "approx_count_distinct": "is an estimate; engines estimate differently",
     }
 
-    def __init__(self, warehouse: Warehouse, database: str = ":memory:", *, write_mode: str | None = None):
-        super().__init__(warehouse, write_mode=write_mode)
+    def __init__(self, warehouse: Warehouse, database: str = ":memory:", *, write_mode: str | None = None, lazy: bool = False):
+        super().__init__(warehouse, write_mode=write_mode, lazy=lazy)
         self.con = duckdb.connect(database)
         self.con.execute("SET TimeZone = 'UTC'")
         self._local = threading.local()
         self._ddl = threading.Lock()  # concurrent CREATE VIEW conflict in DuckDB's catalog
-        self.refresh()
+        if not lazy:
+            self.refresh()
 
     @classmethod
     @functools.cache
@@ -109,6 +111,16 @@ class DuckDBEngine(Engine):
         if info is not None:
             with self._ddl:
                 self._create_view(info)
+
+    def prepare(self, tables: Iterable[tuple[str, str]]) -> None:
+        with self._ddl:
+            for schema, table in set(tables):
+                try:
+                    info = self.warehouse.info(schema, table)
+                except MetricsError:
+                    continue  # not a name the warehouse could hold
+                if info is not None:
+                    self._create_view(info)
 
     def refresh(self) -> None:
         with self._ddl:

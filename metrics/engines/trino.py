@@ -23,7 +23,7 @@ from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar, Mapping, Sequence
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 import pyarrow as pa
 
@@ -95,6 +95,14 @@ class TrinoSettings:
             raise MetricsError(f"http_scheme={scheme!r}", "use http or https", where)
         return cls(parts.hostname, parts.port or (443 if scheme == "https" else 8080), unquote(parts.username or "metrics"), catalog, scheme, verify)
 
+    def uri(self) -> str:
+        """The URI `from_uri` reads back as these settings (no secret: those stay in the environment)."""
+        options = {"http_scheme": self.http_scheme} if self.http_scheme != "http" else {}
+        if self.verify is not True:
+            options["verify"] = "false" if self.verify is False else str(self.verify)
+        query = "?" + urlencode(options) if options else ""
+        return f"trino://{quote(self.user, safe='')}@{self.host}:{self.port}/{self.catalog}{query}"
+
 
 def _secret(name: str) -> str | None:
     """`METRICS_TRINO_<NAME>`, or the content of the file named by `METRICS_TRINO_<NAME>_FILE`."""
@@ -119,8 +127,8 @@ class TrinoEngine(Engine):
     values_per_statement = 1000
     """Rows one INSERT carries as VALUES; more travel through a staging table (a statement's text is limited)."""
 
-    def __init__(self, warehouse: Warehouse, settings: TrinoSettings, *, write_mode: str | None = None):
-        super().__init__(warehouse, write_mode=write_mode)
+    def __init__(self, warehouse: Warehouse, settings: TrinoSettings, *, write_mode: str | None = None, lazy: bool = False):
+        super().__init__(warehouse, write_mode=write_mode, lazy=lazy)
         self.settings = settings
         self._local = threading.local()
         self._registered: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
@@ -128,7 +136,8 @@ class TrinoEngine(Engine):
         self._written: dict[tuple[str, str], dict[str, str]] = {}  # columns of the tables this engine writes (write_mode "sql")
         self._writing: dict[tuple[str, str], threading.Lock] = {}
         self._partitions: dict[tuple[str, str], set[Any]] = {}  # partition values of those tables, as this engine left them
-        self.refresh()
+        if not lazy:
+            self.refresh()  # lazily opened, it trusts the metastore: whoever wrote a table registered it
 
     @classmethod
     @functools.cache
@@ -366,6 +375,9 @@ class TrinoEngine(Engine):
         for i in range(rows.num_rows):
             params += [_bindable(data[c][i]) for c in present]
         return "SELECT * FROM (VALUES " + ", ".join(row for _ in range(rows.num_rows)) + ")", params
+
+    def environment(self) -> dict[str, str]:
+        return {**super().environment(), "METRICS_ENGINE_URI": self.settings.uri()}
 
     def close(self) -> None:
         con = getattr(self._local, "connection", None)

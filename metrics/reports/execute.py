@@ -6,7 +6,8 @@ row whose width differs from the header fails the interval instead of the whole 
 
 A result is kept twice: typed, for the table, and as text, for the TSV and Graphite paths (see
 `metrics.reports.printed`). A script's text is what it printed, read with Python's `csv` module as
-Reportupdater read it; its typed copy is inferred from that text.
+Reportupdater read it; its typed copy is inferred from that text. A script finds `hive` and
+`beeline` on its PATH, running on the engine (`metrics.hive_cli`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from metrics import hive_cli
 from metrics.engines import Engine, QueryError
 from metrics.errors import MetricsError
 from metrics.reports import printed
@@ -58,7 +60,7 @@ def column_name(header: str) -> str:
 def execute(report: Report, engine: Engine, start: dt.date, end: dt.date, explode: Mapping[str, str], schema: Mapping | None = None) -> Result:
     """Run the report over `[start, end)` for one explode combination."""
     if report.type == "script":
-        return _run_script(report, start, end, explode)
+        return _run_script(report, engine, start, end, explode)
     try:
         template = report.query_file.read_text("utf-8")
         sql = transpile(render(template, placeholders(start, end, explode)), report.dialect, engine.dialect, schema)
@@ -71,11 +73,12 @@ def execute(report: Report, engine: Engine, start: dt.date, end: dt.date, explod
     return _normalise(table.column_names, table, printed.rows(table, "hive" if report.type == "hive" else "python"), report)
 
 
-def _run_script(report: Report, start: dt.date, end: dt.date, explode: Mapping[str, str]) -> Result:
+def _run_script(report: Report, engine: Engine, start: dt.date, end: dt.date, explode: Mapping[str, str]) -> Result:
     script = report.query_file
     argv = [str(script.absolute()), start.isoformat(), end.isoformat(), *[explode[k] for k in sorted(explode)], str(script.parent.absolute())]
     try:
-        proc = subprocess.run(argv, capture_output=True, timeout=SCRIPT_TIMEOUT, cwd=report.folder)
+        with hive_cli.on_path(engine) as env:  # `hive` and `beeline` run its HiveQL on the engine
+            proc = subprocess.run(argv, capture_output=True, timeout=SCRIPT_TIMEOUT, cwd=report.folder, env=env)
     except OSError as exc:
         raise ExecutionError(f"{script}: cannot run: {exc.strerror} (is it executable, with a #! line?)") from None
     except subprocess.TimeoutExpired:

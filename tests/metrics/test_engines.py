@@ -152,3 +152,31 @@ def test_write_partition_writes_and_publishes(warehouse: Warehouse) -> None:
     with open_engine(warehouse) as engine:
         engine.write_partition("metrics", "fresh", {"dt": DAY}, pa.table({"v": [3, 4]}))
         assert engine.query("SELECT sum(v) AS s FROM metrics.fresh").to_pylist() == [{"s": 7}]
+
+
+def test_a_lazy_engine_shows_only_the_tables_it_is_given(warehouse: Warehouse) -> None:
+    with open_engine(warehouse, lazy=True) as engine:
+        assert engine.schemas() == []
+        engine.prepare([("metrics", "ratio"), ("metrics", "missing"), ("Bad-Name", "x")])
+        assert (engine.schemas(), engine.tables("metrics")) == (["metrics"], ["ratio"])
+        assert engine.query("SELECT sum(a) AS s FROM metrics.ratio").to_pylist() == [{"s": 16}]
+
+
+def test_environment_reopens_the_same_engine(warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch) -> None:
+    from metrics.config import load_settings
+    from metrics.engines import open_configured
+    from metrics.engines.trino import TrinoSettings
+
+    with open_engine(warehouse) as engine:
+        for key, value in engine.environment().items():
+            monkeypatch.setenv(key, value)
+    monkeypatch.chdir(warehouse.root.parent)  # no metrics.toml there: the environment alone says it
+    with open_configured(load_settings()) as again:
+        assert (again.name, again.warehouse.root) == ("DuckDB", warehouse.root)
+    for uri in (
+        "trino://analytics@trino.example.org:443/hive?http_scheme=https",
+        "trino://me%40x@h:8080/lake?verify=%2Fca.pem",
+        "trino://u@h:9/hive?verify=false",
+    ):
+        settings = TrinoSettings.from_uri(uri)
+        assert TrinoSettings.from_uri(settings.uri()) == settings
