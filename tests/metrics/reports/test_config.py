@@ -130,7 +130,7 @@ reports:
     cfg = q / "config.yaml"
     assert config.reports == []
     assert [str(p) for p in sorted(config.problems)] == [
-        f"{cfg}:{pos(cfg, '99999')}: graphite.port 99999 is not a port number (write an integer such as 2003)",
+        f"{cfg}:{pos(cfg, '99999')}: graphite.port 99999 is not a port number (write an integer such as 2003 (carbon) or 3306 (MariaDB))",
         f"{cfg}:{pos(cfg, 'lookps')}: warning: unknown graphite key 'lookps' (ignored) (did you mean 'lookups'?)",
         f"{cfg}:{pos(cfg, 'an hour')}: defaults: lag 'an hour' is not a whole number of seconds >= 0 (write e.g. `lag: 3600`)",
         f"{cfg}:{pos(cfg, 'reprots')}: warning: unknown top-level key 'reprots' (ignored) (did you mean 'reports'?)",
