@@ -390,11 +390,11 @@ def _with_database(
     elif source is None and isinstance(written, dict) and report.db in written:
         problem = located.problem(("databases", str(report.db)), f"database '{report.db}' has errors", f"fix `databases: {report.db}` as reported")
     elif source is None:
-        known = ", ".join(sorted(map(str, sources)))
+        close = difflib.get_close_matches(str(report.db), list(map(str, sources)), n=1, cutoff=0.6)
         problem = located.problem(
             place,
-            f"report '{report.key}': db '{report.db}' is not under `databases:`" + (f" (it has {known})" if known else ""),
-            f"fix `db:`, or add `databases: {{{report.db}: {{host: ..., port: 3306, creds_file: ..., db: ...}}}}`",
+            f"report '{report.key}': db '{report.db}' is not under `databases:`",
+            f"did you mean '{close[0]}'?" if close else f"add `databases: {{{report.db}: {{host: ..., port: 3306, creds_file: ..., db: ...}}}}`, or fix `db:`",
         )
         problems.append(problem)
     elif source.wiki_db_placeholder and source.wiki_db_placeholder not in report.explode_by:

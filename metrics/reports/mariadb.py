@@ -97,8 +97,14 @@ def target_of(source: SourceDatabase, explode: Mapping[str, str]) -> Target:
     """The host, port and database of one execution (the section map's host under auto_find_db_shard)."""
     name = source.database_name(explode)
     if source.auto_find_db_shard:
+        found = sections.find(source.section_map)
+        if found is None:
+            raise SourceError(
+                f"{source.place}: database '{source.key}' has auto_find_db_shard but no section map (wiki database -> section -> host:port)"
+                f" (add `section_map: FILE` to it, or set {sections.ENV}; see docs/runner.md)"
+            )
         try:
-            host, port = sections.load(sections.find(source.section_map)).address(name, source.use_x1)
+            host, port = sections.load(found).address(name, source.use_x1)
         except InputError as exc:
             raise SourceError(f"{exc} [database '{source.key}' at {source.place}, auto_find_db_shard]") from None
     else:

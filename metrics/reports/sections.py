@@ -62,17 +62,13 @@ _cache: dict[tuple[Path, int, int], SectionMap] = {}
 _lock = threading.Lock()
 
 
-def find(section_map: Path | None) -> Path:
-    """The section map file of a database entry (its `section_map:`, else $METRICS_SECTION_MAP)."""
+def find(section_map: Path | None) -> Path | None:
+    """The section map file of a database entry (its `section_map:`, else $METRICS_SECTION_MAP), if any."""
     if section_map is not None:
         return section_map
     if os.environ.get(ENV):
         return Path(os.environ[ENV]).expanduser()
-    raise InputError.at(
-        ENV,
-        "auto_find_db_shard needs a section map (wiki database -> section -> host:port), and none is set",
-        f"add `section_map: FILE` to the database entry, or set {ENV}; see docs/runner.md",
-    )
+    return None
 
 
 def load(path: Path) -> SectionMap:

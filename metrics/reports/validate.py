@@ -38,7 +38,8 @@ def check_folder(folder: Path, engine: Engine | type[Engine] | None = None) -> t
     problems = list(config.problems)
     for report in config.reports:
         if report.on_database:
-            problems.extend(_check_mysql_query(report))
+            if report.database_problem is None:  # else its placeholders may be what the config lacks
+                problems.extend(_check_mysql_query(report))
         elif report.type != "script":
             problems.extend(_check_query(report, engine))
     return config, list(dict.fromkeys(problems))  # a database's problem once, however many reports use it

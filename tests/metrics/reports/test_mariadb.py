@@ -1,4 +1,5 @@
-"""`type: sql` reports with `db:` on real MariaDB servers, end to end through the runner.
+"""`type: sql` reports with `db:` on real MariaDB servers, end to end through the runner (tests
+marked `mariadb`), and what needs no server: typing a cursor's result, failures before connecting.
 
 Two servers (Debian's mariadb-server, scripts/mariadb/): the first holds the wiki databases
 `enwiki` and `dewiki`, the second another `dewiki`, reached only through a section map. Each
@@ -18,12 +19,14 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
+from pymysql.constants import FIELD_TYPE
 
 from metrics.engines import open_engine
+from metrics.reports import mariadb
+from metrics.reports.config import read_folder
 from metrics.reports.runner import update_reports
+from tests.conftest import pos
 from tests.services.mariadb import MariaDB, running_mariadb
-
-pytestmark = pytest.mark.mariadb
 
 NOW = dt.datetime(2026, 11, 5, 12)
 DAYS = [dt.date(2026, 11, d) for d in range(1, 5)]  # the complete days from `starts` to NOW
@@ -249,6 +252,7 @@ def table_rows(engine, table: str) -> list[dict]:
     return engine.query(f"SELECT * FROM metrics.{table}").to_pylist()
 
 
+@pytest.mark.mariadb
 def test_reports_on_mariadb_give_tsv_and_tables_equal_to_python(servers: Servers, tmp_path: Path) -> None:
     folder = query_folder(tmp_path, servers)
     out = tmp_path / "out"
@@ -311,6 +315,7 @@ def closed_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.mariadb
 def test_bad_databases_fail_their_intervals_with_the_reason_and_the_others_run(servers: Servers, tmp_path: Path) -> None:
     folder = query_folder(tmp_path, servers)
     servers.main.creds_file(folder / "wrong.cnf", "research", "not-the-password")
@@ -346,3 +351,106 @@ defaults:"""
     assert not summary.ok
     text = "\n".join(summary.lines() + [str(p) for p in summary.problems])
     assert PASSWORD not in text and "not-the-password" not in text
+
+
+# --- without a server -------------------------------------------------------------------------
+
+
+def test_a_cursor_result_is_typed_by_the_declared_types_and_written_as_str() -> None:
+    description = [
+        ("date", FIELD_TYPE.DATE, None, 10, 10, 0, True),
+        ("property", FIELD_TYPE.VAR_STRING, None, 255, 255, 0, True),
+        ("users", FIELD_TYPE.LONGLONG, None, 21, 21, 0, True),
+        ("enabled", FIELD_TYPE.NEWDECIMAL, None, 23, 23, 0, True),
+        ("mean", FIELD_TYPE.NEWDECIMAL, None, 14, 14, 4, True),
+        ("ratio", FIELD_TYPE.DOUBLE, None, 22, 22, 31, True),
+        ("first", FIELD_TYPE.STRING, None, 14, 14, 0, True),
+        ("at", FIELD_TYPE.DATETIME, None, 19, 19, 0, True),
+        ("missing", FIELD_TYPE.DATE, None, 10, 10, 0, True),
+    ]
+    rows = [
+        (dt.date(2026, 11, 1), "cx", 3, Decimal("2"), Decimal("2.5000"), 0.1, b"20261101000000", dt.datetime(2026, 11, 1, 5), "0000-00-00"),
+        (dt.date(2026, 11, 1), None, 0, None, None, None, None, None, None),
+    ]
+    result = mariadb.fetched(description, rows)
+    assert result.header == [d[0] for d in description]
+    assert [str(f.type) for f in result.table.schema] == ["date32[day]", "string", "int64", "int64", "double", "double", "string", "timestamp[us]", "string"]
+    assert result.table.to_pylist()[0] == {
+        "c0": dt.date(2026, 11, 1),
+        "c1": "cx",
+        "c2": 3,
+        "c3": 2,
+        "c4": 2.5,
+        "c5": 0.1,
+        "c6": "20261101000000",
+        "c7": dt.datetime(2026, 11, 1, 5),
+        "c8": "0000-00-00",  # a value the declared type cannot hold stays text
+    }
+    assert result.text == [
+        ["cx", "3", "2", "2.5000", "0.1", "b'20261101000000'", "2026-11-01 05:00:00", "0000-00-00"],
+        [None, "0", None, None, None, None, None, None],
+    ]
+
+
+def offline_folder(root: Path, config: str) -> Path:
+    folder = root / "offline"
+    folder.mkdir()
+    (folder / "config.yaml").write_text(config)
+    (folder / "counts.sql").write_text("SELECT DATE('{from_timestamp}') AS date, COUNT(*) AS n FROM user")
+    (folder / "local.sql").write_text("SELECT DATE '{from_date}' AS date, 1 AS n")
+    (folder / "creds.cnf").write_text("[client]\nuser = research\npassword = hunter2\n")
+    return folder
+
+
+def test_without_a_server_each_bad_database_fails_its_intervals_and_the_warehouse_report_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("METRICS_SECTION_MAP", raising=False)
+    folder = offline_folder(
+        tmp_path,
+        f"""\
+databases:
+  closed: {{host: 127.0.0.1, port: {closed_port()}, creds_file: creds.cnf, db: enwiki}}
+  nocreds: {{host: 127.0.0.1, port: {closed_port()}, creds_file: nothing/here.cnf, db: enwiki}}
+  notacnf: {{host: 127.0.0.1, port: {closed_port()}, creds_file: counts.sql, db: enwiki}}
+  nomap: {{auto_find_db_shard: true, creds_file: creds.cnf, db: enwiki}}
+defaults: {{granularity: days, starts: 2026-11-03, execute: counts}}
+reports:
+  unreachable: {{db: closed}}
+  unreadable: {{db: nocreds}}
+  not_a_cnf: {{db: notacnf}}
+  no_section_map: {{db: nomap}}
+  unknown: {{db: clsoed}}
+  local: {{execute: local}}
+""",
+    )
+    cfg = folder / "config.yaml"
+    with open_engine(tmp_path / "warehouse") as engine:
+        summary = update_reports(folder, engine, tmp_path / "out", now=NOW, graphite=False)
+    errors = {o.report: o.error for o in summary.outcomes if o.status == "failed"}
+    assert sorted(errors) == ["no_section_map", "not_a_cnf", "unknown", "unreachable", "unreadable"]
+    assert [(o.report, o.status) for o in summary.outcomes if o.report == "local"] == [("local", "ok"), ("local", "ok")]
+    assert errors["unreachable"].startswith(f"{folder / 'counts.sql'}: cannot connect to 127.0.0.1:")
+    assert f"[database 'closed' at {cfg}:2:3]" in errors["unreachable"] and "check host and port" in errors["unreachable"]
+    assert errors["unreadable"] == (
+        f"{folder / 'nothing/here.cnf'}: cannot read it (No such file or directory) [creds_file of database 'nocreds' at {cfg}:3:3]"
+        " (fix the path, or let the user running the service read it)"
+    )
+    assert errors["not_a_cnf"].startswith(f"{folder / 'counts.sql'}:1:1: not a my.cnf file")
+    assert errors["no_section_map"] == (
+        f"{cfg}:5:3: database 'nomap' has auto_find_db_shard but no section map (wiki database -> section -> host:port)"
+        " (add `section_map: FILE` to it, or set METRICS_SECTION_MAP; see docs/runner.md)"
+    )
+    assert errors["unknown"] == f"{cfg}:{pos(cfg, 'clsoed')}: report 'unknown': db 'clsoed' is not under `databases:` (did you mean 'closed'?)"
+    assert [str(p) for p in summary.problems] == [errors["unknown"]]
+    assert "hunter2" not in "\n".join(summary.lines())
+    assert (tmp_path / "out" / "local.tsv").read_bytes() == b"date\tn\r\n2026-11-03\t1\r\n2026-11-04\t1\r\n"
+
+
+def test_explode_values_are_checked_before_they_reach_sql(tmp_path: Path) -> None:
+    folder = offline_folder(
+        tmp_path,
+        "databases:\n  m: {host: 127.0.0.1, port: 1, creds_file: creds.cnf, wiki_db_placeholder: wiki_db}\n"
+        "reports:\n  r: {granularity: days, starts: 2026-11-01, execute: counts, db: m, explode_by: {wiki_db: enwiki}}\n",
+    )
+    report = read_folder(folder).report("r")
+    with pytest.raises(mariadb.SourceError, match=r"explode value \"enwiki' OR '1\" of 'wiki_db' has characters that are not allowed"):
+        mariadb.execute(report, dt.date(2026, 11, 1), dt.date(2026, 11, 2), {"wiki_db": "enwiki' OR '1"})
