@@ -321,6 +321,16 @@ def read_folder(folder: Path | str, config_path: Path | str | None = None) -> Qu
                 # Kept even when its database is wrong: each interval then fails with the reason.
                 report = _with_database(report, raw, sources, databases, located, out.problems)
             out.reports.append(report)
+    if sources and not any(r.on_database for r in out.reports) and any(r.type == "sql" for r in out.reports):
+        out.problems.append(
+            located.problem(
+                ("databases",),
+                "no report uses `databases:`: `type: sql` reports without `db:` run on the warehouse engine",
+                f"add `db: {next(iter(sources))}` (to the reports or to defaults:) to run them on that database",
+                key=True,
+                severity="warning",
+            )
+        )
     return out
 
 

@@ -159,6 +159,8 @@ def test_a_bad_top_level_section_does_not_hide_the_reports(tmp_path: Path) -> No
         f"{cfg}:{pos(cfg, 'mysql')}: dialect 'mysql' is not one of trino, hive, duckdb (use trino, hive or duckdb)",
         f"{cfg}:{pos(cfg, 'hots')}: warning: unknown database key 'hots' (ignored) (did you mean 'host'?)",
         f"{cfg}:{pos(cfg, 'true')}: report 'r': lag True is not a whole number of seconds >= 0 (write e.g. `lag: 3600`)",
+        f"{cfg}:{pos(cfg, 'databases')}: warning: no report uses `databases:`: `type: sql` reports without `db:` run on the warehouse engine"
+        " (add `db: m` (to the reports or to defaults:) to run them on that database)",
     ]
 
 
@@ -247,4 +249,15 @@ def test_a_report_whose_database_is_wrong_is_kept_with_the_reason(tmp_path: Path
         f"{cfg}:{pos(cfg, 'mediawik}')}: report 'typo': db 'mediawik' is not under `databases:` (did you mean 'mediawiki'?)",
         f"{cfg}:{pos(cfg, 'nohost')}: database 'nohost' has no host (add `host:` and `port:`, or `auto_find_db_shard: true` with a section map)",
         f"{cfg}:{pos(cfg, 'nodb')}: database 'nodb' names no database (add `db: NAME`, or `wiki_db_placeholder: wiki_db` for one database per wiki)",
+    ]
+
+
+def test_databases_that_no_report_uses_get_a_warning(tmp_path: Path) -> None:
+    q = folder(tmp_path, "databases:\n  mediawiki: {host: db1, db: enwiki}\nreports:\n  r: {granularity: days, starts: 2024-01-01}\n")
+    config = read_folder(q)
+    cfg = q / "config.yaml"
+    assert (config.report("r").on_database, config.report("r").dialect) == (False, "trino")
+    assert [str(p) for p in config.problems] == [
+        f"{cfg}:1:1: warning: no report uses `databases:`: `type: sql` reports without `db:` run on the warehouse engine"
+        " (add `db: mediawiki` (to the reports or to defaults:) to run them on that database)"
     ]
