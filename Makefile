@@ -31,11 +31,11 @@ lint: setup  ## ruff (lint and format check) and mypy (the dev group of uv.lock)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-test: setup lint  ## lint, then every test, including those that start real Superset, StatsD/Graphite and Trino
+test: setup lint  ## lint, then every test, including those that start real Superset, StatsD/Graphite, Trino and MariaDB
 	$(VENV)/bin/python -m pytest
 
 test-fast: setup lint  ## lint, then the tests that need no external service
-	$(VENV)/bin/python -m pytest -m "not superset and not graphite and not trino and not spark"
+	$(VENV)/bin/python -m pytest -m "not superset and not graphite and not trino and not spark and not mariadb"
 
 clean:  ## remove environments, services and built files (not the catalogue or the queries)
 	rm -rf $(VENV) $(TOOLS) .services build warehouse

@@ -8,6 +8,7 @@ is reported at once, at the line and column of the key or value concerned.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 import re
@@ -106,16 +107,23 @@ class GraphiteServer(_Keys):
 
 
 class Database(_Keys):
-    """A `databases:` entry, accepted for compatibility: every query runs on the warehouse engine."""
+    """A `databases:` entry: the MariaDB/MySQL where a `type: sql` report with `db:` runs.
 
-    host: Any = None
-    port: Any = None
-    creds_file: Any = None
-    db: Any = None
-    auto_find_db_shard: Any = None
-    wiki_db_placeholder: Any = None
-    use_x1: Any = None
+    Either `host`/`port`, or `auto_find_db_shard` (the host of the database's section, from a
+    section map file: `section_map`, else $METRICS_SECTION_MAP; see docs/runner.md). The database is
+    `db`, or with `wiki_db_placeholder` the report's value of that explode placeholder.
+    """
+
+    host: str | None = None
+    port: Annotated[StrictInt, Field(gt=0, lt=65536)] | None = None
+    creds_file: str | None = None
+    db: str | None = None
+    auto_find_db_shard: StrictBool | None = None
+    wiki_db_placeholder: str | None = None
+    use_x1: StrictBool | None = None
     mw_config_path: Any = None
+    """Reportupdater read the dblists there; the section map replaces them (accepted, ignored)."""
+    section_map: str | None = None
 
 
 class FolderConfig(_Keys):
@@ -141,11 +149,16 @@ WHAT = {
     "backfill": ("one of " + ", ".join(BACKFILL), "use `range` for a query that groups by date, else remove it"),
     "snapshot": ("true or false", "write `snapshot: true`"),
     "metrics": ("a mapping of metric name -> column", "write `metrics: {name: column}`"),
-    "port": ("a port number", "write an integer such as 2003"),
-    "host": ("a host name", "write e.g. `host: graphite.example.org`"),
+    "port": ("a port number", "write an integer such as 2003 (carbon) or 3306 (MariaDB)"),
+    "host": ("a host name", "write e.g. `host: db1.example.org`"),
     "lookups": ("a mapping of placeholder -> YAML file", "write e.g. `lookups: {wiki: sitematrix.yaml}`"),
     "defaults": ("a mapping", "write `defaults:` with report keys under it"),
     "databases": ("a mapping of database key -> connection", "see docs/runner.md"),
+    "creds_file": ("a file path", "write e.g. `creds_file: /etc/mysql/conf.d/research-client.cnf`"),
+    "auto_find_db_shard": ("true or false", "write `auto_find_db_shard: true`"),
+    "use_x1": ("true or false", "write `use_x1: true`"),
+    "wiki_db_placeholder": ("an explode placeholder name", "write e.g. `wiki_db_placeholder: wiki_db`"),
+    "section_map": ("a file path", "write e.g. `section_map: sections.yaml` (see docs/runner.md)"),
 }
 """What a key must be and how to write it: the words of each type or value error."""
 MISSING = {
@@ -154,6 +167,35 @@ MISSING = {
     "path": "add `path:`, a format string such as '{_metric}.{wiki}'",
     "metrics": "add `metrics: {name: column}`",
 }
+
+
+@dataclass(frozen=True)
+class SourceDatabase:
+    """A `databases:` entry as a report uses it, file paths resolved against the query folder."""
+
+    key: str
+    file: str
+    line: int
+    column: int
+    """Where the entry is written, for error messages."""
+    host: str | None
+    port: int | None
+    creds_file: Path | None
+    db: str | None
+    wiki_db_placeholder: str | None
+    auto_find_db_shard: bool
+    use_x1: bool
+    section_map: Path | None
+
+    @property
+    def place(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+    def database_name(self, explode: typing.Mapping[str, str]) -> str:
+        """The database a query runs in: `db`, or the explode value that `wiki_db_placeholder` names."""
+        if self.wiki_db_placeholder:
+            return explode[self.wiki_db_placeholder]
+        return self.db or ""
 
 
 @dataclass(frozen=True)
@@ -176,6 +218,16 @@ class Report:
     backfill: str
     snapshot: bool
     ends: dt.date | None
+    database: SourceDatabase | None = None
+    """For a `type: sql` report with `db:`: the `databases:` entry it runs on (None if that is wrong)."""
+    database_problem: Problem | None = None
+    """Why `database` is None for a report with `db:`: running it fails with this message."""
+
+    @property
+    def on_database(self) -> bool:
+        """A `type: sql` report with `db:` runs MySQL SQL on a MariaDB/MySQL, as in Reportupdater;
+        other SQL reports run on the warehouse engine."""
+        return self.type == "sql" and self.db is not None
 
     @property
     def folder_name(self) -> str:
@@ -244,6 +296,7 @@ def read_folder(folder: Path | str, config_path: Path | str | None = None) -> Qu
     databases = data.get("databases")
     for name, database in databases.items() if isinstance(databases, dict) else ():
         out.problems.extend(_unknown_keys(located, ("databases", name), database, Database, "database key"))
+    sources = {name: _source_database(folder, str(name), entry, located, out.problems) for name, entry in config.databases.items()}
 
     if config.graphite:
         out.graphite_host = config.graphite.host or None
@@ -264,8 +317,107 @@ def read_folder(folder: Path | str, config_path: Path | str | None = None) -> Qu
         before = len(out.errors)
         report = _report(folder, report_key, raw, defaults, config.dialect, located, out.problems)
         if report is not None and len(out.errors) == before:
+            if report.on_database:
+                # Kept even when its database is wrong: each interval then fails with the reason.
+                report = _with_database(report, raw, sources, databases, located, out.problems)
             out.reports.append(report)
+    if sources and not any(r.on_database for r in out.reports) and any(r.type == "sql" for r in out.reports):
+        out.problems.append(
+            located.problem(
+                ("databases",),
+                "no report uses `databases:`: `type: sql` reports without `db:` run on the warehouse engine",
+                f"add `db: {next(iter(sources))}` (to the reports or to defaults:) to run them on that database",
+                key=True,
+                severity="warning",
+            )
+        )
     return out
+
+
+def _source_database(folder: Path, key: str, entry: Database, located: yamlfile.Located, problems: list[Problem]) -> SourceDatabase | Problem:
+    """A `databases:` entry checked once for every report that uses it; a Problem when it cannot work."""
+    where = ("databases", key)
+    line, column = located.position(where, key=True)
+    if entry.auto_find_db_shard is False:
+        problems.append(
+            located.problem(
+                where + ("auto_find_db_shard",),
+                f"database '{key}': auto_find_db_shard false turns shard discovery off (Reportupdater turned it on whenever the key was there)",
+                "remove the key to make that explicit",
+                severity="warning",
+            )
+        )
+    if entry.mw_config_path is not None:
+        problems.append(
+            located.problem(
+                where + ("mw_config_path",),
+                f"database '{key}': mw_config_path is ignored: the section map replaces mediawiki-config's dblists",
+                "set `section_map:` (or METRICS_SECTION_MAP) instead; see docs/runner.md",
+                key=True,
+                severity="warning",
+            )
+        )
+    problem = None
+    if not entry.auto_find_db_shard and not entry.host:
+        problem = located.problem(where, f"database '{key}' has no host", "add `host:` and `port:`, or `auto_find_db_shard: true` with a section map", key=True)
+    elif not entry.db and not entry.wiki_db_placeholder:
+        problem = located.problem(
+            where, f"database '{key}' names no database", "add `db: NAME`, or `wiki_db_placeholder: wiki_db` for one database per wiki", key=True
+        )
+    if problem is not None:
+        return problem  # reported by the reports that use the entry (Reportupdater ignores unused ones)
+
+    def path(value: str | None) -> Path | None:
+        return folder / Path(value).expanduser() if value else None
+
+    return SourceDatabase(
+        key=key,
+        file=located.file,
+        line=line,
+        column=column,
+        host=entry.host,
+        port=entry.port,
+        creds_file=path(entry.creds_file),
+        db=entry.db,
+        wiki_db_placeholder=entry.wiki_db_placeholder,
+        auto_find_db_shard=bool(entry.auto_find_db_shard),
+        use_x1=bool(entry.use_x1),
+        section_map=path(entry.section_map),
+    )
+
+
+def _with_database(
+    report: Report, raw: dict, sources: dict[str, SourceDatabase | Problem], written: Any, located: yamlfile.Located, problems: list[Problem]
+) -> Report:
+    """The report with its `databases:` entry, or with the problem that keeps it from running."""
+    place = ("reports", report.key, "db") if "db" in raw else ("defaults", "db")
+    source = sources.get(str(report.db))
+    problem: Problem | None = None
+    if isinstance(source, Problem):
+        problem = source
+        if source not in problems:
+            problems.append(source)
+    elif source is None and isinstance(written, dict) and report.db in written:
+        problem = located.problem(("databases", str(report.db)), f"database '{report.db}' has errors", f"fix `databases: {report.db}` as reported")
+    elif source is None:
+        close = difflib.get_close_matches(str(report.db), list(map(str, sources)), n=1, cutoff=0.6)
+        problem = located.problem(
+            place,
+            f"report '{report.key}': db '{report.db}' is not under `databases:`",
+            f"did you mean '{close[0]}'?" if close else f"add `databases: {{{report.db}: {{host: ..., port: 3306, creds_file: ..., db: ...}}}}`, or fix `db:`",
+        )
+        problems.append(problem)
+    elif source.wiki_db_placeholder and source.wiki_db_placeholder not in report.explode_by:
+        problem = located.problem(
+            place,
+            f"report '{report.key}': database '{source.key}' takes the database name from explode placeholder '{source.wiki_db_placeholder}', "
+            "which the report does not have",
+            f"add `explode_by: {{{source.wiki_db_placeholder}: enwiki, dewiki}}` (or a file of wiki databases)",
+        )
+        problems.append(problem)
+    if problem is not None:
+        return dataclasses.replace(report, database_problem=problem)
+    return dataclasses.replace(report, database=typing.cast(SourceDatabase, source))
 
 
 def _validate(model: type[_Keys], data: dict, located: yamlfile.Located, place: Callable[[str], tuple], label: str) -> tuple[Any, list[Problem]]:
@@ -352,7 +504,9 @@ def _report(folder: Path, key: str, raw: dict, defaults: dict, folder_dialect: s
         max_data_points=config.max_data_points,
         group=config.group,
         graphite=config.graphite,
-        dialect=config.dialect or folder_dialect or ("hive" if config.type == "hive" else "trino"),
+        dialect="mysql"
+        if config.type == "sql" and config.db is not None
+        else config.dialect or folder_dialect or ("hive" if config.type == "hive" else "trino"),
         backfill=config.backfill,
         snapshot=config.snapshot,
         ends=config.ends,

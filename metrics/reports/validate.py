@@ -7,6 +7,7 @@ the reason, not at 3 a.m. A catalogue metric whose report or column does not exi
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Iterable
 
@@ -37,9 +38,51 @@ def check_folder(folder: Path, engine: Engine | type[Engine] | None = None) -> t
     engine = engine or engine_class()
     problems = list(config.problems)
     for report in config.reports:
-        if report.type != "script":
+        if report.on_database:
+            if report.database_problem is None:  # else its placeholders may be what the config lacks
+                problems.extend(_check_mysql_query(report))
+        elif report.type != "script":
             problems.extend(_check_query(report, engine))
-    return config, problems
+    return config, list(dict.fromkeys(problems))  # a database's problem once, however many reports use it
+
+
+def _check_mysql_query(report: Report) -> list[Problem]:
+    """A query for MariaDB/MySQL: placeholders, and MySQL syntax as sqlglot reads it (a warning only:
+    the query runs as written, and the server, not sqlglot, has the last word); its creds file."""
+    file = str(report.query_file)
+    sample = Interval(report.starts, report.starts + dt.timedelta(days=1))
+    problems = []
+    try:
+        text = render(report.query_file.read_text("utf-8"), sample_values(sample, report.explode_by))
+    except (TemplateError, OSError) as exc:
+        return [Problem(file, 1, 1, str(exc), "placeholders are {from_timestamp}, {to_timestamp} and the explode_by names")]
+    try:
+        sqlglot.parse(text, read="mysql")
+    except sqlglot.errors.ParseError as exc:
+        first = exc.errors[0] if exc.errors else {}
+        problems.append(
+            Problem(
+                file,
+                int(first.get("line") or 1),
+                int(first.get("col") or 1),
+                f"cannot parse the query as MySQL: {first.get('description') or exc}",
+                f"it runs as written on database '{report.db}'; check it there",
+                "warning",
+            )
+        )
+    creds = report.database.creds_file if report.database else None
+    if creds is not None and not os.access(creds, os.R_OK):
+        problems.append(
+            Problem(
+                report.database.file if report.database else file,
+                report.database.line if report.database else 1,
+                report.database.column if report.database else 1,
+                f"database '{report.db}': creds_file {creds} cannot be read here",
+                "runs fail where it cannot be read: check the path, or run this where the file is",
+                "warning",
+            )
+        )
+    return problems
 
 
 def _check_query(report: Report, engine: Engine | type[Engine]) -> list[Problem]:

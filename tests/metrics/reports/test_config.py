@@ -130,7 +130,7 @@ reports:
     cfg = q / "config.yaml"
     assert config.reports == []
     assert [str(p) for p in sorted(config.problems)] == [
-        f"{cfg}:{pos(cfg, '99999')}: graphite.port 99999 is not a port number (write an integer such as 2003)",
+        f"{cfg}:{pos(cfg, '99999')}: graphite.port 99999 is not a port number (write an integer such as 2003 (carbon) or 3306 (MariaDB))",
         f"{cfg}:{pos(cfg, 'lookps')}: warning: unknown graphite key 'lookps' (ignored) (did you mean 'lookups'?)",
         f"{cfg}:{pos(cfg, 'an hour')}: defaults: lag 'an hour' is not a whole number of seconds >= 0 (write e.g. `lag: 3600`)",
         f"{cfg}:{pos(cfg, 'reprots')}: warning: unknown top-level key 'reprots' (ignored) (did you mean 'reports'?)",
@@ -159,6 +159,8 @@ def test_a_bad_top_level_section_does_not_hide_the_reports(tmp_path: Path) -> No
         f"{cfg}:{pos(cfg, 'mysql')}: dialect 'mysql' is not one of trino, hive, duckdb (use trino, hive or duckdb)",
         f"{cfg}:{pos(cfg, 'hots')}: warning: unknown database key 'hots' (ignored) (did you mean 'host'?)",
         f"{cfg}:{pos(cfg, 'true')}: report 'r': lag True is not a whole number of seconds >= 0 (write e.g. `lag: 3600`)",
+        f"{cfg}:{pos(cfg, 'databases')}: warning: no report uses `databases:`: `type: sql` reports without `db:` run on the warehouse engine"
+        " (add `db: m` (to the reports or to defaults:) to run them on that database)",
     ]
 
 
@@ -185,3 +187,77 @@ def test_starts_as_a_yaml_timestamp_or_text_and_empty_sections_as_absent(tmp_pat
     assert config.problems == []
     r, s = config.reports
     assert (r.starts, r.explode_by, r.graphite, r.max_data_points, s.starts) == (dt.date(2024, 1, 15), {}, None, None, dt.date(2024, 2, 1))
+
+
+def test_a_sql_report_with_db_gets_its_database_entry_and_mysql_dialect(tmp_path: Path) -> None:
+    q = folder(
+        tmp_path,
+        "databases:\n"
+        "  mediawiki: {auto_find_db_shard: true, wiki_db_placeholder: wiki_db, creds_file: research.cnf, section_map: map.yaml}\n"
+        "  shared: {host: db1, port: 3320, creds_file: /etc/mysql/research.cnf, db: wikishared, auto_find_db_shard: false}\n"
+        "defaults: {db: mediawiki, granularity: days, starts: 2024-01-01}\n"
+        "reports:\n"
+        "  r: {explode_by: {wiki_db: 'enwiki, dewiki'}}\n"
+        "  s: {db: shared, execute: r}\n"
+        "  h: {type: hive}\n"
+        "  w: {execute: r, db: null}\n",
+        {"r.sql": "select 1", "h.hql": "select 1"},
+    )
+    config = read_folder(q)
+    cfg = q / "config.yaml"
+    r, s, h, w = (config.report(k) for k in "rshw")
+    assert (r.on_database, r.dialect, s.on_database, s.dialect) == (True, "mysql", True, "mysql")
+    assert (h.on_database, h.dialect, h.database, w.on_database, w.dialect) == (False, "hive", None, False, "trino")
+    assert r.database is not None and s.database is not None
+    assert (r.database.key, r.database.place, r.database.creds_file, r.database.section_map) == ("mediawiki", f"{cfg}:2:3", q / "research.cnf", q / "map.yaml")
+    assert (r.database.auto_find_db_shard, r.database.database_name({"wiki_db": "dewiki"})) == (True, "dewiki")
+    assert (s.database.host, s.database.port, s.database.creds_file, s.database.auto_find_db_shard, s.database.database_name({})) == (
+        "db1",
+        3320,
+        Path("/etc/mysql/research.cnf"),
+        False,
+        "wikishared",
+    )
+    assert [str(p) for p in config.problems] == [
+        f"{cfg}:{pos(cfg, 'false')}: warning: database 'shared': auto_find_db_shard false turns shard discovery off"
+        " (Reportupdater turned it on whenever the key was there) (remove the key to make that explicit)"
+    ]
+
+
+def test_a_report_whose_database_is_wrong_is_kept_with_the_reason(tmp_path: Path) -> None:
+    q = folder(
+        tmp_path,
+        "databases:\n"
+        "  mediawiki: {host: db1, wiki_db_placeholder: wiki_db}\n"
+        "  nohost: {db: x}\n"
+        "  nodb: {host: db1}\n"
+        "  unused: {port: 3306}\n"
+        "reports:\n"
+        "  nowiki: {granularity: days, starts: 2024-01-01, execute: r, db: mediawiki}\n"
+        "  typo: {granularity: days, starts: 2024-01-01, execute: r, db: mediawik}\n"
+        "  a: {granularity: days, starts: 2024-01-01, execute: r, db: nohost}\n"
+        "  b: {granularity: days, starts: 2024-01-01, execute: r, db: nodb}\n"
+        "  c: {granularity: days, starts: 2024-01-01, execute: r, db: nodb}\n",
+    )
+    config = read_folder(q)
+    cfg = q / "config.yaml"
+    assert [r.key for r in config.reports] == ["nowiki", "typo", "a", "b", "c"]
+    assert all(r.database is None and r.database_problem in config.problems for r in config.reports)
+    assert [str(p) for p in config.problems] == [
+        f"{cfg}:{pos(cfg, 'db: mediawiki}', 4)}: report 'nowiki': database 'mediawiki' takes the database name from explode placeholder 'wiki_db',"
+        " which the report does not have (add `explode_by: {wiki_db: enwiki, dewiki}` (or a file of wiki databases))",
+        f"{cfg}:{pos(cfg, 'mediawik}')}: report 'typo': db 'mediawik' is not under `databases:` (did you mean 'mediawiki'?)",
+        f"{cfg}:{pos(cfg, 'nohost')}: database 'nohost' has no host (add `host:` and `port:`, or `auto_find_db_shard: true` with a section map)",
+        f"{cfg}:{pos(cfg, 'nodb')}: database 'nodb' names no database (add `db: NAME`, or `wiki_db_placeholder: wiki_db` for one database per wiki)",
+    ]
+
+
+def test_databases_that_no_report_uses_get_a_warning(tmp_path: Path) -> None:
+    q = folder(tmp_path, "databases:\n  mediawiki: {host: db1, db: enwiki}\nreports:\n  r: {granularity: days, starts: 2024-01-01}\n")
+    config = read_folder(q)
+    cfg = q / "config.yaml"
+    assert (config.report("r").on_database, config.report("r").dialect) == (False, "trino")
+    assert [str(p) for p in config.problems] == [
+        f"{cfg}:1:1: warning: no report uses `databases:`: `type: sql` reports without `db:` run on the warehouse engine"
+        " (add `db: mediawiki` (to the reports or to defaults:) to run them on that database)"
+    ]

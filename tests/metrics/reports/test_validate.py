@@ -84,3 +84,34 @@ def test_catalogue_links_to_missing_folder_report_and_column(tmp_path: Path, cat
     )
     assert f"{tp}:{pos(tp, 'views}')}: report 'pageviews/domain_views' has no result column 'views' (its columns: domain_code, total_views)" in problems
     assert len(problems) == 5  # three equity metrics name the missing folder
+
+
+def test_a_mysql_report_is_checked_as_mysql_not_as_trino(tmp_path: Path) -> None:
+    q = tmp_path / "cx"
+    q.mkdir()
+    (q / "config.yaml").write_text(
+        "databases:\n"
+        "  mediawiki: {host: db1, port: 3306, creds_file: nowhere.cnf, wiki_db_placeholder: wiki_db}\n"
+        "defaults: {db: mediawiki, granularity: days, starts: 2024-01-01, explode_by: {wiki_db: 'enwiki, dewiki'}}\n"
+        "reports:\n"
+        "  beta: {}\n"
+        "  broken: {}\n"
+        "  typo: {db: mediawkii, execute: beta}\n"
+    )
+    # MySQL only: `!`, `&&`, backticks, identifiers starting with a digit, `{wiki_db}.table`, a trailing `;`
+    (q / "beta.sql").write_text(
+        "SELECT DATE('{from_timestamp}') AS `date`, SUM(2017_enabled && ! wiked) AS {wiki_db}\n"
+        "  FROM (SELECT up_user, MAX(up_property = 'x') AS 2017_enabled, 0 AS wiked FROM {wiki_db}.user_properties GROUP BY up_user ORDER BY NULL) AS p;\n"
+    )
+    (q / "broken.sql").write_text("SELECT DATE('{from_timestamp}') AS date,\n  COUNT(*) AS n\n FROM user WHERE x = = 1\n")
+    _, problems = check_folder(q)
+    cfg = q / "config.yaml"
+    assert [str(p) for p in sorted(problems) if not p.is_error] == [
+        f"{q / 'broken.sql'}:3:22: warning: cannot parse the query as MySQL: Required keyword: 'expression' missing for <class 'sqlglot.expressions.core.EQ'>"
+        " (it runs as written on database 'mediawiki'; check it there)",
+        f"{cfg}:2:3: warning: database 'mediawiki': creds_file {q / 'nowhere.cnf'} cannot be read here"
+        " (runs fail where it cannot be read: check the path, or run this where the file is)",
+    ]
+    assert [str(p) for p in problems if p.is_error] == [
+        f"{cfg}:{pos(cfg, 'mediawkii')}: report 'typo': db 'mediawkii' is not under `databases:` (did you mean 'mediawiki'?)"
+    ]
