@@ -69,40 +69,67 @@ def main(
     type=click.Choice(["duckdb", "trino"]),
     help="The engine whose functions and dialect the queries are checked against (default: the configured engine).",
 )
+@click.option(
+    "--config-path",
+    type=click.Path(dir_okay=False, exists=True),
+    help="The config of the query folder(s) in PATHS, when not their config.yaml (as update-reports --config-path).",
+)
 @click.pass_context
-def validate(ctx: click.Context, paths: tuple[str, ...], strict: bool, engine_kind: str | None) -> None:
+def validate(ctx: click.Context, paths: tuple[str, ...], strict: bool, engine_kind: str | None, config_path: str | None) -> None:
     """Check spec files and query folders (default: the whole catalogue and every query folder).
 
-    PATHS may name spec files, catalogue folders and query folders (holding a config.yaml).
-    Specs are checked against their schema and each other; query folders for config errors,
-    SQL the engine cannot run, and the reports and columns the catalogue names. Each problem is one line `file:line:column: what is wrong (what to do)`. Exit code 1 when
+    PATHS may name spec files, catalogue folders, query folders and query configs (a YAML file with
+    `reports:`, such as config-hive.yaml). Specs are checked against their schema and each other;
+    query folders for config errors, SQL the engine cannot run, tables, columns and struct fields
+    the warehouse lacks (a table not loaded yet is a warning), and the reports and columns the
+    catalogue names. A folder is checked with each of its configs (config.yaml, config-*.yaml).
+    Each problem is one line `file:line:column: what is wrong (what to do)`. Exit code 1 when
     there is an error (or a warning, with --strict), 0 otherwise.
     """
     from metrics.engines import engine_class
     from metrics.reports import validate as queries_check
+    from metrics.warehouse import Warehouse
 
     s = settings(ctx)
     engine = engine_class(engine_kind or s.engine)
-    folders = [Path(p) for p in paths if (Path(p) / "config.yaml").is_file()]
-    targets: list[Path | str] = [p for p in paths if Path(p) not in folders]
+    configs: list[tuple[Path, Path]] = []  # (query folder, its config file)
+    targets: list[Path | str] = []
+    for given in paths:
+        path = Path(given)
+        if path.is_dir() and (queries_check.config_files(path) or config_path):
+            configs += [(path, Path(config_path))] if config_path else [(path, c) for c in queries_check.config_files(path)]
+        elif queries_check.is_query_config(path):
+            configs.append((path.parent, path))
+        else:
+            targets.append(given)
+    if config_path and not configs:
+        raise click.UsageError("--config-path needs a query folder in PATHS")
     if not paths:
-        targets, folders = [s.catalogue], queries_check.query_folders(s.queries)
+        targets = [s.catalogue]
+        root = Path(s.queries)
+        folders = sorted({c.parent for c in root.glob("*/config*.y*ml")}) if root.is_dir() else []
+        configs = [(folder, c) for folder in folders for c in queries_check.config_files(folder)]
     from metrics import catalogue as catalogue_mod
 
     files = catalogue_mod.spec_files(targets)
     problems = catalogue_mod.validate(targets)
+    tables = Warehouse(s.warehouse).sql_schema() or None
+    if tables is None and configs:
+        click.echo(f"note: the warehouse {s.warehouse} holds no tables: tables and columns are not checked (load data, or pass --warehouse)", err=True)
     checked: dict[str, Any] = {}
-    for folder in folders:
-        config, folder_problems = queries_check.check_folder(folder, engine)
-        checked[folder.name] = config
+    for folder, config_file in configs:
+        config, folder_problems = queries_check.check_folder(folder, engine, config_path=config_file, tables=tables)
+        if config is not None:
+            checked.setdefault(folder.name, config)
         problems += folder_problems
     problems += queries_check.check_links(files, Path(s.queries), checked)
-    problems = sorted(problems)
+    problems = sorted(dict.fromkeys(problems))  # two configs of one folder share their queries' problems
     for problem in problems:
         click.echo(str(problem))
     errors = sum(p.is_error for p in problems)
     warnings = len(problems) - errors
-    click.echo(f"{len(files)} spec file(s) and {len(folders)} query folder(s) checked: {errors} error(s), {warnings} warning(s)", err=True)
+    folders_checked = len({folder for folder, _ in configs})
+    click.echo(f"{len(files)} spec file(s) and {folders_checked} query folder(s) checked: {errors} error(s), {warnings} warning(s)", err=True)
     if errors or (strict and warnings):
         sys.exit(1)
 

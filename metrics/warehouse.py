@@ -315,6 +315,14 @@ class Warehouse:
                 found.append(self._read_info(meta))
         return found
 
+    def sql_schema(self) -> dict[str, dict[str, dict[str, str]]]:
+        """Every table's columns (partition keys last) as schema -> table -> column -> SQL type, sqlglot's form."""
+        out: dict[str, dict[str, dict[str, str]]] = {}
+        for info in self.tables():
+            columns = {**info.columns, **info.partition_by}
+            out.setdefault(info.schema, {})[info.name] = {c: SQL_TYPES.get(t, "VARCHAR") for c, t in columns.items()}
+        return out
+
     def info(self, schema: str, table: str) -> TableInfo | None:
         meta = self.table_dir(schema, table) / META
         return self._read_info(meta) if meta.is_file() else None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
+import os
 import re
 import typing
 from dataclasses import dataclass, field
@@ -515,6 +516,8 @@ def _report(folder: Path, key: str, raw: dict, defaults: dict, folder_dialect: s
         problems.append(
             located.problem(("reports", key), f"report '{key}': query file {report.query_file} not found", "create it, or set `execute:` to the file stem")
         )
+    elif report.type == "script" and not os.access(report.query_file, os.X_OK):
+        problems.append(located.problem(("reports", key), f"report '{key}': script {report.query_file} is not executable", f"chmod +x {report.query_file}"))
     return report
 
 

@@ -273,15 +273,7 @@ class Run:
 
 def sql_schema(engine: Engine) -> dict[str, dict[str, dict[str, str]]]:
     """The tables as sqlglot wants them for type annotation (the engine's own when it writes them)."""
-    from metrics.warehouse import SQL_TYPES
-
-    if engine.write_mode == "sql":
-        return engine.sql_schema()
-    out: dict[str, dict[str, dict[str, str]]] = {}
-    for info in engine.warehouse.tables():
-        columns = {**info.columns, **info.partition_by}
-        out.setdefault(info.schema, {})[info.name] = {c: SQL_TYPES.get(t, "VARCHAR") for c, t in columns.items()}
-    return out
+    return engine.sql_schema() if engine.write_mode == "sql" else engine.warehouse.sql_schema()
 
 
 def plan(report: Report, store: Store, now: dt.datetime, pending: Sequence[reruns_mod.Rerun]) -> list[tuple[dict[str, str], list[Interval]]]:

@@ -21,6 +21,7 @@ from metrics.problems import InputError, Problem
 from metrics.reports.config import QueryFolder, Report, read_folder
 from metrics.reports.execute import column_name
 from metrics.reports.intervals import Interval
+from metrics.reports.references import SqlSchema, check_references, hiveql_in_script
 from metrics.reports.templates import TemplateError, functions_used, output_columns, render, sample_values, transpile
 
 
@@ -29,10 +30,37 @@ def query_folders(root: Path) -> list[Path]:
     return sorted(p.parent for p in Path(root).glob("*/config.yaml")) if Path(root).is_dir() else []
 
 
-def check_folder(folder: Path, engine: Engine | type[Engine] | None = None) -> tuple[QueryFolder | None, list[Problem]]:
-    """Every problem of one query folder: its config, and each SQL report's query on `engine` (default: the default engine)."""
+def config_files(folder: Path) -> list[Path]:
+    """Every Reportupdater config of a query folder: `config.yaml`, and others such as
+    `config-hive.yaml` beside it (Reportupdater's `--config-path`), as YAML mappings with `reports:`."""
+    found = []
+    for path in sorted(Path(folder).glob("config*.y*ml")):
+        if path.name == "config.yaml" or _has_reports(path):
+            found.append(path)
+    return found
+
+
+def is_query_config(path: Path) -> bool:
+    """Whether a YAML file is a query folder's config (a mapping with `reports:`), not a catalogue spec."""
+    return path.is_file() and path.suffix in (".yaml", ".yml") and _has_reports(path)
+
+
+def _has_reports(path: Path) -> bool:
     try:
-        config = read_folder(folder)
+        data = yamlfile.load(path).data
+    except Exception:  # noqa: BLE001 - whoever reads it for real reports why
+        return False
+    return isinstance(data, dict) and "reports" in data and "metrics" not in data
+
+
+def check_folder(
+    folder: Path, engine: Engine | type[Engine] | None = None, *, config_path: Path | None = None, tables: SqlSchema | None = None
+) -> tuple[QueryFolder | None, list[Problem]]:
+    """Every problem of one query folder: its config (`config_path`, default config.yaml), each SQL
+    report's query on `engine` (default: the default engine), and, given the warehouse's `tables`,
+    every table, column and struct field the queries (and the scripts' HiveQL) read."""
+    try:
+        config = read_folder(folder, config_path)
     except InputError as exc:
         return None, list(exc.problems)
     engine = engine or engine_class()
@@ -42,8 +70,24 @@ def check_folder(folder: Path, engine: Engine | type[Engine] | None = None) -> t
             if report.database_problem is None:  # else its placeholders may be what the config lacks
                 problems.extend(_check_mysql_query(report))
         elif report.type != "script":
-            problems.extend(_check_query(report, engine))
+            problems.extend(_check_query(report, engine, tables))
+        elif tables is not None and report.query_file.is_file():
+            problems.extend(_check_script(report, tables))
     return config, list(dict.fromkeys(problems))  # a database's problem once, however many reports use it
+
+
+def _check_script(report: Report, tables: SqlSchema) -> list[Problem]:
+    """The tables and columns of the HiveQL a script hands to `hive`/`beeline`, checked like a query's."""
+    try:
+        text = report.query_file.read_text("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return []  # a binary: nothing to read
+    start = report.starts
+    values = {"1": start.isoformat(), "2": (start + dt.timedelta(days=1)).isoformat()}
+    problems = []
+    for line, sql in hiveql_in_script(text, values):
+        problems.extend(check_references(sql, "hive", tables, str(report.query_file), first_line=line))
+    return problems
 
 
 def _check_mysql_query(report: Report) -> list[Problem]:
@@ -85,18 +129,25 @@ def _check_mysql_query(report: Report) -> list[Problem]:
     return problems
 
 
-def _check_query(report: Report, engine: Engine | type[Engine]) -> list[Problem]:
+def _check_query(report: Report, engine: Engine | type[Engine], tables: SqlSchema | None = None) -> list[Problem]:
     file = str(report.query_file)
     sample = Interval(report.starts, report.starts + dt.timedelta(days=1))
     try:
         text = render(report.query_file.read_text("utf-8"), sample_values(sample, report.explode_by))
+        try:
+            sqlglot.parse(text, read=report.dialect)
+        except sqlglot.errors.ParseError as exc:
+            first = exc.errors[0] if exc.errors else {}
+            what = first.get("description") or str(exc).splitlines()[0]
+            hint = f"the report is written in {report.dialect} SQL (set `dialect:` in config.yaml if not)"
+            return [Problem(file, int(first.get("line") or 1), int(first.get("col") or 1), f"cannot parse the query as {report.dialect} SQL: {what}", hint)]
         refused = _refusals(text, report.dialect, engine.dialect)
         if refused:
             return [Problem(file, e.line, e.column, e.message, e.hint) for e in refused]
         sql = transpile(text, report.dialect, engine.dialect)
     except TemplateError as exc:
         return [Problem(file, 1, 1, str(exc), f"the report is written in {report.dialect} SQL (set `dialect:` in config.yaml if not)")]
-    problems = []
+    problems = check_references(text, report.dialect, tables, file) if tables is not None else []
     known = engine.functions()
     for name in sorted(functions_used(sql, engine.dialect) - known):
         problems.append(Problem(file, 1, 1, f"function {name}() has no {engine.name} equivalent", "rewrite it with functions both engines have"))

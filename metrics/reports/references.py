@@ -1,0 +1,144 @@
+"""What a query reads, checked against the warehouse: every table, column and struct field exists.
+
+A misspelt table (`wmf.pageviews_hourly`) or column (`count_view`) is an error at its line and
+column with the nearest real name; a table of a schema the warehouse has not loaded yet is a
+warning (the query may be right, the data not there yet). Script reports are checked through the
+HiveQL they hand to `hive -e` or a here-document (`hiveql_in_script`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Any, Iterator, Literal, Mapping
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import OptimizeError, SqlglotError
+from sqlglot.optimizer.qualify import qualify
+from sqlglot.schema import MappingSchema
+
+from metrics.engines.hive_semantics import position
+from metrics.problems import Problem
+
+SqlSchema = Mapping[str, Mapping[str, Mapping[str, str]]]
+"""schema -> table -> column -> SQL type (DuckDB's spelling, as `Warehouse.sql_schema` gives it)."""
+
+_QUALIFY_PLACE = re.compile(r"Line: (\d+), Col: (\d+)")
+_QUALIFY_COLUMN = re.compile(r"Column '([^']+)' could not be resolved|Unknown column: (\S+)")
+
+
+def check_references(text: str, dialect: str, tables: SqlSchema, file: str, *, first_line: int = 1) -> list[Problem]:
+    """Problems of every table, column and struct field `text` reads that `tables` lacks.
+
+    `first_line` is the line of `text`'s first line in `file` (for SQL found inside a script).
+    Raises nothing: SQL that does not parse is left to the parse check.
+    """
+    try:
+        tree = sqlglot.parse_one(text, read=dialect)
+    except SqlglotError:
+        return []
+    shift = first_line - 1
+
+    def problem(node: exp.Expression, message: str, hint: str, severity: Literal["error", "warning"] = "error") -> Problem:
+        line, column = position(node)
+        return Problem(file, line + shift, column, message, hint, severity)
+
+    problems: list[Problem] = []
+    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    resolved = True
+    for table in tree.find_all(exp.Table):
+        name, db = table.name.lower(), table.db.lower()
+        if not db and name in ctes:
+            continue
+        if not db:
+            resolved = False  # an unqualified table's schema is the session's: not checked
+            continue
+        if name in tables.get(db, {}):
+            continue
+        resolved = False
+        everything = [f"{s}.{t}" for s, known in tables.items() for t in known]
+        near = difflib.get_close_matches(f"{db}.{name}", everything, n=1, cutoff=0.8)
+        if near:
+            problems.append(problem(table, f"table {db}.{name} is not in the warehouse", f"did you mean {near[0]}?"))
+        elif db in tables:
+            problems.append(problem(table, f"table {db}.{name} is not in the warehouse", f"tables of {db}: {', '.join(sorted(tables[db])) or 'none'}"))
+        else:
+            problems.append(problem(table, f"table {db}.{name} is not loaded yet", "load its data (metrics ingest ...) before the report runs", "warning"))
+    if not resolved or problems:
+        return problems
+    schema = MappingSchema({s: dict(t) for s, t in tables.items()}, dialect="duckdb")
+    try:
+        qualified = qualify(tree.copy(), schema=schema, dialect=dialect, validate_qualify_columns=True, quote_identifiers=False)
+    except OptimizeError as exc:
+        return [_unresolved(tree, str(exc), tables, problem)]
+    except SqlglotError:
+        return []
+    return list(_struct_fields(qualified, schema, problem))
+
+
+def _unresolved(tree: Any, message: str, tables: SqlSchema, problem) -> Problem:  # noqa: ANN001
+    """The problem of a column sqlglot could not resolve, at the column, with the nearest real name."""
+    found = _QUALIFY_COLUMN.search(message)
+    name = (found.group(1) or found.group(2)) if found else ""
+    columns = sorted({c for t in tree.find_all(exp.Table) for c in tables.get(t.db.lower(), {}).get(t.name.lower(), {})})
+    near = difflib.get_close_matches(name, columns, n=1, cutoff=0.6)
+    node = next((c for c in tree.find_all(exp.Column) if c.name == name), None)
+    hint = f"did you mean {near[0]}?" if near else f"columns: {', '.join(columns)}"
+    if node is not None:
+        return problem(node, f"column {name} is not in the table(s) it reads", hint)
+    place = _QUALIFY_PLACE.search(message)
+    where = exp.Column(this=exp.to_identifier(name))
+    if place:
+        where.this.meta.update(line=int(place.group(1)), col=int(place.group(2)))
+    return problem(where, f"column {name or '?'} is not in the table(s) it reads", hint)
+
+
+def _struct_fields(tree: Any, schema: MappingSchema, problem) -> Iterator[Problem]:  # noqa: ANN001
+    """A problem per `column.field` whose struct column has no such field."""
+    sources = {t.alias_or_name: t for t in tree.find_all(exp.Table)}
+    for dot in tree.find_all(exp.Dot):
+        column = dot.this
+        if not isinstance(column, exp.Column) or column.table not in sources:
+            continue
+        table = sources[column.table]
+        kind = schema.get_column_type(exp.table_(table.name, table.db), exp.column(column.name))
+        if not kind.is_type(exp.DataType.Type.STRUCT):
+            continue
+        fields = [e.name for e in kind.expressions]
+        field = dot.expression.name
+        if field not in fields:
+            near = difflib.get_close_matches(field, fields, n=1, cutoff=0.6)
+            yield problem(
+                dot.expression,
+                f"struct {column.name} has no field {field}",
+                f"did you mean {column.name}.{near[0]}?" if near else f"its fields: {', '.join(fields)}",
+            )
+
+
+_HEREDOC = re.compile(r"<<-?\s*(['\"]?)(\w+)\1[^\n]*\n(.*?)\n\s*\2\s*$", re.S | re.M)
+_DASH_E = re.compile(r"""(?:hive|beeline)\b[^\n"']*?\s-e\s+(["'])(.*?)(?<!\\)\1""", re.S)
+_SHELL_VAR = re.compile(r"\$\{?(\w+)\}?")
+
+
+def hiveql_in_script(text: str, values: Mapping[str, str]) -> list[tuple[int, str]]:
+    """The SELECT statements a script hands to `hive`/`beeline` (`-e "..."` or a here-document), with the line each starts on.
+
+    Shell variables become `values[name]` (the script's arguments `1`, `2`, ... as dates), or
+    stay as written when unknown; `set ...;` and `use ...;` statements are dropped.
+    """
+    found: list[tuple[int, str]] = []
+    for match in [*_HEREDOC.finditer(text), *_DASH_E.finditer(text)]:
+        body = match.group(3) if match.re is _HEREDOC else match.group(2)
+        if "$(" in body and match.re is _DASH_E:
+            continue  # a command substitution: the here-document inside is matched on its own
+        start = text.count("\n", 0, match.start(3 if match.re is _HEREDOC else 2)) + 1
+        body = _SHELL_VAR.sub(lambda m: values.get(m.group(1), m.group(0)), body)
+        offset = 0
+        for statement in body.split(";"):
+            stripped = statement.strip()
+            lead = statement[: len(statement) - len(statement.lstrip())].count("\n")
+            if re.match(r"(?is)(select|with)\b", stripped):
+                found.append((start + offset + lead, stripped))
+            offset += statement.count("\n")
+    return sorted(found)
