@@ -475,6 +475,14 @@ def _day_of_week(node: exp.Expression, ctx: Context) -> exp.Expression:
     return _sql("(_d % 7) + 1", d=exp.DayOfWeekIso(this=as_date(node.this)))
 
 
+def _number_as_string(node: exp.Expression, ctx: Context) -> exp.Expression | None:
+    """An integer where a string function wants text: Hive converts it (`LPAD(month, 2, '0')`); the engines refuse."""
+    if _type(node.this) in INTEGER_TYPES:
+        node.set("this", exp.cast(node.this.copy(), exp.DataType.build("VARCHAR")))
+        return node
+    return None
+
+
 def _date_part(node: exp.Expression, ctx: Context) -> exp.Expression:
     node.set("this", as_date(node.this.this if isinstance(node.this, exp.TsOrDsToDate) else node.this))
     return node
@@ -678,6 +686,24 @@ RULES: tuple[Rule, ...] = (
         ),
         rewrite=_substr,
         nodes=(exp.Substring,),
+    ),
+    Rule(
+        "number-as-string",
+        "LPAD / RPAD / LENGTH / REVERSE / UPPER / LOWER of an integer",
+        "The integer is converted to its decimal text first: `LPAD(month, 2, '0')` = '07', `LENGTH(-7)` = 2.",
+        "No function matches an INTEGER argument: the query fails.",
+        "No function matches a BIGINT argument: the query fails.",
+        {"duckdb": "rewrite", "trino": "rewrite"},
+        "An integer argument is cast to VARCHAR (its decimal text, as Hive's conversion gives).",
+        (
+            Example(scalar("LPAD(i, 3, '0')")),
+            Example(scalar("RPAD(i, 3, 'x')")),
+            Example(scalar("LENGTH(b)")),
+            Example(scalar("REVERSE(i)")),
+            Example(scalar("UPPER(i)")),
+        ),
+        rewrite=_number_as_string,
+        nodes=(exp.Pad, exp.Length, exp.Reverse, exp.Upper, exp.Lower),
     ),
     Rule(
         "day-of-week",
