@@ -1,8 +1,8 @@
 """What a query reads, checked against the warehouse: every table, column and struct field exists.
 
-A misspelt table (`wmf.pageviews_hourly`) or column (`count_view`) is an error at its line and
-column with the nearest real name; a table of a schema the warehouse has not loaded yet is a
-warning (the query may be right, the data not there yet). Script reports are checked through the
+A misspelt table (`wmf.pageviews_hourly`, a name at least `MISSPELT` alike to a loaded one) or
+column (`count_view`) is an error at its line and column with the nearest real name; any other
+missing table is a warning (the query may be right, the data not loaded yet). Script reports are checked through the
 HiveQL they hand to `hive -e` or a here-document (`hiveql_in_script`).
 """
 
@@ -23,6 +23,9 @@ from metrics.problems import Problem
 
 SqlSchema = Mapping[str, Mapping[str, Mapping[str, str]]]
 """schema -> table -> column -> SQL type (DuckDB's spelling, as `Warehouse.sql_schema` gives it)."""
+
+MISSPELT = 0.9
+"""How alike (difflib ratio) a missing table's name and a loaded one must be to call it a misspelling, not data not loaded yet."""
 
 _QUALIFY_PLACE = re.compile(r"Line: (\d+), Col: (\d+)")
 _QUALIFY_COLUMN = re.compile(r"Column '([^']+)' could not be resolved|Unknown column: (\S+)")
@@ -58,13 +61,13 @@ def check_references(text: str, dialect: str, tables: SqlSchema, file: str, *, f
             continue
         resolved = False
         everything = [f"{s}.{t}" for s, known in tables.items() for t in known]
-        near = difflib.get_close_matches(f"{db}.{name}", everything, n=1, cutoff=0.8)
+        near = difflib.get_close_matches(f"{db}.{name}", everything, n=1, cutoff=MISSPELT)
         if near:
             problems.append(problem(table, f"table {db}.{name} is not in the warehouse", f"did you mean {near[0]}?"))
-        elif db in tables:
-            problems.append(problem(table, f"table {db}.{name} is not in the warehouse", f"tables of {db}: {', '.join(sorted(tables[db])) or 'none'}"))
         else:
-            problems.append(problem(table, f"table {db}.{name} is not loaded yet", "load its data (metrics ingest ...) before the report runs", "warning"))
+            loaded = f"tables of {db}: {', '.join(sorted(tables[db]))}" if db in tables else f"no table of schema {db} is loaded"
+            hint = f"load its data (metrics ingest ...) before the report runs; {loaded}"
+            problems.append(problem(table, f"table {db}.{name} is not loaded yet", hint, "warning"))
     if not resolved or problems:
         return problems
     schema = MappingSchema({s: dict(t) for s, t in tables.items()}, dialect="duckdb")
