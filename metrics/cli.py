@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import sys
 from pathlib import Path
@@ -229,15 +231,29 @@ def query(ctx: click.Context, sql: str, dialect: str, params: tuple[str, ...], f
         values[name] = value
     try:
         with open_configured(settings(ctx)) as engine:
-            frame = engine.dataframe(sql, values, dialect=dialect)
+            from metrics.warehouse import normalize
+
+            table = normalize(engine.query(sql, values, dialect=dialect))
     except QueryError as exc:
         raise InputError.at("<query>", str(exc), "check the SQL: tables are schema.table, e.g. metrics.codemirror_toggles") from None
+    # Values as the engine gave them: integers stay integers beside NULLs (no float round trip).
     if fmt == "csv":
-        click.echo(frame.to_csv(index=False), nl=False)
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(table.column_names)
+        writer.writerows([["" if v is None else _text(v) for v in row.values()] for row in table.to_pylist()])
+        click.echo(out.getvalue(), nl=False)
     elif fmt == "json":
-        click.echo(frame.to_json(orient="records", date_format="iso", indent=2))
+        click.echo(json.dumps(table.to_pylist(), indent=2, default=_text))
     else:
-        click.echo(frame.to_string(index=False))
+        import pandas as pd
+
+        click.echo(table.to_pandas(types_mapper=pd.ArrowDtype).to_string(index=False))
+
+
+def _text(value: Any) -> str:
+    """A value as text in query output: dates and times in ISO 8601, everything else as str()."""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
 @main.command("export-duckdb")

@@ -347,8 +347,8 @@ class Warehouse:
             new_type = arrow_type_name(f.type)
             old_type = cols.get(f.name)
             if old_type is None or old_type == "null":
-                if current is not None and old_type is None and uniform and self.files(current):
-                    uniform = False  # files written before this column lack it
+                if current is not None and new_type != old_type and uniform and self.files(current):
+                    uniform = False  # files written before lack this column, or hold it untyped (all NULL)
                 cols[f.name] = new_type
             elif old_type != new_type:
                 merged = widen(arrow_type(old_type), _normal_type(f.type))

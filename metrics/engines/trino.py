@@ -93,7 +93,12 @@ class TrinoSettings:
         scheme = options.get("http_scheme", "http")
         if scheme not in ("http", "https"):
             raise MetricsError(f"http_scheme={scheme!r}", "use http or https", where)
-        return cls(parts.hostname, parts.port or (443 if scheme == "https" else 8080), unquote(parts.username or "metrics"), catalog, scheme, verify)
+        try:
+            port = parts.port or (443 if scheme == "https" else 8080)
+        except ValueError:
+            raise MetricsError(f"{uri!r} has no valid port", "write trino://user@host:8080/catalog (a number from 1 to 65535)", where) from None
+        host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname  # an IPv6 address, as the client puts it in its URL
+        return cls(host, port, unquote(parts.username or "metrics"), catalog, scheme, verify)
 
     def uri(self) -> str:
         """The URI `from_uri` reads back as these settings (no secret: those stay in the environment)."""
@@ -177,16 +182,27 @@ class TrinoEngine(Engine):
     def execute(self, sql: str, params: Any = None) -> pa.Table:
         import trino
 
-        cursor = self.connection.cursor()
+        s = self.settings
         try:
+            cursor = self.connection.cursor()
             cursor.execute(sql, params or None)
             rows = cursor.fetchall()
         except trino.exceptions.TrinoUserError as exc:
             raise QueryError(f"{exc.error_name}: {exc.message}") from None
-        except trino.exceptions.Error as exc:
+        except trino.exceptions.TrinoQueryError as exc:
             raise QueryError(str(exc).strip().splitlines()[0]) from None
-        except OSError as exc:
-            raise QueryError(f"cannot reach Trino at {self.settings.host}:{self.settings.port}: {exc}") from None
+        except trino.exceptions.TrinoAuthError as exc:
+            hint = "passwords and JWTs are sent over https only: add ?http_scheme=https" if s.http_scheme == "http" else "check the user and the secret"
+            raise MetricsError(
+                f"Trino at {s.host}:{s.port} refused the credentials: {str(exc).strip().splitlines()[0]}", hint, Location("engine_uri")
+            ) from None
+        except (trino.exceptions.Error, trino.exceptions.HttpError, OSError) as exc:
+            # connection refused, TLS spoken to a plain-HTTP server (or the reverse), a proxy's 5xx: not the SQL's fault
+            raise MetricsError(
+                f"cannot reach Trino at {s.http_scheme}://{s.host}:{s.port}: {str(exc).strip().splitlines()[0][:300]}",
+                "check engine_uri (host, port, http_scheme) and that the coordinator is up",
+                Location("engine_uri"),
+            ) from None
         columns = [d[0] for d in cursor.description or []]
         types: list[pa.DataType | None] = [_arrow_type(d[1]) for d in cursor.description or []]
         return pa.table({name: pa.array([_value(r[i], types[i]) for r in rows], type=types[i]) for i, name in enumerate(columns)})
@@ -233,6 +249,8 @@ class TrinoEngine(Engine):
         location = f"local:///{info.schema}/{info.name}"
         self.execute(f"CREATE SCHEMA IF NOT EXISTS {_identifier(info.schema)} WITH (location = {_literal(f'local:///{info.schema}')})")
         known = self.columns(info.schema, info.name)
+        if known and not self._external(info.schema, info.name):  # never DROP a table Trino manages: that deletes its data
+            raise _one_mode(self.settings.catalog, name, "Trino writes it itself (write_mode sql)", "files")
         if known and list(known) == [c for c, _ in columns] and all(_same_type(known[c], t) for c, t in columns):
             self._registered[key] = columns
             return False
@@ -264,6 +282,8 @@ class TrinoEngine(Engine):
         name = f"{_identifier(schema)}.{_identifier(table)}"
         with self._ddl:
             known = self._written.get(key) or self.columns(schema, table)
+            if known and key not in self._written and self._external(schema, table):
+                raise _one_mode(self.settings.catalog, name, "it is an external table over files (write_mode files)", "sql")
             if not known:
                 self.execute(f"CREATE SCHEMA IF NOT EXISTS {_identifier(schema)}")
                 data = [f for f in columns if f.name not in partition_by]
@@ -281,6 +301,11 @@ class TrinoEngine(Engine):
                     known = self.columns(schema, table)
             self._written[key] = known
             return known
+
+    def _external(self, schema: str, table: str) -> bool:
+        """Whether a table is an external one (over the warehouse folder), not one Trino manages."""
+        text = self.execute(f"SHOW CREATE TABLE {_identifier(schema)}.{_identifier(table)}").column(0)[0].as_py()
+        return "external_location" in str(text)
 
     def _present(self, schema: str, table: str, partition_by: str) -> set[Any]:
         """The partition values the table holds (read once, then kept as this engine writes)."""
@@ -395,6 +420,15 @@ def _literal(text: str) -> str:
     if "'" in text:
         raise MetricsError(f"{text!r} holds a quote", "warehouse names and paths hold no quotes")
     return f"'{text}'"
+
+
+def _one_mode(catalog: str, name: str, why: str, mode: str) -> MetricsError:
+    """The error of a table written in the other write mode: one catalog, one write mode."""
+    return MetricsError(
+        f"{name} of Trino catalog {catalog} cannot be written in write_mode {mode}: {why}",
+        "use one write mode per catalog: keep the catalog's mode, or point engine_uri at another catalog (docs/warehouse.md)",
+        Location("write_mode"),
+    )
 
 
 def _trino_type(arrow: pa.DataType) -> str:

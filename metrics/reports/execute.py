@@ -111,15 +111,20 @@ def _run_script(report: Report, engine: Engine, start: dt.date, end: dt.date, ex
 
 
 def _typed(header: list[str], rows: list[list[str]]) -> pa.Table:
-    """The typed copy of a script's text rows (Arrow's CSV type inference; the date column as text)."""
+    """The typed copy of a script's text rows (Arrow's CSV type inference; the date column as text; `NULL` and empty as no value, but an empty text stays '')."""
     if not rows:
         return pa.table({f"c{i}": pa.array([], pa.string()) for i in range(len(header))})
     buffer = io.StringIO()
     csv.writer(buffer, delimiter="\t", lineterminator="\n").writerows(rows)
     options = pacsv.ReadOptions(column_names=[f"c{i}" for i in range(len(header))])
     parse = pacsv.ParseOptions(delimiter="\t", newlines_in_values=True)
-    convert = pacsv.ConvertOptions(strings_can_be_null=False, null_values=[""], column_types={"c0": pa.string()})
-    return pacsv.read_csv(io.BytesIO(buffer.getvalue().encode("utf-8")), read_options=options, parse_options=parse, convert_options=convert)
+    # `NULL` is how the Hive CLI and beeline print a NULL: no value in the typed copy (the TSV keeps the text).
+    convert = pacsv.ConvertOptions(strings_can_be_null=False, null_values=["", "NULL"], column_types={"c0": pa.string()})
+    table = pacsv.read_csv(io.BytesIO(buffer.getvalue().encode("utf-8")), read_options=options, parse_options=parse, convert_options=convert)
+    for i, column in enumerate(table.columns):
+        if i and pa.types.is_string(column.type):
+            table = table.set_column(i, table.field(i), pc.if_else(pc.equal(column, "NULL"), pa.scalar(None, pa.string()), column))
+    return table
 
 
 def _normalise(header: list[str], table: pa.Table, text: list[list[str | None]], report: Report) -> Result:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -141,3 +142,13 @@ def test_write_mode_sql_is_refused_on_duckdb(tmp_path: Path) -> None:
     assert result.returncode == 1 and "write_mode sql needs engine trino" in result.stderr, result.stderr
     result = run("--warehouse", str(tmp_path), "--write-mode", "tables", "list")
     assert result.returncode == 2 and "'tables' is not one of 'files', 'sql'" in result.stderr, result.stderr
+
+
+def test_an_unreachable_trino_or_a_bad_port_is_said_as_such(tmp_path: Path) -> None:
+    with socket.socket() as free:  # a port nobody listens on
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    result = run("--warehouse", str(tmp_path), "--engine", "trino", "--engine-uri", f"trino://u@127.0.0.1:{port}/hive", "query", "SELECT 1")
+    assert result.returncode == 1 and f"cannot reach Trino at http://127.0.0.1:{port}" in result.stderr and "check the SQL" not in result.stderr, result.stderr
+    result = run("--warehouse", str(tmp_path), "--engine", "trino", "--engine-uri", "trino://u@127.0.0.1:notaport/hive", "query", "SELECT 1")
+    assert result.returncode == 1 and "has no valid port" in result.stderr, result.stderr

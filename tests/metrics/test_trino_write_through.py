@@ -16,6 +16,7 @@ import pyarrow as pa
 import pytest
 
 from metrics.engines import Engine, open_engine
+from metrics.errors import MetricsError
 from metrics.reports.runner import update_reports
 from metrics.reports.store import Store, explode_key
 from metrics.reports.validate import query_folders
@@ -137,3 +138,17 @@ def test_a_store_replaces_the_same_way_through_trino_and_in_files(lake, tmp_path
             return [(r["dt"], r["wiki"], r["n"]) for r in duck.query(f"SELECT dt, wiki, n FROM metrics.{table} ORDER BY dt, wiki").to_pylist()]
 
         _check_replacing(Store(duck), in_files)
+
+
+def test_one_catalog_one_write_mode(lake, tmp_path: Path) -> None:
+    """A files-mode writer meeting the tables Trino manages stops with the reason, and never drops them (that would delete their data)."""
+    with open_engine(lake["local"], "trino", lake["uri"], write_mode="sql") as trino:
+        before = trino.query("SELECT count(*) AS n FROM metrics.codemirror_toggles").to_pylist()
+    assert before[0]["n"] > 0
+    with open_engine(tmp_path / "files", "trino", lake["uri"]) as files_mode:
+        with pytest.raises(MetricsError, match="use one write mode per catalog"):
+            update_reports(lake["folders"][0], files_mode, tmp_path / "tsv", graphite=False, now=NOW)
+        assert files_mode.query("SELECT count(*) AS n FROM metrics.codemirror_toggles").to_pylist() == before
+    with open_engine(lake["local"], "trino", lake["uri"], write_mode="sql") as trino:
+        with pytest.raises(MetricsError, match="external table over files"):
+            trino.replace_rows("event", "codemirrorusage", pa.table({"wiki": ["x"]}), "year", {2026: None})

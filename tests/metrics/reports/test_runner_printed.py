@@ -160,3 +160,27 @@ def test_sql_report_values_are_str_of_the_cursor_values(tmp_path: Path) -> None:
     ).encode()
     # the explode value and the boolean read true, the NULL segment is _
     assert carbon.lines() == [f"plain.big.true.true._ 10000000.0 {MIDNIGHT}"]
+
+
+def test_null_printed_by_a_script_is_no_value_in_the_table_and_types_stay_put(tmp_path: Path) -> None:
+    """`hive`/`beeline` print NULL as `NULL`: the TSV keeps the text, the table holds no value, and a
+    day whose column is all NULL does not make a boolean column text (the next day would not fit)."""
+    folder = tmp_path / "q"
+    folder.mkdir()
+    (folder / "config.yaml").write_text("defaults: {type: script, granularity: days, starts: 2026-11-01}\nreports:\n  bots: {}\n")
+    script = folder / "bots"
+    script.write_text(
+        "#!/bin/bash\nprintf 'date\\tbot\\tbucket\\tn\\n'\n"
+        'if [ "$1" = 2026-11-01 ]; then printf "$1\\tNULL\\tNULL\\t3\\n"; else printf "$1\\ttrue\\t5-99\\t2\\n$1\\tfalse\\tNULL\\tNULL\\n"; fi\n'
+    )
+    script.chmod(0o755)
+    with open_engine(tmp_path / "wh") as engine:
+        summary = update_reports(folder, engine, tmp_path / "out", graphite=False, now=dt.datetime(2026, 11, 3, 12))
+        assert summary.ok, summary.lines()
+        rows = engine.query("SELECT dt, bot, bucket, n FROM metrics.q_bots ORDER BY dt, bot NULLS FIRST", dialect="duckdb").to_pylist()
+        types = engine.columns("metrics", "q_bots")
+    assert [(r["bot"], r["bucket"], r["n"]) for r in rows] == [(None, None, 3), (False, None, None), (True, "5-99", 2)]
+    assert types["bot"] == "BOOLEAN" and types["n"] == "BIGINT", types
+    assert (tmp_path / "out" / "bots.tsv").read_bytes() == (
+        b"date\tbot\tbucket\tn\r\n2026-11-01\tNULL\tNULL\t3\r\n2026-11-02\ttrue\t5-99\t2\r\n2026-11-02\tfalse\tNULL\tNULL\r\n"
+    )
