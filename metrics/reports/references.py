@@ -72,12 +72,32 @@ def check_references(text: str, dialect: str, tables: SqlSchema, file: str, *, f
         return problems
     schema = MappingSchema({s: dict(t) for s, t in tables.items()}, dialect="duckdb")
     try:
-        qualified = qualify(tree.copy(), schema=schema, dialect=dialect, validate_qualify_columns=True, quote_identifiers=False)
+        qualified = qualify(tree.copy(), schema=schema, dialect=dialect, validate_qualify_columns=False, quote_identifiers=False)
+        qualify(tree.copy(), schema=schema, dialect=dialect, validate_qualify_columns=True, quote_identifiers=False)
     except OptimizeError as exc:
-        return [_unresolved(tree, str(exc), tables, problem)]
+        # sqlglot names the first column it cannot resolve; list every one, and the struct fields beside them
+        found = list(_unknown_columns(qualified, tables, problem)) or [_unresolved(tree, str(exc), tables, problem)]
+        return found + list(_struct_fields(qualified, schema, problem))
     except SqlglotError:
         return []
     return list(_struct_fields(qualified, schema, problem))
+
+
+def _unknown_columns(qualified: Any, tables: SqlSchema, problem) -> Iterator[Problem]:  # noqa: ANN001
+    """A problem per column left unresolved: no source has it, or its qualifier names no source (a misspelt struct column)."""
+    sources = {t.alias_or_name for t in qualified.find_all(exp.Table)} | {a.name for a in qualified.find_all(exp.TableAlias)}
+    columns = sorted({c for t in qualified.find_all(exp.Table) for c in tables.get(t.db.lower(), {}).get(t.name.lower(), {})})
+    for column in qualified.find_all(exp.Column):
+        if column.find_ancestor(exp.Lambda) is not None:
+            continue
+        if not column.table:
+            name, at = column.name, column
+        elif column.table not in sources:
+            name, at = column.table, column.args["table"]
+        else:
+            continue
+        near = difflib.get_close_matches(name, columns, n=1, cutoff=0.6)
+        yield problem(at, f"column {name} is not in the table(s) it reads", f"did you mean {near[0]}?" if near else f"columns: {', '.join(columns)}")
 
 
 def _unresolved(tree: Any, message: str, tables: SqlSchema, problem) -> Problem:  # noqa: ANN001
