@@ -91,6 +91,9 @@ def _unknown_columns(qualified: Any, tables: SqlSchema, problem) -> Iterator[Pro
         if column.find_ancestor(exp.Lambda) is not None:
             continue
         if not column.table:
+            select = column.find_ancestor(exp.Select)
+            if select is not None and column.name in {e.alias_or_name for e in select.expressions}:
+                continue  # ORDER BY / GROUP BY naming an output column
             name, at = column.name, column
         elif column.table not in sources:
             name, at = column.table, column.args["table"]
