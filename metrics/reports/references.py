@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import difflib
 import re
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterator, Literal, Mapping
 
 import sqlglot
@@ -31,10 +33,11 @@ _QUALIFY_PLACE = re.compile(r"Line: (\d+), Col: (\d+)")
 _QUALIFY_COLUMN = re.compile(r"Column '([^']+)' could not be resolved|Unknown column: (\S+)")
 
 
-def check_references(text: str, dialect: str, tables: SqlSchema, file: str, *, first_line: int = 1) -> list[Problem]:
+def check_references(text: str, dialect: str, tables: SqlSchema, file: str, *, first_line: int = 1, database: str | None = None) -> list[Problem]:
     """Problems of every table, column and struct field `text` reads that `tables` lacks.
 
-    `first_line` is the line of `text`'s first line in `file` (for SQL found inside a script).
+    `first_line` is the line of `text`'s first line in `file` (for SQL found inside a script);
+    `database` is the one a `use` made current (unqualified tables are read there, else not checked).
     Raises nothing: SQL that does not parse is left to the parse check.
     """
     try:
@@ -49,6 +52,10 @@ def check_references(text: str, dialect: str, tables: SqlSchema, file: str, *, f
 
     problems: list[Problem] = []
     ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    if database:
+        for table in tree.find_all(exp.Table):
+            if not table.db and table.name.lower() not in ctes and not isinstance(table.this, exp.Func):
+                table.set("db", exp.to_identifier(database))
     resolved = True
     for table in tree.find_all(exp.Table):
         name, db = table.name.lower(), table.db.lower()
@@ -144,27 +151,64 @@ def _struct_fields(tree: Any, schema: MappingSchema, problem) -> Iterator[Proble
 
 _HEREDOC = re.compile(r"<<-?\s*(['\"]?)(\w+)\1[^\n]*\n(.*?)\n\s*\2\s*$", re.S | re.M)
 _DASH_E = re.compile(r"""(?:hive|beeline)\b[^\n"']*?\s-e\s+(["'])(.*?)(?<!\\)\1""", re.S)
+_DASH_F = re.compile(r"""(?:hive|beeline)\b[^\n]*?\s-f\s+(["']?)([^\s"'|;]+)\1""")
 _SHELL_VAR = re.compile(r"\$\{?(\w+)\}?")
+_LINE_COMMENT = re.compile(r"--[^\n]*")
+_USE = re.compile(r"(?is)use\s+`?(\w+)`?\s*$")
 
 
-def hiveql_in_script(text: str, values: Mapping[str, str]) -> list[tuple[int, str]]:
-    """The SELECT statements a script hands to `hive`/`beeline` (`-e "..."` or a here-document), with the line each starts on.
+@dataclass(frozen=True)
+class FoundSql:
+    """A SELECT a script hands to `hive`/`beeline`: where it is, and the database `use` made current."""
 
-    Shell variables become `values[name]` (the script's arguments `1`, `2`, ... as dates), or
-    stay as written when unknown; `set ...;` and `use ...;` statements are dropped.
+    file: Path | None
+    """The file holding it: None for the script itself, else the file given to `-f`."""
+    line: int
+    sql: str
+    database: str | None = None
+
+
+def hiveql_in_script(text: str, values: Mapping[str, str], folder: Path | None = None) -> list[FoundSql]:
+    """The SELECT statements a script hands to `hive`/`beeline` (`-e "..."`, a here-document, or `-f FILE`),
+    with the line each starts on and the database of the `use` before it.
+
+    Shell variables become `values[name]` (the script's arguments `1`, `2`, ... as dates, `3` or the
+    last one its folder), or stay as written when unknown; `--` comments and `set ...;` statements
+    are dropped; `\"`, `` \` `` and `\$` inside double quotes are unescaped.
     """
-    found: list[tuple[int, str]] = []
+    found: list[FoundSql] = []
     for match in [*_HEREDOC.finditer(text), *_DASH_E.finditer(text)]:
-        body = match.group(3) if match.re is _HEREDOC else match.group(2)
-        if "$(" in body and match.re is _DASH_E:
+        heredoc = match.re is _HEREDOC
+        body = match.group(3) if heredoc else match.group(2)
+        if "$(" in body and not heredoc:
             continue  # a command substitution: the here-document inside is matched on its own
-        start = text.count("\n", 0, match.start(3 if match.re is _HEREDOC else 2)) + 1
-        body = _SHELL_VAR.sub(lambda m: values.get(m.group(1), m.group(0)), body)
-        offset = 0
-        for statement in body.split(";"):
-            stripped = statement.strip()
-            lead = statement[: len(statement) - len(statement.lstrip())].count("\n")
-            if re.match(r"(?is)(select|with)\b", stripped):
-                found.append((start + offset + lead, stripped))
-            offset += statement.count("\n")
-    return sorted(found)
+        if not heredoc and match.group(1) == '"':
+            body = re.sub(r"\\([\"`$\\])", r"\1", body)
+        start = text.count("\n", 0, match.start(3 if heredoc else 2)) + 1
+        found += _statements(_SHELL_VAR.sub(lambda m: values.get(m.group(1), m.group(0)), body), None, start)
+    for match in _DASH_F.finditer(text):
+        path = Path(_SHELL_VAR.sub(lambda m: values.get(m.group(1), m.group(0)), match.group(2)))
+        if folder is not None and not path.is_absolute():
+            path = folder / path
+        try:
+            body = path.read_text("utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue  # a file made at run time, or elsewhere: the run says
+        found += _statements(_SHELL_VAR.sub(lambda m: values.get(m.group(1), m.group(0)), body), path, 1)
+    return sorted(found, key=lambda f: (str(f.file or ""), f.line))
+
+
+def _statements(body: str, file: Path | None, start: int) -> list[FoundSql]:
+    out = []
+    database = None
+    offset = 0
+    for statement in _LINE_COMMENT.sub("", body).split(";"):
+        stripped = statement.strip()
+        lead = statement[: len(statement) - len(statement.lstrip())].count("\n")
+        use = _USE.match(stripped)
+        if use:
+            database = use.group(1).lower()
+        elif re.match(r"(?is)(select|with)\b", stripped):
+            out.append(FoundSql(file, start + offset + lead, stripped, database))
+        offset += statement.count("\n")
+    return out

@@ -83,10 +83,14 @@ def _check_script(report: Report, tables: SqlSchema) -> list[Problem]:
     except (OSError, UnicodeDecodeError):
         return []  # a binary: nothing to read
     start = report.starts
-    values = {"1": start.isoformat(), "2": (start + dt.timedelta(days=1)).isoformat()}
+    folder = report.query_file.parent.absolute()
+    # the script's arguments, as the runner passes them: dates, one value per explode_by name (sorted), its folder
+    args = [start.isoformat(), (start + dt.timedelta(days=1)).isoformat(), *(values[0] for _, values in sorted(report.explode_by.items()) if values)]
+    values = {str(i): a for i, a in enumerate([*args, str(folder)], 1)}
     problems = []
-    for line, sql in hiveql_in_script(text, values):
-        problems.extend(check_references(sql, "hive", tables, str(report.query_file), first_line=line))
+    for found in hiveql_in_script(text, values, folder):
+        file = str(found.file or report.query_file)
+        problems.extend(check_references(found.sql, "hive", tables, file, first_line=found.line, database=found.database))
     return problems
 
 

@@ -97,9 +97,29 @@ def test_scripts_must_be_executable_and_their_hiveql_is_checked(warehouse: Path,
     assert script_line.startswith(f"{script}:4:") and script_line.endswith(": column count_view is not in the table(s) it reads (did you mean count_views?)")
 
 
-def test_hiveql_is_found_in_heredocs_and_quoted_arguments() -> None:
-    text = "#!/bin/bash\nhive -e \"$(cat <<EOF\nset x=1;\nSELECT '${1}' AS d\nFROM t.x;\nEOF\n)\"\nbeeline -f q.hql\nhive -S -e 'SELECT 1 FROM t.y' | awk '{print}'\n"
-    assert hiveql_in_script(text, {"1": "2026-11-01"}) == [(4, "SELECT '2026-11-01' AS d\nFROM t.x"), (9, "SELECT 1 FROM t.y")]
+def test_hiveql_is_found_in_heredocs_quoted_arguments_and_files(tmp_path: Path) -> None:
+    (tmp_path / "q.hql").write_text("-- counts; per day\nSELECT n FROM t.z WHERE d = '${1}'\n")
+    text = (
+        "#!/bin/bash\nhive -e \"$(cat <<EOF\nset x=1;\nuse wmf;\nSELECT '${1}' AS d\nFROM x;\nEOF\n)\"\n"
+        'beeline -f "$3/q.hql"\nhive -S -e "SELECT 1 AS \\`date\\` FROM t.y -- a; comment" | awk \'{print}\'\n'
+    )
+    found = hiveql_in_script(text, {"1": "2026-11-01", "3": str(tmp_path)}, tmp_path)
+    assert [(f.file, f.line, f.sql, f.database) for f in found] == [
+        (None, 5, "SELECT '2026-11-01' AS d\nFROM x", "wmf"),
+        (None, 10, "SELECT 1 AS `date` FROM t.y", None),
+        (tmp_path / "q.hql", 2, "SELECT n FROM t.z WHERE d = '2026-11-01'", None),
+    ]
+
+
+def test_a_script_using_a_database_is_checked_there(warehouse: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "scripts"
+    folder.mkdir()
+    (folder / "config.yaml").write_text("defaults: {type: script, granularity: days, starts: 2026-11-01}\nreports:\n  views: {}\n")
+    (folder / "views").write_text("#!/bin/bash\nhive -S -e \"$(cat <<EOF\nuse wmf;\nSELECT '$1' AS date, count(*) AS n FROM pageviews_hourly;\nEOF\n)\"\n")
+    (folder / "views").chmod(0o755)
+    result = metrics("--warehouse", str(warehouse), "validate", str(folder))
+    assert result.returncode == 1 and result.stdout.startswith(f"{folder / 'views'}:4:"), result.stdout
+    assert "table wmf.pageviews_hourly is not in the warehouse (did you mean wmf.pageview_hourly?)" in result.stdout
 
 
 def test_a_folder_with_config_hive_yaml_runs_and_validates_with_config_path(tmp_path: Path) -> None:
