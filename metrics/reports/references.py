@@ -169,11 +169,11 @@ class FoundSql:
 
 
 def hiveql_in_script(text: str, values: Mapping[str, str], folder: Path | None = None) -> list[FoundSql]:
-    """The SELECT statements a script hands to `hive`/`beeline` (`-e "..."`, a here-document, or `-f FILE`),
+    r"""The SELECT statements a script hands to `hive`/`beeline` (`-e "..."`, a here-document, or `-f FILE`),
     with the line each starts on and the database of the `use` before it.
 
-    Shell variables become `values[name]` (the script's arguments `1`, `2`, ... as dates, `3` or the
-    last one its folder), or stay as written when unknown; `--` comments and `set ...;` statements
+    Shell variables become `values[name]` (the script's arguments: `1`, `2` the dates, then the
+    explode values, the last one its folder), or stay as written when unknown; `--` comments and `set ...;` statements
     are dropped; `\"`, `` \` `` and `\$` inside double quotes are unescaped.
     """
     found: list[FoundSql] = []
