@@ -577,8 +577,10 @@ def _percentile_approx(node: exp.Expression, ctx: Context) -> exp.Expression:
 def _population(node: exp.Expression, ctx: Context) -> exp.Expression | None:
     """Hive's STDDEV, STD and VARIANCE are the population statistics (GenericUDAFStd, GenericUDAFVariance)."""
     name = str(node.meta.get("hive_name") or (node.name if isinstance(node, exp.Anonymous) else "")).lower()
-    if isinstance(node, exp.Stddev) or (isinstance(node, exp.Anonymous) and name == "std"):
-        return exp.StddevPop(this=node.this if not isinstance(node, exp.Anonymous) else node.expressions[0])
+    if isinstance(node, exp.Stddev):
+        return exp.StddevPop(this=node.this)
+    if isinstance(node, exp.Anonymous) and name == "std" and len(node.expressions) == 1:
+        return exp.StddevPop(this=node.expressions[0])
     if isinstance(node, exp.Variance) and name == "variance":  # var_samp parses as the same node
         return exp.VariancePop(this=node.this)
     return None
@@ -1424,7 +1426,7 @@ def refusals(tree: exp.Expression, write: str) -> list[SemanticsError]:
     ctx = Context(write)
     found = []
     tree = tree.copy()
-    if all(node.type is None for node in tree.walk()):
+    if not any(column.type is not None for column in tree.find_all(exp.Column)):
         # untyped (no schema, as in `metrics validate`): the types literals and functions give (AVG is a DOUBLE)
         tree = annotate_types(tree, dialect=HiveSource)
     for node in list(_rewrites(tree)):

@@ -106,3 +106,23 @@ def test_rewrites_apply_without_types() -> None:
     """Without a schema (validation, ad-hoc SQL) the rewrites still keep Hive's meaning, conservatively."""
     sql = engine_sql.transpile("SELECT CAST(x AS INT), SUBSTR(s, 0, 3), DAYOFWEEK(d) FROM t", read="hive", write="duckdb")
     assert "TRUNC(TRY_CAST(x AS DECIMAL(38, 18)))" in sql and "SUBSTRING(s, 1, 3)" in sql and "ISODOW(" in sql
+
+
+def test_hive_2_3_literals_are_doubles_and_round_stays_half_up() -> None:
+    import duckdb
+
+    sql = engine_sql.transpile("SELECT ROUND(2.675, 2), 0.1 + 0.2 = 0.3, 2.50, 2.5BD, FLOOR(7 / 2)", read="hive", write="duckdb")
+    assert duckdb.sql(sql).fetchall() == [(2.68, False, 2.5, 2.5, 3)]
+    assert "2.50e0" in sql
+
+
+def test_population_statistics_by_the_name_hive_reads() -> None:
+    sql = engine_sql.transpile("SELECT STDDEV(x), STD(x), VARIANCE(x), VAR_SAMP(x), STDDEV_SAMP(x) FROM t", read="hive", write="trino")
+    assert sql == "SELECT STDDEV_POP(x), STDDEV_POP(x), VAR_POP(x), VARIANCE(x), STDDEV_SAMP(x) FROM t"
+
+
+def test_a_double_made_text_is_refused_without_a_schema_when_its_type_shows() -> None:
+    """`metrics validate` has no types for columns: a literal or an AVG is still known to be a DOUBLE."""
+    tree = engine_sql.parse("SELECT CAST(AVG(n) AS STRING), CONCAT('x', 0.5), CAST(n AS STRING), CAST(COUNT(*) AS STRING) FROM t", "hive")
+    found = hs.refusals(tree, "duckdb")
+    assert [(e.column, "double-to-string" in e.message) for e in found] == [(8, True), (44, True)]
