@@ -3,7 +3,8 @@
 Used by the `spark` tests: `write_vals` writes `hive_semantics.ORACLE_ROWS` as the warehouse table
 `oracle.vals`; Spark reads those very files, an engine reads them through its views or catalog.
 Results are compared as values of a kind (an integer is not a float, a date not a timestamp);
-Spark's DECIMAL literals count as the DOUBLE Hive would give.
+Spark's DECIMAL literals count as the DOUBLE Hive would give, but an engine's DECIMAL matches only
+a DECIMAL (it prints 2.50 where Hive's DOUBLE prints 2.5).
 """
 
 from __future__ import annotations
@@ -60,6 +61,9 @@ def kind(value: Any) -> Any:
 
 
 def same(a: Any, b: Any) -> bool:
+    """The engine's value `a` is Spark's `b`."""
+    if isinstance(a, decimal.Decimal) and not isinstance(b, decimal.Decimal):
+        return False
     a, b = kind(a), kind(b)
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))

@@ -22,6 +22,8 @@ from typing import Any, Callable, Iterator, Literal, cast
 import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.hive import Hive
+from sqlglot.optimizer.annotate_types import annotate_types
+from sqlglot.parsers.hive import HiveParser
 
 from metrics.engines.base import QueryError
 
@@ -79,6 +81,8 @@ class Rule:
     """How Spark (the test oracle) differs from Hive here, if it does."""
     rewrite: Callable[[exp.Expression, "Context"], exp.Expression | None] | None = field(default=None, repr=False, compare=False)
     nodes: tuple[type[exp.Expression], ...] = field(default=(), repr=False, compare=False)
+    typed: bool = field(default=True, repr=False, compare=False)
+    """Whether the rewrite reads the types of its arguments (a statement it applies to is typed first)."""
 
 
 @dataclass
@@ -115,6 +119,13 @@ ORACLE_ROWS: list[dict[str, object]] = [
 HIVE_UDFS = {
     "hive_to_boolean": "org.apache.hadoop.hive.ql.udf.UDFToBoolean",
     "hive_percentile_approx": "org.apache.hadoop.hive.ql.udf.generic.GenericUDAFPercentileApprox",
+    "hive_std": "org.apache.hadoop.hive.ql.udf.generic.GenericUDAFStd",
+    "hive_variance": "org.apache.hadoop.hive.ql.udf.generic.GenericUDAFVariance",
+    "hive_to_string": "org.apache.hadoop.hive.ql.udf.UDFToString",
+    "hive_concat": "org.apache.hadoop.hive.ql.udf.generic.GenericUDFConcat",
+    "hive_hour": "org.apache.hadoop.hive.ql.udf.UDFHour",
+    "hive_minute": "org.apache.hadoop.hive.ql.udf.UDFMinute",
+    "hive_second": "org.apache.hadoop.hive.ql.udf.UDFSecond",
 }
 """Hive 2.3's own classes (shipped in pyspark's hive-exec jar), for the cases where Spark is not Hive."""
 
@@ -348,11 +359,22 @@ class HiveSource(Hive):
     (`u`) through as text; the rules translate each field themselves or refuse it.
     """
 
+    ORIGINAL_NAME_META_KEY = "hive_name"  # `variance` (Hive: population) and `var_samp` parse alike
+
     @classmethod
     def format_time(cls, expression: str | exp.Expr | None) -> exp.Expr | None:
         if isinstance(expression, str):
             return exp.Literal.string(expression[1:-1])
         return expression
+
+    class Parser(HiveParser):
+        def _parse_function_call(self, *args: Any, **kwargs: Any) -> exp.Expr | None:
+            # functions with their own parser (CAST, PERCENTILE_APPROX...) get no place: give them their name's
+            name = self._curr
+            result = super()._parse_function_call(*args, **kwargs)
+            if isinstance(result, exp.Expression) and name is not None and "line" not in result.meta:
+                result.update_positions(name)
+            return result
 
 
 HIVE_NAMES: dict[type, str] = {
@@ -428,14 +450,17 @@ def _unix_timestamp(node: exp.Expression, ctx: Context) -> exp.Expression:
     if _type(this) in (exp.DataType.Type.DATE, exp.DataType.Type.TIMESTAMP, exp.DataType.Type.DATETIME):
         return _epoch(as_timestamp(this), ctx)
     pattern = _pattern(node, ctx, "date-patterns", HIVE_TIME_FORMAT, parse=True)
-    text: exp.Expression = exp.cast(this, "VARCHAR")
+    return _epoch(parse_time(this, pattern, ctx), ctx)
+
+
+def parse_time(node: exp.Expression, pattern: Pattern, ctx: Context) -> exp.Expression:
+    """A TIMESTAMP parsed from text as Java's SimpleDateFormat.parse does (a prefix; NULL when it does not parse)."""
+    text: exp.Expression = exp.cast(node, "VARCHAR")
     if pattern.width is not None:  # SimpleDateFormat.parse reads a prefix and ignores what follows
         text = exp.Substring(this=text, start=_int(1), length=_int(pattern.width))
     if ctx.write == "duckdb":
-        parsed = _f("TRY_STRPTIME", text, exp.Literal.string(pattern.duckdb))
-    else:
-        parsed = exp.cast(_f("TRY", _f("PARSE_DATETIME", text, exp.Literal.string(pattern.joda))), "TIMESTAMP")
-    return _epoch(parsed, ctx)
+        return _f("TRY_STRPTIME", text, exp.Literal.string(pattern.duckdb))
+    return exp.cast(_f("TRY", _f("PARSE_DATETIME", text, exp.Literal.string(pattern.joda))), "TIMESTAMP")
 
 
 # --- the rewrites --------------------------------------------------------------------------------
@@ -547,6 +572,119 @@ def _percentile_approx(node: exp.Expression, ctx: Context) -> exp.Expression:
         "percentile_approx() estimates with Hive's histogram; the engines estimate differently and give other numbers",
         "use percentile(x, p), Hive's exact percentile of an integer column",
     )
+
+
+def _population(node: exp.Expression, ctx: Context) -> exp.Expression | None:
+    """Hive's STDDEV, STD and VARIANCE are the population statistics (GenericUDAFStd, GenericUDAFVariance)."""
+    name = str(node.meta.get("hive_name") or (node.name if isinstance(node, exp.Anonymous) else "")).lower()
+    if isinstance(node, exp.Stddev):
+        return exp.StddevPop(this=node.this)
+    if isinstance(node, exp.Anonymous) and name == "std" and len(node.expressions) == 1:
+        return exp.StddevPop(this=node.expressions[0])
+    if isinstance(node, exp.Variance) and name == "variance":  # var_samp parses as the same node
+        return exp.VariancePop(this=node.this)
+    return None
+
+
+def _greatest_null(node: exp.Expression, ctx: Context) -> exp.Expression | None:
+    # sqlglot reads Hive's GREATEST as skipping NULLs; since Hive 2.0 (HIVE-12082) a NULL argument gives NULL
+    if node.args.get("ignore_nulls"):
+        node.set("ignore_nulls", False)
+        return node
+    return None
+
+
+def _floor_bigint(node: exp.Expression, ctx: Context) -> exp.Expression | None:
+    if node.args.get("decimals") is not None or _type(node.this) == exp.DataType.Type.DECIMAL:
+        return None  # Hive's FLOOR of a DECIMAL is a DECIMAL
+    return exp.cast(node.copy(), "BIGINT")
+
+
+def _double_to_string(node: exp.Expression, ctx: Context) -> exp.Expression | None:
+    if isinstance(node, exp.Cast):
+        if not node.to.is_type(*exp.DataType.TEXT_TYPES):
+            return None
+        doubles = [node.this]
+    else:
+        doubles = list(node.expressions)
+    for arg in doubles:
+        if _type(arg) in (exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT):
+            return ctx.refuse(
+                arg if isinstance(node, (exp.Concat, exp.ConcatWs)) else node,
+                "double-to-string",
+                f"a DOUBLE made text prints as Java's Double.toString in Hive (1.0E7, 7.0E-4), as {ctx.write} prints it otherwise",
+                "keep the value a number, or make an integer of it first: CAST(CAST(ROUND(x) AS BIGINT) AS STRING), "
+                "CAST(CAST(ROUND(x * 100) AS BIGINT) AS STRING) for hundredths",
+            )
+    return None
+
+
+def _double_literal(node: exp.Expression, ctx: Context) -> exp.Expression | None:
+    """Hive 2.3 reads `2.50` as a DOUBLE (Hive 3 reads a DECIMAL, HIVE-13945): written `2.50e0`, a DOUBLE on both engines."""
+    assert isinstance(node, exp.Literal)
+    text = node.this
+    if node.is_string or "." not in text or "e" in text.lower() or isinstance(node.parent, exp.DataTypeParam):
+        return None
+    text = ("0" if text.startswith(".") else "") + text + ("0" if text.endswith(".") else "")
+    new = exp.Literal.number(f"{text}e0")
+    new.type = exp.DataType.build("DOUBLE")
+    return new
+
+
+def _lateral_outer(node: exp.Expression, ctx: Context) -> exp.Expression | None:
+    """LATERAL VIEW OUTER explode(a): sqlglot drops OUTER; written `LEFT JOIN UNNEST(a) AS t(v) ON TRUE`."""
+    assert isinstance(node, exp.Lateral)
+    if not node.args.get("outer"):
+        return None
+    select = node.parent
+    laterals = list(select.args.get("laterals") or []) if isinstance(select, exp.Select) else []
+    upto = next((i for i, lateral in enumerate(laterals) if lateral is node), None)
+    for lateral in laterals[: upto + 1] if upto is not None else [node]:
+        alias = lateral.args.get("alias")
+        if type(lateral.this) is not exp.Explode or alias is None or len(alias.columns) != 1:
+            return ctx.refuse(
+                lateral,
+                "lateral-view-outer",
+                f"LATERAL VIEW OUTER is translated for explode(array) AS one column only, not {hive_name(lateral.this)}() or a map",
+                "explode one array per LATERAL VIEW OUTER, before any other LATERAL VIEW",
+            )
+    if select is None or upto is None:
+        return None  # a copy (refusals), or already moved by a later OUTER view
+    # the lateral views up to this one become joins, in order (a later view may use an earlier one's column)
+    for lateral in laterals[: upto + 1]:
+        unnest = exp.Unnest(expressions=[lateral.this.this], alias=lateral.args["alias"])
+        if lateral.args.get("outer"):
+            join = exp.Join(this=unnest, side="LEFT", on=exp.true())
+        else:
+            join = exp.Join(this=unnest, kind="CROSS")
+        select.append("joins", join)
+    select.set("laterals", laterals[upto + 1 :] or None)
+    return None
+
+
+def _time_part(node: exp.Expression, ctx: Context) -> exp.Expression | None:
+    this = node.this
+    if _type(this) in (exp.DataType.Type.TIMESTAMP, exp.DataType.Type.DATETIME):
+        return None
+    if _type(this) == exp.DataType.Type.DATE:
+        node.set("this", exp.cast(this, "TIMESTAMP"))
+        return node
+    # Hive's UDFHour/UDFMinute/UDFSecond parse text as 'yyyy-MM-dd HH:mm:ss', else as 'HH:mm:ss' (NULL if neither)
+    full = parse_time(this, translate_pattern(HIVE_TIME_FORMAT, parse=True), ctx)
+    time = parse_time(this.copy(), translate_pattern("HH:mm:ss", parse=True), ctx)
+    node.set("this", exp.Coalesce(this=full, expressions=[time]))
+    return node
+
+
+def _modulo(node: exp.Expression, ctx: Context) -> exp.Expression | None:
+    if isinstance(node, exp.Mod):
+        node.set("expression", exp.Nullif(this=node.expression, expression=_int(0)))
+        return node
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "pmod" and len(node.expressions) == 2:
+        a, b = node.expressions
+        # Hive's GenericUDFPosMod: ((a % b) + b) % b, NULL when b is 0
+        return _sql("((_a % NULLIF(_b, 0)) + _b) % NULLIF(_b, 0)", a=a, b=b)
+    return None
 
 
 REGEX_REFUSED = [
@@ -661,7 +799,7 @@ RULES: tuple[Rule, ...] = (
             Example(scalar("CAST(d AS INT)")),
             Example(aggregate("CAST(SUM(i) / COUNT(*) AS INT)")),
             Example(scalar("CAST(d * 10 AS BIGINT)")),
-            Example(scalar("CAST(CAST(d AS STRING) AS INT)")),
+            Example(scalar("CAST(CONCAT(CAST(i AS STRING), '.7') AS INT)")),
             Example(scalar("CAST(s AS INT)")),
             Example(scalar("CAST(i / 2 AS SMALLINT)")),
         ),
@@ -1005,6 +1143,175 @@ RULES: tuple[Rule, ...] = (
         (Example(scalar("CAST(flag AS STRING)")), Example(scalar("CONCAT('is ', CAST(flag AS STRING))"))),
     ),
     Rule(
+        "population-statistics",
+        "STDDEV(x), STD(x), VARIANCE(x)",
+        "The population statistics (Hive's GenericUDAFStd, GenericUDAFVariance), as `STDDEV_POP` and `VAR_POP`; `STDDEV_SAMP` and `VAR_SAMP` are the sample ones.",
+        "`STDDEV` and `VARIANCE` are the sample statistics; `STD` does not exist.",
+        "`STDDEV` and `VARIANCE` are the sample statistics; `STD` does not exist.",
+        {"duckdb": "rewrite", "trino": "rewrite"},
+        "`STDDEV` and `STD` are written `STDDEV_POP`, `VARIANCE` is written `VAR_POP`; the other four stay as written.",
+        (
+            Example(aggregate("STDDEV(d)"), spark=aggregate("hive_std(d)")),
+            Example(aggregate("STD(i)"), spark=aggregate("hive_std(i)")),
+            Example(aggregate("VARIANCE(d)"), spark=aggregate("hive_variance(d)")),
+            Example(aggregate("VARIANCE(i)"), spark=aggregate("hive_variance(i)")),
+            Example(aggregate("STDDEV_POP(d)")),
+            Example(aggregate("VAR_POP(i)")),
+            Example(aggregate("STDDEV_SAMP(d)")),
+            Example(aggregate("VAR_SAMP(i)")),
+        ),
+        spark="Spark's `stddev` and `variance` are the sample statistics; the oracle calls Hive's own GenericUDAFStd and GenericUDAFVariance.",
+        rewrite=_population,
+        nodes=(exp.Stddev, exp.Variance, exp.Anonymous),
+        typed=False,
+    ),
+    Rule(
+        "greatest-least-null",
+        "GREATEST(a, b, ...), LEAST(a, b, ...)",
+        "NULL when any argument is NULL (since Hive 2.0, HIVE-12082): `greatest(1, NULL)` is NULL.",
+        "Skips NULLs: `greatest(1, NULL)` = 1.",
+        "NULL when any argument is NULL.",
+        {"duckdb": "rewrite", "trino": "kept"},
+        "DuckDB: `CASE WHEN a IS NULL OR b IS NULL ... THEN NULL ELSE GREATEST(a, b, ...) END`.",
+        (
+            Example(scalar("GREATEST(i, 1)"), spark=scalar("CASE WHEN i IS NULL THEN NULL ELSE GREATEST(i, 1) END")),
+            Example(scalar("LEAST(i, d, 0)"), spark=scalar("CASE WHEN i IS NULL OR d IS NULL THEN NULL ELSE LEAST(i, d, 0) END")),
+            Example(scalar("GREATEST(s, ts)"), spark=scalar("CASE WHEN s IS NULL OR ts IS NULL THEN NULL ELSE GREATEST(s, ts) END")),
+        ),
+        spark="Spark's `greatest` skips NULLs, and Hive's GenericUDFGreatest does not load in Spark (its FunctionRegistry needs Hive's LLAP jar); "
+        "the oracle writes Hive's NULL rule as a CASE around Spark's `greatest`.",
+        rewrite=_greatest_null,
+        nodes=(exp.Greatest, exp.Least),
+        typed=False,
+    ),
+    Rule(
+        "floor-ceil-bigint",
+        "FLOOR(x), CEIL(x), CEILING(x)",
+        "A BIGINT for a DOUBLE or an integer: `floor(AVG(v))` prints 3; a DECIMAL for a DECIMAL.",
+        "A DOUBLE for a DOUBLE (prints 3.0).",
+        "A DOUBLE for a DOUBLE (prints 3.0).",
+        {"duckdb": "rewrite", "trino": "rewrite"},
+        "Written `CAST(FLOOR(x) AS BIGINT)` unless `x` is a DECIMAL; a value past the BIGINT range fails the query (Hive caps it).",
+        (
+            Example(scalar("FLOOR(d)")),
+            Example(scalar("CEIL(d)")),
+            Example(scalar("CEILING(i / 2)")),
+            Example(aggregate("FLOOR(AVG(i))")),
+            Example(scalar("FLOOR(i)")),
+        ),
+        rewrite=_floor_bigint,
+        nodes=(exp.Floor, exp.Ceil),
+    ),
+    Rule(
+        "double-to-string",
+        "CAST(x AS STRING) and CONCAT(..., x, ...) of a DOUBLE",
+        "Java's `Double.toString`: `1.0E7`, `2.675E7`, `5.35E-4`, `0.5`, `-2.5` (scientific below 0.001 and from 10^7).",
+        "Plain decimals: `10000000.0`, `0.000535`.",
+        "Scientific always: `5.0E-1`, `2.675E0`.",
+        {"duckdb": "refuse", "trino": "refuse"},
+        "Refused when the value is known to be a DOUBLE or FLOAT (neither engine writes Java's format, and older Javas do not always write the "
+        "shortest digits). Integers made text stay allowed. Keep the value a number, or make an integer of it first.",
+        (
+            Example(scalar("CAST(d AS STRING)"), spark=scalar("hive_to_string(d)"), refused_on=ENGINES),
+            Example(scalar("CAST(d * 1e7 AS STRING)"), spark=scalar("hive_to_string(d * 1e7)"), refused_on=ENGINES),
+            Example(scalar("CONCAT('v=', d / 5000)"), spark=scalar("hive_concat('v=', d / 5000)"), refused_on=ENGINES),
+            Example(scalar("CAST(i AS STRING)")),
+            Example(scalar("CAST(CAST(ROUND(d) AS BIGINT) AS STRING)")),
+            Example(scalar("CAST(CAST(ROUND(d * 100) AS BIGINT) AS STRING)")),
+        ),
+        spark="The oracle calls Hive's own UDFToString and GenericUDFConcat (Spark also writes Java's format, but through its own code).",
+        rewrite=_double_to_string,
+        nodes=(exp.Cast, exp.Concat, exp.ConcatWs),
+    ),
+    Rule(
+        "decimal-literals",
+        "Number literals with a fraction or an exponent: 2.50, 0.1, 1e3",
+        "A DOUBLE in Hive 2.3 (Hive 3.0 reads a DECIMAL, HIVE-13945): `2.50` prints 2.5, `0.1 + 0.2 = 0.3` is false.",
+        "`2.50` is a DECIMAL(3,2): it prints 2.50 and `0.1 + 0.2 = 0.3` is true.",
+        "`2.50` is a DECIMAL(3,2), as on DuckDB.",
+        {"duckdb": "rewrite", "trino": "rewrite"},
+        "Written with an exponent (`2.50e0`), which both engines read as a DOUBLE, as Java reads `2.50`. `2.5BD` stays a DECIMAL. "
+        "`ROUND(2.675, 2)` then rounds a double the Hive way (2.68, see round).",
+        (
+            Example(aggregate("2.50"), spark=aggregate("2.50D")),
+            Example(aggregate("0.1 + 0.2 = 0.3"), spark=aggregate("0.1D + 0.2D = 0.3D")),
+            Example(aggregate("0.1 + 0.2"), spark=aggregate("0.1D + 0.2D")),
+            Example(scalar("i * 1.5"), spark=scalar("i * 1.5D")),
+            Example(aggregate("ROUND(2.675, 2)"), spark=aggregate("ROUND(2.675D, 2)")),
+            Example(aggregate("1e3 + .5"), spark=aggregate("1e3 + 0.5D")),
+        ),
+        spark="Spark reads `2.50` as a DECIMAL; the oracle writes the DOUBLE literal `2.50D`.",
+        rewrite=_double_literal,
+        nodes=(exp.Literal,),
+        typed=False,
+    ),
+    Rule(
+        "lateral-view-outer",
+        "LATERAL VIEW OUTER explode(a) t AS v",
+        "A row whose array is NULL or empty is kept once, with v NULL.",
+        "sqlglot drops OUTER (`CROSS JOIN UNNEST`): those rows vanish.",
+        "sqlglot drops OUTER (`CROSS JOIN UNNEST`): those rows vanish.",
+        {"duckdb": "rewrite", "trino": "rewrite"},
+        "Written `LEFT JOIN UNNEST(a) AS t(v) ON TRUE` (the lateral views before it become joins too, in order). "
+        "OUTER views of anything but `explode` of an array into one column are refused.",
+        (
+            Example("SELECT id, v FROM oracle.vals LATERAL VIEW OUTER explode(split(s, ',')) t AS v ORDER BY id, v"),
+            Example("SELECT id, v FROM oracle.vals LATERAL VIEW OUTER explode(CASE WHEN i > 2 THEN split(s, ',') END) t AS v ORDER BY id, v"),
+            Example(
+                "SELECT id, v, w FROM oracle.vals LATERAL VIEW explode(split(ts, ' ')) t AS v LATERAL VIEW OUTER explode(split(s, ',')) u AS w "
+                "ORDER BY id, v, w"
+            ),
+            Example("SELECT id, p, v FROM oracle.vals LATERAL VIEW OUTER posexplode(split(s, ',')) t AS p, v ORDER BY id, p", refused_on=ENGINES),
+        ),
+        rewrite=_lateral_outer,
+        nodes=(exp.Lateral,),
+        typed=False,
+    ),
+    Rule(
+        "time-parts",
+        "HOUR(x), MINUTE(x), SECOND(x)",
+        "Of a string: parsed as `yyyy-MM-dd HH:mm:ss`, else as `HH:mm:ss` (a prefix; NULL when neither parses, also for '2026-01-01' "
+        "and ISO text with a `T`): `hour('2026-11-01 05:06:07')` = 5, `minute('05:06:07')` = 6.",
+        "No function takes a string: the query fails.",
+        "No function takes a string: the query fails.",
+        {"duckdb": "rewrite", "trino": "rewrite"},
+        "A string argument is parsed with the two Java patterns as `unix_timestamp` parses (`TRY_STRPTIME` / `TRY(PARSE_DATETIME)` over the prefix).",
+        (
+            Example(scalar("HOUR(ts)"), spark=scalar("hive_hour(ts)")),
+            Example(scalar("MINUTE(ts)"), spark=scalar("hive_minute(ts)")),
+            Example(scalar("SECOND(ts)"), spark=scalar("hive_second(ts)")),
+            Example(aggregate("HOUR('2026-11-01 05:06:07')"), spark=aggregate("hive_hour('2026-11-01 05:06:07')")),
+            Example(aggregate("MINUTE('05:06:07')"), spark=aggregate("hive_minute('05:06:07')")),
+            Example(scalar("HOUR(FROM_UNIXTIME(b))"), spark=scalar("hive_hour(FROM_UNIXTIME(b))")),
+        ),
+        spark="Spark reads any date text ('2026-01-01' is hour 0, ISO text with a `T` too); the oracle calls Hive's own UDFHour, UDFMinute and UDFSecond.",
+        rewrite=_time_part,
+        nodes=(exp.Hour, exp.Minute, exp.Second),
+    ),
+    Rule(
+        "modulo",
+        "a % b, PMOD(a, b)",
+        "`%` has the sign of `a` (Java); by zero: NULL. `pmod` is `((a % b) + b) % b` (GenericUDFPosMod), NULL by zero: `pmod(-7, 3)` = 2, `pmod(7, -3)` = -2.",
+        "`%` by zero is an error; there is no `PMOD`.",
+        "`%` by zero is an error; there is no `PMOD`.",
+        {"duckdb": "rewrite", "trino": "rewrite"},
+        "`a % NULLIF(b, 0)`; `pmod(a, b)` is written `((a % NULLIF(b, 0)) + b) % NULLIF(b, 0)`.",
+        (
+            Example(scalar("i % 3")),
+            Example(scalar("i % 0")),
+            Example(scalar("d % 2")),
+            Example(scalar("PMOD(i, 3)")),
+            Example(scalar("PMOD(i, 0)")),
+            Example(scalar("PMOD(d, 2)")),
+            Example(scalar("PMOD(i, -3)"), spark=scalar("((i % -3) + -3) % -3")),
+        ),
+        spark="Spark's `pmod` differs for a negative divisor (`pmod(7, -3)` is 1), and Hive's GenericUDFPosMod needs a Hive session to load; "
+        "that example's oracle is Hive's formula.",
+        rewrite=_modulo,
+        nodes=(exp.Mod, exp.Anonymous),
+        typed=False,
+    ),
+    Rule(
         "integer-overflow",
         "INT and BIGINT arithmetic",
         "Wraps around as Java does: `CAST(2147483647 AS INT) + 1` = -2147483648.",
@@ -1052,7 +1359,7 @@ def _handlers() -> dict[type[exp.Expression], list[Rule]]:
 
 HANDLERS = _handlers()
 
-TYPED_NODES: tuple[type[exp.Expression], ...] = (*HANDLERS, exp.Concat, exp.ConcatWs)
+TYPED_NODES: tuple[type[exp.Expression], ...] = (*{cls for r in RULES if r.typed for cls in r.nodes}, exp.Concat, exp.ConcatWs)
 """Nodes whose Hive meaning depends on the types of their arguments (sqlglot writes concat for Trino by type too)."""
 
 
@@ -1118,7 +1425,11 @@ def refusals(tree: exp.Expression, write: str) -> list[SemanticsError]:
         return []
     ctx = Context(write)
     found = []
-    for node in list(_rewrites(tree.copy())):
+    tree = tree.copy()
+    if not any(column.type is not None for column in tree.find_all(exp.Column)):
+        # untyped (no schema, as in `metrics validate`): the types literals and functions give (AVG is a DOUBLE)
+        tree = annotate_types(tree, dialect=HiveSource)
+    for node in list(_rewrites(tree)):
         for r in _rules_for(node):
             assert r.rewrite is not None
             try:

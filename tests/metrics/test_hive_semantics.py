@@ -46,7 +46,7 @@ def test_every_rule_says_what_happens_on_every_engine() -> None:
 def test_refused_examples_are_refused_and_only_they(engine: str) -> None:
     for rule in RULES:
         for example in rule.examples:
-            found = hs.refusals(engine_sql.parse(example.sql, "hive"), engine)
+            found = hs.refusals(engine_sql.typed(engine_sql.parse(example.sql, "hive"), "hive", SCHEMA), engine)  # typed, as when it runs
             if engine in example.refused_on:
                 assert [f"hive-semantics: {rule.key}" in e.message for e in found] == [True], example.sql
             else:
@@ -90,7 +90,7 @@ def test_validate_lists_every_refusal_with_its_place_and_rewrite(tmp_path: Path)
     lines = [str(p) for p in problems]
     pattern_at = pos(hql, "event.editor RLIKE")
     assert lines == [
-        f"{hql}:{pos(hql, 'event.n, 0.5')}: percentile_approx() estimates with Hive's histogram; the engines estimate differently and give other numbers"
+        f"{hql}:{pos(hql, 'percentile_approx(event.n')}: percentile_approx() estimates with Hive's histogram; the engines estimate differently and give other numbers"
         " [hive-semantics: percentile-approx] (use percentile(x, p), Hive's exact percentile of an integer column)",
         f"{hql}:{pattern_at}: rlike(): the Java regex construct lookaround (?= (?! (?<= (?<! is not supported by duckdb's regular expressions"
         " [hive-semantics: regex] (rewrite the pattern without it)",
@@ -106,3 +106,23 @@ def test_rewrites_apply_without_types() -> None:
     """Without a schema (validation, ad-hoc SQL) the rewrites still keep Hive's meaning, conservatively."""
     sql = engine_sql.transpile("SELECT CAST(x AS INT), SUBSTR(s, 0, 3), DAYOFWEEK(d) FROM t", read="hive", write="duckdb")
     assert "TRUNC(TRY_CAST(x AS DECIMAL(38, 18)))" in sql and "SUBSTRING(s, 1, 3)" in sql and "ISODOW(" in sql
+
+
+def test_hive_2_3_literals_are_doubles_and_round_stays_half_up() -> None:
+    import duckdb
+
+    sql = engine_sql.transpile("SELECT ROUND(2.675, 2), 0.1 + 0.2 = 0.3, 2.50, 2.5BD, FLOOR(7 / 2)", read="hive", write="duckdb")
+    assert duckdb.sql(sql).fetchall() == [(2.68, False, 2.5, 2.5, 3)]
+    assert "2.50e0" in sql
+
+
+def test_population_statistics_by_the_name_hive_reads() -> None:
+    sql = engine_sql.transpile("SELECT STDDEV(x), STD(x), VARIANCE(x), VAR_SAMP(x), STDDEV_SAMP(x) FROM t", read="hive", write="trino")
+    assert sql == "SELECT STDDEV_POP(x), STDDEV_POP(x), VAR_POP(x), VARIANCE(x), STDDEV_SAMP(x) FROM t"
+
+
+def test_a_double_made_text_is_refused_without_a_schema_when_its_type_shows() -> None:
+    """`metrics validate` has no types for columns: a literal or an AVG is still known to be a DOUBLE."""
+    tree = engine_sql.parse("SELECT CAST(AVG(n) AS STRING), CONCAT('x', 0.5), CAST(n AS STRING), CAST(COUNT(*) AS STRING) FROM t", "hive")
+    found = hs.refusals(tree, "duckdb")
+    assert [(e.column, "double-to-string" in e.message) for e in found] == [(8, True), (44, True)]

@@ -50,5 +50,13 @@ def test_the_examples_differ_without_the_rewrites(oracle) -> None:
             differing.add(rule.key)
     rewritten = {r.key for r, _ in EXAMPLES if r.action["duckdb"] == "rewrite"}
     # (DuckDB 2.0.0 itself rounds 2.675 to 2.68; the round rewrite is for the engines and versions that do not)
-    assert differing >= {"cast-to-integer", "substr", "day-of-week", "date-patterns", "size-null", "percentile", "string-to-boolean", "get-json-object"}
+    assert differing >= {"cast-to-integer", "substr", "day-of-week", "date-patterns", "size-null", "percentile", "string-to-boolean", "get-json-object"} | {
+        "population-statistics",
+        "greatest-least-null",
+        "floor-ceil-bigint",
+        "decimal-literals",
+        "lateral-view-outer",
+        "time-parts",
+        "modulo",
+    }
     assert differing <= rewritten
