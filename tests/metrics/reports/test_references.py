@@ -145,3 +145,16 @@ def test_a_folder_with_config_hive_yaml_runs_and_validates_with_config_path(tmp_
     for report, (column, value) in HIVE_VALUES.items():
         assert (tmp_path / "out" / f"{report}.tsv").read_bytes() == f"date\t{column}\r\n{day}\t{value}\r\n".encode()
     assert os.path.exists(tmp_path / "wh" / "metrics" / "hive_cast_trunc")
+
+
+def test_a_double_column_made_text_is_refused_by_validate(warehouse: Path, tmp_path: Path) -> None:
+    """Refusals that depend on a column's type are found before the run, with the warehouse's types."""
+    folder = tmp_path / "wb"
+    folder.mkdir()
+    (folder / "config.yaml").write_text("defaults: {type: hive, granularity: days, starts: 2026-11-01}\nreports:\n  v: {}\n")
+    query = folder / "v.hql"
+    query.write_text("SELECT '{from_date}' AS date,\n  CONCAT(CAST(value AS STRING), '%') AS v\nFROM external.world_bank_indicators\n")
+    result = metrics("--warehouse", str(warehouse), "validate", str(folder))
+    assert result.returncode == 1 and result.stdout.startswith(f"{query}:2:10: a DOUBLE made text") and "[hive-semantics: double-to-string]" in result.stdout
+    untyped = metrics("--warehouse", str(tmp_path / "none"), "validate", str(folder))
+    assert untyped.returncode == 0, untyped.stdout  # without the warehouse the column's type is unknown: the run refuses it
