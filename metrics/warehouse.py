@@ -429,28 +429,36 @@ class Warehouse:
         (work / "TARGET").write_text(partition_path(partition), "utf-8")
         plain = set(high_cardinality)
         others = [name for name in info.columns if name not in plain]
-        writer = _BackgroundWriter(work / "data" / "part-0.parquet", use_dictionary=others, write_statistics=others)
+        target = work / "data" / "part-0.parquet"
+        # The background writer starts with the first full row group: a small partition is
+        # written at the end in this thread, without the cost of starting one.
+        writer: _BackgroundWriter | None = None
         try:
             pending: list[pa.Table] = []
             rows = 0
 
             def write(data: pa.Table | pa.RecordBatch) -> None:
-                nonlocal rows
+                nonlocal rows, writer
                 data = shape(pa.Table.from_batches([data]) if isinstance(data, pa.RecordBatch) else data)
                 if data.num_rows:
                     pending.append(data)
                     rows += data.num_rows
                 if rows >= ROW_GROUP_ROWS:
+                    writer = writer or _BackgroundWriter(target, use_dictionary=others, write_statistics=others)
                     writer.put(pa.concat_tables(pending))
                     pending.clear()
                     rows = 0
 
             yield write
-            if pending:
-                writer.put(pa.concat_tables(pending))
-            writer.close()
+            if writer is not None:
+                if pending:
+                    writer.put(pa.concat_tables(pending))
+                writer.close()
+            elif pending:
+                pq.write_table(pa.concat_tables(pending), target, compression=COMPRESSION, use_dictionary=others, write_statistics=others)
         except BaseException:
-            writer.abort()
+            if writer is not None:
+                writer.abort()
             shutil.rmtree(work, ignore_errors=True)
             raise
         final.parent.mkdir(parents=True, exist_ok=True)

@@ -347,3 +347,75 @@ def test_empty_sql_result_declares_the_table(env) -> None:
         {"column_name": "dt", "data_type": "DATE"},
     ]
     assert engine.query("SELECT count(*) c FROM metrics.toy_none").to_pylist() == [{"c": 0}]
+
+
+SLOW_SCRIPT = "#!/bin/sh\nsleep 0.15\nprintf 'date\\twiki\\tday\\n%s\\t%s\\t%s\\n' $1 $3 $(echo $1 | cut -c9-10)\n"
+SLOW_CONFIG = 'reports:\n  slow:\n    type: script\n    granularity: days\n    starts: 2026-11-01\n    explode_by: {wiki: "enwiki, dewiki"}\n'
+
+
+def _logged_ok(warehouse: Path) -> set[tuple[str, dt.date]]:
+    """(explode key, interval start) of every `ok` entry in the run log files, read as another process would."""
+    import pyarrow.parquet as pq
+
+    done = set()
+    for path in sorted((warehouse / "metrics" / "report_runs").glob("month=*/part-*.parquet")):
+        for row in pq.read_table(path, columns=["explode", "interval_start", "status"]).to_pylist():
+            if row["status"] == "ok":
+                done.add((row["explode"], row["interval_start"]))
+    return done
+
+
+def test_a_killed_run_keeps_what_it_logged_and_the_next_computes_the_rest(tmp_path: Path) -> None:
+    """SIGKILL a real `metrics update-reports` midway: what it logged ok is in the table and TSV, the
+    next run computes only the rest, and the end state equals an uninterrupted run's, byte for byte."""
+    import signal
+    import time
+
+    import pyarrow.parquet as pq
+
+    killed, whole = tmp_path / "killed", tmp_path / "whole"
+    for root in (killed, whole):
+        query_folder(root, SLOW_CONFIG, {"slow": SLOW_SCRIPT})
+    cli = [sys.executable, "-m", "metrics", "--warehouse", str(killed / "wh"), "--catalogue", str(killed / "none"), "update-reports"]
+    cli += [str(killed / "toy"), str(killed / "out"), "--now", "2026-11-23T10:00", "--flush-seconds", "0.2", "--workers", "2", "--no-graphite"]
+    proc = subprocess.Popen(cli, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while len(_logged_ok(killed / "wh")) < 6 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    assert proc.wait(timeout=30) == -signal.SIGKILL, "the run finished before it could be killed"
+    logged = _logged_ok(killed / "wh")
+    assert 6 <= len(logged) < 22  # fewer than one combination's intervals: they are logged as they finish
+
+    # what was logged ok is durable: its rows are in the table files and its lines in the TSV
+    rows = {(r["wiki"], r["dt"]) for f in (killed / "wh/metrics/toy_slow").glob("dt=*/*.parquet") for r in _with_dt(pq.read_table(f), f.parent.name)}
+    lines = {
+        (w, D.fromisoformat(line[:10]))
+        for w in ("enwiki", "dewiki")
+        if (killed / f"out/slow/{w}.tsv").exists()
+        for line in (killed / f"out/slow/{w}.tsv").read_text().splitlines()[1:]
+    }
+    for key, day in logged:
+        wiki = key.split('"')[3]
+        assert (wiki, day) in rows and (wiki, day) in lines
+
+    with open_engine(killed / "wh") as engine:
+        resumed = update_reports(killed / "toy", engine, killed / "out", now=NOW, graphite=False)
+        assert resumed.ok, resumed.lines()
+        redone = {(f'{{"wiki":"{o.explode["wiki"]}"}}', o.interval.start) for o in resumed.outcomes}
+        assert redone.isdisjoint(logged) and len(redone | logged) == 44
+        resumed_rows = engine.query("SELECT wiki, dt, day FROM metrics.toy_slow ORDER BY wiki, dt").to_pylist()
+    with open_engine(whole / "wh") as engine:
+        assert update_reports(whole / "toy", engine, whole / "out", now=NOW, graphite=False).ok
+        whole_rows = engine.query("SELECT wiki, dt, day FROM metrics.toy_slow ORDER BY wiki, dt").to_pylist()
+    assert resumed_rows == whole_rows and len(whole_rows) == 44
+    assert whole_rows[0] == {"wiki": "dewiki", "dt": D(2026, 11, 1), "day": 1}
+    for wiki in ("enwiki", "dewiki"):
+        assert (killed / f"out/slow/{wiki}.tsv").read_bytes() == (whole / f"out/slow/{wiki}.tsv").read_bytes()
+    assert (whole / "out/slow/enwiki.tsv").read_bytes().startswith(b"date\twiki\tday\r\n2026-11-01\tenwiki\t01\r\n2026-11-02\tenwiki\t02\r\n")
+
+
+def _with_dt(table: pa.Table, folder: str) -> list[dict]:
+    """Rows of one partition file, with the `dt` its folder name gives."""
+    day = D.fromisoformat(folder.removeprefix("dt="))
+    return [{**row, "dt": day} for row in table.to_pylist()]
