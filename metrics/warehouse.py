@@ -512,6 +512,14 @@ class Warehouse:
         parts = "/".join(f"{key}=*" for key in info.partition_by)
         return str(self.table_dir(info.schema, info.name) / parts / "*.parquet") if parts else str(self.table_dir(info.schema, info.name) / "*.parquet")
 
+    def partitions(self, info: TableInfo) -> list[dict[str, str]]:
+        """Every partition folder of the table, as partition key -> value text (none for an unpartitioned table)."""
+        if not info.partition_by:
+            return []
+        base = self.table_dir(info.schema, info.name)
+        pattern = "/".join(f"{key}=*" for key in info.partition_by)
+        return [dict(part.split("=", 1) for part in path.relative_to(base).parts) for path in base.glob(pattern) if path.is_dir()]
+
     def files(self, info: TableInfo) -> list[Path]:
         base = self.table_dir(info.schema, info.name)
         return sorted(base.glob(self.glob(info).removeprefix(str(base) + "/")))

@@ -167,23 +167,58 @@ def _run_script(report: Report, start: dt.date, end: dt.date, explode: Mapping[s
 
 def _run(argv: list[str], cwd: Path, env: Mapping[str, str]) -> subprocess.CompletedProcess[bytes]:
     """`subprocess.run(argv, capture_output=True, timeout=SCRIPT_TIMEOUT)`, without its wait for the exit,
-    which polls with sleeps when given a timeout (most of a short script's time): a timer kills it instead."""
+    which polls with sleeps when given a timeout (most of a short script's time): `_WATCHDOG` kills it instead."""
     with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd, env=env) as proc:
-        expired = threading.Event()
-
-        def kill() -> None:
-            expired.set()
-            proc.kill()
-
-        watchdog = threading.Timer(SCRIPT_TIMEOUT, kill)
-        watchdog.start()
+        _WATCHDOG.watch(proc, SCRIPT_TIMEOUT)
         try:
             stdout, stderr = proc.communicate()
         finally:
-            watchdog.cancel()
-    if expired.is_set():
+            expired = _WATCHDOG.forget(proc)
+    if expired:
         raise subprocess.TimeoutExpired(argv, SCRIPT_TIMEOUT)
     return subprocess.CompletedProcess(argv, proc.returncode, stdout, stderr)
+
+
+class _Watchdog:
+    """Kills the processes it watches once their time is up; one thread for all, started when first needed."""
+
+    def __init__(self, period: float = 1.0):
+        self.period = period
+        self.deadlines: dict[subprocess.Popen, float] = {}
+        self.expired: set[subprocess.Popen] = set()
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+
+    def watch(self, proc: subprocess.Popen, seconds: float) -> None:
+        with self.lock:
+            self.deadlines[proc] = time.monotonic() + seconds
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._run, name="script-watchdog", daemon=True)
+                self.thread.start()
+
+    def forget(self, proc: subprocess.Popen) -> bool:
+        """Stop watching `proc`; True when it was killed for running too long."""
+        with self.lock:
+            self.deadlines.pop(proc, None)
+            if proc in self.expired:
+                self.expired.discard(proc)
+                return True
+            return False
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self.period)
+            now = time.monotonic()
+            with self.lock:
+                late = [proc for proc, deadline in self.deadlines.items() if deadline <= now]
+                for proc in late:
+                    del self.deadlines[proc]
+                    self.expired.add(proc)
+            for proc in late:
+                proc.kill()
+
+
+_WATCHDOG = _Watchdog()
 
 
 def _typed(header: list[str], rows: list[list[str]]) -> pa.Table:

@@ -1,8 +1,9 @@
 """The run: Reader -> Selector -> Executor -> Writer for one query folder, as Reportupdater's.
 
-- Reader (`config.read_folder`): the reports of `config.yaml`, defaults resolved.
+- Reader (`reader.read_folder`): the reports of `config.yaml`, defaults resolved.
 - Selector (`selector`): the missing intervals of each report and explode combination, from the
-  run log and pending reruns, as units of execution in the order they run.
+  run log, pending reruns and the partitions of `depends_on` tables, as units of execution in
+  the order they run.
 - Executor (`execute.Executor`): runs the units on a bounded pool of threads; results are taken
   in the selector's order, whatever order they finish in.
 - Writer (`writer.Writer`): tables, TSV files and the Graphite outbox, in batches, then the run log.
@@ -27,11 +28,11 @@ from metrics import hive_cli
 from metrics.engines import Engine
 from metrics.problems import Problem
 from metrics.reports import graphite as graphite_out, reruns as reruns_mod
-from metrics.reports.config import read_folder
 from metrics.reports.execute import Computed, Executor
 from metrics.reports.lock import folder_lock
-from metrics.reports.selector import Unit, plan, units
-from metrics.reports.store import Store
+from metrics.reports.reader import read_folder
+from metrics.reports.selector import Sources, Unit, plan, units
+from metrics.reports.store import Store, explode_key
 from metrics.reports.writer import FLUSH_SECONDS, Outcome, Writer
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,12 @@ class RunSummary:
             by_report.setdefault(o.report, []).append(o)
         for report, outcomes in by_report.items():
             ok = [o for o in outcomes if o.status == "ok"]
-            out.append(f"{report}: {len(ok)} interval(s) ok, {len(outcomes) - len(ok)} failed, {sum(o.rows for o in ok)} row(s)")
+            failed = sum(o.status == "failed" for o in outcomes)
+            waiting = sum(o.status == "waiting" for o in outcomes)
+            out.append(
+                f"{report}: {len(ok)} interval(s) ok, {failed} failed, {sum(o.rows for o in ok)} row(s)"
+                + (f", {waiting} waiting for depends_on tables" if waiting else "")
+            )
         for report, reason in self.skipped:
             out.append(f"{report}: skipped ({reason})")
         for o in self.failed:
@@ -83,7 +89,12 @@ class RunSummary:
             out.append(f"graphite: {self.points_queued} point(s) queued, {self.points_sent} sent")
         if self.graphite_error:
             out.append(f"FAILED graphite: {self.graphite_error} (points stay in the outbox for the next run)")
-        out.append(f"{len(self.outcomes)} interval(s) in {self.seconds:.1f} s: {'ok' if self.ok else 'with failures'}")
+        counts = {status: sum(o.status == status for o in self.outcomes) for status in ("ok", "failed", "waiting")}
+        done = counts["ok"] + counts["failed"]
+        out.append(
+            f"{done} interval(s) in {self.seconds:.1f} s ({counts['ok']} ok, {counts['failed']} failed, {counts['waiting']} waiting):"
+            f" {'ok' if self.ok else 'with failures'}"
+        )
         return out
 
 
@@ -131,6 +142,7 @@ def update_reports(
             catalogue=catalogue,
             flush_seconds=flush_seconds,
         )
+        sources = Sources(engine.warehouse)
         work: list[Unit] = []
         for report in config.reports:
             if only and report.key not in only:
@@ -139,7 +151,10 @@ def update_reports(
                 summary.skipped.append((report.key, f"starts {report.starts} is in the future"))
                 log.warning("report %s starts on %s, in the future: skipped", report.key, report.starts)
                 continue
-            work += units(report, plan(report, store, now, pending))
+            selection = plan(report, store, now, pending, sources)
+            work += units(report, selection.todo)
+            for combo, waiting in selection.waiting:
+                writer.wait(report, combo, waiting, selection.logged_waiting[explode_key(combo)])
         with _progress(progress, sum(len(u.intervals) for u in work)) as advance, hive_cli.on_path(engine) as script_env:
             executor = Executor(engine, sql_schema(engine), script_env)
             try:
@@ -187,7 +202,7 @@ def _settle_reruns(pending: Sequence[reruns_mod.Rerun], outcomes: Sequence[Outco
         if all(o.status == "ok" for o in covered):
             rerun.path.unlink(missing_ok=True)
         else:
-            log.warning("rerun %s stays pending: %d interval(s) failed", rerun.path.name, sum(o.status != "ok" for o in covered))
+            log.warning("rerun %s stays pending: %d interval(s) failed or waiting", rerun.path.name, sum(o.status != "ok" for o in covered))
 
 
 class _progress:

@@ -50,7 +50,7 @@ class Outcome:
     report: str
     explode: dict[str, str]
     interval: Interval
-    status: str  # ok, failed
+    status: str  # ok, failed, waiting (for the tables of `depends_on`)
     rows: int = 0
     seconds: float = 0.0
     error: str | None = None
@@ -121,6 +121,13 @@ class Writer:
             self._waiting += len(unit.intervals)
         if self._waiting >= self.flush_intervals or time.monotonic() - self._since >= self.flush_seconds:
             self.flush()
+
+    def wait(self, report: Report, explode: dict[str, str], intervals: list[Interval], logged: set[dt.date]) -> None:
+        """Record intervals whose source tables are not there yet; the run log gets those it does not already say so."""
+        for interval in intervals:
+            self.outcomes.append(Outcome(report.key, explode, interval, "waiting"))
+            if interval.start not in logged:
+                self.store.log(LogEntry(self.folder, report.key, explode_key(explode), interval.start, interval.end, "waiting"))
 
     def flush(self) -> None:
         """Write the batch (tables, TSV, outbox), then log its intervals and write the run log."""

@@ -419,3 +419,45 @@ def _with_dt(table: pa.Table, folder: str) -> list[dict]:
     """Rows of one partition file, with the `dt` its folder name gives."""
     day = D.fromisoformat(folder.removeprefix("dt="))
     return [{**row, "dt": day} for row in table.to_pylist()]
+
+
+def test_depends_on_waits_for_the_source_partitions(tmp_path: Path) -> None:
+    """An interval whose source day has not landed (no partition, or not its last hour) waits, is
+    not done, and is computed by the run after it lands; the run log says `waiting` once."""
+    warehouse = Warehouse(tmp_path / "wh")
+
+    def land(day: int, hours: range) -> None:
+        for hour in hours:
+            rows = pa.table({"n": pa.array([day * 100 + hour], pa.int64())})
+            warehouse.replace_partition("event", "src", {"year": 2026, "month": 11, "day": day, "hour": hour}, rows)
+
+    for day in range(1, 20):
+        land(day, range(22, 24))
+    land(20, range(0, 6))  # Nov 20 partly landed
+    sql = "SELECT DATE '{from_date}' AS date, count(*) AS hours FROM event.src WHERE year = {year} AND month = {month} AND day = {day}"
+    config = "reports:\n  waits: {granularity: days, starts: 2026-11-15, depends_on: [event.src]}\n  plain: {granularity: days, starts: 2026-11-15, execute: waits}\n"
+    q = query_folder(tmp_path, config, {"waits.sql": sql})
+    with open_engine(tmp_path / "wh") as engine:
+        first = update_reports(q, engine, tmp_path / "out", now=NOW, graphite=False)
+        assert first.ok, first.lines()
+        status = {(o.report, o.interval.start.day): o.status for o in first.outcomes}
+        assert [d for d in range(15, 23) if status[("waits", d)] == "ok"] == [15, 16, 17, 18, 19]
+        assert [d for d in range(15, 23) if status[("waits", d)] == "waiting"] == [20, 21, 22]
+        assert all(status[("plain", d)] == "ok" for d in range(15, 23))  # without depends_on: Reportupdater's rule
+        assert "waits: 5 interval(s) ok, 0 failed, 5 row(s), 3 waiting for depends_on tables" in first.lines()
+        assert (tmp_path / "out/waits.tsv").read_text().splitlines()[-1] == "2026-11-19\t2"
+
+        again = update_reports(q, engine, tmp_path / "out", now=NOW, graphite=False)
+        assert [(o.interval.start.day, o.status) for o in again.outcomes] == [(20, "waiting"), (21, "waiting"), (22, "waiting")]
+        land(20, range(6, 24))
+        land(21, range(23, 24))
+        engine.refresh()
+        third = update_reports(q, engine, tmp_path / "out", now=NOW, graphite=False)
+        assert [(o.interval.start.day, o.status) for o in third.outcomes] == [(20, "ok"), (21, "ok"), (22, "waiting")]
+        got = engine.query("SELECT dt, hours FROM metrics.toy_waits WHERE dt >= DATE '2026-11-19' ORDER BY dt").to_pylist()
+        assert got == [{"dt": D(2026, 11, 19), "hours": 2}, {"dt": D(2026, 11, 20), "hours": 24}, {"dt": D(2026, 11, 21), "hours": 1}]
+        log = engine.query(
+            "SELECT interval_start, list(status ORDER BY finished_at) s FROM metrics.report_runs WHERE report = 'waits' AND interval_start >= DATE '2026-11-20'"
+            " GROUP BY 1 ORDER BY 1"
+        ).to_pylist()
+        assert [r["s"] for r in log] == [["waiting", "ok"], ["waiting", "ok"], ["waiting"]]
