@@ -1,21 +1,28 @@
-"""Backfill one year of a daily report exploded by 20 wikis: per-interval vs set-based.
+"""The runner against the floors it must beat, every figure measured in this run.
 
-Both ways run in this process, on the same DuckDB engine, over the same generated events,
-partitioned by day. (With hourly partitions each of the 7,300 per-interval queries lists 8,760
-files, and the per-interval way alone takes most of an hour: the ratio only grows.) The per-interval way is Reportupdater's:
-one query per day and wiki (7,300 queries). The set-based way is the same report with
-`backfill: range`: one query per wiki over the whole year, and each `dt` partition written once.
-The grouped way drops `explode_by` and groups by wiki: one query for the year ("dimensions as
-data": the TSV output then has a wiki column instead of one file per wiki).
-The two tables are compared row for row before any figure is printed.
+Script reports (`--scripts`, e.g. `30x332,300x28`: explode values x days): a daily script
+report exploded by wiki, run by `update_reports` on the default pool, against the serial floor,
+the same script invocations (same argv) one after another in a plain loop, which is the least
+any one-at-a-time runner such as Reportupdater spends. Targets: runner <= 0.7x the floor (on 2
+cores), and the runner's cost per interval the same, within 20%, whatever the number of explode
+values. Each run's table and TSV files are checked against what the script printed.
 
-    .venv/bin/python benchmarks/bench_runner.py [--days 365] [--wikis 20] [--events-per-hour 60]
+SQL report (`--sql`, e.g. `300x365`): one year of a daily report exploded by 300 wikis on
+DuckDB, per interval (one query per day and wiki, Reportupdater's way), with `backfill: range`
+(one query per wiki), and grouped (no explode_by, wiki as a column: one query); the three
+tables are compared row for row (the days a wiki has events) before any time is printed.
+
+    .venv/bin/python benchmarks/bench_runner.py                               # the full sizes
+    .venv/bin/python benchmarks/bench_runner.py --scripts 10x60,60x10 --sql 20x30   # a quick run
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import datetime as dt
+import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -24,21 +31,19 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-GROUPED_SQL = """
-SELECT CAST(meta_dt AS DATE) AS date, wiki, count(*) AS toggles, count(DISTINCT session) AS sessions
-FROM event.bench
-WHERE wiki IN ({wiki_list})
-  AND meta_dt >= from_iso8601_timestamp('{{from_date}}T00:00:00Z')
-  AND meta_dt < from_iso8601_timestamp('{{to_date}}T00:00:00Z')
-GROUP BY CAST(meta_dt AS DATE), wiki
-"""
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from metrics.engines import open_engine  # noqa: E402
-from metrics.reports.runner import update_reports  # noqa: E402
+from metrics.reports.runner import default_workers, update_reports  # noqa: E402
 from metrics.warehouse import Warehouse  # noqa: E402
+
+START = dt.date(2025, 1, 1)
+
+SCRIPT = """#!/bin/sh
+# $1 start, $2 end, $3 wiki, $4 folder: one row, a number derived from the arguments
+printf 'date\\twiki\\tedits\\n%s\\t%s\\t%s\\n' "$1" "$3" "${#3}${1##*-}"
+"""
 
 PER_INTERVAL_SQL = """
 SELECT DATE '{from_date}' AS date, count(*) AS toggles, count(DISTINCT session) AS sessions
@@ -55,18 +60,84 @@ WHERE wiki = '{wiki}'
 GROUP BY CAST(meta_dt AS DATE)
 """
 
+GROUPED_SQL = """
+SELECT CAST(meta_dt AS DATE) AS date, wiki, count(*) AS toggles, count(DISTINCT session) AS sessions
+FROM event.bench
+WHERE meta_dt >= from_iso8601_timestamp('{from_date}T00:00:00Z')
+  AND meta_dt < from_iso8601_timestamp('{to_date}T00:00:00Z')
+GROUP BY CAST(meta_dt AS DATE), wiki
+"""
 
-def generate(warehouse: Warehouse, start: dt.date, days: int, wikis: list[str], per_hour: int, seed: int) -> int:
+
+def shapes(text: str) -> list[tuple[int, int]]:
+    """`30x332,300x28` -> [(30, 332), (300, 28)]: explode values x days."""
+    out = []
+    for part in filter(None, text.split(",")):
+        values, _, days = part.partition("x")
+        out.append((int(values), int(days)))
+    return out
+
+
+def folder(root: Path, name: str, wikis: list[str] | None, files: dict[str, str], extra: str = "", kind: str = "") -> Path:
+    q = root / name
+    q.mkdir(parents=True)
+    explode = f'    explode_by: {{wiki: "{", ".join(wikis)}"}}\n' if wikis else ""
+    (q / "config.yaml").write_text(f"reports:\n  daily:\n{kind}    granularity: days\n    starts: {START}\n{explode}{extra}")
+    for file_name, text in files.items():
+        (q / file_name).write_text(text)
+        if text.startswith("#!"):
+            (q / file_name).chmod(0o755)
+    return q
+
+
+def serial_floor(script: Path, wikis: list[str], days: int) -> float:
+    """The same invocations as the runner's, one after another, output read and nothing else done."""
+    t0 = time.perf_counter()
+    for wiki in wikis:
+        for d in range(days):
+            day = START + dt.timedelta(days=d)
+            argv = [str(script), day.isoformat(), (day + dt.timedelta(days=1)).isoformat(), wiki, str(script.parent)]
+            subprocess.run(argv, capture_output=True, check=True)
+    return time.perf_counter() - t0
+
+
+def script_case(root: Path, values: int, days: int, workers: int) -> tuple[float, float]:
+    """(runner seconds, serial floor seconds) of one shape; exits when the output is wrong."""
+    wikis = [f"wiki{i:03d}" for i in range(values)]
+    name = f"bench_{values}x{days}"
+    q = folder(root, name, wikis, {"daily": SCRIPT}, kind="    type: script\n")
+    now = dt.datetime.combine(START + dt.timedelta(days=days), dt.time(12))
+    floor = serial_floor(q / "daily", wikis, days)
+    with open_engine(root / f"wh_{name}") as engine:
+        t0 = time.perf_counter()
+        summary = update_reports(q, engine, root / f"out_{name}", now=now, graphite=False, workers=workers)
+        runner = time.perf_counter() - t0
+        if not summary.ok or len(summary.outcomes) != values * days:
+            sys.exit(f"{name}: run failed or incomplete:\n" + "\n".join(summary.lines()))
+        got = engine.query(f"SELECT count(*) AS n, sum(edits) AS s FROM metrics.{name}_daily").to_pylist()[0]
+    expected = sum(int(f"{len(w)}{(START + dt.timedelta(days=d)).day:02d}") for w in wikis for d in range(days))
+    if got != {"n": values * days, "s": expected}:
+        sys.exit(f"{name}: table holds {got}, expected {values * days} rows summing to {expected}")
+    for wiki in (wikis[0], wikis[-1]):
+        with (root / f"out_{name}" / "daily" / f"{wiki}.tsv").open(newline="") as handle:
+            rows = list(csv.reader(handle, delimiter="\t"))
+        if len(rows) != days + 1 or rows[1][:2] != [START.isoformat(), wiki]:
+            sys.exit(f"{name}: TSV of {wiki} has {len(rows)} lines, starting {rows[:2]}")
+    return runner, floor
+
+
+def generate(warehouse: Warehouse, days: int, wikis: list[str], per_hour: int, seed: int) -> int:
     rng = np.random.default_rng(seed)
     total = 0
+    weights = 1.0 / np.arange(1, len(wikis) + 1)
     for d in range(days):
-        day = start + dt.timedelta(days=d)
+        day = START + dt.timedelta(days=d)
         n = int(rng.poisson(per_hour * 24))
         base = np.datetime64(day.isoformat(), "us")
         table = pa.table(
             {
                 "meta_dt": pa.array(base + rng.integers(0, 86_400_000_000, n).astype("timedelta64[us]")).cast(pa.timestamp("us", tz="UTC")),
-                "wiki": pa.array(rng.choice(wikis, n, p=_zipf(len(wikis)))),
+                "wiki": pa.array(rng.choice(wikis, n, p=weights / weights.sum())),
                 "session": pa.array(rng.integers(0, 5000, n).astype(str)),
             }
         )
@@ -75,64 +146,75 @@ def generate(warehouse: Warehouse, start: dt.date, days: int, wikis: list[str], 
     return total
 
 
-def _zipf(n: int) -> np.ndarray:
-    weights = 1.0 / np.arange(1, n + 1)
-    return weights / weights.sum()
-
-
-def folder(root: Path, name: str, wikis: list[str] | None, start: dt.date, sql: str, extra: str) -> Path:
-    q = root / name
-    q.mkdir(parents=True)
-    explode = f'    explode_by: {{wiki: "{", ".join(wikis)}"}}\n' if wikis else ""
-    (q / "config.yaml").write_text(f"reports:\n  daily:\n    granularity: days\n    starts: {start}\n{explode}{extra}")
-    (q / "daily.sql").write_text(sql)
-    return q
+def sql_case(root: Path, values: int, days: int, per_hour: int, workers: int) -> None:
+    wikis = [f"wiki{i:03d}" for i in range(values)]
+    warehouse = Warehouse(root / "wh_sql")
+    t0 = time.perf_counter()
+    events = generate(warehouse, days, wikis, per_hour, seed=1)
+    print(f"sql: generated {events:,} events in {days} daily partitions ({time.perf_counter() - t0:.1f} s)")
+    now = dt.datetime.combine(START + dt.timedelta(days=days), dt.time(12))
+    runs = [
+        ("per-interval", folder(root, "sql_interval", wikis, {"daily.sql": PER_INTERVAL_SQL})),
+        ("range", folder(root, "sql_range", wikis, {"daily.sql": SET_BASED_SQL}, "    backfill: range\n")),
+        ("grouped", folder(root, "sql_grouped", None, {"daily.sql": GROUPED_SQL}, "    backfill: range\n")),
+    ]
+    timings = {}
+    with open_engine(warehouse) as engine:
+        for name, q in runs:
+            t0 = time.perf_counter()
+            summary = update_reports(q, engine, now=now, graphite=False, workers=workers)
+            timings[name] = time.perf_counter() - t0
+            if not summary.ok:
+                sys.exit(f"sql {name} run failed:\n" + "\n".join(summary.lines()))
+        # A wiki without events on a day has a row of 0 per interval, and no row grouped by date.
+        tables = {
+            name: engine.query(f"SELECT dt, wiki, toggles, sessions FROM metrics.{q.name}_daily WHERE toggles > 0 ORDER BY dt, wiki").to_pylist()
+            for name, q in runs
+        }
+    for name in ("range", "grouped"):
+        if tables[name] != tables["per-interval"]:
+            sys.exit(f"sql: the {name} table disagrees with the per-interval one ({len(tables[name])} vs {len(tables['per-interval'])} rows)")
+    if sum(r["toggles"] for r in tables["per-interval"]) != events:
+        sys.exit("sql: the toggles do not add up to the generated events")
+    intervals = values * days
+    print(f"sql: identical tables, {len(tables['per-interval']):,} rows; {intervals:,} intervals ({values} wikis x {days} days)")
+    print(f"sql: per-interval  {timings['per-interval']:8.1f} s  {intervals:,} queries, {1000 * timings['per-interval'] / intervals:.2f} ms per interval")
+    print(f"sql: range         {timings['range']:8.1f} s  {values} queries, {timings['per-interval'] / timings['range']:.1f}x faster than per-interval")
+    print(f"sql: grouped       {timings['grouped']:8.1f} s  1 query, {timings['per-interval'] / timings['grouped']:.1f}x faster than per-interval")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--days", type=int, default=365)
-    parser.add_argument("--wikis", type=int, default=20)
+    parser.add_argument("--scripts", default="30x332,300x28", help="script report shapes, explode values x days (empty: none)")
+    parser.add_argument("--sql", default="300x365", help="SQL report shape, explode values x days (empty: none)")
     parser.add_argument("--events-per-hour", type=int, default=60)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=default_workers(), help="the runner's pool (default: one per CPU)")
     args = parser.parse_args()
-
-    start = dt.date(2025, 1, 1)
-    now = dt.datetime.combine(start + dt.timedelta(days=args.days), dt.time(12))
-    wikis = [f"wiki{i:02d}" for i in range(args.wikis)]
+    print(f"{os.cpu_count()} CPU(s), load average {os.getloadavg()[0]:.1f}; runner workers: {args.workers}")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        warehouse = Warehouse(root / "warehouse")
-        t0 = time.perf_counter()
-        events = generate(warehouse, start, args.days, wikis, args.events_per_hour, args.seed)
-        print(f"generated {events:,} events in {args.days:,} daily partitions ({time.perf_counter() - t0:.1f} s)")
-        per_interval = folder(root, "bench_interval", wikis, start, PER_INTERVAL_SQL, "")
-        set_based = folder(root, "bench_range", wikis, start, SET_BASED_SQL, "    backfill: range\n")
-        grouped = folder(root, "bench_grouped", None, start, GROUPED_SQL.format(wiki_list=", ".join(f"'{w}'" for w in wikis)), "    backfill: range\n")
-        with open_engine(warehouse) as engine:
-            timings = {}
-            runs = [("per-interval", per_interval), ("set-based", set_based), ("grouped", grouped)]
-            for name, q in runs:
-                t0 = time.perf_counter()
-                summary = update_reports(q, engine, now=now, graphite=False, workers=args.workers)
-                timings[name] = time.perf_counter() - t0
-                if not summary.ok:
-                    sys.exit(f"{name} run failed:\n" + "\n".join(summary.lines()))
-                print(f"{name:>12}: {len(summary.outcomes):,} intervals in {timings[name]:.2f} s")
-            a = engine.query("SELECT dt, wiki, toggles, sessions FROM metrics.bench_interval_daily ORDER BY dt, wiki").to_pylist()
-            for other in ("bench_range_daily", "bench_grouped_daily"):
-                b = engine.query(f"SELECT dt, wiki, toggles, sessions FROM metrics.{other} ORDER BY dt, wiki").to_pylist()
-                if a != b:
-                    sys.exit(f"metrics.{other} disagrees with the per-interval table: {len(b)} vs {len(a)} rows")
-            if sum(r["toggles"] for r in a) != events:
-                sys.exit(f"toggles sum {sum(r['toggles'] for r in a)} != {events} generated events")
-        queries = args.days * args.wikis
-        print(f"queries: per-interval {queries:,}; set-based {args.wikis} (one per wiki: explode_by kept); grouped 1 (wiki as a column)")
-        print(f"identical results in all three tables: {len(a):,} rows, toggles sum = generated events ({events:,})")
-        for name in ("set-based", "grouped"):
-            ratio = timings["per-interval"] / timings[name]
-            print(f"speed-up of {name} over per-interval: {ratio:.1f}x (target >= 50x) -> {'MET' if ratio >= 50 else 'NOT MET'}")
+        per_interval = {}
+        met = True
+        for values, days in shapes(args.scripts):
+            runner, floor = script_case(root, values, days, args.workers)
+            n = values * days
+            per_interval[(values, days)] = runner / n
+            ratio = runner / floor
+            met &= ratio <= 0.7
+            print(
+                f"script {values:>4} values x {days:>3} days = {n:>6,} intervals: runner {runner:7.1f} s, serial floor {floor:7.1f} s,"
+                f" ratio {ratio:.2f} (target <= 0.70: {'MET' if ratio <= 0.7 else 'NOT MET'}); {1000 * runner / n:.2f} ms per interval"
+            )
+        if len(per_interval) > 1:
+            costs = list(per_interval.values())
+            spread = max(costs) / min(costs) - 1
+            met &= spread <= 0.2
+            print(f"script: per-interval cost differs by {100 * spread:.0f}% across shapes (target <= 20%: {'MET' if spread <= 0.2 else 'NOT MET'})")
+        if args.sql:
+            (values, days) = shapes(args.sql)[0]
+            sql_case(root, values, days, args.events_per_hour, args.workers)
+        if args.scripts:
+            print(f"script targets: {'all MET' if met else 'NOT all met'}")
 
 
 if __name__ == "__main__":

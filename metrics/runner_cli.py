@@ -31,7 +31,10 @@ def _address(value: str | None) -> tuple[str, int] | None:
 @click.option("--graphite", "graphite_address", metavar="HOST:PORT", help="Carbon plaintext address (default: the config's graphite host and port).")
 @click.option("-l", "--log-level", type=click.Choice(LEVELS, case_sensitive=False), default="warning", show_default=True)
 @click.option("-r", "--report", "only", multiple=True, help="Run only this report (repeatable).")
-@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="Reports and explode values computed at once.")
+@click.option("--workers", type=click.IntRange(1, 64), help="Executions run at once (default: one per CPU, at most 16).")
+@click.option(
+    "--flush-seconds", type=click.FloatRange(0), default=2.0, show_default=True, help="Finished intervals are written and logged at least this often."
+)
 @click.option("--now", "now_text", metavar="YYYY-MM-DDTHH:MM", help="Pretend the current UTC time is this (what is due is computed from it).")
 @click.pass_context
 def update_reports_command(
@@ -43,7 +46,8 @@ def update_reports_command(
     graphite_address: str | None,
     log_level: str,
     only: tuple[str, ...],
-    workers: int,
+    workers: int | None,
+    flush_seconds: float,
     now_text: str | None,
 ) -> None:
     """Compute every missing interval of the reports in QUERY_FOLDER.
@@ -82,6 +86,7 @@ def update_reports_command(
                 catalogue=cat,
                 now=now,
                 workers=workers,
+                flush_seconds=flush_seconds,
                 only=list(only) or None,
                 progress=True,
             )

@@ -429,28 +429,36 @@ class Warehouse:
         (work / "TARGET").write_text(partition_path(partition), "utf-8")
         plain = set(high_cardinality)
         others = [name for name in info.columns if name not in plain]
-        writer = _BackgroundWriter(work / "data" / "part-0.parquet", use_dictionary=others, write_statistics=others)
+        target = work / "data" / "part-0.parquet"
+        # The background writer starts with the first full row group: a small partition is
+        # written at the end in this thread, without the cost of starting one.
+        writer: _BackgroundWriter | None = None
         try:
             pending: list[pa.Table] = []
             rows = 0
 
             def write(data: pa.Table | pa.RecordBatch) -> None:
-                nonlocal rows
+                nonlocal rows, writer
                 data = shape(pa.Table.from_batches([data]) if isinstance(data, pa.RecordBatch) else data)
                 if data.num_rows:
                     pending.append(data)
                     rows += data.num_rows
                 if rows >= ROW_GROUP_ROWS:
+                    writer = writer or _BackgroundWriter(target, use_dictionary=others, write_statistics=others)
                     writer.put(pa.concat_tables(pending))
                     pending.clear()
                     rows = 0
 
             yield write
-            if pending:
-                writer.put(pa.concat_tables(pending))
-            writer.close()
+            if writer is not None:
+                if pending:
+                    writer.put(pa.concat_tables(pending))
+                writer.close()
+            elif pending:
+                pq.write_table(pa.concat_tables(pending), target, compression=COMPRESSION, use_dictionary=others, write_statistics=others)
         except BaseException:
-            writer.abort()
+            if writer is not None:
+                writer.abort()
             shutil.rmtree(work, ignore_errors=True)
             raise
         final.parent.mkdir(parents=True, exist_ok=True)
@@ -503,6 +511,14 @@ class Warehouse:
         """The exact-depth glob of the table's data files (never matches staging or hidden folders)."""
         parts = "/".join(f"{key}=*" for key in info.partition_by)
         return str(self.table_dir(info.schema, info.name) / parts / "*.parquet") if parts else str(self.table_dir(info.schema, info.name) / "*.parquet")
+
+    def partitions(self, info: TableInfo) -> list[dict[str, str]]:
+        """Every partition folder of the table, as partition key -> value text (none for an unpartitioned table)."""
+        if not info.partition_by:
+            return []
+        base = self.table_dir(info.schema, info.name)
+        pattern = "/".join(f"{key}=*" for key in info.partition_by)
+        return [dict(part.split("=", 1) for part in path.relative_to(base).parts) for path in base.glob(pattern) if path.is_dir()]
 
     def files(self, info: TableInfo) -> list[Path]:
         base = self.table_dir(info.schema, info.name)

@@ -63,7 +63,16 @@ def _absent_if_empty(value: Any) -> Any:
     return value if value or value == 0 or value is False else None
 
 
+def _table(value: Any) -> Any:
+    """A `depends_on` entry: `schema.table`, as the warehouse names tables."""
+    if isinstance(value, str) and not TABLE.fullmatch(value):
+        raise ValueError("not schema.table")
+    return value
+
+
+TABLE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 Date = Annotated[dt.date, Strict(), BeforeValidator(_date)]
+TableName = Annotated[str, Strict(), BeforeValidator(_table)]
 Stem = Annotated[str, BeforeValidator(_stem)]
 
 
@@ -97,6 +106,7 @@ class ReportConfig(_Keys):
     backfill: Backfill = "interval"
     snapshot: StrictBool = False
     ends: Date | None = None
+    depends_on: list[TableName] = []
 
 
 class GraphiteServer(_Keys):
@@ -142,6 +152,7 @@ WHAT = {
     "granularity": ("one of " + ", ".join(GRANULARITIES), "use days, weeks or months"),
     "starts": ("a date", "write YYYY-MM-DD"),
     "ends": ("a date", "write YYYY-MM-DD"),
+    "depends_on": ("a list of tables, schema.table", "write e.g. `depends_on: [wmf.pageview_hourly, event.editattemptstep]`"),
     "lag": ("a whole number of seconds >= 0", "write e.g. `lag: 3600`"),
     "max_data_points": ("an integer >= 1", "write e.g. `max_data_points: 30`, or remove it"),
     "execute": ("a file stem inside the folder", "write e.g. `execute: hive/toggles`"),
@@ -219,6 +230,8 @@ class Report:
     backfill: str
     snapshot: bool
     ends: dt.date | None
+    depends_on: tuple[str, ...] = ()
+    """Tables (`schema.table`) whose partitions an interval waits for (`metrics.reports.selector.Sources`)."""
     database: SourceDatabase | None = None
     """For a `type: sql` report with `db:`: the `databases:` entry it runs on (None if that is wrong)."""
     database_problem: Problem | None = None
@@ -511,6 +524,7 @@ def _report(folder: Path, key: str, raw: dict, defaults: dict, folder_dialect: s
         backfill=config.backfill,
         snapshot=config.snapshot,
         ends=config.ends,
+        depends_on=tuple(config.depends_on),
     )
     if not report.query_file.is_file():
         problems.append(

@@ -15,9 +15,13 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import logging
 import re
 import subprocess
+import threading
+import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Mapping
 
 import pyarrow as pa
@@ -30,7 +34,10 @@ from metrics.errors import MetricsError
 from metrics.reports import printed
 from metrics.reports.config import Report
 from metrics.reports.mariadb import SourceError, execute as execute_on_database
+from metrics.reports.selector import Unit
 from metrics.reports.templates import TemplateError, placeholders, render, transpile
+
+log = logging.getLogger(__name__)
 
 SCRIPT_TIMEOUT = 3600
 
@@ -52,16 +59,65 @@ class Result:
         return sorted(set(self.table.column(0).to_pylist())) if self.table.num_rows else []
 
 
+@dataclass
+class Computed:
+    """What one execution gives the writer: the unit it ran, and its result (None when it failed,
+    with the error), and the seconds it took."""
+
+    unit: Unit
+    result: Result | None
+    seconds: float
+    error: str | None = None
+
+
+class Executor:
+    """Runs units (`metrics.reports.selector.Unit`) on one engine; safe to call from many threads.
+
+    `script_env` is the environment of script reports, made once per run (`hive_cli.on_path`).
+    """
+
+    def __init__(self, engine: Engine, schema: Mapping | None, script_env: Mapping[str, str] | None = None):
+        self.engine = engine
+        self.schema = schema
+        self.script_env = script_env
+
+    def __call__(self, unit: Unit) -> Computed:
+        started = time.perf_counter()
+        try:
+            result = execute(unit.report, self.engine, unit.intervals[0].start, unit.intervals[-1].end, unit.explode, self.schema, script_env=self.script_env)
+        except Exception as exc:  # noqa: BLE001 - a failure stays with its intervals
+            log.debug("execution failed", exc_info=True)
+            error = str(exc) if isinstance(exc, ExecutionError) else f"{type(exc).__name__}: {exc}"
+            return Computed(unit, None, time.perf_counter() - started, error)
+        return Computed(unit, result, time.perf_counter() - started)
+
+
 def column_name(header: str) -> str:
     """A result header made a table column name (lower case, `_` for anything else)."""
     name = re.sub(r"[^a-z0-9_]", "_", header.strip().lower()) or "column"
     return name if name[0].isalpha() or name[0] == "_" else "c_" + name
 
 
-def execute(report: Report, engine: Engine, start: dt.date, end: dt.date, explode: Mapping[str, str], schema: Mapping | None = None) -> Result:
-    """Run the report over `[start, end)` for one explode combination."""
+def execute(
+    report: Report,
+    engine: Engine,
+    start: dt.date,
+    end: dt.date,
+    explode: Mapping[str, str],
+    schema: Mapping | None = None,
+    *,
+    script_env: Mapping[str, str] | None = None,
+) -> Result:
+    """Run the report over `[start, end)` for one explode combination.
+
+    `script_env` is the environment of a script report (`hive_cli.on_path`, made once per run);
+    by default one is made for this execution.
+    """
     if report.type == "script":
-        return _run_script(report, engine, start, end, explode)
+        if script_env is None:
+            with hive_cli.on_path(engine) as env:  # `hive` and `beeline` run its HiveQL on the engine
+                return _run_script(report, start, end, explode, env)
+        return _run_script(report, start, end, explode, script_env)
     if report.on_database:
         return _run_on_database(report, start, end, explode)
     try:
@@ -85,12 +141,11 @@ def _run_on_database(report: Report, start: dt.date, end: dt.date, explode: Mapp
     return _normalise(fetched.header, fetched.table, fetched.text, report)
 
 
-def _run_script(report: Report, engine: Engine, start: dt.date, end: dt.date, explode: Mapping[str, str]) -> Result:
+def _run_script(report: Report, start: dt.date, end: dt.date, explode: Mapping[str, str], env: Mapping[str, str]) -> Result:
     script = report.query_file
     argv = [str(script.absolute()), start.isoformat(), end.isoformat(), *[explode[k] for k in sorted(explode)], str(script.parent.absolute())]
     try:
-        with hive_cli.on_path(engine) as env:  # `hive` and `beeline` run its HiveQL on the engine
-            proc = subprocess.run(argv, capture_output=True, timeout=SCRIPT_TIMEOUT, cwd=report.folder, env=env)
+        proc = _run(argv, report.folder, env)
     except OSError as exc:
         raise ExecutionError(f"{script}: cannot run: {exc.strerror} (is it executable, with a #! line?)") from None
     except subprocess.TimeoutExpired:
@@ -108,6 +163,62 @@ def _run_script(report: Report, engine: Engine, start: dt.date, end: dt.date, ex
             raise ExecutionError(f"{script}: output line {number} has {len(row)} fields, the header has {len(header)} (results and header do not match)")
     text: list[list[str | None]] = [list(row[1:]) for row in rows[1:]]
     return _normalise(header, _typed(header, rows[1:]), text, report)
+
+
+def _run(argv: list[str], cwd: Path, env: Mapping[str, str]) -> subprocess.CompletedProcess[bytes]:
+    """`subprocess.run(argv, capture_output=True, timeout=SCRIPT_TIMEOUT)`, without its wait for the exit,
+    which polls with sleeps when given a timeout (most of a short script's time): `_WATCHDOG` kills it instead."""
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd, env=env) as proc:
+        _WATCHDOG.watch(proc, SCRIPT_TIMEOUT)
+        try:
+            stdout, stderr = proc.communicate()
+        finally:
+            expired = _WATCHDOG.forget(proc)
+    if expired:
+        raise subprocess.TimeoutExpired(argv, SCRIPT_TIMEOUT)
+    return subprocess.CompletedProcess(argv, proc.returncode, stdout, stderr)
+
+
+class _Watchdog:
+    """Kills the processes it watches once their time is up; one thread for all, started when first needed."""
+
+    def __init__(self, period: float = 1.0):
+        self.period = period
+        self.deadlines: dict[subprocess.Popen, float] = {}
+        self.expired: set[subprocess.Popen] = set()
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+
+    def watch(self, proc: subprocess.Popen, seconds: float) -> None:
+        with self.lock:
+            self.deadlines[proc] = time.monotonic() + seconds
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._run, name="script-watchdog", daemon=True)
+                self.thread.start()
+
+    def forget(self, proc: subprocess.Popen) -> bool:
+        """Stop watching `proc`; True when it was killed for running too long."""
+        with self.lock:
+            self.deadlines.pop(proc, None)
+            if proc in self.expired:
+                self.expired.discard(proc)
+                return True
+            return False
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self.period)
+            now = time.monotonic()
+            with self.lock:
+                late = [proc for proc, deadline in self.deadlines.items() if deadline <= now]
+                for proc in late:
+                    del self.deadlines[proc]
+                    self.expired.add(proc)
+            for proc in late:
+                proc.kill()
+
+
+_WATCHDOG = _Watchdog()
 
 
 def _typed(header: list[str], rows: list[list[str]]) -> pa.Table:

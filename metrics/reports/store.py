@@ -200,14 +200,7 @@ class _FolderTables(_Tables):
         if not files:
             return None
         existing = pa.concat_tables([pq.read_table(f) for f in files], promote_options="permissive")
-        keep = pa.array([True] * existing.num_rows)
-        for combo in combos:
-            match = pa.array([True] * existing.num_rows)
-            for column, value in combo.items():
-                if column in existing.column_names:
-                    match = pc.and_(match, pc.fill_null(pc.equal(existing.column(column), pa.scalar(str(value))), False))
-            keep = pc.and_(keep, pc.invert(match))
-        return existing.filter(keep)
+        return existing.filter(pc.invert(_matching(existing, combos)))
 
     def append_log(self, entries: pa.Table, month: dt.date, key: str) -> None:
         self.warehouse.put_file(SCHEMA, RUN_LOG, {"month": month}, key, entries)
@@ -220,6 +213,25 @@ class _FolderTables(_Tables):
             return RUN_LOG_SCHEMA.empty_table()
         dataset = ds.dataset(files, format="parquet", schema=RUN_LOG_SCHEMA)
         return dataset.to_table(filter=(ds.field("folder") == folder) & (ds.field("report") == report))
+
+
+def _matching(rows: pa.Table, combos: list[dict[str, str]]) -> pa.Array:
+    """Which rows belong to any of the explode combinations (a combination's columns that `rows` lacks match any value)."""
+    wanted: dict[tuple[str, ...], set[str]] = {}
+    for combo in combos:
+        columns = tuple(c for c in sorted(combo) if c in rows.column_names)
+        wanted.setdefault(columns, set()).add(_SEPARATOR.join(str(combo[c]) for c in columns))
+    match = pa.array([False] * rows.num_rows, pa.bool_())
+    for columns, keys in wanted.items():
+        if not columns:
+            return pa.array([True] * rows.num_rows, pa.bool_())
+        parts = [pc.cast(rows.column(c), pa.string()) for c in columns]
+        joined = pc.binary_join_element_wise(*parts, _SEPARATOR) if len(parts) > 1 else parts[0]
+        match = pc.or_(match, pc.fill_null(pc.is_in(joined, pa.array(sorted(keys), pa.string())), False))
+    return match
+
+
+_SEPARATOR = "\x1f"  # never in an explode value (letters, digits, `_`, `.`, `-`)
 
 
 class _EngineTables(_Tables):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -22,6 +23,15 @@ from metrics import atomic
 from metrics.reports.intervals import shift
 
 Row = list[Any]
+
+
+@dataclass
+class Step:
+    """One interval's (or range's) rows to merge: its header, rows by date, and its first day."""
+
+    header: Sequence[str]
+    rows: Mapping[dt.date, list[Row]]
+    interval_start: dt.date | None = None
 
 
 def output_path(output: Path, report_key: str, explode: Mapping[str, str]) -> Path:
@@ -116,8 +126,31 @@ def update(
     group: str | None = None,
 ) -> Path:
     """Merge `current` into the file at `path` and replace it atomically."""
-    previous_header, previous = read(path)
-    header, merged = merge(previous_header, previous, header, current, max_data_points=max_data_points, granularity=granularity, interval_start=interval_start)
+    return update_many(path, [Step(header, current, interval_start)], max_data_points=max_data_points, granularity=granularity, group=group)
+
+
+def update_many(
+    path: Path,
+    steps: Sequence[Step],
+    *,
+    max_data_points: int | None = None,
+    granularity: str = "days",
+    group: str | None = None,
+) -> Path:
+    """Merge each step into the file at `path`, in order, as `update` one after another would; read and write it once.
+
+    Consecutive steps with the same header and no `max_data_points` are one merge (a later
+    date replaces an earlier one, which is what merging them one by one gives).
+    """
+    merges: list[tuple[Sequence[str], dict[dt.date, list[Row]], dt.date | None]] = []
+    for step in steps:
+        if merges and not max_data_points and list(step.header) == list(merges[-1][0]):
+            merges[-1][1].update(step.rows)
+        else:
+            merges.append((step.header, dict(step.rows), step.interval_start))
+    header, merged = read(path)
+    for step_header, rows, start in merges:
+        header, merged = merge(header, merged, step_header, rows, max_data_points=max_data_points, granularity=granularity, interval_start=start)
     atomic.write_text(path, render(header, merged))
     if group:
         import shutil

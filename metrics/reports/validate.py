@@ -7,6 +7,7 @@ the reason, not at 3 a.m. A catalogue metric whose report or column does not exi
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import os
 from pathlib import Path
 from typing import Iterable
@@ -21,7 +22,7 @@ from metrics.problems import InputError, Problem
 from metrics.reports.config import QueryFolder, Report, read_folder
 from metrics.reports.execute import column_name
 from metrics.reports.intervals import Interval
-from metrics.reports.references import SqlSchema, check_references, hiveql_in_script
+from metrics.reports.references import MISSPELT, SqlSchema, check_references, hiveql_in_script
 from metrics.reports.templates import TemplateError, functions_used, output_columns, render, sample_values, transpile
 
 
@@ -73,7 +74,34 @@ def check_folder(
             problems.extend(_check_query(report, engine, tables))
         elif tables is not None and report.query_file.is_file():
             problems.extend(_check_script(report, tables))
-    return config, list(dict.fromkeys(problems))  # a database's problem once, however many reports use it
+    if tables is not None:
+        problems.extend(_check_depends_on(config, tables))
+    return config, list(dict.fromkeys(problems))
+
+
+def _check_depends_on(config: QueryFolder, tables: SqlSchema) -> list[Problem]:
+    """Each `depends_on` table that the warehouse lacks: an error when a loaded one is nearly its name, else a warning."""
+    reports = [r for r in config.reports if r.depends_on]
+    if not reports:
+        return []
+    located = yamlfile.load(config.config_file)
+    raw = located.data.get("reports", {}) if isinstance(located.data, dict) else {}
+    everything = [f"{s}.{t}" for s, known in tables.items() for t in known]
+    problems = []
+    for report in reports:
+        base = ("reports", report.key) if "depends_on" in (raw.get(report.key) or {}) else ("defaults",)
+        for index, table in enumerate(report.depends_on):
+            schema, name = table.split(".", 1)
+            if name in tables.get(schema, {}):
+                continue
+            path = (*base, "depends_on", index)
+            near = difflib.get_close_matches(table, everything, n=1, cutoff=MISSPELT)
+            if near:
+                problems.append(located.problem(path, f"report '{report.key}': depends_on table {table} is not in the warehouse", f"did you mean {near[0]}?"))
+            else:
+                hint = "its intervals wait until it is loaded (metrics ingest ...)"
+                problems.append(located.problem(path, f"report '{report.key}': depends_on table {table} is not loaded yet", hint, severity="warning"))
+    return problems  # a database's problem once, however many reports use it
 
 
 def _check_script(report: Report, tables: SqlSchema) -> list[Problem]:

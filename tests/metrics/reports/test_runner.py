@@ -347,3 +347,117 @@ def test_empty_sql_result_declares_the_table(env) -> None:
         {"column_name": "dt", "data_type": "DATE"},
     ]
     assert engine.query("SELECT count(*) c FROM metrics.toy_none").to_pylist() == [{"c": 0}]
+
+
+SLOW_SCRIPT = "#!/bin/sh\nsleep 0.15\nprintf 'date\\twiki\\tday\\n%s\\t%s\\t%s\\n' $1 $3 $(echo $1 | cut -c9-10)\n"
+SLOW_CONFIG = 'reports:\n  slow:\n    type: script\n    granularity: days\n    starts: 2026-11-01\n    explode_by: {wiki: "enwiki, dewiki"}\n'
+
+
+def _logged_ok(warehouse: Path) -> set[tuple[str, dt.date]]:
+    """(explode key, interval start) of every `ok` entry in the run log files, read as another process would."""
+    import pyarrow.parquet as pq
+
+    done = set()
+    for path in sorted((warehouse / "metrics" / "report_runs").glob("month=*/part-*.parquet")):
+        for row in pq.read_table(path, columns=["explode", "interval_start", "status"]).to_pylist():
+            if row["status"] == "ok":
+                done.add((row["explode"], row["interval_start"]))
+    return done
+
+
+def test_a_killed_run_keeps_what_it_logged_and_the_next_computes_the_rest(tmp_path: Path) -> None:
+    """SIGKILL a real `metrics update-reports` midway: what it logged ok is in the table and TSV, the
+    next run computes only the rest, and the end state equals an uninterrupted run's, byte for byte."""
+    import signal
+    import time
+
+    import pyarrow.parquet as pq
+
+    killed, whole = tmp_path / "killed", tmp_path / "whole"
+    for root in (killed, whole):
+        query_folder(root, SLOW_CONFIG, {"slow": SLOW_SCRIPT})
+    cli = [sys.executable, "-m", "metrics", "--warehouse", str(killed / "wh"), "--catalogue", str(killed / "none"), "update-reports"]
+    cli += [str(killed / "toy"), str(killed / "out"), "--now", "2026-11-23T10:00", "--flush-seconds", "0.2", "--workers", "2", "--no-graphite"]
+    proc = subprocess.Popen(cli, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while len(_logged_ok(killed / "wh")) < 6 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    assert proc.wait(timeout=30) == -signal.SIGKILL, "the run finished before it could be killed"
+    logged = _logged_ok(killed / "wh")
+    assert 6 <= len(logged) < 22  # fewer than one combination's intervals: they are logged as they finish
+
+    # what was logged ok is durable: its rows are in the table files and its lines in the TSV
+    rows = {(r["wiki"], r["dt"]) for f in (killed / "wh/metrics/toy_slow").glob("dt=*/*.parquet") for r in _with_dt(pq.read_table(f), f.parent.name)}
+    lines = {
+        (w, D.fromisoformat(line[:10]))
+        for w in ("enwiki", "dewiki")
+        if (killed / f"out/slow/{w}.tsv").exists()
+        for line in (killed / f"out/slow/{w}.tsv").read_text().splitlines()[1:]
+    }
+    for key, day in logged:
+        wiki = key.split('"')[3]
+        assert (wiki, day) in rows and (wiki, day) in lines
+
+    with open_engine(killed / "wh") as engine:
+        resumed = update_reports(killed / "toy", engine, killed / "out", now=NOW, graphite=False)
+        assert resumed.ok, resumed.lines()
+        redone = {(f'{{"wiki":"{o.explode["wiki"]}"}}', o.interval.start) for o in resumed.outcomes}
+        assert redone.isdisjoint(logged) and len(redone | logged) == 44
+        resumed_rows = engine.query("SELECT wiki, dt, day FROM metrics.toy_slow ORDER BY wiki, dt").to_pylist()
+    with open_engine(whole / "wh") as engine:
+        assert update_reports(whole / "toy", engine, whole / "out", now=NOW, graphite=False).ok
+        whole_rows = engine.query("SELECT wiki, dt, day FROM metrics.toy_slow ORDER BY wiki, dt").to_pylist()
+    assert resumed_rows == whole_rows and len(whole_rows) == 44
+    assert whole_rows[0] == {"wiki": "dewiki", "dt": D(2026, 11, 1), "day": 1}
+    for wiki in ("enwiki", "dewiki"):
+        assert (killed / f"out/slow/{wiki}.tsv").read_bytes() == (whole / f"out/slow/{wiki}.tsv").read_bytes()
+    assert (whole / "out/slow/enwiki.tsv").read_bytes().startswith(b"date\twiki\tday\r\n2026-11-01\tenwiki\t01\r\n2026-11-02\tenwiki\t02\r\n")
+
+
+def _with_dt(table: pa.Table, folder: str) -> list[dict]:
+    """Rows of one partition file, with the `dt` its folder name gives."""
+    day = D.fromisoformat(folder.removeprefix("dt="))
+    return [{**row, "dt": day} for row in table.to_pylist()]
+
+
+def test_depends_on_waits_for_the_source_partitions(tmp_path: Path) -> None:
+    """An interval whose source day has not landed (no partition, or not its last hour) waits, is
+    not done, and is computed by the run after it lands; the run log says `waiting` once."""
+    warehouse = Warehouse(tmp_path / "wh")
+
+    def land(day: int, hours: range) -> None:
+        for hour in hours:
+            rows = pa.table({"n": pa.array([day * 100 + hour], pa.int64())})
+            warehouse.replace_partition("event", "src", {"year": 2026, "month": 11, "day": day, "hour": hour}, rows)
+
+    for day in range(1, 20):
+        land(day, range(22, 24))
+    land(20, range(0, 6))  # Nov 20 partly landed
+    sql = "SELECT DATE '{from_date}' AS date, count(*) AS hours FROM event.src WHERE year = {year} AND month = {month} AND day = {day}"
+    config = "reports:\n  waits: {granularity: days, starts: 2026-11-15, depends_on: [event.src]}\n  plain: {granularity: days, starts: 2026-11-15, execute: waits}\n"
+    q = query_folder(tmp_path, config, {"waits.sql": sql})
+    with open_engine(tmp_path / "wh") as engine:
+        first = update_reports(q, engine, tmp_path / "out", now=NOW, graphite=False)
+        assert first.ok, first.lines()
+        status = {(o.report, o.interval.start.day): o.status for o in first.outcomes}
+        assert [d for d in range(15, 23) if status[("waits", d)] == "ok"] == [15, 16, 17, 18, 19]
+        assert [d for d in range(15, 23) if status[("waits", d)] == "waiting"] == [20, 21, 22]
+        assert all(status[("plain", d)] == "ok" for d in range(15, 23))  # without depends_on: Reportupdater's rule
+        assert "waits: 5 interval(s) ok, 0 failed, 5 row(s), 3 waiting for depends_on tables" in first.lines()
+        assert (tmp_path / "out/waits.tsv").read_text().splitlines()[-1] == "2026-11-19\t2"
+
+        again = update_reports(q, engine, tmp_path / "out", now=NOW, graphite=False)
+        assert [(o.interval.start.day, o.status) for o in again.outcomes] == [(20, "waiting"), (21, "waiting"), (22, "waiting")]
+        land(20, range(6, 24))
+        land(21, range(23, 24))
+        engine.refresh()
+        third = update_reports(q, engine, tmp_path / "out", now=NOW, graphite=False)
+        assert [(o.interval.start.day, o.status) for o in third.outcomes] == [(20, "ok"), (21, "ok"), (22, "waiting")]
+        got = engine.query("SELECT dt, hours FROM metrics.toy_waits WHERE dt >= DATE '2026-11-19' ORDER BY dt").to_pylist()
+        assert got == [{"dt": D(2026, 11, 19), "hours": 2}, {"dt": D(2026, 11, 20), "hours": 24}, {"dt": D(2026, 11, 21), "hours": 1}]
+        log = engine.query(
+            "SELECT interval_start, list(status ORDER BY finished_at) s FROM metrics.report_runs WHERE report = 'waits' AND interval_start >= DATE '2026-11-20'"
+            " GROUP BY 1 ORDER BY 1"
+        ).to_pylist()
+        assert [r["s"] for r in log] == [["waiting", "ok"], ["waiting", "ok"], ["waiting"]]

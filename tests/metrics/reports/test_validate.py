@@ -115,3 +115,29 @@ def test_a_mysql_report_is_checked_as_mysql_not_as_trino(tmp_path: Path) -> None
     assert [str(p) for p in problems if p.is_error] == [
         f"{cfg}:{pos(cfg, 'mediawkii')}: report 'typo': db 'mediawkii' is not under `databases:` (did you mean 'mediawiki'?)"
     ]
+
+
+def test_depends_on_tables_are_checked_against_the_warehouse(tmp_path: Path) -> None:
+    q = tmp_path / "f"
+    q.mkdir()
+    (q / "config.yaml").write_text(
+        "defaults:\n  depends_on: [wmf.pageview_hourly]\nreports:\n"
+        "  a: {granularity: days, starts: 2026-01-01, depends_on: [wmf.pageviews_hourly, event.later]}\n"
+        "  b: {granularity: days, starts: 2026-01-01}\n"
+        "  c: {granularity: days, starts: 2026-01-01, depends_on: [Wmf.x]}\n"
+    )
+    for name in "abc":
+        (q / f"{name}.sql").write_text("SELECT DATE '{from_date}' AS date, 1 AS one")
+    _, problems = check_folder(q, tables={"wmf": {"pageview_hourly": {"year": "INTEGER"}}})
+    found = sorted((p.line, p.column, p.severity, p.message, p.hint) for p in problems)
+    assert found == [
+        (4, 59, "error", "report 'a': depends_on table wmf.pageviews_hourly is not in the warehouse", "did you mean wmf.pageview_hourly?"),
+        (4, 81, "warning", "report 'a': depends_on table event.later is not loaded yet", "its intervals wait until it is loaded (metrics ingest ...)"),
+        (
+            6,
+            59,
+            "error",
+            "report 'c': depends_on.0 'Wmf.x' is not a list of tables, schema.table",
+            "write e.g. `depends_on: [wmf.pageview_hourly, event.editattemptstep]`",
+        ),
+    ]

@@ -1,0 +1,145 @@
+"""Selector: which intervals of each report and explode combination are due, and in what order they run.
+
+Due periods follow Reportupdater (`metrics.reports.intervals`); an interval is done when the
+run log says its latest run was `ok`, and dates of a pending rerun are never done. Unlike
+Reportupdater, the state is the run log, not the TSV file.
+
+A report that declares `depends_on: [schema.table, ...]` computes an interval only once each of
+those tables has its partitions for every day of it (`Sources`); until then the interval is
+waiting: recorded as such, not done, and looked at again by the next run. Without `depends_on`,
+Reportupdater's rule alone decides (a complete period, after `lag`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+from metrics.reports import reruns as reruns_mod
+from metrics.reports.config import Report
+from metrics.reports.intervals import Interval, contiguous_runs, due_intervals
+from metrics.reports.store import Store, explode_key
+from metrics.warehouse import Warehouse
+
+Planned = list[tuple[dict[str, str], list[Interval]]]
+"""Per explode combination (placeholders in name order), its missing intervals in date order."""
+
+
+@dataclass
+class Unit:
+    """One execution: a report over one interval, or one contiguous range (`backfill: range`), of one combination."""
+
+    report: Report
+    explode: dict[str, str]
+    intervals: list[Interval]
+
+
+def explode_combinations(explode_by: Mapping[str, list[str]]) -> list[dict[str, str]]:
+    """The cartesian product of explode values, placeholders in name order."""
+    keys = sorted(explode_by)
+    return [dict(zip(keys, values)) for values in itertools.product(*(explode_by[k] for k in keys))]
+
+
+@dataclass
+class Selection:
+    """One report's missing intervals: those to compute, and those whose sources are not there yet."""
+
+    todo: Planned
+    waiting: Planned
+    logged_waiting: dict[str, set[dt.date]]
+    """Per explode key, the waiting intervals whose latest run-log entry already says so (not logged again)."""
+
+
+class Sources:
+    """Which days the tables that reports depend on have, read from their partition folders once per run.
+
+    A day is there when the table has its partition: `dt=DAY`, or `year/month/day=DAY`, and with
+    an `hour` key its last hour, `hour=23` (data lands in order: the day is complete). A table
+    missing from the warehouse has no day; one with another layout (or none) counts as complete.
+    """
+
+    def __init__(self, warehouse: Warehouse):
+        self.warehouse = warehouse
+        self._days: dict[str, set[dt.date] | None] = {}
+
+    def days(self, table: str) -> set[dt.date] | None:
+        """The days `table` has (None: every day, as far as can be told)."""
+        if table not in self._days:
+            self._days[table] = self._read(table)
+        return self._days[table]
+
+    def _read(self, table: str) -> set[dt.date] | None:
+        schema, name = table.split(".", 1)
+        info = self.warehouse.info(schema, name)
+        if info is None:
+            return set()
+        keys = list(info.partition_by)
+        if keys == ["dt"]:
+            return {dt.date.fromisoformat(p["dt"]) for p in self.warehouse.partitions(info)}
+        if keys[:3] != ["year", "month", "day"]:
+            return None
+        days = set()
+        for p in self.warehouse.partitions(info):
+            if "hour" in keys and p["hour"] != "23":
+                continue
+            try:
+                days.add(dt.date(int(p["year"]), int(p["month"]), int(p["day"])))
+            except ValueError:
+                continue  # not a date: not a day of the table
+        return days
+
+    def ready(self, tables: Sequence[str], interval: Interval) -> bool:
+        """Whether every table has every day of the interval."""
+        span = [interval.start + dt.timedelta(days=n) for n in range((interval.end - interval.start).days)]
+        for table in tables:
+            days = self.days(table)
+            if days is not None and not all(day in days for day in span):
+                return False
+        return True
+
+
+def plan(report: Report, store: Store, now: dt.datetime, pending: Sequence[reruns_mod.Rerun], sources: Sources | None = None) -> Selection:
+    """The missing intervals per explode combination (done = latest run-log status ok), split into
+    those to compute and those waiting for the tables of `depends_on` (given `sources`)."""
+    intervals = due_intervals(report.starts, report.granularity, now, lag=report.lag, max_data_points=report.max_data_points, ends=report.ends)
+    done = store.done(report.folder.name, report.key)
+    if report.snapshot:
+        # A snapshot measures the present only: never compute a past interval.
+        intervals = intervals[-1:]
+    ready = {i: sources.ready(report.depends_on, i) for i in intervals} if report.depends_on and sources is not None else None
+    selection = Selection([], [], {})
+    for combo in explode_combinations(report.explode_by):
+        key = explode_key(combo)
+        status = done.get(key, {})
+        missing = [i for i in intervals if status.get(i.start) != "ok" or any(r.covers(report.key, i.start) for r in pending)]
+        todo = [i for i in missing if ready is None or ready[i]]
+        waiting = [i for i in missing if ready is not None and not ready[i]]
+        if todo:
+            selection.todo.append((combo, todo))
+        if waiting:
+            selection.waiting.append((combo, waiting))
+            selection.logged_waiting[key] = {i.start for i in waiting if status.get(i.start) == "waiting"}
+    return selection
+
+
+def units(report: Report, planned: Planned) -> list[Unit]:
+    """The executions of one report, in the order they run and are written.
+
+    A `backfill: range` report runs one query per contiguous gap and combination. Otherwise each
+    combination's intervals stay in date order, and the longer of the two dimensions is the
+    outer loop: with more combinations than dates, combination by combination; else date by
+    date across combinations. Then a batch of the writer touches few `dt` partitions and few
+    TSV files, whichever the shape (300 wikis x 28 days, or 30 wikis x 332 days).
+    """
+    if report.backfill == "range":
+        return [Unit(report, combo, batch) for combo, todo in planned for batch in contiguous_runs(todo)]
+    dates = {i.start for _, todo in planned for i in todo}
+    if len(planned) >= len(dates):
+        return [Unit(report, combo, [interval]) for combo, todo in planned for interval in todo]
+    by_date: dict[dt.date, list[Unit]] = {}
+    for combo, todo in planned:
+        for interval in todo:
+            by_date.setdefault(interval.start, []).append(Unit(report, combo, [interval]))
+    return [unit for day in sorted(by_date) for unit in by_date[day]]

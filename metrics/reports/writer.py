@@ -1,0 +1,263 @@
+"""Writer: each result to its table, its TSV file and the Graphite outbox, in batches.
+
+Results arrive in the order the selector chose them and are kept until the batch is due
+(`flush_seconds` after the last write, or `flush_intervals` intervals), then written together:
+each `dt` partition of a table is rewritten once per batch, each TSV file once per batch, the
+outbox appended once. Only then are the batch's intervals logged `ok` and the run log written,
+so a run killed at any moment keeps every interval it logged, with its rows and TSV lines, and
+computes the others again next time (every write replaces, so nothing is doubled).
+
+A batch leaves what Reportupdater's one-interval-at-a-time writer leaves: a later result of an
+explode combination replaces the rows an earlier one gave for the same dates, and the TSV merges
+(header evolution, `max_data_points` trimming) are applied in interval order. A batch that cannot
+be written is written again one result at a time, so a failure stays with its own intervals.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from metrics.graphite_paths import expand
+from metrics.reports import graphite as graphite_out, tsv
+from metrics.reports.config import Report
+from metrics.reports.execute import Computed, Result
+from metrics.reports.intervals import Interval
+from metrics.reports.selector import Unit
+from metrics.reports.store import LogEntry, Store, explode_key
+from metrics.spec import ReportSource
+from metrics.warehouse import normalize
+
+log = logging.getLogger(__name__)
+
+FLUSH_SECONDS = 2.0
+"""How long a finished interval waits, at most, to be written and logged (while the next ones run)."""
+FLUSH_INTERVALS = 2000
+"""Most intervals in one batch (bounds memory, and the statement a `write_mode: sql` write sends)."""
+
+
+@dataclass
+class Outcome:
+    """What happened to one interval of one report and explode combination."""
+
+    report: str
+    explode: dict[str, str]
+    interval: Interval
+    status: str  # ok, failed, waiting (for the tables of `depends_on`)
+    rows: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+
+
+@dataclass
+class CatalogueMetric:
+    """A catalogue metric computed by a report: where its value is and where it goes in Graphite."""
+
+    name: str
+    column: str
+    graphite_path: str | None
+
+
+def catalogue_metrics(catalogue, folder: str, report: str) -> list[CatalogueMetric]:
+    """The catalogue metrics whose source is `<folder>/<report>`."""
+    if catalogue is None:
+        return []
+    ref = f"{folder}/{report}"
+    return [
+        CatalogueMetric(m.name, m.source.column, m.graphite_path)
+        for spec in catalogue
+        for m in spec.metrics
+        if isinstance(m.source, ReportSource) and m.source.report == ref
+    ]
+
+
+class Writer:
+    """Writes computed results and records every interval's outcome; used from one thread.
+
+    `output` is the TSV folder (None: no TSV); `outbox` receives Graphite points (None: none).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        folder: str,
+        *,
+        output: Path | None,
+        outbox: graphite_out.Outbox | None,
+        lookups: Mapping[str, Mapping[str, str]],
+        catalogue=None,
+        flush_seconds: float = FLUSH_SECONDS,
+        flush_intervals: int = FLUSH_INTERVALS,
+    ):
+        self.store = store
+        self.folder = folder
+        self.output = output
+        self.outbox = outbox
+        self.lookups = lookups
+        self.catalogue = catalogue
+        self.flush_seconds = flush_seconds
+        self.flush_intervals = flush_intervals
+        self.outcomes: list[Outcome] = []
+        self.points = 0
+        self._batch: list[Computed] = []
+        self._waiting = 0
+        self._since = time.monotonic()
+        self._metrics: dict[str, list[CatalogueMetric]] = {}
+
+    def add(self, computed: Computed) -> None:
+        """Keep a result for the batch (a failed execution is recorded); writes the batch when it is due."""
+        unit = computed.unit
+        if computed.result is None:
+            self._record(unit.report, unit.explode, unit.intervals, "failed", {}, computed.seconds, computed.error)
+        else:
+            self._batch.append(computed)
+            self._waiting += len(unit.intervals)
+        if self._waiting >= self.flush_intervals or time.monotonic() - self._since >= self.flush_seconds:
+            self.flush()
+
+    def wait(self, report: Report, explode: dict[str, str], intervals: list[Interval], logged: set[dt.date]) -> None:
+        """Record intervals whose source tables are not there yet; the run log gets those it does not already say so."""
+        for interval in intervals:
+            self.outcomes.append(Outcome(report.key, explode, interval, "waiting"))
+            if interval.start not in logged:
+                self.store.log(LogEntry(self.folder, report.key, explode_key(explode), interval.start, interval.end, "waiting"))
+
+    def flush(self) -> None:
+        """Write the batch (tables, TSV, outbox), then log its intervals and write the run log."""
+        batch, self._batch, self._waiting = self._batch, [], 0
+        by_report: dict[str, list[Computed]] = {}
+        for computed in batch:
+            by_report.setdefault(computed.unit.report.key, []).append(computed)
+        for items in by_report.values():
+            self._write_or_fail(items)
+        self.store.flush_log()
+        self._since = time.monotonic()
+
+    def _write_or_fail(self, items: list[Computed]) -> None:
+        started = time.perf_counter()
+        try:
+            counts = self._write(items)
+        except Exception as exc:  # noqa: BLE001 - a failure stays with its intervals
+            if len(items) > 1:
+                for item in items:  # which result was it? each on its own, as Reportupdater wrote them
+                    self._write_or_fail([item])
+                return
+            log.debug("write failed", exc_info=True)
+            unit = items[0].unit
+            self._record(unit.report, unit.explode, unit.intervals, "failed", {}, items[0].seconds, f"writing results failed: {type(exc).__name__}: {exc}")
+            return
+        share = (time.perf_counter() - started) / len(items)
+        for item, per_interval in zip(items, counts):
+            self._record(item.unit.report, item.unit.explode, item.unit.intervals, "ok", per_interval, item.seconds + share, None)
+
+    def _write(self, items: list[Computed]) -> list[dict[dt.date, int]]:
+        """Write the results of one report: table, then TSV files, then Graphite points; rows per interval of each."""
+        report = items[0].unit.report
+        pieces: list[pa.Table] = []
+        piece_dates: list[set[dt.date]] = []
+        by_combo: dict[str, list[int]] = {}
+        combos: dict[str, set[dt.date]] = {}
+        for unit, result in _results(items):
+            key = explode_key(unit.explode)
+            dates = set(result.dates())
+            replaced = dates | {i.start for i in unit.intervals}
+            for n in by_combo.get(key, []):
+                overlap = piece_dates[n] & replaced
+                if overlap:  # a later result of the combination replaces its rows of these dates
+                    pieces[n] = pieces[n].filter(pc.invert(pc.is_in(pieces[n].column("dt"), pa.array(sorted(overlap), pa.date32()))))
+                    piece_dates[n] -= overlap
+            by_combo.setdefault(key, []).append(len(pieces))
+            pieces.append(_with_explode(result.table, unit.explode))
+            piece_dates.append(dates)
+            combos.setdefault(key, set()).update(replaced)
+        table = pa.concat_tables(pieces, promote_options="permissive") if len(pieces) > 1 else pieces[0]
+        if report.type != "script" and not table.num_rows:
+            self.store.declare(report.table, normalize(table).schema)  # an engine's empty result still has types
+        self.store.write(report.table, table, combos, sorted(report.explode_by))
+        counts = [_rows_per_interval(unit, result) for unit, result in _results(items)]
+        if self.output is not None:
+            self._write_tsv(report, items, counts)
+        if self.outbox is not None:
+            self.points += self.outbox.add(p for unit, result in _results(items) for p in self.graphite_points(unit, result))
+        return counts
+
+    def _write_tsv(self, report: Report, items: list[Computed], counts: list[dict[dt.date, int]]) -> None:
+        """Each combination's TSV file read and written once, its results merged in interval order."""
+        assert self.output is not None
+        steps: dict[str, list[tsv.Step]] = {}
+        explodes: dict[str, dict[str, str]] = {}
+        for (unit, result), per_interval in zip(_results(items), counts):
+            by_date: dict[dt.date, list[list]] = {}
+            for day, text in zip(result.table.column("dt").to_pylist(), result.text):
+                by_date.setdefault(day, []).append(list(text))
+            for interval in unit.intervals:
+                if not per_interval[interval.start] and interval.start not in by_date:
+                    by_date[interval.start] = [[None] * (len(result.header) - 1)]  # Reportupdater's null row
+            key = explode_key(unit.explode)
+            explodes[key] = unit.explode
+            steps.setdefault(key, []).append(tsv.Step(result.header, by_date, unit.intervals[0].start))
+        for key, item_steps in steps.items():
+            explode = explodes[key]
+            tsv.update_many(
+                tsv.output_path(self.output, report.key, explode),
+                item_steps,
+                max_data_points=report.max_data_points,
+                granularity=report.granularity,
+                group=report.group,
+            )
+
+    def graphite_points(self, unit: Unit, result: Result) -> list[graphite_out.Point]:
+        """The points of one result: its report's `graphite:` section, then its catalogue metrics."""
+        report, explode = unit.report, unit.explode
+        points: list[graphite_out.Point] = []
+        metrics = self._metrics.setdefault(report.key, [m for m in catalogue_metrics(self.catalogue, self.folder, report.key) if m.graphite_path])
+        if not report.graphite and not metrics:
+            return points
+        rows = result.table.to_pylist()
+        # Paths are filled with the text the TSV shows; values come from the typed rows.
+        if report.graphite:
+            by_header = [{"__date__": r["dt"], **dict(zip(result.header[1:], text))} for r, text in zip(rows, result.text)]
+            points += graphite_out.report_points(report.graphite.path, report.graphite.metrics, by_header, explode, self.lookups)
+        for metric in metrics:
+            assert metric.graphite_path is not None
+            for row, text in zip(rows, result.text):
+                value = graphite_out.number(row.get(metric.column))
+                if value is not None:
+                    path = expand(metric.graphite_path, {**explode, **row, **dict(zip(result.table.column_names[1:], text))})
+                    points.append(graphite_out.Point(path, value, graphite_out.day_timestamp(row["dt"])))
+        return points
+
+    def _record(
+        self, report: Report, explode: dict[str, str], batch: Sequence[Interval], status: str, rows: Mapping[dt.date, int], seconds: float, error: str | None
+    ) -> None:
+        for interval in batch:
+            outcome = Outcome(report.key, explode, interval, status, rows.get(interval.start, 0), seconds / len(batch), error)
+            self.outcomes.append(outcome)
+            self.store.log(LogEntry(self.folder, report.key, explode_key(explode), interval.start, interval.end, status, outcome.rows, outcome.seconds, error))
+            if error:
+                log.error("%s %s %s: %s", report.key, explode or "", interval.start, error)
+
+
+def _results(items: list[Computed]) -> list[tuple[Unit, Result]]:
+    """The units and results of executions that succeeded (the writer is given no others)."""
+    return [(item.unit, item.result) for item in items if item.result is not None]
+
+
+def _with_explode(table: pa.Table, explode: Mapping[str, str]) -> pa.Table:
+    """The result with a column per explode placeholder (a result column of that name wins)."""
+    for key in sorted(explode):
+        if key not in table.column_names:
+            table = table.append_column(key, pa.array([explode[key]] * table.num_rows, pa.string()))
+    return table
+
+
+def _rows_per_interval(unit: Unit, result: Result) -> dict[dt.date, int]:
+    days = result.table.column("dt")
+    return {i.start: pc.sum(pc.and_(pc.greater_equal(days, pa.scalar(i.start)), pc.less(days, pa.scalar(i.end)))).as_py() or 0 for i in unit.intervals}
