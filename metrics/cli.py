@@ -229,6 +229,7 @@ def query(ctx: click.Context, sql: str, dialect: str, params: tuple[str, ...], f
         if not equals or not name.isidentifier():
             raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="--param")
         values[name] = value
+    _read_only(sql, dialect)
     try:
         with open_configured(settings(ctx)) as engine:
             from metrics.warehouse import normalize
@@ -249,6 +250,31 @@ def query(ctx: click.Context, sql: str, dialect: str, params: tuple[str, ...], f
         import pandas as pd
 
         click.echo(table.to_pandas(types_mapper=pd.ArrowDtype).to_string(index=False))
+
+
+def _read_only(sql: str, dialect: str) -> None:
+    """Refuse a statement that changes the warehouse (`DROP`, `INSERT`, `COPY ... TO`, ...): `metrics query` reads."""
+    import logging
+
+    import sqlglot
+    from sqlglot import exp
+
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)  # "falling back to parsing as a Command" is not the user's business
+    try:
+        statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
+    except sqlglot.errors.SqlglotError:
+        return  # the engine says what is wrong with it
+    for statement in statements:
+        reads = isinstance(statement, (exp.Query, exp.Values, exp.Describe, exp.Summarize, exp.Show))
+        if isinstance(statement, exp.Command):
+            reads = str(statement.this).upper() in ("SHOW", "EXPLAIN", "DESCRIBE", "DESC")
+        if not reads:
+            kind = statement.key.upper()
+            raise InputError.at(
+                "<query>",
+                f"metrics query only reads: a {kind} statement would change the warehouse",
+                "tables are written by update-reports and ingest; run other statements in the engine's own client",
+            )
 
 
 def _text(value: Any) -> str:

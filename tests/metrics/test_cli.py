@@ -152,3 +152,14 @@ def test_an_unreachable_trino_or_a_bad_port_is_said_as_such(tmp_path: Path) -> N
     assert result.returncode == 1 and f"cannot reach Trino at http://127.0.0.1:{port}" in result.stderr and "check the SQL" not in result.stderr, result.stderr
     result = run("--warehouse", str(tmp_path), "--engine", "trino", "--engine-uri", "trino://u@127.0.0.1:notaport/hive", "query", "SELECT 1")
     assert result.returncode == 1 and "has no valid port" in result.stderr, result.stderr
+
+
+def test_query_only_reads(tmp_path: Path) -> None:
+    """`metrics query` refuses a statement that would change the warehouse, and leaves it as it was."""
+    target = tmp_path / "out.csv"
+    for sql in ("DROP TABLE metrics.report_runs", f"COPY (SELECT 1) TO '{target}'", "CREATE TABLE t AS SELECT 1 AS a"):
+        result = run("--warehouse", str(tmp_path), "query", "--dialect", "duckdb", sql)
+        assert result.returncode == 1 and "metrics query only reads" in result.stderr, (sql, result.stderr)
+    assert not target.exists()
+    shown = run("--warehouse", str(tmp_path), "query", "--dialect", "duckdb", "SELECT 1 AS a UNION ALL SELECT 2", "--format", "csv")
+    assert shown.returncode == 0 and shown.stdout == "a\n1\n2\n", shown.stderr
