@@ -82,7 +82,6 @@ def test_the_runner_writes_every_table_through_trino(lake) -> None:
 def test_a_second_run_finds_everything_done_in_the_run_log(lake) -> None:
     with open_engine(lake["local"], "trino", lake["uri"], write_mode="sql") as trino:
         summary = update_reports(lake["folders"][0], trino, lake["base"] / "tsv-sql-again", graphite=False, now=NOW)
-    assert summary.outcomes == [] or all(o.status == "ok" for o in summary.outcomes)
     assert not summary.outcomes, f"{len(summary.outcomes)} intervals recomputed although the run log says done"
 
 
