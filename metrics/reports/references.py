@@ -18,6 +18,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import OptimizeError, SqlglotError
 from sqlglot.optimizer.qualify import qualify
+from sqlglot.optimizer.qualify_columns import validate_qualify_columns
 from sqlglot.schema import MappingSchema
 
 from metrics.engines.hive_semantics import position
@@ -80,14 +81,15 @@ def check_references(text: str, dialect: str, tables: SqlSchema, file: str, *, f
     schema = MappingSchema({s: dict(t) for s, t in tables.items()}, dialect="duckdb")
     try:
         qualified = qualify(tree.copy(), schema=schema, dialect=dialect, validate_qualify_columns=False, quote_identifiers=False)
-        qualify(tree.copy(), schema=schema, dialect=dialect, validate_qualify_columns=True, quote_identifiers=False)
-    except OptimizeError as exc:
-        # sqlglot names the first column it cannot resolve; list every one, and the struct fields beside them
-        found = list(_unknown_columns(qualified, tables, problem)) or [_unresolved(tree, str(exc), tables, problem)]
-        return found + list(_struct_fields(qualified, schema, problem))
     except SqlglotError:
         return []
-    return list(_struct_fields(qualified, schema, problem))
+    fields = list(_struct_fields(qualified, schema, problem))
+    try:
+        validate_qualify_columns(qualified)
+    except OptimizeError as exc:
+        # sqlglot names the first column it cannot resolve; list every one, and the struct fields beside them
+        return (list(_unknown_columns(qualified, tables, problem)) or [_unresolved(tree, str(exc), tables, problem)]) + fields
+    return fields
 
 
 def _unknown_columns(qualified: Any, tables: SqlSchema, problem) -> Iterator[Problem]:  # noqa: ANN001
