@@ -16,8 +16,10 @@ import csv
 import datetime as dt
 import io
 import logging
+import os
 import re
 import subprocess
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -166,17 +168,29 @@ def _run_script(report: Report, start: dt.date, end: dt.date, explode: Mapping[s
 
 
 def _run(argv: list[str], cwd: Path, env: Mapping[str, str]) -> subprocess.CompletedProcess[bytes]:
-    """`subprocess.run(argv, capture_output=True, timeout=SCRIPT_TIMEOUT)`, without its wait for the exit,
-    which polls with sleeps when given a timeout (most of a short script's time): `_WATCHDOG` kills it instead."""
-    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd, env=env) as proc:
-        _WATCHDOG.watch(proc, SCRIPT_TIMEOUT)
-        try:
-            stdout, stderr = proc.communicate()
-        finally:
-            expired = _WATCHDOG.forget(proc)
-    if expired:
-        raise subprocess.TimeoutExpired(argv, SCRIPT_TIMEOUT)
-    return subprocess.CompletedProcess(argv, proc.returncode, stdout, stderr)
+    """`subprocess.run(argv, capture_output=True, timeout=SCRIPT_TIMEOUT)`, leaner: stderr goes to an
+    anonymous file so stdout is read to its end without a poll loop, and `_WATCHDOG` kills a script
+    that runs too long instead of a timed wait (which polls with sleeps, most of a short script's time)."""
+    with _anonymous_file() as stderr:
+        with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=stderr, cwd=cwd, env=env) as proc:
+            _WATCHDOG.watch(proc, SCRIPT_TIMEOUT)
+            try:
+                assert proc.stdout is not None
+                stdout = proc.stdout.read()
+                proc.wait()
+            finally:
+                expired = _WATCHDOG.forget(proc)
+        if expired:
+            raise subprocess.TimeoutExpired(argv, SCRIPT_TIMEOUT)
+        stderr.seek(0)
+        return subprocess.CompletedProcess(argv, proc.returncode, stdout, stderr.read() if proc.returncode else b"")
+
+
+def _anonymous_file() -> io.FileIO:
+    """A file with no name, gone when closed (a memfd on Linux)."""
+    if hasattr(os, "memfd_create"):
+        return io.FileIO(os.memfd_create("script-stderr", os.MFD_CLOEXEC), "w+")
+    return tempfile.TemporaryFile(buffering=0)
 
 
 class _Watchdog:
@@ -221,16 +235,52 @@ class _Watchdog:
 _WATCHDOG = _Watchdog()
 
 
+_INTEGER = re.compile(r"-?[0-9]{1,18}")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+_NOT_WORDS = frozenset({"true", "false", "inf", "infinity", "nan"})  # Arrow reads these as booleans and doubles
+_NULLS = ("", "NULL")
+
+
 def _typed(header: list[str], rows: list[list[str]]) -> pa.Table:
-    """The typed copy of a script's text rows (Arrow's CSV type inference; the date column as text; `NULL` and empty as no value, but an empty text stays '')."""
+    """The typed copy of a script's text rows: Arrow's CSV type inference, the date column as text,
+    `NULL` and empty as no value (but an empty text stays '').
+
+    Columns of plain integers and of plain words are typed directly (what Arrow would infer, much
+    faster on the few rows of one interval); a table with any other column goes through Arrow.
+    """
+    names = [f"c{i}" for i in range(len(header))]
     if not rows:
-        return pa.table({f"c{i}": pa.array([], pa.string()) for i in range(len(header))})
+        return pa.table({name: pa.array([], pa.string()) for name in names})
+    columns = list(zip(*rows))
+    arrays = [pa.array(columns[0], pa.string())]
+    for values in columns[1:]:
+        array = _plain(values)
+        if array is None:
+            return _inferred(names, rows)
+        arrays.append(array)
+    return pa.table(arrays, names=names)
+
+
+def _plain(values: tuple[str, ...]) -> pa.Array | None:
+    """The column typed as Arrow's inference would, when it holds only plain integers or only plain words; else None."""
+    present = [v for v in values if v not in _NULLS]
+    if not present:
+        return None
+    if all(_INTEGER.fullmatch(v) for v in present):
+        return pa.array([None if v in _NULLS else int(v) for v in values], pa.int64())
+    if all(_WORD.fullmatch(v) and v.lower() not in _NOT_WORDS for v in present):
+        return pa.array([None if v == "NULL" else v for v in values], pa.string())
+    return None
+
+
+def _inferred(names: list[str], rows: list[list[str]]) -> pa.Table:
+    """`_typed` by Arrow's CSV reader."""
     buffer = io.StringIO()
     csv.writer(buffer, delimiter="\t", lineterminator="\n").writerows(rows)
-    options = pacsv.ReadOptions(column_names=[f"c{i}" for i in range(len(header))])
+    options = pacsv.ReadOptions(column_names=names)
     parse = pacsv.ParseOptions(delimiter="\t", newlines_in_values=True)
     # `NULL` is how the Hive CLI and beeline print a NULL: no value in the typed copy (the TSV keeps the text).
-    convert = pacsv.ConvertOptions(strings_can_be_null=False, null_values=["", "NULL"], column_types={"c0": pa.string()})
+    convert = pacsv.ConvertOptions(strings_can_be_null=False, null_values=list(_NULLS), column_types={"c0": pa.string()})
     table = pacsv.read_csv(io.BytesIO(buffer.getvalue().encode("utf-8")), read_options=options, parse_options=parse, convert_options=convert)
     for i, column in enumerate(table.columns):
         if i and pa.types.is_string(column.type):
@@ -251,6 +301,8 @@ def _normalise(header: list[str], table: pa.Table, text: list[list[str | None]],
     try:
         if pa.types.is_timestamp(first.type):
             first = pc.cast(first, pa.date32())
+        elif pa.types.is_string(first.type) and (dates := _iso_dates(first)) is not None:
+            first = dates
         elif not pa.types.is_date32(first.type):
             first = pc.cast(pc.strptime(pc.utf8_slice_codeunits(pc.cast(first, pa.string()), 0, 10), format="%Y-%m-%d", unit="s"), pa.date32())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
@@ -259,3 +311,18 @@ def _normalise(header: list[str], table: pa.Table, text: list[list[str | None]],
         raise ExecutionError(f"{report.query_file}: the first column (the date) is empty in {first.null_count} row(s)")
     table = table.set_column(0, "dt", first)
     return Result(header, table, text)
+
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_dates(column: pa.ChunkedArray) -> pa.Array | None:
+    """The dates of a text column whose every value starts with a valid `YYYY-MM-DD`, or None (then Arrow's strptime decides)."""
+    try:
+        return pa.array([dt.date.fromisoformat(v[:10]) if _ISO_DATE.match(v) else _not_a_date() for v in column.to_pylist()], pa.date32())
+    except (TypeError, ValueError):
+        return None
+
+
+def _not_a_date() -> dt.date:
+    raise ValueError

@@ -15,6 +15,7 @@ be written is written again one result at a time, so a failure stays with its ow
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import logging
 import time
@@ -259,5 +260,10 @@ def _with_explode(table: pa.Table, explode: Mapping[str, str]) -> pa.Table:
 
 
 def _rows_per_interval(unit: Unit, result: Result) -> dict[dt.date, int]:
-    days = result.table.column("dt")
-    return {i.start: pc.sum(pc.and_(pc.greater_equal(days, pa.scalar(i.start)), pc.less(days, pa.scalar(i.end)))).as_py() or 0 for i in unit.intervals}
+    counts = dict.fromkeys((i.start for i in unit.intervals), 0)
+    starts = [i.start for i in unit.intervals]
+    for day in result.table.column("dt").to_pylist():
+        at = bisect.bisect_right(starts, day) - 1
+        if at >= 0 and day < unit.intervals[at].end:
+            counts[starts[at]] += 1
+    return counts
