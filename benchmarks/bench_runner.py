@@ -19,6 +19,7 @@ tables are compared row for row (the days a wiki has events) before any time is 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import datetime as dt
 import os
@@ -27,6 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -109,11 +111,29 @@ def script_case(root: Path, values: int, days: int, workers: int, rounds: int) -
     q = folder(root, name, wikis, {"daily": SCRIPT}, kind="    type: script\n")
     now = dt.datetime.combine(START + dt.timedelta(days=days), dt.time(12))
     floors, runners = [], []
+    cpu: dict[str, list[tuple[float, float]]] = {"floor": [], "runner": []}
     for attempt in range(rounds):
-        floors.append(serial_floor(q / "daily", wikis, days))
-        runners.append(runner_once(root / f"{name}_{attempt}", q, name, wikis, days, now, workers))
+        with cpu_of(cpu["floor"]):
+            floors.append(serial_floor(q / "daily", wikis, days))
+        with cpu_of(cpu["runner"]):
+            runners.append(runner_once(root / f"{name}_{attempt}", q, name, wikis, days, now, workers))
     print(f"  {name}: floor {' '.join(f'{s:.2f}' for s in floors)} s; runner {' '.join(f'{s:.2f}' for s in runners)} s")
+    n = values * days
+    for what, times in cpu.items():
+        own, scripts = min(times)
+        print(f"  {name}: {what} CPU per interval {1000 * own / n:.2f} ms in this process, {1000 * scripts / n:.2f} ms in the scripts")
     return min(runners), min(floors)
+
+
+@contextlib.contextmanager
+def cpu_of(into: list[tuple[float, float]]) -> Iterator[None]:
+    """Appends the CPU seconds of this process (all its threads) and of its finished children spent in the block."""
+    before = os.times()
+    yield
+    after = os.times()
+    into.append(
+        (after.user + after.system - before.user - before.system, after.children_user + after.children_system - before.children_user - before.children_system)
+    )
 
 
 def runner_once(run: Path, q: Path, name: str, wikis: list[str], days: int, now: dt.datetime, workers: int) -> float:
