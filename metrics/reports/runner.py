@@ -144,7 +144,7 @@ def update_reports(
             catalogue=catalogue,
             flush_seconds=flush_seconds,
         )
-        sources = Sources(engine.warehouse)
+        sources = Sources(engine.warehouse, engine)
         work: list[Unit] = []
         for report in config.reports:
             if only and report.key not in only:
