@@ -22,7 +22,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 from metrics import hive_cli
 from metrics.engines import Engine
@@ -38,8 +38,6 @@ from metrics.reports.writer import FLUSH_SECONDS, Outcome, Writer
 log = logging.getLogger(__name__)
 
 MAX_WORKERS = 16
-CHUNK = 16
-"""Most units one task of the pool runs, one after another (fewer tasks, less switching between threads)."""
 AHEAD = 256
 """Executions each worker may run ahead of the writer, so that the pool keeps going while a batch is written."""
 
@@ -178,24 +176,18 @@ def update_reports(
     return summary
 
 
-def _in_order(execute: Callable[[Unit], Computed], work: Sequence[Unit], workers: int) -> Iterator[Computed]:
-    """Each unit's execution, `workers` at a time, yielded in the order of `work`.
-
-    Units go to the pool in chunks of consecutive units (`CHUNK` at most, fewer when there are few),
-    so that a thousand one-day intervals are not a thousand tasks; at most `workers * AHEAD` units
-    run ahead of the consumer.
-    """
-    size = max(1, min(CHUNK, len(work) // (workers * 4)))
-    chunks = (work[i : i + size] for i in range(0, len(work), size))
-    window: collections.deque[Future[list[Computed]]] = collections.deque()
+def _in_order(execute: Callable[[Unit], Computed], work: Iterable[Unit], workers: int) -> Iterator[Computed]:
+    """Each unit's execution, `workers` at a time, yielded in the order of `work` (at most `workers * AHEAD` run ahead)."""
+    window: collections.deque[Future[Computed]] = collections.deque()
+    todo = iter(work)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="report") as pool:
         try:
-            for chunk in chunks:
-                window.append(pool.submit(lambda units: [execute(unit) for unit in units], chunk))
-                if len(window) * size >= workers * AHEAD:
-                    yield from window.popleft().result()
+            for unit in todo:
+                window.append(pool.submit(execute, unit))
+                if len(window) >= workers * AHEAD:
+                    yield window.popleft().result()
             while window:
-                yield from window.popleft().result()
+                yield window.popleft().result()
         finally:
             for future in window:
                 future.cancel()
