@@ -115,6 +115,14 @@ def execute(
     `script_env` is the environment of a script report (`hive_cli.on_path`, made once per run);
     by default one is made for this execution.
     """
+    result = _execute(report, engine, start, end, explode, schema, script_env)
+    _check_explode_columns(result, explode, report)
+    return result
+
+
+def _execute(
+    report: Report, engine: Engine, start: dt.date, end: dt.date, explode: Mapping[str, str], schema: Mapping | None, script_env: Mapping[str, str] | None
+) -> Result:
     if report.type == "script":
         if script_env is None:
             with hive_cli.on_path(engine) as env:  # `hive` and `beeline` run its HiveQL on the engine
@@ -132,6 +140,20 @@ def execute(
     except QueryError as exc:
         raise ExecutionError(f"{report.query_file}: query failed: {exc}") from None
     return _normalise(table.column_names, table, printed.rows(table, "hive" if report.type == "hive" else "python"), report)
+
+
+def _check_explode_columns(result: Result, explode: Mapping[str, str], report: Report) -> None:
+    """A result column named like an explode placeholder must hold its value: the table keeps the
+    combination's rows by that column, and other values would never be replaced by a rerun."""
+    for key, value in explode.items():
+        if key in result.table.column_names:
+            column = pc.cast(result.table.column(key), pa.string())
+            other = pc.filter(column, pc.invert(pc.fill_null(pc.equal(column, value), False)))
+            if len(other):
+                raise ExecutionError(
+                    f"{report.query_file}: result column {key} holds {other[0].as_py()!r}, but {key} is an explode_by placeholder, here {value!r}"
+                    f" (the table keeps each combination's rows by it: rename the column, or print the placeholder's value)"
+                )
 
 
 def _run_on_database(report: Report, start: dt.date, end: dt.date, explode: Mapping[str, str]) -> Result:
@@ -235,7 +257,9 @@ class _Watchdog:
 _WATCHDOG = _Watchdog()
 
 
-_INTEGER = re.compile(r"-?[0-9]{1,18}")
+_INTEGER = re.compile(r"-?(0|[1-9][0-9]{0,17})")
+_NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?|-?(inf|infinity|nan)", re.IGNORECASE)
+"""How a number is printed. Anything else Arrow would read as one (`0042`, `12e3`, `0x1F`, `+1`, ` 1`) is a code: kept as text."""
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 _NOT_WORDS = frozenset({"true", "false", "inf", "infinity", "nan"})  # Arrow reads these as booleans and doubles
 _NULLS = ("", "NULL")
@@ -283,8 +307,12 @@ def _inferred(names: list[str], rows: list[list[str]]) -> pa.Table:
     convert = pacsv.ConvertOptions(strings_can_be_null=False, null_values=list(_NULLS), column_types={"c0": pa.string()})
     table = pacsv.read_csv(io.BytesIO(buffer.getvalue().encode("utf-8")), read_options=options, parse_options=parse, convert_options=convert)
     for i, column in enumerate(table.columns):
-        if i and pa.types.is_string(column.type):
-            table = table.set_column(i, table.field(i), pc.if_else(pc.equal(column, "NULL"), pa.scalar(None, pa.string()), column))
+        if not i:
+            continue
+        if (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)) and not all(row[i] in _NULLS or _NUMBER.fullmatch(row[i]) for row in rows):
+            column = pa.chunked_array([pa.array([row[i] for row in rows], pa.string())])  # codes such as 0042 keep their text
+        if pa.types.is_string(column.type):
+            table = table.set_column(i, table.field(i).with_type(pa.string()), pc.if_else(pc.equal(column, "NULL"), pa.scalar(None, pa.string()), column))
     return table
 
 

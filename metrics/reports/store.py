@@ -24,7 +24,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from metrics.engines import Engine
-from metrics.warehouse import Warehouse, partition_path
+from metrics.warehouse import Warehouse, arrow_type, partition_path
 
 SCHEMA = "metrics"
 RUN_LOG = "report_runs"
@@ -114,6 +114,11 @@ class Store:
         with self._lock(table):
             self.tables.replace(table, results, replaced)
         return results.num_rows
+
+    def column_types(self, table: str) -> dict[str, pa.DataType] | None:
+        """The types of the table's columns, when it exists and this store keeps it in the warehouse folder (None otherwise)."""
+        info = self.engine.warehouse.info(SCHEMA, table) if self.engine.write_mode != "sql" else None
+        return {name: arrow_type(kind) for name, kind in info.columns.items()} if info is not None else None
 
     def declare(self, table: str, schema: pa.Schema) -> None:
         """Create the table from a result's columns even before it has rows (dashboards need it)."""

@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 from metrics.graphite_paths import expand
 from metrics.reports import graphite as graphite_out, tsv
 from metrics.reports.config import Report
-from metrics.reports.execute import Computed, Result
+from metrics.reports.execute import Computed, ExecutionError, Result
 from metrics.reports.intervals import Interval
 from metrics.reports.selector import Unit
 from metrics.reports.store import LogEntry, Store, explode_key
@@ -152,7 +152,15 @@ class Writer:
                 return
             log.debug("write failed", exc_info=True)
             unit = items[0].unit
-            self._record(unit.report, unit.explode, unit.intervals, "failed", {}, items[0].seconds, f"writing results failed: {type(exc).__name__}: {exc}")
+            self._record(
+                unit.report,
+                unit.explode,
+                unit.intervals,
+                "failed",
+                {},
+                items[0].seconds,
+                str(exc) if isinstance(exc, ExecutionError) else f"writing results failed: {type(exc).__name__}: {exc}",
+            )
             return
         share = (time.perf_counter() - started) / len(items)
         for item, per_interval in zip(items, counts):
@@ -178,6 +186,8 @@ class Writer:
             pieces.append(_with_explode(result.table, unit.explode))
             piece_dates.append(dates)
             combos.setdefault(key, set()).update(replaced)
+        if report.type == "script":
+            pieces = _one_type_per_column(pieces, [result for _, result in _results(items)], self.store.column_types(report.table))
         table = pa.concat_tables(pieces, promote_options="permissive") if len(pieces) > 1 else pieces[0]
         if report.type != "script" and not table.num_rows:
             self.store.declare(report.table, normalize(table).schema)  # an engine's empty result still has types
@@ -249,6 +259,43 @@ class Writer:
 def _results(items: list[Computed]) -> list[tuple[Unit, Result]]:
     """The units and results of executions that succeeded (the writer is given no others)."""
     return [(item.unit, item.result) for item in items if item.result is not None]
+
+
+def _one_type_per_column(pieces: list[pa.Table], results: list[Result], table: Mapping[str, pa.DataType] | None) -> list[pa.Table]:
+    """A script's results typed alike: a column that is text in one result (or in the table) is text
+    in all, from what the script printed (its type is inferred per result, and a column of codes may
+    print `123` one day and `a1f` the next). A column the table holds as numbers cannot take text."""
+    types: dict[str, set[pa.DataType]] = {}
+    for result in results:
+        for field in result.table.schema:
+            if field.name != "dt" and not pa.types.is_null(field.type):
+                types.setdefault(field.name, set()).add(field.type)
+    text = {name for name, kinds in types.items() if pa.string() in kinds and len(kinds) > 1}
+    text |= {name for name, kinds in types.items() if table and table.get(name) == pa.string() and kinds != {pa.string()}}
+    for name in sorted(n for n, kinds in types.items() if pa.string() in kinds):
+        held = table.get(name) if table else None
+        if held is not None and held != pa.string() and not pa.types.is_null(held):
+            example = next(
+                r.text[i][r.table.column_names.index(name) - 1]
+                for r in results
+                for i in range(r.table.num_rows)
+                if r.table.schema.field(name).type == pa.string()
+            )
+            raise ExecutionError(
+                f"column {name} of the table holds {held} values, and the script printed {example!r} in it (print numbers in that column,"
+                " or, to keep it as text, remove the table and recompute its dates with `metrics rerun-reports`)"
+            )
+    if not text:
+        return pieces
+    out = []
+    for piece, result in zip(pieces, results):
+        for name in sorted(text):
+            if name in result.table.column_names and result.table.schema.field(name).type != pa.string():
+                index = result.table.column_names.index(name)
+                values = [None if row[index - 1] == "NULL" else row[index - 1] for row in result.text]
+                piece = piece.set_column(piece.column_names.index(name), pa.field(name, pa.string()), pa.array(values, pa.string()))
+        out.append(piece)
+    return out
 
 
 def _with_explode(table: pa.Table, explode: Mapping[str, str]) -> pa.Table:
