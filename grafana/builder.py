@@ -16,7 +16,7 @@ import json
 from typing import Sequence
 
 from grafana.targets import Target, graph_targets, in_graphite, variable_query
-from metrics.freshness import Freshness, markdown as freshness_markdown, query_folders, run_tags
+from metrics.freshness import Freshness, markdown as freshness_markdown, query_folders, run_tag
 from metrics.spec import Graph, Metric, Show, Spec, md_line
 
 SCHEMA_VERSION = 42  # the default of the shared dashboard schema (Grafana 12)
@@ -319,14 +319,14 @@ def _builtin_annotations() -> dict:
 
 
 def _run_annotations(folder: str) -> dict:
-    """The runs of one query folder: Graphite events carrying every tag of `run_tags` (graphite-web's /events/get_data)."""
+    """The runs of one query folder: the Graphite events tagged `run_tag(folder)` (graphite-web's /events/get_data)."""
     return {
         "name": f"Runs of {folder}",
         "datasource": DATASOURCE,
         "enable": True,
         "hide": False,
         "iconColor": "rgba(255, 152, 48, 1)",
-        "target": {"fromAnnotations": True, "queryType": "tags", "tags": run_tags(folder), "refId": "Anno"},
+        "target": {"fromAnnotations": True, "queryType": "tags", "tags": [run_tag(folder)], "refId": "Anno"},
     }
 
 

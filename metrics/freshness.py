@@ -15,7 +15,7 @@ from typing import Sequence
 from metrics.spec import ReportSource, Spec
 
 RUN_TAG = "metrics-run"
-"""The tag of every Graphite event a run posts (`metrics.graphite_events`); a board's annotation query selects on it."""
+"""A tag of every Graphite event a run posts (`metrics.graphite_events`): all runs of all folders."""
 
 
 @dataclass(frozen=True)
@@ -40,9 +40,19 @@ def query_folders(spec: Spec) -> list[str]:
     return sorted({ref.split("/", 1)[0] for ref in report_refs(spec)})
 
 
-def run_tags(folder: str) -> list[str]:
-    """The tags of the Graphite event a run of `folder` posts: every tag must match in graphite-web's `/events/get_data`."""
-    return [RUN_TAG, f"folder:{folder}"]
+def run_tag(folder: str) -> str:
+    """The tag of the runs of one query folder, the only tag a board's annotation query asks for.
+
+    One tag, not two: graphite-web (django-tagging) drops the tags of a query that no event has
+    yet, so `metrics-run folder:x` would show every folder's runs until `x` first ran, whereas a
+    query whose only tag is unknown matches nothing.
+    """
+    return f"{RUN_TAG}:{folder}"
+
+
+def event_tags(folder: str) -> list[str]:
+    """The tags of the Graphite event a run of `folder` posts."""
+    return [RUN_TAG, run_tag(folder)]
 
 
 def markdown(items: Sequence[Freshness]) -> str:

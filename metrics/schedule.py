@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from metrics.engines import Engine
 from metrics.errors import MetricsError
-from metrics.freshness import run_tags
+from metrics.freshness import event_tags
 from metrics.problems import InputError, Problem
 from metrics.reports.lock import Locked
 from metrics.reports.runner import RunSummary, update_reports
@@ -181,7 +181,7 @@ def _post_run_event(url: str, run: FolderRun) -> str | None:
     failed = len(summary.failed)
     what = f"metrics run {run.folder.name}: {ok} ok, {failed} failed"
     try:
-        post_event(url, what, run_tags(run.folder.name), "\n".join(summary.lines()[-20:]))
+        post_event(url, what, event_tags(run.folder.name), "\n".join(summary.lines()[-20:]))
     except EventError as exc:
         log.warning("%s", exc)
         return str(exc)

@@ -218,3 +218,13 @@ def test_sigterm_while_waiting_for_the_next_slot_stops_at_once(tmp_path: Path) -
     assert code == 0 and took < 1.5, (code, took, scheduler.seen)
     assert any(line.endswith("stopped after 2 run(s)") for line in scheduler.seen)
     assert sum(line.startswith("slow: ") for line in scheduler.seen) == 2
+
+
+def test_an_unreachable_graphite_web_is_a_warning_not_a_failed_run(tmp_path: Path) -> None:
+    warehouse = Warehouse(tmp_path / "wh")
+    load_baseline(warehouse)
+    copy_folder("reference_previews", tmp_path / "q")
+    run = metrics(warehouse, tmp_path / "q", "run", "--now", NOW.isoformat(), "--no-graphite", "--graphite-web", "http://127.0.0.1:9")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "  warning: http://127.0.0.1:9/events/: cannot post the run event to graphite-web" in run.stdout
+    assert "Traceback" not in run.stdout + run.stderr
