@@ -290,7 +290,7 @@ def _details(r: ReportStatus) -> list[str]:
         if len(errors) > 3:
             out.append(f"FAILED with {len(errors) - 3} other error(s): `metrics status --json` lists them all")
     if r.late and r.last_due is not None:
-        out.append(f"late: {r.last_due.start} is due and not done ({r.missing} interval(s) missing; the next run computes them)")
+        out.append(f"late: {r.last_due.start} is due and not done ({r.missing} interval(s) missing: the next run computes or retries them)")
     if r.waiting:
         tables = sorted({t for w in r.waiting for t in w.tables})
         out.append(f"waiting: {len(r.waiting)} interval(s) {_span(w.interval for w in r.waiting)} wait for {', '.join(tables)}")
