@@ -31,6 +31,8 @@ def _now(text: str | None) -> dt.datetime | None:
         moment = dt.datetime.fromisoformat(text)
     except ValueError:
         raise click.BadParameter(f"{text!r} is not a date and time: write YYYY-MM-DDTHH:MM (UTC)", param_hint="--now") from None
+    if not 1970 <= moment.year <= 2099:  # what is due is enumerated day by day: keep it to the dates specs may hold
+        raise click.BadParameter(f"{text!r} is outside 1970-2099: give a time in that range", param_hint="--now")
     return moment.astimezone(dt.timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
 
 

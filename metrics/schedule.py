@@ -2,8 +2,9 @@
 
 `run_all` runs the folders one after another with the runner (`metrics.reports.runner.update_reports`):
 a folder that another run holds is skipped and reported, a folder whose config cannot be read is
-reported, and neither stops the others. After each folder that recorded intervals, a Graphite
-event (`metrics.graphite_events`) marks the run for the Grafana boards, when a graphite-web is given.
+reported, and neither stops the others. After each folder that computed or failed an interval, a
+Graphite event (`metrics.graphite_events`) marks the run for the Grafana boards, when a graphite-web
+is given (intervals still waiting for their sources are no run worth a mark).
 
 `every` is the long-running scheduler of `metrics run --every 1h`: it runs at once, then at each
 slot (multiples of the period since the Unix epoch, in UTC: the top of every hour for 1h), and
@@ -165,7 +166,7 @@ def run_all(
         except Exception as exc:  # noqa: BLE001 - one folder's bug must not stop the others; the traceback is logged
             log.exception("the run of %s stopped", folder)
             run.error = f"{type(exc).__name__}: {exc}"
-        if graphite_web and run.summary is not None and run.summary.outcomes:
+        if graphite_web and run.summary is not None and any(o.status != "waiting" for o in run.summary.outcomes):
             run.event_error = _post_run_event(graphite_web, run)
     result.seconds = time.perf_counter() - started
     return result

@@ -51,6 +51,7 @@ def test_a_run_sends_the_lag_gauge_and_posts_the_event_the_board_shows(graphite:
     warehouse = Warehouse(tmp_path / "wh")
     load_baseline(warehouse)
     copy_folder("reference_previews", tmp_path / "q")
+    copy_folder("reference_previews", tmp_path / "q", as_name="gated", add="depends_on: [event.referencepreviewsbaseline]")  # only waits
     statsd = f"{graphite.host}:{graphite.statsd_port}"
     before = int(dt.datetime.now(dt.timezone.utc).timestamp()) - 1
 
@@ -68,6 +69,8 @@ def test_a_run_sends_the_lag_gauge_and_posts_the_event_the_board_shows(graphite:
     assert len(events) == 1, events
     assert events[0]["what"] == f"metrics run reference_previews: {len(DAYS)} ok, 0 failed"
     assert set(events[0]["tags"]) == {RUN_TAG, run_tag("reference_previews")} and events[0]["when"] >= before
+    every_run = httpx.get(f"{graphite.web_url}/events/get_data", params={"tags": RUN_TAG, "from": "-1h", "until": "now"}).json()
+    assert [e["what"] for e in every_run] == [events[0]["what"]]  # a folder whose intervals only wait posts no event
     other = httpx.get(f"{graphite.web_url}/events/get_data", params={"tags": run_tag("codemirror"), "from": "-1h", "until": "now"})
     assert other.json() == []  # the board of a folder that never ran shows no run of another one
 
@@ -75,6 +78,7 @@ def test_a_run_sends_the_lag_gauge_and_posts_the_event_the_board_shows(graphite:
     later = NOW + dt.timedelta(days=2)
     status = metrics(warehouse, tmp_path / "q", "status", "--now", later.isoformat(), "--statsd", statsd)
     assert status.returncode == 1 and "reference_previews/baseline  late" in status.stdout, status.stdout
+    assert "gated/baseline               waiting" in status.stdout, status.stdout
     points = wait_for_series(graphite.web_url, GAUGE, lambda p: bool(known(p)) and known(p)[-1][0] == lag_at(later), timeout=30, from_="-5min")
     assert {v for v, _ in known(points)} == {lag_at(NOW), lag_at(later)}
 

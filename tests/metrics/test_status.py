@@ -159,6 +159,7 @@ def test_cli_json_shape_and_exit_codes(world: World) -> None:
     ("args", "message"),
     [
         (["--now", "yesterday"], "'yesterday' is not a date and time"),
+        (["--now", "9999-01-01T00:00"], "is outside 1970-2099"),
         (["--grace", "an hour"], "'an hour' is not a duration"),
         (["--statsd", "nowhere"], "'nowhere' is not HOST:PORT"),
     ],
