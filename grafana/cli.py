@@ -29,13 +29,26 @@ from metrics.cli_kit import settings
     show_default=True,
     help="Where the Grafana host reads the dashboard files (provider provisioning file).",
 )
+@click.option(
+    "--data-as-of/--no-data-as-of",
+    default=True,
+    show_default=True,
+    help="Show in each dashboard's text panel how fresh its reports' data is, from the run log (when the warehouse has one).",
+)
 @click.pass_context
-def build_grafana(ctx: click.Context, out: Path, datasource_uid: str, graphite_url: str, dashboards_path: str) -> None:
-    """Write one Grafana dashboard JSON per spec, and file-provisioning config."""
-    from metrics import catalogue as catalogue_mod
+def build_grafana(ctx: click.Context, out: Path, datasource_uid: str, graphite_url: str, dashboards_path: str, data_as_of: bool) -> None:
+    """Write one Grafana dashboard JSON per spec, and file-provisioning config.
 
-    cat = catalogue_mod.load(settings(ctx).catalogue)
-    for path in build_all(cat, out, datasource_uid=datasource_uid, graphite_url=graphite_url, dashboards_path=dashboards_path):
+    Each dashboard has an annotation query per query folder of its reports, showing the Graphite
+    events that `metrics run --graphite-web URL` posts after each run.
+    """
+    from metrics import catalogue as catalogue_mod
+    from metrics.status import dashboard_freshness
+
+    s = settings(ctx)
+    cat = catalogue_mod.load(s.catalogue)
+    freshness = dashboard_freshness(s, cat) if data_as_of else {}
+    for path in build_all(cat, out, datasource_uid=datasource_uid, graphite_url=graphite_url, dashboards_path=dashboards_path, data_as_of=freshness):
         click.echo(f"wrote {path}")
 
 

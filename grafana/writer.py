@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import yaml
@@ -10,6 +11,7 @@ import yaml
 from grafana.builder import DEFAULT_DATASOURCE_UID, build_dashboard, dumps
 from metrics import atomic
 from metrics.catalogue import Catalogue
+from metrics.freshness import Freshness
 
 DEFAULT_OUT = Path("grafana")  # relative to the current folder, like the other settings
 DEFAULT_DASHBOARDS_PATH = "/var/lib/grafana/dashboards/metrics"
@@ -25,10 +27,12 @@ def build_all(
     graphite_url: str = DEFAULT_GRAPHITE_URL,
     dashboards_path: str = DEFAULT_DASHBOARDS_PATH,
     today: dt.date | None = None,
+    data_as_of: Mapping[str, Sequence[Freshness]] | None = None,
 ) -> list[Path]:
     """Write `dashboards/<spec>.json` for every spec and `provisioning/{dashboards,datasources}/*.yaml`.
 
     Dashboards of specs no longer in the catalogue are removed, so the folder mirrors it.
+    `data_as_of` maps a spec name to the freshness of its reports (`metrics.status.spec_freshness`).
     """
     out = Path(out)
     boards = out / "dashboards"
@@ -40,7 +44,7 @@ def build_all(
             stale.unlink()
     for spec in cat:
         path = boards / f"{spec.name}.json"
-        _write(path, dumps(build_dashboard(spec, datasource_uid=datasource_uid, today=today)))
+        _write(path, dumps(build_dashboard(spec, datasource_uid=datasource_uid, today=today, data_as_of=(data_as_of or {}).get(spec.name, ()))))
         written.append(path)
     provider = {
         "apiVersion": 1,

@@ -150,6 +150,14 @@ class Store:
             out.setdefault(key, {})[start] = status
         return out
 
+    def latest(self, folder: str, report: str) -> dict[str, dict[dt.date, LogEntry]]:
+        """explode key -> interval start -> the latest run-log entry (status, error, finished_at), from the run log."""
+        table = self.tables.read_log(folder, report).sort_by([("finished_at", "ascending")])
+        out: dict[str, dict[dt.date, LogEntry]] = {}
+        for row in table.select([n for n in RUN_LOG_SCHEMA.names if n != "run_id"]).to_pylist():
+            out.setdefault(row["explode"], {})[row["interval_start"]] = LogEntry(**row)
+        return out
+
 
 class _Tables(ABC):
     """Where a Store's tables live: the warehouse folder, or the engine's own tables."""
