@@ -108,6 +108,20 @@ class Sources:
         query = exp.select(exp.column("dt", quoted=True)).distinct().from_(exp.table_(name, db=schema, quoted=True))
         return set(self.engine.query(query.sql(self.engine.dialect), dialect=self.engine.dialect).column(0).to_pylist())
 
+    def lacking(self, tables: Sequence[str], intervals: Sequence[Interval]) -> set[str]:
+        """The tables that hold back some of `intervals`, each with why (`not in the warehouse`, or how many days it lacks)."""
+        out = set()
+        for table in tables:
+            days = self.days(table)
+            if days is None:
+                continue
+            missing = {i.start + dt.timedelta(days=n) for i in intervals for n in range((i.end - i.start).days)} - days
+            if not days:
+                out.add(f"{table}: not in the warehouse")
+            elif missing:
+                out.add(f"{table}: {len(missing)} day(s) missing")
+        return out
+
     def ready(self, tables: Sequence[str], interval: Interval) -> bool:
         """Whether every table has every day of the interval."""
         span = [interval.start + dt.timedelta(days=n) for n in range((interval.end - interval.start).days)]

@@ -253,7 +253,7 @@ class Writer:
             self.outcomes.append(outcome)
             self.store.log(LogEntry(self.folder, report.key, explode_key(explode), interval.start, interval.end, status, outcome.rows, outcome.seconds, error))
             if error:
-                log.error("%s %s %s: %s", report.key, explode or "", interval.start, error)
+                log.info("failed: %s %s %s: %s", report.key, explode or "", interval.start, error)  # the summary lists it too
 
 
 def _results(items: list[Computed]) -> list[tuple[Unit, Result]]:

@@ -444,7 +444,7 @@ def test_depends_on_waits_for_the_source_partitions(tmp_path: Path) -> None:
         assert [d for d in range(15, 23) if status[("waits", d)] == "ok"] == [15, 16, 17, 18, 19]
         assert [d for d in range(15, 23) if status[("waits", d)] == "waiting"] == [20, 21, 22]
         assert all(status[("plain", d)] == "ok" for d in range(15, 23))  # without depends_on: Reportupdater's rule
-        assert "waits: 5 interval(s) ok, 0 failed, 5 row(s), 3 waiting for depends_on tables" in first.lines()
+        assert "waits: 5 interval(s) ok, 0 failed, 5 row(s), 3 waiting for depends_on tables (event.src: 3 day(s) missing)" in first.lines()
         assert (tmp_path / "out/waits.tsv").read_text().splitlines()[-1] == "2026-11-19\t2"
 
         again = update_reports(q, engine, tmp_path / "out", now=NOW, graphite=False)
@@ -519,3 +519,21 @@ def test_text_in_a_column_the_table_holds_as_numbers_fails_saying_what_to_do(tmp
     assert first.ok and [o.status for o in later.outcomes] == ["failed"]
     assert later.failed[0].error.startswith("column code of the table holds int64 values, and the script printed 'abc' in it (print numbers")
     assert kept == [{"dt": D(2026, 11, 20), "code": 20}, {"dt": D(2026, 11, 21), "code": 21}]
+
+
+def test_a_misspelt_depends_on_table_is_named_in_the_summary(tmp_path: Path) -> None:
+    config = "reports:\n  waits: {granularity: days, starts: 2026-11-21, depends_on: [event.scr]}\n"
+    q = query_folder(tmp_path, config, {"waits.sql": "SELECT DATE '{from_date}' AS date, 1 AS n"})
+    with open_engine(tmp_path / "wh") as engine:
+        summary = update_reports(q, engine, now=NOW, graphite=False)
+    assert summary.lines()[0] == "waits: 0 interval(s) ok, 0 failed, 0 row(s), 2 waiting for depends_on tables (event.scr: not in the warehouse)"
+    assert summary.lines()[-1].startswith("2 interval(s) in ")
+
+
+def test_the_summary_lists_the_first_failures_and_counts_the_rest(tmp_path: Path) -> None:
+    q = query_folder(tmp_path, "reports:\n  broken: {granularity: days, starts: 2026-10-01}\n", {"broken.sql": "SELECT * FROM event.nowhere"})
+    with open_engine(tmp_path / "wh") as engine:
+        summary = update_reports(q, engine, now=NOW, graphite=False)
+    failed_lines = [line for line in summary.lines() if line.startswith("FAILED ")]
+    assert len(summary.failed) == 53 and len(failed_lines) == 20
+    assert "... and 33 more failed interval(s)" in summary.lines()[-2]
