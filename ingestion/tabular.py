@@ -17,7 +17,8 @@ answer `[{"page", "pages", ...}, [records]]`, into `external.world_bank_indicato
 country ISO alpha-3, value; partitioned by year). A null `value` is the API saying "no data for
 that year": it is kept as NULL (a row exists, the value is unknown). A record without a 3-letter
 country code (aggregates such as regions have none), with a non-numeric year or a value that is
-not a number goes to `quarantine.world_bank`, with the page URL and its position in the answer.
+not a number goes to `quarantine.world_bank`, with the page URL (secrets masked, `metrics.redact`)
+and its position in the answer.
 
 Both write one file per (source, partition): a CSV file is keyed by its path, an API load by
 its indicator, so loading again replaces instead of duplicating.
@@ -43,6 +44,7 @@ from ingestion.inputs import CorruptInput
 from ingestion.quarantine import Rejected
 from ingestion.storage import put_keyed, source_key
 from ingestion.summary import LoadSummary
+from metrics import redact
 from metrics.problems import InputError
 from metrics.warehouse import Warehouse, check_name
 
@@ -221,21 +223,23 @@ MAX_PAGES = 100_000
 
 
 def _get_json(client: httpx.Client, url: str, params: dict[str, Any]) -> Any:
-    """One GET answered with JSON; InputError (naming the URL) for anything else."""
+    """One GET answered with JSON; InputError (naming the URL, its secrets masked) for anything else."""
+    shown = redact.mask_url(url)
     try:
         response = client.get(url, params=params)
     except httpx.TimeoutException:
-        raise InputError.at(url, f"no answer within {client.timeout.read} s", "check that the API is up, or raise --timeout") from None
+        raise InputError.at(shown, f"no answer within {client.timeout.read} s", "check that the API is up, or raise --timeout") from None
     except httpx.HTTPError as exc:
-        raise InputError.at(url, f"cannot reach the API: {exc}", "check the URL and that the API is up") from None
+        raise InputError.at(shown, f"cannot reach the API: {redact.mask_text(str(exc))}", "check the URL and that the API is up") from None
+    answered = redact.mask_url(str(response.url))
     if response.status_code != 200:
-        raise InputError.at(str(response.url), f"HTTP {response.status_code}: {response.text[:200]!r}", "check the URL and the indicator")
+        raise InputError.at(answered, f"HTTP {response.status_code}: {response.text[:200]!r}", "check the URL and the indicator")
     try:
         return response.json()
     except ValueError:
-        raise InputError.at(str(response.url), f"the answer is not JSON (starts {response.text[:80]!r})", "check that the URL is the JSON API") from None
+        raise InputError.at(answered, f"the answer is not JSON (starts {response.text[:80]!r})", "check that the URL is the JSON API") from None
     except RecursionError:
-        raise InputError.at(str(response.url), "the answer is JSON nested too deeply to read", "check that the URL is a World Bank style API") from None
+        raise InputError.at(answered, "the answer is JSON nested too deeply to read", "check that the URL is a World Bank style API") from None
 
 
 def fetch_pages(url: str, *, per_page: int = 1000, timeout: float = 30.0) -> Iterable[tuple[str, int, list]]:
@@ -244,7 +248,7 @@ def fetch_pages(url: str, *, per_page: int = 1000, timeout: float = 30.0) -> Ite
         page, pages, first = 1, 1, 0
         while page <= pages:
             body = _get_json(client, url, {"format": "json", "page": page, "per_page": per_page})
-            here = f"{url}?format=json&page={page}&per_page={per_page}"
+            here = redact.mask_url(f"{url}?format=json&page={page}&per_page={per_page}")  # stored in the quarantine: no secret
             if isinstance(body, list) and body and isinstance(body[0], dict) and "message" in body[0]:
                 messages = "; ".join(str(m.get("value", m)) for m in body[0]["message"] if isinstance(m, dict)) or str(body[0]["message"])
                 raise InputError.at(here, f"the API refused: {messages}", "check the indicator id")

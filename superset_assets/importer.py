@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from metrics import redact
 from metrics.errors import MetricsError
 from metrics.spec import MARKER
 from metrics.state import StateFile
@@ -191,8 +192,16 @@ def _status(live: dict[str, Any] | None, bundle: BundleFile, edited: str | None)
 def import_bundles(
     url: str, paths: list[Path], *, user: str = "admin", password: str | None = None, dry_run: bool = False, force: bool = False, state_path: Path | None = None
 ) -> ImportResult:
-    """Import (or, with `dry_run`, compare) the bundles at `paths` into the Superset at `url`."""
+    """Import (or, with `dry_run`, compare) the bundles at `paths` into the Superset at `url`.
+
+    A `url` holding a secret (`http://admin:S@host`, `?token=`) is refused, naming it masked: the
+    password comes from SUPERSET_PASSWORD only, so it never sits in a command line or a state file.
+    """
     url = url.rstrip("/")
+    if redact.url_secrets(url):
+        raise ImportProblem(
+            f"the Superset URL {redact.mask_url(url)} holds a secret: give the URL without it, the user with --user and the password in {PASSWORD_ENV}"
+        )
     password = password if password is not None else os.environ.get(PASSWORD_ENV)
     if password is None:
         raise ImportProblem(f"no Superset password: set {PASSWORD_ENV} (the password of --user {user})")
