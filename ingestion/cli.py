@@ -80,8 +80,11 @@ def events_command(ctx: click.Context, files: tuple[str, ...], schemas: str | No
 
     registry = Registry(schemas) if schemas else None
 
-    # the bar's total: lines counted in 1 MB reads (only for a bar: never the whole file in memory)
-    total_lines = sum(_count_lines(Path(f)) for f in files if f != "-" and Path(f).is_file()) if sys.stderr.isatty() else 0
+    from ingestion.inputs import is_gzip
+
+    # the bar's total: lines counted in 1 MB reads (only for a bar: never the whole file in memory); none for gzip
+    paths = [Path(f) for f in files if f != "-" and Path(f).is_file()]
+    total_lines = sum(_count_lines(p) for p in paths) if sys.stderr.isatty() and not any(is_gzip(p) for p in paths) else 0
     with _progress("events", total_lines or None, "-" not in files) as advance:
         _run(lambda: events.load(settings(ctx).warehouse, files, registry=registry, progress=advance))
 

@@ -254,4 +254,4 @@ def test_graphite_credentials_are_left_to_the_environment_of_grafana(tmp_path: P
     refused = CliRunner().invoke(
         main, ["--catalogue", str(CATALOGUE), "build", "grafana", "--out", str(tmp_path), "--graphite-url", "http://g/?token=tok-canary"]
     )
-    assert refused.exit_code == 1 and "tok-canary" not in refused.output and "--graphite-url: the Graphite URL http://g/?token=XXXXXXXXXX" in refused.output
+    assert refused.exit_code != 0 and "tok-canary" not in refused.output and "--graphite-url: the Graphite URL http://g/?token=XXXXXXXXXX" in refused.output

@@ -139,7 +139,7 @@ def test_the_command_names_the_damaged_file_in_one_line(tmp_path: Path, loader: 
     path = tmp_path / name
     path.write_bytes(damaged("bad crc", ("\n".join(lines) + "\n").encode()))
     result = CliRunner().invoke(main, ["--warehouse", str(tmp_path / "wh"), *command, str(path)])
-    assert result.exit_code == 1, result.output
+    assert result.exit_code != 0, result.output  # which code a user error gets is the root group's to say
     errors = [line for line in result.stderr.splitlines() if str(path) in line]
     assert len(errors) == 1 and errors[0].startswith(f"{path}:") and "corrupt gzip stream" in errors[0]
     assert "Traceback" not in result.output
@@ -154,7 +154,7 @@ def test_other_files_of_the_load_are_loaded(warehouse: Warehouse, tmp_path: Path
     assert caught.value.summary.stored == 500 and [e.path for e in caught.value.refused] == [str(bad)]
     assert _count(warehouse, "event.codemirrorusage") == 500
     result = CliRunner().invoke(main, ["--warehouse", str(tmp_path / "wh2"), "ingest", "events", str(bad), str(good)])
-    assert result.exit_code == 1 and "500 stored" in result.stderr and f"{bad}:" in result.stderr
+    assert result.exit_code != 0 and "500 stored" in result.stderr and f"{bad}:" in result.stderr
 
 
 def test_gzip_on_stdin(warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch) -> None:
