@@ -27,7 +27,7 @@ from metrics.state import StateFile
 from superset_assets import versions
 from superset_assets.bundle import read_zip
 from superset_assets.client import SupersetClient, SupersetError
-from superset_assets.database import file_name as database_file
+from superset_assets.database import MASKED_PASSWORD, file_name as database_file
 
 STATE_NAME = "superset-imports"
 PASSWORD_ENV = "SUPERSET_PASSWORD"
@@ -47,6 +47,8 @@ class BundleFile:
     info: dict[str, str]
     objects: list[tuple[str, str, str]]
     """(kind, uuid, name) of each dataset, chart and dashboard."""
+    masked_password: bool = False
+    """Whether its database URI holds a masked password, which Superset needs given (SUPERSET_DB_PASSWORD) for a database it lacks."""
 
     @property
     def label(self) -> str:
@@ -63,12 +65,14 @@ def read_bundle(path: Path) -> BundleFile:
     except Exception as exc:  # noqa: BLE001 - a broken ZIP or YAML: say which file
         raise ImportProblem(f"{path}: not a Superset bundle ({exc})") from None
     objects = []
+    database = files.get(database_file())
+    masked = isinstance(database, dict) and f":{MASKED_PASSWORD}@" in str(database.get("sqlalchemy_uri", ""))
     names = {"dataset": "table_name", "chart": "slice_name", "dashboard": "dashboard_title"}
     for inner, content in sorted(files.items()):
         kind = {"datasets": "dataset", "charts": "chart", "dashboards": "dashboard"}.get(inner.split("/", 1)[0])
         if kind and isinstance(content, dict):
             objects.append((kind, str(content.get("uuid")), str(content.get(names[kind]))))
-    return BundleFile(path, data, info, objects)
+    return BundleFile(path, data, info, objects, masked)
 
 
 @dataclass
@@ -254,6 +258,12 @@ def _post(client: SupersetClient, bundle: BundleFile, passwords: dict[str, str] 
         client.import_bundle(bundle.data, passwords)
     except SupersetError as exc:
         status = exc.response.status_code if exc.response is not None else None
+        if status == 500 and bundle.masked_password and not passwords:
+            raise ImportProblem(
+                f"{bundle.path}: Superset refused the bundle (HTTP 500); its database URI has a masked password and "
+                f"{DB_PASSWORD_ENV} is not set, and Superset needs the password for a database it does not have yet: "
+                f"set {DB_PASSWORD_ENV} and import again (the server log says 'Must provide a password for the database' if that is the cause)"
+            ) from None
         if status == 500:
             target = bundle.info.get("superset_version", "?")
             raise ImportProblem(
