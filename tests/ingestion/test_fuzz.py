@@ -193,6 +193,8 @@ def dump_lines(draw: st.DrawFn) -> bytes:
     if draw(st.integers(0, 7)) == 0:
         fields.append(draw(st.text(max_size=5)))
     data = " ".join(fields).encode("utf-8", "surrogatepass")
+    if draw(st.integers(0, 11)) == 0:  # two valid lines joined by a lone carriage return: one line, not two rows
+        data = data + draw(st.sampled_from([b"\r", b"\r\r"])) + draw(st.sampled_from(VALID_DUMP_LINES)).encode()
     if draw(st.integers(0, 15)) == 0:
         at = draw(st.integers(0, len(data)))
         data = data[:at] + draw(st.sampled_from([b"\xe9", b"\xff\xfe", b"\r", b"\x00", b"\xc3"])) + data[at:]

@@ -156,3 +156,14 @@ def test_a_line_that_is_not_utf8_keeps_its_bytes_in_the_quarantine(warehouse: Wa
     with open_engine(warehouse) as engine:
         (row,) = engine.query("SELECT line, raw, reason FROM quarantine.pageviews").to_pylist()
     assert row == {"line": 2, "raw": "de Caf\\xe9 2 0", "reason": "not UTF-8: byte 0xe9 at column 7"}
+
+
+def test_a_carriage_return_inside_a_line_does_not_make_two_rows(warehouse: Warehouse, tmp_path: Path) -> None:
+    # Arrow's reader would end a line at a lone \r; a dump's lines end at \n (or \r\n), as the slow path reads them
+    path = tmp_path / generate.dump_name(HOUR)
+    path.write_bytes(gzip.compress(b"en A 1 0\r\nen B 1 0\rde C 2 0\nfr D 3 0\r"))
+    summary = pageviews.load(warehouse, [path])
+    assert (summary.read, summary.stored, summary.quarantined) == (3, 2, 1)
+    with open_engine(warehouse) as engine:
+        (row,) = engine.query("SELECT line, raw FROM quarantine.pageviews").to_pylist()
+    assert row == {"line": 2, "raw": "en B 1 0\rde C 2 0"}
