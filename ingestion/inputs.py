@@ -1,6 +1,8 @@
 """Raw input files as lines: plain text or gzip, recognised by its magic bytes (never by the name).
 
-Every loader reads its files through `lines`, so every compressed input follows one policy:
+Every loader reads its files through `lines` (the pageview fast path through Arrow's own gzip
+reader, which refuses the same damage, tested; `check_whole` then names it), so every compressed
+input follows one policy:
 a gzip file that is truncated or corrupt (cut short, a bad CRC, garbage in the deflate stream) is
 refused whole. `CorruptInput` names the file, what is wrong and how many lines were readable;
 the loader stores none of its rows (the tables keep what an earlier load of the same file stored)
