@@ -165,3 +165,15 @@ def test_gzip_on_stdin(warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch) ->
     with pytest.raises(RefusedFiles, match="<stdin>"):
         events.load(warehouse, ["-"], now=NOW)
     assert _count(warehouse, "event.codemirrorusage") == len(EVENT_LINES)
+
+
+@pytest.mark.parametrize("kind", ["truncated", "bad crc", "garbage after", "corrupt inside"])
+def test_arrows_gzip_reader_refuses_what_zlib_refuses(warehouse: Warehouse, tmp_path: Path, kind: str) -> None:
+    # the pageview fast path decompresses with Arrow, not `inputs.lines`: the same damage is refused the same way
+    path = tmp_path / generate.dump_name(HOUR)
+    path.write_bytes(damaged(kind, ("\n".join(DUMP_LINES) + "\n").encode()))
+    with pytest.raises(RefusedFiles) as caught:
+        pageviews.load(warehouse, [path])
+    with pytest.raises(CorruptInput) as direct:
+        inputs.check_whole(path)
+    assert caught.value.lines() == direct.value.lines()
