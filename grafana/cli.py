@@ -9,6 +9,7 @@ import click
 
 from grafana.builder import DEFAULT_DATASOURCE_UID
 from grafana.writer import DEFAULT_DASHBOARDS_PATH, DEFAULT_GRAPHITE_URL, DEFAULT_OUT, FOLDER, build_all
+from metrics import redact
 from metrics.cli_kit import settings
 
 
@@ -22,7 +23,12 @@ from metrics.cli_kit import settings
     show_default=True,
     help="uid of the Graphite datasource (default of the $datasource variable and of the provisioned datasource).",
 )
-@click.option("--graphite-url", default=DEFAULT_GRAPHITE_URL, show_default=True, help="graphite-web URL written into the datasource provisioning file.")
+@click.option(
+    "--graphite-url",
+    default=DEFAULT_GRAPHITE_URL,
+    show_default=True,
+    help="graphite-web URL written into the datasource provisioning file (user:password@host: basic auth, the password from GRAPHITE_PASSWORD where Grafana runs).",
+)
 @click.option(
     "--dashboards-path",
     default=DEFAULT_DASHBOARDS_PATH,
@@ -80,10 +86,10 @@ def import_grafana(dashboards: tuple[str, ...], url: str, folder: str, dashboard
     results = import_dashboards(url, paths, folder=folder, dry_run=dry_run, force=force)
     for result in results:
         if dry_run:
-            click.echo(f"would POST {url.rstrip('/')}/api/dashboards/db ({result.path}):")
+            click.echo(f"would POST {redact.mask_url(url.rstrip('/'))}/api/dashboards/db ({result.path}):")
             click.echo(json.dumps(result.body, indent=2, sort_keys=True))
         else:
-            click.echo(f"imported {result.uid} version {result.version}: {url.rstrip('/')}{result.url or ''}")
+            click.echo(f"imported {result.uid} version {result.version}: {redact.mask_url(url.rstrip('/'))}{result.url or ''}")
     if dry_run and folder:
         click.echo(f"folder {folder!r} is looked up by title (created with that uid when missing) on a real import", err=True)
 

@@ -72,12 +72,13 @@ def update_reports_command(
     """
     import datetime as dt
 
-    from metrics import catalogue as catalogue_mod
+    from metrics import catalogue as catalogue_mod, redact
     from metrics.engines import open_configured
     from metrics.reports.lock import Locked
     from metrics.reports.runner import update_reports
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    redact.mask_logging()
     s = settings(ctx)
     now = None
     if now_text:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from metrics import redact
 from metrics.cli_kit import settings
 from metrics.problems import InputError
 from superset_assets import versions
@@ -94,7 +95,7 @@ def import_superset(bundles: tuple[str, ...], url: str, user: str, bundles_dir: 
         for change in result.changes:
             click.echo("  " + change.line())
     for uuid, number in sorted(result.dashboards.items()):
-        click.echo(f"dashboard {uuid}: {url.rstrip('/')}/superset/dashboard/{number}/")
+        click.echo(f"dashboard {uuid}: {redact.mask_url(url.rstrip('/'))}/superset/dashboard/{number}/")
 
 
 def resolve_bundles(names: tuple[str, ...], folder: Path) -> list[Path]:

@@ -26,6 +26,7 @@ from typing import Mapping, Sequence
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from metrics import redact
 from metrics.graphite_paths import expand
 from metrics.reports import graphite as graphite_out, tsv
 from metrics.reports.config import Report
@@ -248,6 +249,7 @@ class Writer:
     def _record(
         self, report: Report, explode: dict[str, str], batch: Sequence[Interval], status: str, rows: Mapping[dt.date, int], seconds: float, error: str | None
     ) -> None:
+        error = redact.mask_text(error) if error else error  # the run log, the summary and the log: no secret
         for interval in batch:
             outcome = Outcome(report.key, explode, interval, status, rows.get(interval.start, 0), seconds / len(batch), error)
             self.outcomes.append(outcome)
