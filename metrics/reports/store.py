@@ -174,17 +174,22 @@ class _FolderTables(_Tables):
         self.warehouse: Warehouse = engine.warehouse
 
     def replace(self, table: str, results: pa.Table, replaced: Replaced) -> None:
-        exists = self.warehouse.info(SCHEMA, table) is not None
         by_day = _by_day(results)
-        for day, combos in replaced.items():
-            kept = self._kept_rows(table, day, combos) if exists else None
-            parts = [t for t in (kept, by_day.get(day)) if t is not None and t.num_rows]
-            if not parts:
-                if exists:
-                    self.warehouse.drop_partition(SCHEMA, table, {"dt": day})
-                continue
-            merged = pa.concat_tables(parts, promote_options="permissive") if len(parts) > 1 else parts[0]
-            self.warehouse.replace_partition(SCHEMA, table, {"dt": day}, merged)
+        # Under the table's lock from the read of the kept rows to the write: another process
+        # writing other combinations of the same partitions (two folders sharing the table)
+        # waits, instead of writing a partition that this write then overwrites without its rows.
+        with self.warehouse.table_lock(SCHEMA, table):
+            self.warehouse.recover(SCHEMA, table)  # a partition a killed write left aside is back before its rows are kept
+            exists = self.warehouse.info(SCHEMA, table) is not None
+            for day, combos in replaced.items():
+                kept = self._kept_rows(table, day, combos) if exists else None
+                parts = [t for t in (kept, by_day.get(day)) if t is not None and t.num_rows]
+                if not parts:
+                    if exists:
+                        self.warehouse.drop_partition(SCHEMA, table, {"dt": day})
+                    continue
+                merged = pa.concat_tables(parts, promote_options="permissive") if len(parts) > 1 else parts[0]
+                self.warehouse.replace_partition(SCHEMA, table, {"dt": day}, merged)
         self.engine.publish(SCHEMA, table)
 
     def declare(self, table: str, schema: pa.Schema) -> None:
