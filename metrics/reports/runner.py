@@ -143,6 +143,7 @@ def update_reports(
             catalogue=catalogue,
             flush_seconds=flush_seconds,
         )
+        writer.recover(config.reports)
         sources = Sources(engine.warehouse)
         work: list[Unit] = []
         for report in config.reports:

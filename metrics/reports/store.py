@@ -120,6 +120,11 @@ class Store:
         with self._lock(table):
             self.tables.declare(table, schema)
 
+    def recover(self, tables: Iterable[str]) -> None:
+        """Repair what killed runs left in these tables and in the run log (`Warehouse.recover`), before anything reads them."""
+        for table in sorted({*tables, RUN_LOG}):
+            self.tables.recover(table)
+
     # --- run log ---------------------------------------------------------------------------
 
     def log(self, entry: LogEntry) -> None:
@@ -157,6 +162,9 @@ class _Tables(ABC):
     def declare(self, table: str, schema: pa.Schema) -> None:
         """Create the table (columns of `schema`, partitioned by `dt`) when it does not exist."""
 
+    def recover(self, table: str) -> None:  # noqa: B027  optional: an engine's own tables need no repair
+        """Put back partitions and remove staging and temporary files that killed writers left in the table."""
+
     @abstractmethod
     def append_log(self, entries: pa.Table, month: dt.date, key: str) -> None:
         """Add run-log rows (RUN_LOG_SCHEMA) to the `month` partition; `key` names them once."""
@@ -191,6 +199,9 @@ class _FolderTables(_Tables):
                 merged = pa.concat_tables(parts, promote_options="permissive") if len(parts) > 1 else parts[0]
                 self.warehouse.replace_partition(SCHEMA, table, {"dt": day}, merged)
         self.engine.publish(SCHEMA, table)
+
+    def recover(self, table: str) -> None:
+        self.warehouse.recover(SCHEMA, table)
 
     def declare(self, table: str, schema: pa.Schema) -> None:
         if self.warehouse.info(SCHEMA, table) is None:

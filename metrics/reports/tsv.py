@@ -18,7 +18,7 @@ import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from metrics import atomic
 from metrics.reports.intervals import shift
@@ -48,6 +48,16 @@ def output_path(output: Path, report_key: str, explode: Mapping[str, str]) -> Pa
     if not explode:
         return output / f"{report_key}.tsv"
     return output.joinpath(report_key, *names[1:-1], f"{names[-1]}.tsv")
+
+
+def sweep(output: Path, report_keys: Iterable[str]) -> int:
+    """Remove the temporary files that killed runs left beside the TSV files of these reports
+    (`atomic.sweep`: never a live writer's); returns how many."""
+    removed = atomic.sweep(output) if output.is_dir() else 0
+    for key in report_keys:
+        for directory, _, _ in os.walk(output / key):
+            removed += atomic.sweep(directory)
+    return removed
 
 
 def read(path: Path) -> tuple[list[str], dict[dt.date, list[Row]]]:
