@@ -447,7 +447,7 @@ class Warehouse:
         directory = self.table_dir(schema, table)
         final = directory / partition_path(partition)
         with self.table_lock(schema, table):
-            self.recover(schema, table)
+            self.restore(schema, table)
             info, shape = self._layout(schema, table, partition, columns)
         work = directory / STAGING / atomic.owner_tag()
         (work / "data").mkdir(parents=True)
@@ -516,7 +516,7 @@ class Warehouse:
         if not re.fullmatch(r"[A-Za-z0-9_\-]+", key):
             raise ValueError(f"invalid file key {key!r}")
         info, data = self._prepare(schema, table, partition, data)
-        self.recover(schema, table)
+        self.restore(schema, table)
         target = self.table_dir(schema, table) / partition_path(partition) / f"part-{key}.parquet"
         with atomic.temporary(target) as tmp:
             pq.write_table(data, tmp, compression=COMPRESSION)
@@ -541,6 +541,13 @@ class Warehouse:
         """Repair what killed writers left in the table: put back an old partition whose replacement
         never arrived, remove their staging folders and their temporary files. Staging and files of
         a live writer (this process's included) are left alone. Returns the partitions restored."""
+        restored = self.restore(schema, table)
+        self._sweep(schema, table)
+        return restored
+
+    def restore(self, schema: str, table: str) -> list[str]:
+        """`recover`, but temporary files only the first time for this `Warehouse` and table (listing
+        every partition costs): what each write does first. Returns the partitions restored."""
         directory = self.table_dir(schema, table)
         restored: list[str] = []
         if not directory.is_dir():
@@ -557,15 +564,20 @@ class Warehouse:
                         os.rename(work / "old", final)
                         restored.append(target_file.read_text("utf-8"))
                 shutil.rmtree(work, ignore_errors=True)
-            if (schema, table) not in self._swept:  # temporaries: once per table and Warehouse
-                self._swept.add((schema, table))
-                info = self.info(schema, table)
-                folders = [directory]
-                if info is not None and info.partition_by:
-                    folders += [p for p in directory.glob("/".join(f"{key}=*" for key in info.partition_by)) if p.is_dir()]
-                for folder in folders:
-                    atomic.sweep(folder)
+        if (schema, table) not in self._swept:
+            self._sweep(schema, table)
         return restored
+
+    def _sweep(self, schema: str, table: str) -> None:
+        """Remove the temporary files of writers that are gone, beside `_table.json` and in every partition."""
+        self._swept.add((schema, table))
+        directory = self.table_dir(schema, table)
+        info = self.info(schema, table)
+        folders = [directory] if directory.is_dir() else []
+        if info is not None and info.partition_by:
+            folders += [p for p in directory.glob("/".join(f"{key}=*" for key in info.partition_by)) if p.is_dir()]
+        for folder in folders:
+            atomic.sweep(folder)
 
     # --- reads ---------------------------------------------------------------------------
 

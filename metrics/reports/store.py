@@ -187,7 +187,7 @@ class _FolderTables(_Tables):
         # writing other combinations of the same partitions (two folders sharing the table)
         # waits, instead of writing a partition that this write then overwrites without its rows.
         with self.warehouse.table_lock(SCHEMA, table):
-            self.warehouse.recover(SCHEMA, table)  # a partition a killed write left aside is back before its rows are kept
+            self.warehouse.restore(SCHEMA, table)  # a partition a killed write left aside is back before its rows are kept
             exists = self.warehouse.info(SCHEMA, table) is not None
             for day, combos in replaced.items():
                 kept = self._kept_rows(table, day, combos) if exists else None
