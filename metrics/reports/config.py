@@ -296,9 +296,9 @@ table_name = report_table
 
 
 def folder_name(folder: Path | str) -> str:
-    """The name a query folder's tables, run log entries and outbox go by: its last part once `.`
-    and `..` are resolved, so `q/codemirror/.` and `q/../q/codemirror` are `codemirror`."""
-    return Path(os.path.abspath(folder)).name
+    """The name a query folder's tables, run log entries and outbox go by: the last part of its real
+    path, so `q/codemirror/.`, `q/../q/codemirror` and a link to it are `codemirror`, as its lock is one."""
+    return Path(os.path.realpath(folder)).name
 
 
 def read_folder(folder: Path | str, config_path: Path | str | None = None) -> QueryFolder:

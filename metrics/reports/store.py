@@ -69,7 +69,8 @@ Replaced = Mapping[dt.date, "list[dict[str, str]] | None"]
 
 
 class Store:
-    """Writes report results and run-log entries; one instance per run, safe across threads.
+    """Writes report results and run-log entries; one instance per run, safe across threads, and
+    across processes writing the same tables (`files` mode: each table's lock, `Warehouse.table_lock`).
 
     Where the tables live follows the engine's `write_mode`: `files` writes Parquet into the
     warehouse folder and publishes it to the engine; `sql` has the engine write its own tables

@@ -47,7 +47,7 @@ def tables(warehouse: Path) -> dict[str, object]:
 
 
 def test_ingest_killed_again_and_again_ends_as_an_uninterrupted_load(tmp_path: Path) -> None:
-    kills = scale(3, 40)
+    kills = scale(3, 25)
     loads = inputs(tmp_path / "raw")
     env = environment(tmp_path)
 

@@ -20,7 +20,7 @@ HOUR = dt.datetime(2026, 11, 3, 7, tzinfo=dt.timezone.utc)
 
 
 def test_two_loads_of_one_hour_at_once_both_finish_and_store_it_once(tmp_path: Path) -> None:
-    trials = scale(3, 20)
+    trials = scale(3, 10)
     lines = generate.pageview_lines(3, HOUR, 30_000)
     dump = generate.write_dump(tmp_path / generate.dump_name(HOUR), lines)
     # the same hour under another name and folder: a copy made by another job

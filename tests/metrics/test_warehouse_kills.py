@@ -57,7 +57,7 @@ def versions(root: Path) -> dict[int, int]:
 
 
 def test_partition_renames_killed_again_and_again_leave_whole_partitions(tmp_path: Path) -> None:
-    kills = scale(8, 120)
+    kills = scale(8, 60)
     env = environment(tmp_path)
     ready = tmp_path / "ready"
     root = tmp_path / "wh"
@@ -120,7 +120,7 @@ def test_processes_writing_one_table_at_once_lose_no_rows(tmp_path: Path) -> Non
     """Each process replaces its own wiki's rows in the same five partitions, many times over; each
     write keeps the others' rows. Without a lock across processes, a write that read the kept rows
     before another process's write drops that write's rows."""
-    trials = scale(2, 10)
+    trials = scale(2, 5)
     wikis, rounds = ["enwiki", "dewiki", "frwiki"], 15
     losses = duplicates = tracebacks = 0
     for trial in range(trials):

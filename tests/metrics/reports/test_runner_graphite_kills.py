@@ -32,7 +32,7 @@ def has(count: int) -> Callable[[Datapoints], bool]:
 
 
 def test_points_carbon_received_after_kills_equal_the_table(tmp_path: Path) -> None:
-    kills = scale(2, 12)
+    kills = scale(2, 8)
     per_chain = kills if kills <= 3 else 4
     setup = Setup(tmp_path)
     whole = setup.fresh("whole")

@@ -49,7 +49,7 @@ def days_in(path: Path) -> int:
 
 
 def test_tsv_writes_killed_again_and_again_leave_a_whole_file(tmp_path: Path) -> None:
-    kills = scale(6, 100)
+    kills = scale(6, 60)
     env = environment(tmp_path)
     ready = tmp_path / "ready"
 
