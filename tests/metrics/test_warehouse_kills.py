@@ -71,14 +71,14 @@ def test_partition_renames_killed_again_and_again_leave_whole_partitions(tmp_pat
     first = replacer(0, 0, None)
     assert first.returncode == 0, first.stderr
     rng = random.Random(18)
-    killed = tracebacks = broken = restored = between = 0
+    killed = tracebacks = broken = restored = staged = 0
     version = 1
     while killed < kills:
         outcome = replacer(version, last, rng.uniform(0, 0.4))
         tracebacks += outcome.traceback
         killed += outcome.killed
         staging = root / "raw" / "versions" / STAGING
-        between += any((work / "old").is_dir() and not (work / "data").is_dir() for work in staging.iterdir()) if staging.is_dir() else 0
+        staged += any((work / "data").is_dir() for work in staging.iterdir()) if staging.is_dir() else 0
         restored += len(Warehouse(root).recover("raw", "versions"))  # what the next writer does first
         try:
             version = max(versions(root).values()) + 1
@@ -96,7 +96,7 @@ def test_partition_renames_killed_again_and_again_leave_whole_partitions(tmp_pat
         losses=broken,
         tracebacks=tracebacks,
         detail=f"SIGKILL of a process replacing {PARTS} partitions again and again; after each kill the repair leaves each partition one whole "
-        f"version and no staging ({restored} partition(s) put back after a kill between the two renames, {between} kill(s) caught there)",
+        f"version and no staging ({staged} kill(s) while a new version was being staged, {restored} between the two renames, its partition put back)",
     )
     assert (broken, tracebacks) == (0, 0)
 
