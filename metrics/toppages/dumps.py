@@ -26,6 +26,7 @@ import pyarrow.csv as pacsv
 
 from ingestion import pageviews
 from ingestion.quarantine import Rejected
+from metrics.errors import MetricsError
 from metrics.toppages.ranking import Ranker
 
 RAW = pa.schema(
@@ -248,9 +249,13 @@ def _rank_day(paths: Sequence[Path], ranker: Ranker, slow: set[Path], workers: i
             keep = ranker.could_rank(ids, views)
             if len(keep):
                 ranker.add(ids[keep], _decode(batch.column(1).take(pa.array(keep))), views[keep])
-    except duckdb.Error:
+    except duckdb.Error as exc:
         if failure:
             raise failure[0] from None
+        if isinstance(exc, duckdb.OutOfMemoryException):
+            raise MetricsError(
+                f"summing the day's pages needed more than {memory_limit} of memory", "free memory on the machine, or rank hours instead of days"
+            ) from None
         raise
     finally:
         stop.set()
