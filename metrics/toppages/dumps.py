@@ -17,7 +17,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -29,19 +29,16 @@ from ingestion.quarantine import Rejected
 from metrics.errors import MetricsError
 from metrics.toppages.ranking import Ranker
 
-RAW = pa.schema(
-    [
-        ("domain_code", pa.dictionary(pa.int32(), pa.binary())),
-        ("page_title", pa.binary()),
-        ("count_views", pa.int64()),
-        ("total_response_size", pa.int64()),
-    ]
-)
+RAW = pa.schema([("domain_code", pa.binary()), ("page_title", pa.binary()), ("count_views", pa.int64())])
+"""What is converted of a line; the fourth field (`total_response_size`) must be there but is not read."""
+NAMES = ["domain_code", "page_title", "count_views", "total_response_size"]
 IDS = pa.schema([("domain", pa.int32()), ("page_title", pa.binary()), ("count_views", pa.int64())])
 """Rows with their domain as the ranker's id and the title as written: what a day's sums are made of.
 Titles are summed by their bytes as written (the dumps write each title one way) and decoded only
 for the rows that can rank."""
 BLOCK = 1 << 20
+WHOLE_BYTES = 256 << 20
+"""Dumps up to this size (compressed) are decompressed at once and parsed in pieces; larger ones are streamed."""
 SUMS_BATCH = 1 << 16
 """Rows of a day's sums ranked at a time: the first batch sets the floors that make the others cheap."""
 
@@ -62,23 +59,29 @@ def _raw_batches(path: Path, threads: bool) -> Iterator[pa.RecordBatch]:
     except pageviews.UNREADABLE as exc:
         raise pageviews.unreadable(path, exc) from None
     try:
-        reader = pacsv.open_csv(
-            stream,
-            read_options=pacsv.ReadOptions(column_names=RAW.names, block_size=BLOCK, use_threads=threads),
-            parse_options=pageviews.PARSE_OPTIONS,
-            convert_options=pageviews.convert_options(RAW, check_utf8=False),
-        )
-        for batch in reader:
-            if batch.num_rows and (pc.min(batch.column(2)).as_py() < 0 or pc.min(batch.column(3)).as_py() < 0):
-                raise pageviews.BadLine("negative count")
-            yield batch
-    except pa.ArrowInvalid as exc:
-        raise pageviews.BadLine(str(exc)) from None
+        yield from _parse(stream, threads)
     except pageviews.UNREADABLE as exc:
         raise pageviews.unreadable(path, exc) from None
     finally:
         stream.close()
         raw.close()
+
+
+def _parse(stream: Any, threads: bool) -> Iterator[pa.RecordBatch]:
+    """Arrow's batches of dump text (a file object or an Arrow stream), counts checked; `BadLine` at a line it cannot take."""
+    try:
+        reader = pacsv.open_csv(
+            stream,
+            read_options=pacsv.ReadOptions(column_names=NAMES, block_size=BLOCK, use_threads=threads),
+            parse_options=pageviews.PARSE_OPTIONS,
+            convert_options=pageviews.convert_options(RAW, check_utf8=False),
+        )
+        for batch in reader:
+            if batch.num_rows and pc.min(batch.column(2)).as_py() < 0:
+                raise pageviews.BadLine("negative count")
+            yield batch
+    except pa.ArrowInvalid as exc:
+        raise pageviews.BadLine(str(exc)) from None
 
 
 class _Domains:
@@ -89,20 +92,19 @@ class _Domains:
         self.known = pa.array([], pa.binary())
         self.ids = np.zeros(0, np.int32)
 
-    def of(self, domains: pa.DictionaryArray) -> np.ndarray:
+    def of(self, domains: pa.Array) -> np.ndarray:
         """The id of each row's domain."""
-        dictionary = domains.dictionary
-        where = pc.index_in(dictionary, value_set=self.known)
+        where = pc.index_in(domains, value_set=self.known)
         if where.null_count:
-            new = dictionary.filter(where.is_null())
+            new = pc.unique(domains.filter(where.is_null()))
             try:
                 names = [pageviews.unquote(raw.decode("utf-8")) for raw in new.to_pylist()]
             except (UnicodeDecodeError, ValueError) as exc:
                 raise pageviews.BadLine(f"domain code: {exc}") from None
             self.known = pa.concat_arrays([self.known, new])
             self.ids = np.concatenate([self.ids, self.ranker.domain_ids(names)])
-            where = pc.index_in(dictionary, value_set=self.known)
-        return self.ids[where.to_numpy(zero_copy_only=False)][domains.indices.to_numpy(zero_copy_only=False)]
+            where = pc.index_in(domains, value_set=self.known)
+        return self.ids[where.to_numpy(zero_copy_only=False)]
 
 
 def _decode(titles: pa.Array) -> pa.Array:
@@ -121,21 +123,29 @@ def _read_slow(path: Path) -> tuple[pa.Table, list[Rejected]]:
     return table.select(["domain_code", "page_title", "count_views"]), rejected
 
 
+def _feed(ranker: Ranker, batches: Iterator[pa.RecordBatch]) -> int:
+    """Rank raw batches: domains mapped to ids, rows below their floor dropped, the others decoded and kept; returns the lines."""
+    lines = 0
+    domains = _Domains(ranker)
+    for batch in batches:
+        ids, views = domains.of(batch.column(0)), batch.column(2).to_numpy()
+        keep = ranker.could_rank(ids, views)
+        if len(keep):
+            ranker.add(ids[keep], _decode(batch.column(1).take(pa.array(keep))), views[keep])
+        lines += batch.num_rows
+    return lines
+
+
 def rank_hour(path: Path, make: Callable[[], Ranker]) -> tuple[pa.Table, Read]:
     """The ranked top of one hourly dump (`ranking.RESULT`) and what was read.
 
+    Streamed: ISA-L decompresses in Arrow's read-ahead thread while this one parses and ranks.
     Raises `InputError` when the file cannot be read to its end (truncated, corrupt gzip).
     """
     read = Read(path)
     ranker = make()
     try:
-        domains = _Domains(ranker)
-        for batch in _raw_batches(path, threads=True):
-            ids, views = domains.of(batch.column(0)), batch.column(2).to_numpy()
-            keep = ranker.could_rank(ids, views)
-            if len(keep):
-                ranker.add(ids[keep], _decode(batch.column(1).take(pa.array(keep))), views[keep])
-            read.lines += batch.num_rows
+        read.lines = _feed(ranker, _raw_batches(path, threads=True))
     except pageviews.BadLine:  # a line the fast path cannot take: the good lines, line by line
         table, read.rejected = _read_slow(path)
         ranker = make()
@@ -156,8 +166,21 @@ def _id_batches(path: Path, ranker: Ranker, slow: bool, read: Read) -> Iterator[
         return
     domains = _Domains(ranker)
     for batch in _raw_batches(path, threads=False):
+        _check(batch.column(1))
         yield pa.RecordBatch.from_arrays([pa.array(domains.of(batch.column(0))), batch.column(1), batch.column(2)], schema=IDS)
         read.lines += batch.num_rows
+
+
+def _check(titles: pa.Array) -> None:
+    """`BadLine` when a title is not UTF-8 or badly quoted: a day's titles are decoded only after summing,
+    when it is too late to tell which dump held the line."""
+    try:
+        text = titles.cast(pa.string())
+    except pa.ArrowInvalid as exc:
+        raise pageviews.BadLine(f"page title: {exc}") from None
+    quoted = pc.starts_with(text, '"')
+    if pc.any(quoted).as_py() and not pc.all(pc.match_substring_regex(text.filter(quoted), pageviews.QUOTED)).as_py():
+        raise pageviews.BadLine("badly quoted page title")
 
 
 def _requote(titles: pa.Array) -> pa.Array:

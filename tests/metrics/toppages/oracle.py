@@ -12,9 +12,16 @@ from ingestion.pageviews import parse_line
 
 
 def lines_of(path: Path) -> list[str]:
+    """The dump's lines that are UTF-8 (others can be no page), empty ones left out."""
     data = path.read_bytes()
     text = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
-    return [line for line in text.decode("utf-8").split("\n") if line]
+    lines = []
+    for raw in text.split(b"\n"):
+        try:
+            lines.append(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            continue
+    return [line for line in lines if line]
 
 
 def sums(lines: Iterable[str]) -> dict[tuple[str, str], int]:
