@@ -47,7 +47,7 @@ __all__ = ["RESULT", "TIES", "Blacklist", "Outcome", "Period", "Summary", "rank_
 
 DAY_MEMORY = "3GB"
 """DuckDB's memory limit while it sums a day's pages (it spills to a temporary folder beyond).
-A day of 24 five-million-line hours peaks at about 1.3 GB; with a limit of 2 GB or less, DuckDB
+A day of 24 five-million-line hours peaks at about 0.8 GB; with a limit of 2 GB or less, DuckDB
 switched to its external aggregation there and took three to four times as long."""
 
 
