@@ -59,12 +59,13 @@ generate.write_dump(pathlib.Path(sys.argv[1]), generate.pageview_lines(1, hour, 
 PRELUDE = """
 import json, resource, sys, time
 path, out, top = sys.argv[1], sys.argv[2], int(sys.argv[3])
-def done(table, seconds, start_seconds=0.0, extra_rss_kb=0):
+def done(table, seconds, start_seconds=0.0, extra_rss_kb=0, extra_cpu=0.0):
     usage = resource.getrusage(resource.RUSAGE_SELF)
     import pyarrow.parquet as pq
     pq.write_table(table, out)
     peak = max(usage.ru_maxrss, extra_rss_kb) / 1024
-    print(json.dumps({"seconds": seconds, "cpu": usage.ru_utime + usage.ru_stime - cpu0, "rss_mb": peak, "start_seconds": start_seconds}))
+    cpu = usage.ru_utime + usage.ru_stime - cpu0 + extra_cpu
+    print(json.dumps({"seconds": seconds, "cpu": cpu, "rss_mb": peak, "start_seconds": start_seconds}))
 """
 
 IMPLEMENTATIONS = {
@@ -130,8 +131,8 @@ jvm = spark.sparkContext._gateway.proc
 spark.stop()
 jvm.stdin.close()  # the JVM ends when its stdin closes; then its peak RSS is among this process's children's
 jvm.wait(timeout=120)
-jvm_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-done(table, seconds, start_seconds, jvm_kb)
+jvm = resource.getrusage(resource.RUSAGE_CHILDREN)
+done(table, seconds, start_seconds, jvm.ru_maxrss, jvm.ru_utime + jvm.ru_stime)  # the JVM's CPU includes its session start
 """,
 }
 

@@ -75,7 +75,7 @@ def toppages_tables(figures: dict) -> list[str]:
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, f in hour["implementations"].items():
-        start = f" (+ {f['start_seconds']:.1f} s session start)" if f.get("start_seconds") else ""
+        start = f" (+ {f['start_seconds']:.1f} s session start; CPU with the JVM's, start included)" if f.get("start_seconds") else ""
         out.append(f"| {name}{start} | {f['seconds']:.3f} | {f['cpu']:.3f} | {f['rss_mb']:.0f} | {f['seconds'] / ours['seconds']:.1f} | {f['runs']} |")
     out += [
         f"| `gzip -dc > /dev/null` (the floor) | {hour['gzip_s']:.3f} | | | {hour['gzip_s'] / ours['seconds']:.2f} | best |",

@@ -77,7 +77,8 @@ class Outcome:
             return f"{self.period.label}: skipped, done before with the same settings (--force computes it again)"
         if self.status == "failed":
             return f"{self.period.label}: failed: {self.error}"
-        text = f"{self.period.label}: {self.rows:,} row(s) from {self.lines:,} line(s), {self.seconds:.2f} s"
+        read = f"{self.lines:,} line(s)" if self.source != sources.TABLE else sources.TABLE
+        text = f"{self.period.label}: {self.rows:,} row(s) from {read}, {self.seconds:.2f} s"
         if self.rejected:
             first = self.rejected[0]
             text += f"; {len(self.rejected):,} bad line(s) left out and quarantined, the first {first.source_file}:{first.line}: {first.reason}"
