@@ -248,14 +248,14 @@ def _rank_day(paths: Sequence[Path], ranker: Ranker, slow: set[Path], workers: i
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="toppages-read")
         futures = [pool.submit(read_one, read) for read in reads]
         try:
-            for future in futures:  # in order, so that the queue holds at most a few hours' batches
-                while not future.done() or not batches.empty():
-                    try:
-                        yield batches.get(timeout=0.1)
-                    except queue.Empty:
-                        pass
-                    if stop.is_set():
-                        raise failure[0] if failure else RuntimeError("the day's reading stopped")
+            while True:
+                if stop.is_set():  # a reader failed: the day is not summed
+                    raise failure[0] if failure else RuntimeError("the day's reading stopped")
+                try:
+                    yield batches.get(timeout=0.1)
+                except queue.Empty:
+                    if all(f.done() for f in futures) and batches.empty():
+                        return
         finally:
             stop.set()
             pool.shutdown(wait=True, cancel_futures=True)
