@@ -8,7 +8,7 @@ VENV := .venv
 METRICS := $(VENV)/bin/metrics
 DEMO_DIR ?= build/demo
 
-.PHONY: setup demo lint test test-fast reliability clean help
+.PHONY: setup demo lint test test-fast reliability bench clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -39,6 +39,9 @@ test-fast: setup lint  ## lint, then the tests that need no external service
 
 reliability: setup  ## the reliability tests in their long version (kills, concurrent runs, fuzzing, injections, secrets); writes docs/RELIABILITY.md
 	$(VENV)/bin/python scripts/reliability.py
+
+bench: setup  ## the benchmark suite, one run, figures side by side in benchmarks/RESULTS.md (BENCH_ARGS=--trino adds Trino)
+	$(VENV)/bin/python benchmarks/run_all.py $(BENCH_ARGS)
 
 clean:  ## remove environments, services and built files (not the catalogue or the queries)
 	rm -rf $(VENV) $(TOOLS) .services build warehouse

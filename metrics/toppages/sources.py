@@ -1,0 +1,85 @@
+"""Reader: where each period's pageviews come from, dump files or the `wmf.pageview_hourly` table.
+
+Dumps are found by name (`pageviews-YYYYMMDD-HH0000.gz`) among the files given and inside the
+folders given (at any depth, as the dump site nests them by year and month). A period whose hour
+has no dump, or two, fails on its own; the others still run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable
+
+import pyarrow as pa
+
+from ingestion import pageviews
+from metrics.errors import MetricsError
+from metrics.problems import InputError
+from metrics.toppages.periods import Period
+from metrics.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    from metrics.engines import Engine
+
+TABLE = f"{pageviews.SCHEMA}.{pageviews.TABLE}"
+DUMP_NAME = re.compile(pageviews.NAME.pattern + r"(\.gz)?")
+PAGE_SUMS = """
+SELECT domain_code, page_title, CAST(sum(count_views) AS BIGINT) AS count_views
+FROM wmf.pageview_hourly
+WHERE year = :year AND month = :month AND day = :day{hour}
+GROUP BY domain_code, page_title
+"""
+
+
+def find_dumps(paths: Iterable[Path | str]) -> dict[dt.datetime, list[Path]]:
+    """The dumps among `paths` (files, and folders searched at any depth), by the hour their names give."""
+    found: dict[dt.datetime, list[Path]] = {}
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("pageviews-*") if DUMP_NAME.fullmatch(p.name) and p.is_file())
+        elif path.is_file():
+            files = [path]
+        else:
+            raise InputError.at(path, "no such file or folder", "give dump files (pageviews-YYYYMMDD-HH0000.gz) or folders holding them")
+        for file in files:
+            found.setdefault(pageviews.hour_of(file), []).append(file)
+    return found
+
+
+def dumps_of(period: Period, dumps: dict[dt.datetime, list[Path]], given: str) -> list[Path]:
+    """The dump of each hour of the period; `MetricsError` naming the hours without exactly one."""
+    missing = [h for h in period.hours() if not dumps.get(h)]
+    if missing:
+        hours = ", ".join(f"{h:%H}" for h in missing) if period.grain == "day" else f"{missing[0]:%Y-%m-%dT%H}"
+        raise MetricsError(
+            f"no dump for {period.label}" + (f" hour(s) {hours}" if period.grain == "day" else ""), f"expected pageviews-YYYYMMDD-HH0000.gz in {given}"
+        )
+    doubled = [paths for h in period.hours() if len(paths := dumps[h]) > 1]
+    if doubled:
+        raise InputError.at(
+            doubled[0][1], f"a second dump of hour {pageviews.hour_of(doubled[0][0]):%Y-%m-%dT%H}, beside {doubled[0][0]}", "give each hour once"
+        )
+    return [dumps[h][0] for h in period.hours()]
+
+
+def table_sums(engine: Engine, warehouse: Warehouse, period: Period) -> pa.Table:
+    """Views per (domain, page) in the period from `wmf.pageview_hourly`; `MetricsError` when an hour is not loaded.
+
+    An hour whose partition is there but empty is an hour without pageviews, not a missing one.
+    """
+    info = warehouse.info(pageviews.SCHEMA, pageviews.TABLE)
+    loaded = set()
+    if info is not None:
+        loaded = {tuple(int(p[k]) for k in ("year", "month", "day", "hour")) for p in warehouse.partitions(info)}
+    missing = [h for h in period.hours() if (h.year, h.month, h.day, h.hour) not in loaded]
+    if missing:
+        hours = ", ".join(f"{h:%Y-%m-%dT%H}" for h in missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+        raise MetricsError(f"{TABLE} has no partition for {hours}", "load the dumps first (metrics ingest pageviews FILE...), or give them to toppages")
+    start = period.start
+    params = {"year": start.year, "month": start.month, "day": start.day}
+    if period.grain == "hour":
+        params["hour"] = start.hour
+    return engine.query(PAGE_SUMS.format(hour=" AND hour = :hour" if period.grain == "hour" else ""), params)
