@@ -50,3 +50,19 @@ class InputError(MetricsError):
 
     def lines(self) -> list[str]:
         return [str(p) for p in self.problems]
+
+
+SHOWN_CHARACTERS = 60
+"""How much of a value a message quotes: enough to find it, never a line that floods the terminal."""
+
+
+def shown(value: object, limit: int = SHOWN_CHARACTERS) -> str:
+    """`repr(value)` for a one-line message, cut to about `limit` characters with its length said.
+
+    A value from a hostile file may be megabytes of text or a number of thousands of digits; the
+    message names it, it does not repeat it.
+    """
+    text = repr(value) if isinstance(value, str) else str(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 3]}... ({len(str(value)):,} characters)"

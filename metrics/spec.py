@@ -13,6 +13,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, model_validator
 
+from metrics.bounds import MAX_SCALE, Day
 from metrics.graphite_paths import STATSD_PREFIX, placeholders
 from metrics.tables import report_table
 
@@ -31,14 +32,15 @@ SUNSET_WARNING_DAYS = 90
 """Dashboards warn this many days before a spec's sunset date."""
 
 Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN, max_length=64)]
-SemVer = Annotated[str, StringConstraints(pattern=SEMVER_PATTERN)]
+SemVer = Annotated[str, StringConstraints(pattern=SEMVER_PATTERN, max_length=64)]
 Text = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
 GraphitePath = Annotated[str, StringConstraints(pattern=GRAPHITE_PATH_PATTERN)]
 ReportRef = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_\-]+/[A-Za-z0-9_\-]+$")]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    # No NaN or infinity: a scale or sample rate is a finite number (YAML reads `.inf` and `.nan`).
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, allow_inf_nan=False)
 
 
 class Owner(_Strict):
@@ -52,13 +54,13 @@ class Owner(_Strict):
 class Sunset(_Strict):
     """When the instrumentation and its dashboards go away, and how."""
 
-    date: dt.date = Field(description="The day the metric stops being collected (YYYY-MM-DD).")
+    date: Day = Field(description="The day the metric stops being collected (YYYY-MM-DD, from 1970-01-01 to 2099-12-31).")
     plan: Text = Field(description="The deprecation plan: what is removed, what replaces it, who is told.")
 
 
 class HistoryEntry(_Strict):
     version: SemVer
-    date: dt.date
+    date: Day
     change: Text
 
 
@@ -131,7 +133,7 @@ class RatioParts(_Strict):
 
     numerator: Identifier = Field(description="The metric summed above the line (a metric of the same spec).")
     denominator: Identifier = Field(description="The metric summed below the line (a metric of the same spec).")
-    scale: float = Field(1.0, gt=0, description="Multiply the ratio by this, e.g. 100 for percent.")
+    scale: float = Field(1.0, gt=0, le=MAX_SCALE, description="Multiply the ratio by this, e.g. 100 for percent.")
 
 
 class Normalization(_Strict):
@@ -139,7 +141,7 @@ class Normalization(_Strict):
 
     by: Identifier = Field(description="The name of the metric to divide by (the denominator).")
     label: Text = Field(description="How the ratio reads, e.g. 'per session', 'per 1,000 pageviews'.")
-    scale: float = Field(1.0, gt=0, description="Multiply the ratio by this, e.g. 1000 for 'per 1,000 pageviews', 100 for percent.")
+    scale: float = Field(1.0, gt=0, le=MAX_SCALE, description="Multiply the ratio by this, e.g. 1000 for 'per 1,000 pageviews', 100 for percent.")
 
 
 class Metric(_Strict):

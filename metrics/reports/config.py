@@ -21,8 +21,8 @@ from typing import Annotated, Any, Callable, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, StrictBool, StrictInt, ValidationError
 from pydantic_core import ErrorDetails
 
-from metrics import yamlfile
-from metrics.problems import InputError, Problem
+from metrics import bounds, yamlfile
+from metrics.problems import InputError, Problem, shown
 from metrics.tables import report_table
 
 Type = Literal["sql", "hive", "script"]
@@ -71,7 +71,7 @@ def _table(value: Any) -> Any:
 
 
 TABLE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
-Date = Annotated[dt.date, Strict(), BeforeValidator(_date)]
+Date = Annotated[dt.date, Strict(), BeforeValidator(_date), bounds.BoundedDay]
 TableName = Annotated[str, Strict(), BeforeValidator(_table)]
 Stem = Annotated[str, BeforeValidator(_stem)]
 
@@ -94,12 +94,12 @@ class ReportConfig(_Keys):
     type: Type = "sql"
     granularity: Granularity
     starts: Date
-    lag: Annotated[StrictInt, Field(ge=0)] = 0
+    lag: Annotated[StrictInt, Field(ge=0, le=bounds.MAX_LAG_SECONDS)] = 0
     db: str | None = None
     execute: Stem | None = None
     explode_by: Annotated[Any, BeforeValidator(_absent_if_empty)] = None
     """Checked by `_explode`, which reads the files it names."""
-    max_data_points: Annotated[StrictInt, Field(ge=1)] | None = None
+    max_data_points: Annotated[StrictInt, Field(ge=1, le=bounds.MAX_DATA_POINTS)] | None = None
     group: str | None = None
     graphite: Annotated[GraphiteTarget | None, BeforeValidator(_absent_if_empty)] = None
     dialect: Dialect | None = None
@@ -153,8 +153,8 @@ WHAT = {
     "starts": ("a date", "write YYYY-MM-DD"),
     "ends": ("a date", "write YYYY-MM-DD"),
     "depends_on": ("a list of tables, schema.table", "write e.g. `depends_on: [wmf.pageview_hourly, event.editattemptstep]`"),
-    "lag": ("a whole number of seconds >= 0", "write e.g. `lag: 3600`"),
-    "max_data_points": ("an integer >= 1", "write e.g. `max_data_points: 30`, or remove it"),
+    "lag": (f"a whole number of seconds from 0 to {bounds.MAX_LAG_SECONDS:,}", "write e.g. `lag: 3600`; the most is about 3 years"),
+    "max_data_points": (f"an integer from 1 to {bounds.MAX_DATA_POINTS:,}", "write e.g. `max_data_points: 30`, or remove it"),
     "execute": ("a file stem inside the folder", "write e.g. `execute: hive/toggles`"),
     "graphite": ("a mapping of `path` (a format string) and `metrics` (metric name -> column)", "see docs/runner.md"),
     "dialect": ("one of " + ", ".join(DIALECTS), "use trino, hive or duckdb"),
@@ -317,10 +317,14 @@ def read_folder(folder: Path | str, config_path: Path | str | None = None) -> Qu
         out.graphite_port = config.graphite.port
         for placeholder, lookup_file in config.graphite.lookups.items():
             try:
-                table = yamlfile.load(folder / lookup_file).data
-                out.lookups[placeholder] = {_text(k): _text(v) for k, v in (table or {}).items()}
+                lookup = yamlfile.load(folder / lookup_file)
             except InputError as exc:
                 out.problems.extend(exc.problems)
+                continue
+            if not isinstance(lookup.data, dict):
+                out.problems.append(lookup.problem((), "a Graphite lookup is a mapping of value -> name", "write e.g. `enwiki: en.wikipedia`"))
+                continue
+            out.lookups[placeholder] = {_text(k): _text(v) for k, v in lookup.data.items()}
 
     for report_key, raw in config.reports.items():
         where = ("reports", report_key)
@@ -382,7 +386,10 @@ def _source_database(folder: Path, key: str, entry: Database, located: yamlfile.
         return problem  # reported by the reports that use the entry (Reportupdater ignores unused ones)
 
     def path(value: str | None) -> Path | None:
-        return folder / Path(value).expanduser() if value else None
+        try:
+            return folder / Path(value).expanduser() if value else None
+        except RuntimeError:  # ~user of no known user: the path as written, which fails where it is used
+            return folder / value if value else None
 
     return SourceDatabase(
         key=key,
@@ -462,11 +469,13 @@ def _problem(located: yamlfile.Located, place: Callable[[str], tuple], label: st
     dotted = ".".join(map(str, loc))
     if err["type"] == "missing":
         return located.problem(path, f"{label}missing {dotted}", MISSING.get(str(loc[-1]), f"add `{loc[-1]}:`"))
+    if err["type"] == bounds.OUT_OF_BOUNDS:
+        return located.problem(path, f"{label}{dotted} {err['msg']}", err.get("ctx", {}).get("hint", "fix the value"))
     known = [WHAT[part] for part in reversed(loc) if part in WHAT]
     if not known:
         return located.problem(path, f"{label}{dotted}: {err['msg'][0].lower()}{err['msg'][1:]}", "fix the value")
     what, hint = known[0]
-    return located.problem(path, f"{label}{dotted} {err['input']!r} is not {what}", hint)
+    return located.problem(path, f"{label}{dotted} {shown(err['input'])} is not {what}", hint)
 
 
 def _unknown_keys(located: yamlfile.Located, path: tuple, data: Any, model: type[_Keys], what: str) -> list[Problem]:
@@ -499,6 +508,14 @@ def _report(folder: Path, key: str, raw: dict, defaults: dict, folder_dialect: s
     explode = _explode(folder, merged.get("explode_by") or {}, place("explode_by"), located, key, problems)
     if config is None:
         return None
+    if config.ends is not None and config.ends <= config.starts:
+        problems.append(
+            located.problem(
+                place("ends"),
+                f"report '{key}': ends {config.ends} is not after starts {config.starts}, so it has no interval",
+                "`ends` is exclusive: write a later date, or remove `ends`",
+            )
+        )
     if config.snapshot and config.backfill == "range":
         problems.append(
             located.problem(
@@ -535,6 +552,14 @@ def _report(folder: Path, key: str, raw: dict, defaults: dict, folder_dialect: s
     return report
 
 
+def _is_file(path: Path) -> bool:
+    """Whether `path` is a file; False for a name the system cannot even look up (too long, a NUL)."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def _text(value: Any) -> str:
     """A YAML scalar as the value it stands for in a query, file name or Graphite path: YAML's `true`
     is `true` there, as Hive writes it, not Python's `True`."""
@@ -564,8 +589,15 @@ def _explode(folder: Path, raw: Any, path: tuple, located: yamlfile.Located, key
             values = [v.strip() for v in text.split(",") if v.strip()]
         else:
             candidate = folder / text.strip()
-            if candidate.is_file():
-                values = [line.strip() for line in candidate.read_text("utf-8").splitlines() if line.strip()]
+            if _is_file(candidate):
+                try:
+                    values = [line.strip() for line in candidate.read_text("utf-8").splitlines() if line.strip()]
+                except (OSError, UnicodeDecodeError) as exc:
+                    why = "is not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else f"cannot be read: {exc.strerror}"
+                    problems.append(
+                        located.problem(path + (placeholder,), f"report '{key}': explode file {text.strip()} {why}", "one value a line, in a UTF-8 text file")
+                    )
+                    continue
                 if not values:
                     continue  # an empty file drops the placeholder, as in Reportupdater
             else:
@@ -575,13 +607,13 @@ def _explode(folder: Path, raw: Any, path: tuple, located: yamlfile.Located, key
                 problems.append(
                     located.problem(
                         path + (placeholder,),
-                        f"report '{key}': explode value {value!r} of '{placeholder}' has characters that are not allowed",
+                        f"report '{key}': explode value {shown(value)} of '{placeholder}' has characters that are not allowed",
                         "use letters, digits, _, . and - only",
                     )
                 )
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", placeholder):
             problems.append(
-                located.problem(path + (placeholder,), f"report '{key}': explode placeholder {placeholder!r} is not a name", "use letters, digits and _")
+                located.problem(path + (placeholder,), f"report '{key}': explode placeholder {shown(placeholder)} is not a name", "use letters, digits and _")
             )
         out[placeholder] = values
     return out

@@ -132,7 +132,7 @@ reports:
     assert [str(p) for p in sorted(config.problems)] == [
         f"{cfg}:{pos(cfg, '99999')}: graphite.port 99999 is not a port number (write an integer such as 2003 (carbon) or 3306 (MariaDB))",
         f"{cfg}:{pos(cfg, 'lookps')}: warning: unknown graphite key 'lookps' (ignored) (did you mean 'lookups'?)",
-        f"{cfg}:{pos(cfg, 'an hour')}: defaults: lag 'an hour' is not a whole number of seconds >= 0 (write e.g. `lag: 3600`)",
+        f"{cfg}:{pos(cfg, 'an hour')}: defaults: lag 'an hour' is not a whole number of seconds from 0 to 100,000,000 (write e.g. `lag: 3600`; the most is about 3 years)",
         f"{cfg}:{pos(cfg, 'reprots')}: warning: unknown top-level key 'reprots' (ignored) (did you mean 'reports'?)",
         f"{cfg}:{pos(cfg, 'hourly')}: report 'r': granularity 'hourly' is not one of days, weeks, months (use days, weeks or months)",
         f"{cfg}:{pos(cfg, '2024-13-01')}: report 'r': starts '2024-13-01' is not a date (write YYYY-MM-DD)",
@@ -158,7 +158,7 @@ def test_a_bad_top_level_section_does_not_hide_the_reports(tmp_path: Path) -> No
     assert [str(p) for p in config.problems] == [
         f"{cfg}:{pos(cfg, 'mysql')}: dialect 'mysql' is not one of trino, hive, duckdb (use trino, hive or duckdb)",
         f"{cfg}:{pos(cfg, 'hots')}: warning: unknown database key 'hots' (ignored) (did you mean 'host'?)",
-        f"{cfg}:{pos(cfg, 'true')}: report 'r': lag True is not a whole number of seconds >= 0 (write e.g. `lag: 3600`)",
+        f"{cfg}:{pos(cfg, 'true')}: report 'r': lag True is not a whole number of seconds from 0 to 100,000,000 (write e.g. `lag: 3600`; the most is about 3 years)",
         f"{cfg}:{pos(cfg, 'databases')}: warning: no report uses `databases:`: `type: sql` reports without `db:` run on the warehouse engine"
         " (add `db: m` (to the reports or to defaults:) to run them on that database)",
     ]
