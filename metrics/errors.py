@@ -20,11 +20,14 @@ class Location:
 
 
 class MetricsError(Exception):
-    """What is wrong, what to do, and where: the `metrics` command prints it as one line and exits 1.
+    """What is wrong, what to do, and where: the `metrics` command prints it as one line and exits
+    with `exit_code` (1: something failed while running; `metrics.problems.InputError`, bad input, 2).
 
     Every exception the user is meant to read derives from this class; any other exception
     reaching the command is a bug, reported as such (exit 2).
     """
+
+    exit_code = 1
 
     def __init__(self, message: str, hint: str = "", where: Location | None = None):
         super().__init__(message)

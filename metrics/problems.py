@@ -33,7 +33,12 @@ class Problem:
 
 
 class InputError(MetricsError):
-    """Bad user input: carries every problem found (all at once), each printable as one line."""
+    """Bad user input: carries every problem found (all at once), each printable as one line.
+
+    The `metrics` command exits 2 on it, as on a usage error: the input must change, a rerun alone will not help.
+    """
+
+    exit_code = 2
 
     def __init__(self, problems: Iterable[Problem]):
         self.problems = sorted(problems)

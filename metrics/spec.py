@@ -172,7 +172,7 @@ class Metric(_Strict):
     @classmethod
     def _default_aggregation(cls, data: object) -> object:
         """`aggregation` defaults from `type`, so every loaded metric states it explicitly."""
-        if isinstance(data, dict) and "aggregation" not in data and data.get("type") in DEFAULT_AGGREGATION:
+        if isinstance(data, dict) and "aggregation" not in data and isinstance(data.get("type"), str) and data["type"] in DEFAULT_AGGREGATION:
             return {**data, "aggregation": DEFAULT_AGGREGATION[data["type"]]}
         return data
 

@@ -203,9 +203,15 @@ def _syntax_problem(file: str, exc: yaml.MarkedYAMLError) -> Problem:
     return Problem(file, line, column, f"YAML syntax error: {problem}", hint)
 
 
-def read_text(path: Path, *, max_bytes: int = MAX_BYTES) -> str:
-    """The file's text, refusing what cannot be a hand-written YAML file."""
+def read_text(path: Path, *, max_bytes: int = MAX_BYTES, kind: str = "YAML") -> str:
+    """The file's text, refusing what cannot be a hand-written `kind` (YAML, TOML) file.
+
+    Raises `InputError` for a missing, unreadable or non-regular file (a folder, a pipe), one
+    over `max_bytes`, a binary file and text that is not UTF-8 (at the line and column of the
+    first bad byte).
+    """
     file = str(path)
+    too_big = "a spec or config is a few KB: is this the right file?"
     try:
         status = path.stat()
     except OSError as exc:
@@ -213,22 +219,20 @@ def read_text(path: Path, *, max_bytes: int = MAX_BYTES) -> str:
     except ValueError:  # a NUL in the name
         raise InputError.at(file, "not a possible file name", "check the path") from None
     if stat.S_ISDIR(status.st_mode):
-        raise InputError.at(file, "is a folder, not a file", "name the YAML file itself, or remove the folder that has its name")
+        raise InputError.at(file, "is a folder, not a file", f"name the {kind} file itself, or remove the folder that has its name")
     if not stat.S_ISREG(status.st_mode):
-        raise InputError.at(file, "not a regular file (a pipe, socket or device)", "name a YAML text file")
+        raise InputError.at(file, "not a regular file (a pipe, socket or device)", f"name a {kind} text file")
     if status.st_size > max_bytes:
-        raise InputError.at(
-            file, f"file is {status.st_size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit", "a spec is a few KB: is this the right file?"
-        )
+        raise InputError.at(file, f"file is {status.st_size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit", too_big)
     try:
         with path.open("rb") as handle:
             raw = handle.read(max_bytes + 1)
     except OSError as exc:
         raise InputError.at(file, f"cannot read file: {exc.strerror}", "check the file's permissions") from None
     if len(raw) > max_bytes:  # it grew since stat
-        raise InputError.at(file, f"file is over the {max_bytes / 1e6:.0f} MB limit", "a spec is a few KB: is this the right file?")
+        raise InputError.at(file, f"file is over the {max_bytes / 1e6:.0f} MB limit", too_big)
     if b"\x00" in raw:
-        raise InputError.at(file, "binary file, not YAML text", "a spec is a UTF-8 YAML text file")
+        raise InputError.at(file, f"binary file, not {kind} text", f"a spec or config is a UTF-8 {kind} text file")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

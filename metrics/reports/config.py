@@ -13,6 +13,7 @@ import datetime as dt
 import difflib
 import os
 import re
+import string
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +64,20 @@ def _absent_if_empty(value: Any) -> Any:
     return value if value or value == 0 or value is False else None
 
 
+def _path_template(value: Any) -> Any:
+    """A `graphite: path:` format string: `{name}` placeholders only, no conversion, format spec,
+    attribute or index (`{wiki:>9999999}` would pad to any size, `{wiki.__class__}` reach past the value)."""
+    if isinstance(value, str):
+        try:
+            fields = [(name, spec, conversion) for _, name, spec, conversion in string.Formatter().parse(value) if name is not None]
+        except ValueError as exc:
+            raise ValueError(f"malformed placeholder ({exc})") from None
+        for name, spec, conversion in fields:
+            if not name or "." in name or "[" in name or spec or conversion:
+                raise ValueError(f"placeholder {{{shown(name)[:40]}}} is not a plain name")
+    return value
+
+
 def _table(value: Any) -> Any:
     """A `depends_on` entry: `schema.table`, as the warehouse names tables."""
     if isinstance(value, str) and not TABLE.fullmatch(value):
@@ -84,7 +99,7 @@ class _Keys(BaseModel):
 class GraphiteTarget(_Keys):
     """A report's `graphite:`: a path format string, and metric name -> result column."""
 
-    path: str
+    path: Annotated[str, Strict(), BeforeValidator(_path_template)]
     metrics: dict[str, str]
 
 
@@ -161,6 +176,7 @@ WHAT = {
     "backfill": ("one of " + ", ".join(BACKFILL), "use `range` for a query that groups by date, else remove it"),
     "snapshot": ("true or false", "write `snapshot: true`"),
     "metrics": ("a mapping of metric name -> column", "write `metrics: {name: column}`"),
+    "path": ("a path template of {name} placeholders", "write e.g. `path: '{_metric}.{wiki}'`, each placeholder a bare name, without ! or :"),
     "port": ("a port number", "write an integer such as 2003 (carbon) or 3306 (MariaDB)"),
     "host": ("a host name", "write e.g. `host: db1.example.org`"),
     "lookups": ("a mapping of placeholder -> YAML file", "write e.g. `lookups: {wiki: sitematrix.yaml}`"),

@@ -70,7 +70,7 @@ def test_change_without_version_bump_warns_and_keeps_the_released_bundle(tmp_pat
     warned = subprocess.run(cli, capture_output=True, text=True, cwd=ROOT)
     assert warned.returncode == 0 and "warning: spec codemirror changed" in warned.stderr
     strict = subprocess.run(cli + ["--strict"], capture_output=True, text=True, cwd=ROOT)
-    assert strict.returncode == 1 and "codemirror.yaml:" in strict.stderr and "Traceback" not in strict.stderr
+    assert strict.returncode == 2 and "codemirror.yaml:" in strict.stderr and "Traceback" not in strict.stderr
 
 
 def test_index_records_version_hash_and_file(tmp_path: Path) -> None:
