@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Literal
 
-from metrics.errors import MetricsError
+from metrics.errors import MetricsError, printable
 
 Severity = Literal["error", "warning"]
 
@@ -25,7 +25,7 @@ class Problem:
     def __str__(self) -> str:
         prefix = "warning: " if self.severity == "warning" else ""
         hint = f" ({self.hint})" if self.hint else ""
-        return f"{self.file}:{self.line}:{self.column}: {prefix}{self.message}{hint}"
+        return printable(f"{self.file}:{self.line}:{self.column}: {prefix}{self.message}{hint}")
 
     @property
     def is_error(self) -> bool:

@@ -123,12 +123,13 @@ class _Limited(yaml.SafeLoader):
                 self._add(size, event.start_mark, event.anchor)
             return super().compose_node(parent, index)
         event = self.peek_event()
-        self._depth += 1
+        collection = isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent))
+        self._depth += collection
         if self._depth > MAX_DEPTH:
             raise LimitError(f"lists and mappings nested more than {MAX_DEPTH} deep", "a spec or config nests a few levels: flatten it", event.start_mark)
         before = self._count
         node = super().compose_node(parent, index)
-        self._depth -= 1
+        self._depth -= collection
         self._add(1, event.start_mark, None)
         self._sizes[id(node)] = self._count - before
         return node

@@ -181,7 +181,8 @@ class Tally:
     baseline: int = field(default_factory=lambda: _peak_rss())
 
     def run(self, data: bytes, check: Callable[[], object], located: Callable[[Problem], bool]) -> None:
-        """Run `check` on one input: success, or an `InputError` each of whose problems is `located`.
+        """Run `check` on one input: success (the problems it returns, if any, each `located`), or an
+        `InputError` each of whose problems is `located`.
 
         Its time is measured, and the process's peak resident memory after it: no input may raise
         that peak more than MEMORY_LIMIT above where the run started, so no input took more.
@@ -189,8 +190,14 @@ class Tally:
         self.trials += 1
         started = time.perf_counter()
         try:
-            check()
+            found = check()
             self.successes += 1
+            for problem in found if isinstance(found, list) else []:
+                line = str(problem)
+                if not located(problem) or problem.line < 1 or "\n" in line or len(line) > MESSAGE_LIMIT:
+                    self.unlocated += 1
+                    self._fail(data, f"not one located line: {line[:300]!r}")
+                    break
         except InputError as exc:
             self.refused += 1
             for problem in exc.problems:

@@ -559,7 +559,7 @@ def _report(folder: Path, key: str, raw: dict, defaults: dict, folder_dialect: s
         ends=config.ends,
         depends_on=tuple(config.depends_on),
     )
-    if not report.query_file.is_file():
+    if not _is_file(report.query_file):
         problems.append(
             located.problem(("reports", key), f"report '{key}': query file {report.query_file} not found", "create it, or set `execute:` to the file stem")
         )

@@ -261,3 +261,101 @@ def test_databases_that_no_report_uses_get_a_warning(tmp_path: Path) -> None:
         f"{cfg}:1:1: warning: no report uses `databases:`: `type: sql` reports without `db:` run on the warehouse engine"
         " (add `db: mediawiki` (to the reports or to defaults:) to run them on that database)"
     ]
+
+
+@pytest.mark.parametrize(
+    "starts, message",
+    [
+        ("0999-12-30", "starts 0999-12-30 is before 1970-01-01 (write a date from 1970-01-01 to 2099-12-31)"),
+        ("0001-01-01", "starts 0001-01-01 is before 1970-01-01 (write a date from 1970-01-01 to 2099-12-31)"),
+        ("1969-12-31", "starts 1969-12-31 is before 1970-01-01 (write a date from 1970-01-01 to 2099-12-31)"),
+        ("2100-01-01", "starts 2100-01-01 is not before 2100-01-01 (write a date from 1970-01-01 to 2099-12-31)"),
+        ("'999-12-30'", "starts '999-12-30' is not a date (write YYYY-MM-DD)"),
+        ("2026-02-30", "starts '2026-02-30' is not a date (write YYYY-MM-DD)"),
+    ],
+)
+def test_starts_outside_the_bounds_is_refused_at_its_place(tmp_path: Path, starts: str, message: str) -> None:
+    q = folder(tmp_path, f"reports:\n  r:\n    granularity: days\n    starts: {starts}\n")
+    config = read_folder(q)
+    cfg = q / "config.yaml"
+    assert config.reports == []
+    assert [str(p) for p in config.problems] == [f"{cfg}:4:13: report 'r': {message}"]
+
+
+@pytest.mark.parametrize("starts", ["1970-01-01", "2099-12-31"])
+def test_the_bounds_themselves_are_allowed(tmp_path: Path, starts: str) -> None:
+    q = folder(
+        tmp_path,
+        f"reports:\n  r: {{granularity: days, starts: {starts}, ends: 2099-12-31}}\n"
+        if starts < "2099"
+        else f"reports:\n  r: {{granularity: days, starts: {starts}}}\n",
+    )
+    assert [r.starts.isoformat() for r in read_folder(q).reports] == [starts]
+
+
+def test_ends_and_numbers_outside_their_bounds(tmp_path: Path) -> None:
+    q = folder(
+        tmp_path,
+        "defaults: {granularity: days, starts: 2026-01-01}\nreports:\n"
+        "  a: {ends: 9999-12-31}\n  b: {ends: 2025-12-31}\n  c: {lag: 100000001}\n  d: {lag: -1}\n  e: {max_data_points: 50001}\n"
+        f"  f: {{lag: {10**30}}}\n",
+        {n + ".sql": "" for n in "abcdef"},
+    )
+    with pytest.raises(InputError) as info:
+        read_folder(q)  # the integer beyond 64 bits makes the whole file unusable
+    cfg = q / "config.yaml"
+    assert [str(p) for p in info.value.problems] == [
+        f"{cfg}:{pos(cfg, str(10**30))}: integer {10**30} is beyond 64 bits (write a number of at most 9,223,372,036,854,775,807, or quote it to make it text)"
+    ]
+    edit_text = cfg.read_text().replace(f"  f: {{lag: {10**30}}}\n", "")
+    cfg.write_text(edit_text)
+    lines = [str(p) for p in read_folder(q).problems]
+    lag = "is not a whole number of seconds from 0 to 100,000,000 (write e.g. `lag: 3600`; the most is about 3 years)"
+    assert lines == [
+        f"{cfg}:{pos(cfg, '9999-12-31')}: report 'a': ends 9999-12-31 is not before 2100-01-01 (write a date from 1970-01-01 to 2099-12-31)",
+        f"{cfg}:{pos(cfg, '2025-12-31')}: report 'b': ends 2025-12-31 is not after starts 2026-01-01, so it has no interval (`ends` is exclusive: write a later date, or remove `ends`)",
+        f"{cfg}:{pos(cfg, '100000001')}: report 'c': lag 100000001 {lag}",
+        f"{cfg}:{pos(cfg, 'lag: -1', 5)}: report 'd': lag -1 {lag}",
+        f"{cfg}:{pos(cfg, '50001')}: report 'e': max_data_points 50001 is not an integer from 1 to 50,000 (write e.g. `max_data_points: 30`, or remove it)",
+    ]
+
+
+def test_a_config_that_is_a_folder(tmp_path: Path) -> None:
+    q = tmp_path / "q"
+    (q / "config.yaml").mkdir(parents=True)
+    with pytest.raises(InputError) as info:
+        read_folder(q)
+    assert info.value.lines() == [f"{q / 'config.yaml'}:1:1: is a folder, not a file (name the YAML file itself, or remove the folder that has its name)"]
+
+
+def test_unreadable_names_and_files_in_a_config_are_problems(tmp_path: Path) -> None:
+    q = folder(
+        tmp_path,
+        "reports:\n"
+        "  a: {granularity: days, starts: 2026-01-01, explode_by: {wiki: latin1.txt}}\n"
+        f"  b: {{granularity: days, starts: 2026-01-01, execute: {'x' * 300}}}\n"
+        '  "c\\0d": {granularity: days, starts: 2026-01-01}\n'
+        "graphite: {lookups: {wiki: list.yaml}}\n",
+        {"a.sql": "", "latin1.txt": "", "list.yaml": "- a\n- b\n"},
+    )
+    (q / "latin1.txt").write_bytes("caf\xe9wiki\n".encode("latin-1"))
+    cfg = q / "config.yaml"
+    quoted = '"c'  # the report key with a NUL, as written
+    lines = sorted(str(p) for p in read_folder(q).problems)
+    assert lines == [
+        f"{cfg}:{pos(cfg, 'latin1.txt')}: report 'a': explode file latin1.txt is not UTF-8 text (one value a line, in a UTF-8 text file)",
+        f"{cfg}:{pos(cfg, 'b:', 3)}: report 'b': query file {q / ('x' * 300 + '.sql')} not found (create it, or set `execute:` to the file stem)",
+        f"{cfg}:{pos(cfg, quoted, 8)}: report 'c\\x00d': query file {q}/c\\x00d.sql not found (create it, or set `execute:` to the file stem)",
+        f"{q / 'list.yaml'}:1:1: a Graphite lookup is a mapping of value -> name (write e.g. `enwiki: en.wikipedia`)",
+    ]
+
+
+def test_graphite_path_placeholders_are_bare_names(tmp_path: Path) -> None:
+    q = folder(
+        tmp_path, "reports:\n  r:\n    granularity: days\n    starts: 2026-01-01\n    graphite: {path: '{_metric:>999999999}', metrics: {views: views}}\n"
+    )
+    cfg = q / "config.yaml"
+    assert [str(p) for p in read_folder(q).problems] == [
+        f"{cfg}:5:22: report 'r': graphite.path '{{_metric:>999999999}}' is not a path template of {{name}} placeholders "
+        "(write e.g. `path: '{_metric}.{wiki}'`, each placeholder a bare name, without ! or :)"
+    ]
