@@ -250,7 +250,14 @@ def load(path: Path | str, *, max_bytes: int = MAX_BYTES) -> Located:
     text = read_text(path, max_bytes=max_bytes)
     if not text.strip() or all(not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()):
         raise InputError.at(file, "empty file", "write the YAML content, or delete the file")
-    loader = _Limited(text)
+    try:
+        loader = _Limited(text)
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow, found before parsing
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise InputError.at(
+            file, f"character U+{exc.character:04X} is not allowed in YAML", "remove it, or write it as an escape in a double-quoted string", line, column
+        ) from None
     located = Located(file, None)
     try:
         node = loader.get_single_node()

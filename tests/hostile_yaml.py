@@ -179,6 +179,7 @@ class Tally:
     first_failure: str = ""
     kinds: dict[str, int] = field(default_factory=dict)
     baseline: int = field(default_factory=lambda: _peak_rss())
+    failures_seen: set[str] = field(default_factory=set)
 
     def run(self, data: bytes, check: Callable[[], object], located: Callable[[Problem], bool]) -> None:
         """Run `check` on one input: success (the problems it returns, if any, each `located`), or an
@@ -221,8 +222,10 @@ class Tally:
             self._fail(data, f"raised the peak memory to {peak / 1e6:.0f} MB over the start")
 
     def _fail(self, data: bytes, why: str) -> None:
-        if not self.first_failure:
-            self.first_failure = f"input {data[:300]!r}...: {why}"
+        kind = why.split(":")[0].split(" ")[0]
+        if kind not in self.failures_seen:
+            self.failures_seen.add(kind)
+            self.first_failure += f"\n--- input {data[:400]!r}{'...' if len(data) > 400 else ''} ({len(data)} bytes): {why}"
 
     @property
     def failures(self) -> int:

@@ -46,6 +46,8 @@ def request(
     if last > today:
         raise InputError.at(folder, f"end {last} is after today ({today})", "rerun only dates that are done")
     config = read_folder(folder, config_path)
+    if config.errors:  # a report with errors is not in `config.reports`: "all reports" would silently skip it
+        raise InputError(config.errors)
     known = {r.key: r for r in config.reports}
     for name in reports or []:
         if name not in known:
