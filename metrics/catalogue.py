@@ -124,7 +124,9 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], bool]:
     """The part of a pydantic location that exists in the data (union tags are skipped)."""
     path: list[Any] = []
     node = data
-    for part in loc:
+    for index, part in enumerate(loc):
+        if isinstance(node, dict) and part in node and index + 1 < len(loc) and not isinstance(node[part], (dict, list)):
+            continue  # a union tag that is also a key (`source.report`): what follows is the place
         if isinstance(node, dict) and part in node:
             node = node[part]
             path.append(part)

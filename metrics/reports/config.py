@@ -355,6 +355,7 @@ def read_folder(folder: Path | str, config_path: Path | str | None = None) -> Qu
                 # Kept even when its database is wrong: each interval then fails with the reason.
                 report = _with_database(report, raw, sources, databases, located, out.problems)
             out.reports.append(report)
+    out.reports = _one_table_each(out.reports, located, out.problems)
     if sources and not any(r.on_database for r in out.reports) and any(r.type == "sql" for r in out.reports):
         out.problems.append(
             located.problem(
@@ -568,6 +569,23 @@ def _report(folder: Path, key: str, raw: dict, defaults: dict, folder_dialect: s
     return report
 
 
+def _one_table_each(reports: list[Report], located: yamlfile.Located, problems: list[Problem]) -> list[Report]:
+    """The reports less those whose table an earlier report already writes (`a.b` and `a_b` are one table)."""
+    kept: dict[str, Report] = {}
+    for report in reports:
+        first = kept.setdefault(report.table, report)
+        if first is not report:
+            problems.append(
+                located.problem(
+                    ("reports", report.key),
+                    f"reports {shown(first.key)} and {shown(report.key)} would both write table {report.table}",
+                    "rename one: report keys must differ in more than case and punctuation",
+                    key=True,
+                )
+            )
+    return list(kept.values())
+
+
 def _is_file(path: Path) -> bool:
     """Whether `path` is a file; False for a name the system cannot even look up (too long, a NUL)."""
     try:
@@ -625,6 +643,14 @@ def _explode(folder: Path, raw: Any, path: tuple, located: yamlfile.Located, key
                         path + (placeholder,),
                         f"report '{key}': explode value {shown(value)} of '{placeholder}' has characters that are not allowed",
                         "use letters, digits, _, . and - only",
+                    )
+                )
+            elif value.startswith("-") or "--" in value:
+                problems.append(
+                    located.problem(
+                        path + (placeholder,),
+                        f"report '{key}': explode value {shown(value)} of '{placeholder}' starts with - or holds --",
+                        "a value pasted into a query must not open an SQL comment (--), nor read as an option (-x) to a script it is passed to",
                     )
                 )
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", placeholder):
