@@ -21,7 +21,7 @@ from pydantic_core import ErrorDetails
 from metrics import aggregation, bounds, yamlfile
 from metrics.graphite_paths import same_nodes
 from metrics.problems import InputError, Problem, shown
-from metrics.spec import ALLOWED_AGGREGATIONS, Graph, Metric, Spec
+from metrics.spec import ALLOWED_AGGREGATIONS, Graph, Metric, Spec, full_match, pattern_problem
 
 SUFFIXES = (".yaml", ".yml")
 
@@ -257,15 +257,15 @@ def _check_spec(spec: Spec, located: yamlfile.Located, path: Path, today: dt.dat
         if dim.values == "open" and not dim.pattern:
             out.append(p(("dimensions", i, "values"), f"open dimension '{dim.name}' has no pattern", "add `pattern:`, e.g. '[a-z0-9_]+' for wiki names"))
         if dim.pattern is not None:
-            try:
-                re.compile(dim.pattern)
-            except re.error as exc:
-                out.append(p(("dimensions", i, "pattern"), f"dimension '{dim.name}': invalid regular expression ({exc})", "fix the pattern"))
+            why = pattern_problem(dim.pattern)
+            if why is not None:
+                hint = "fix the pattern: no backreferences or lookaround (patterns are matched in linear time)"
+                out.append(p(("dimensions", i, "pattern"), f"dimension '{dim.name}': invalid regular expression ({why})", hint))
                 continue
         checks = [("values", v) for v in (dim.values if dim.values != "open" else [])] + [("examples", v) for v in dim.examples]
         for j, (key, value) in enumerate(checks):
             index = j if key == "values" else j - (len(checks) - len(dim.examples))
-            if dim.pattern and not re.fullmatch(dim.pattern, value):
+            if dim.pattern and not full_match(dim.pattern, value):
                 out.append(
                     p(
                         ("dimensions", i, key, index),

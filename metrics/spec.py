@@ -7,11 +7,13 @@ checks files against them: the format is described once, here.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import re
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, ValidationError, model_validator
+from pydantic_core import SchemaError, SchemaValidator, core_schema
 
 from metrics.bounds import MAX_SCALE, Day
 from metrics.graphite_paths import STATSD_PREFIX, placeholders
@@ -82,10 +84,10 @@ class Dimension(_Strict):
         return list(self.values) if self.values != "open" else list(self.examples)
 
     def accepts(self, value: str) -> bool:
-        """Whether `value` is allowed for this dimension."""
+        """Whether `value` is allowed for this dimension (its pattern matched in linear time, `full_match`)."""
         if self.values != "open" and value not in self.values:
             return False
-        return self.pattern is None or re.fullmatch(self.pattern, value) is not None
+        return self.pattern is None or full_match(self.pattern, value)
 
 
 class ReportSource(_Strict):
@@ -227,7 +229,7 @@ class Graph(_Strict):
     metrics: Annotated[list[Identifier], Field(min_length=1)]
     split_by: Identifier | None = Field(None, description="A dimension: one line (or row) per value.")
     filters: dict[Identifier, str] = Field(default_factory=dict, description="Dimension -> value this graph is restricted to.")
-    show: list[Show] = Field(
+    show: Annotated[list[Show], Field(min_length=1)] = Field(
         default_factory=lambda: list[Show](["total"]),
         description="What is shown: `total` (the sum), `normalized` (the metric's normalization ratio), "
         "`mean` (the average per period), `percentage` (each split value's share of the total).",
@@ -312,6 +314,38 @@ class Spec(_Strict):
         if metric.ratio is None:
             return None
         return self.metric(metric.ratio.numerator), self.metric(metric.ratio.denominator), metric.ratio.scale
+
+
+@functools.lru_cache(maxsize=256)
+def _matcher(pattern: str) -> SchemaValidator:
+    return SchemaValidator(core_schema.str_schema(pattern=f"^(?:{pattern})$", regex_engine="rust-regex"))
+
+
+def full_match(pattern: str, value: str) -> bool:
+    """Whether `pattern` (a dimension's, from a spec) matches all of `value`.
+
+    Matched by the Rust `regex` engine that pydantic-core ships, which runs in time linear in the
+    value: Python's `re` backtracks, and a spec's `(a+)+$` against a long value would hang
+    `metrics validate`. Raises ValueError for a pattern that engine cannot read (backreferences,
+    lookaround): `pattern_problem` says why.
+    """
+    try:
+        _matcher(pattern).validate_python(value)
+        return True
+    except ValidationError:
+        return False
+    except SchemaError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def pattern_problem(pattern: str) -> str | None:
+    """Why `pattern` cannot be a dimension's pattern, or None: the first line of the engine's error."""
+    try:
+        _matcher(pattern)
+    except SchemaError as exc:
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip().startswith("error:")]
+        return lines[0].removeprefix("error: ") if lines else " ".join(str(exc).split())[:120]
+    return None
 
 
 def md_line(text: str) -> str:

@@ -108,6 +108,13 @@ class _Limited(yaml.SafeLoader):
                 hint = "a spec or config is a few hundred values: is this the right file?"
             raise LimitError(problem, hint, mark)
 
+    def fetch_flow_collection_start(self, TokenClass: type) -> None:  # noqa: N803 - PyYAML's name
+        # Refused while scanning too: the scanner runs ahead of the composer and costs the square
+        # of the flow depth in its search for simple keys ([[[... a thousand deep takes a second).
+        if self.flow_level >= MAX_DEPTH:
+            raise LimitError(f"lists and mappings nested more than {MAX_DEPTH} deep", "a spec or config nests a few levels: flatten it", self.get_mark())
+        super().fetch_flow_collection_start(TokenClass)
+
     def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()

@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, settings, strategies as st
 
 from metrics.problems import InputError, Problem
 
-TIME_LIMIT = 2.0
+TIME_LIMIT = 3.0
 """Seconds one input may take (a valid spec loads in milliseconds; a hostile one must be refused as fast)."""
 MEMORY_LIMIT = 200_000_000
 """Bytes by which one input may raise the process's peak resident memory (the reader refuses files

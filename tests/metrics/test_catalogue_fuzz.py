@@ -2,7 +2,7 @@
 
 Inputs are mutations of the shipped specs, edits of their text, costly YAML constructs and raw
 bytes (`tests.hostile_yaml`); each must load within TIME_LIMIT seconds and MEMORY_LIMIT bytes.
-A loaded spec must also describe itself (the text dashboards show) without an error.
+A spec that loads must also build: its Grafana dashboard and its Superset bundle.
 """
 
 from __future__ import annotations
@@ -12,7 +12,11 @@ from pathlib import Path
 import yaml
 from hypothesis import given, settings
 
+from grafana.builder import build_dashboard
 from metrics import catalogue
+from metrics.problems import InputError
+from superset_assets.bundle import BundleError, build_bundle
+from superset_assets.datasets import PlanError
 from tests.conftest import SHIPPED_CATALOGUE
 from tests.hostile_yaml import FUZZ, Tally, inputs, today
 from tests.reliability import record, scale
@@ -29,7 +33,11 @@ def test_the_spec_loader_gives_a_spec_or_located_lines(tmp_path: Path) -> None:
     def check() -> None:
         spec = catalogue.load_spec(target, today=today())
         spec.about(today())
-        spec.marker()
+        build_dashboard(spec, today=today())
+        try:
+            build_bundle([spec], spec, engine_uri="duckdb:////srv/catalog.duckdb", today=today())
+        except (PlanError, BundleError) as exc:  # what `metrics build superset` reports as an input error
+            raise InputError.at(target, str(exc)) from None
 
     @settings(FUZZ, max_examples=scale(300, 10_000))
     @given(inputs(documents, texts))

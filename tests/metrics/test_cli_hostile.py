@@ -92,7 +92,7 @@ def test_deep_nesting_and_a_long_integer_in_a_spec(tmp_path: Path, value: str, m
     shutil.copy(CATALOGUE / "codemirror.yaml", spec)
     edit(spec, "version: 1.2.0\n", f"version: {value}\n")
     result = run("--catalogue", str(tmp_path), "validate", str(spec))
-    column = 10 + 63 if value.startswith("[") else 10
+    column = 10 + 64 if value.startswith("[") else 10  # the 65th [, where the scanner stops
     input_error(result, f"{spec}:{pos(spec, 'version: ')[:-2]}:{column}: {message}")
 
 

@@ -144,8 +144,10 @@ def test_deep_nesting_is_refused_at_the_level_that_crosses_the_limit(tmp_path: P
     f = tmp_path / "deep.yaml"
     f.write_text(f"name: {opener * 5000}1{closer * 5000}\n")
     [line] = problems_of(f)
-    column = len("name: ") + len(opener) * (yamlfile.MAX_DEPTH - 1) + 1  # the 64th opener, in the top-level mapping
-    assert line.startswith(f"{f}:1:{column}: lists and mappings nested more than 64 deep")
+    # The 64th opener (the 65th collection with the top-level mapping) or, for lists, which the
+    # scanner refuses as it reads them, the 65th.
+    columns = [len("name: ") + len(opener) * (yamlfile.MAX_DEPTH - 1 + extra) + 1 for extra in (0, 1)]
+    assert any(line.startswith(f"{f}:1:{column}: lists and mappings nested more than 64 deep") for column in columns), line
 
 
 def test_deep_block_nesting_is_refused_too(tmp_path: Path) -> None:
