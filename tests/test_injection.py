@@ -304,7 +304,7 @@ def test_graphite_paths_from_a_config_hold_only_safe_characters() -> None:
     )
 
 
-MISSING = "path confinement of explode values and of the files configs name is done at run time on another branch"
+MISSING = "explode values, report keys and the files a config names are not yet confined to the query and output folders"
 
 
 @pytest.mark.xfail(strict=True, reason=f"`..` passes the explode-value characters: {MISSING}")

@@ -211,3 +211,10 @@ def test_new_quotes_names_that_would_be_yaml(tmp_path: Path) -> None:
         run("--catalogue", str(cat), "--queries", str(queries), "new", "other", "--team", " "),
         "--team:1:1: is empty (name the owning team and the person responsible)",
     )
+
+
+def test_rerun_dates_outside_the_bounds(daily: Path) -> None:
+    input_error(
+        run("rerun-reports", str(daily), "0001-01-01", "2026-11-02"), "START:1:1: 0001-01-01 is before 1970-01-01 (give dates from 1970-01-01 to 2099-12-31)"
+    )
+    assert not (daily / ".reruns").exists()
