@@ -254,7 +254,14 @@ def load(path: Path | str, *, max_bytes: int = MAX_BYTES) -> Located:
     """Parse one YAML document; raises `InputError` naming the file, line and column."""
     path = Path(path)
     file = str(path)
-    text = read_text(path, max_bytes=max_bytes)
+    return parse(read_text(path, max_bytes=max_bytes), file)
+
+
+def parse(text: str, file: str) -> Located:
+    """Parse one YAML document read from elsewhere (a member of a ZIP), named `file` in problems.
+
+    The same limits as `load` apply, except the file size, which the caller checks.
+    """
     if not text.strip() or all(not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()):
         raise InputError.at(file, "empty file", "write the YAML content, or delete the file")
     try:
