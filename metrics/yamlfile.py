@@ -1,7 +1,7 @@
 """Read a YAML file into plain data plus the line and column of every key and value.
 
 This is the one reader of every YAML file the project reads (specs, query folder configs,
-Graphite lookups, section maps). Everything that can go wrong with the file itself (too big,
+Graphite lookups, section maps, the files of a Superset bundle). Everything that can go wrong with the file itself (too big,
 not a regular file, unreadable, binary, not UTF-8, empty, tabs, bad indentation, duplicate keys)
 becomes an `InputError` with one line per problem, and so does a file that would cost more than
 it can hold: the limits below are checked while PyYAML composes the document (`_Limited`),
