@@ -1,12 +1,12 @@
 """Read a YAML file into plain data plus the line and column of every key and value.
 
 This is the one reader of every YAML file the project reads (specs, query folder configs,
-Graphite lookups, section maps, the files of a Superset bundle). Everything that can go wrong with the file itself (too big,
-not a regular file, unreadable, binary, not UTF-8, empty, tabs, bad indentation, duplicate keys)
-becomes an `InputError` with one line per problem, and so does a file that would cost more than
-it can hold: the limits below are checked while PyYAML composes the document (`_Limited`),
-before anything is built from it, so a hostile file is refused in time and memory proportional
-to the limits, not to what it would expand to.
+Graphite lookups, section maps, the files of a Superset bundle). Everything that can go wrong
+with the file itself (too big, not a regular file, unreadable, binary, not UTF-8, empty, tabs,
+bad indentation, duplicate keys) becomes an `InputError` with one line per problem, and so does
+a file that would cost more than it can hold: the limits below are checked while PyYAML scans
+and composes the document (`_Limited`), before anything is built from it, so a hostile file is
+refused in time and memory proportional to the limits, not to what it would expand to.
 """
 
 from __future__ import annotations
