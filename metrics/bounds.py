@@ -22,6 +22,9 @@ MAX_LAG_SECONDS = 100_000_000
 """A report's `lag` at most: about 3 years in seconds (Reportupdater's lags are hours or days)."""
 MAX_DATA_POINTS = 50_000
 """A report's `max_data_points` at most: more days than lie between FIRST_DAY and END_DAY."""
+MAX_EXPLODE_COMBINATIONS = 100_000
+"""A report's explode combinations at most (the product of its placeholders' value counts): every
+wiki times a few editors is a few thousand; a product of three long lists would plan billions."""
 MAX_SCALE = 1_000_000_000
 """A ratio's or normalization's `scale` at most (per billion is the finest rate anyone writes)."""
 

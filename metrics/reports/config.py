@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
+import math
 import os
 import re
 import string
@@ -625,6 +626,8 @@ def _explode(folder: Path, raw: Any, path: tuple, located: yamlfile.Located, key
             candidate = folder / text.strip()
             if _is_file(candidate):
                 try:
+                    if candidate.stat().st_size > yamlfile.MAX_BYTES:
+                        raise OSError(0, f"over {yamlfile.MAX_BYTES:,} bytes")
                     values = [line.strip() for line in candidate.read_text("utf-8").splitlines() if line.strip()]
                 except (OSError, UnicodeDecodeError) as exc:
                     why = "is not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else f"cannot be read: {exc.strerror}"
@@ -658,4 +661,13 @@ def _explode(folder: Path, raw: Any, path: tuple, located: yamlfile.Located, key
                 located.problem(path + (placeholder,), f"report '{key}': explode placeholder {shown(placeholder)} is not a name", "use letters, digits and _")
             )
         out[placeholder] = values
+    combinations = math.prod(len(v) for v in out.values())
+    if combinations > bounds.MAX_EXPLODE_COMBINATIONS:
+        problems.append(
+            located.problem(
+                path,
+                f"report '{key}': explode_by makes {combinations:,} combinations, over {bounds.MAX_EXPLODE_COMBINATIONS:,}",
+                "explode by fewer placeholders or values, or split the report",
+            )
+        )
     return out

@@ -359,3 +359,18 @@ def test_graphite_path_placeholders_are_bare_names(tmp_path: Path) -> None:
         f"{cfg}:5:22: report 'r': graphite.path '{{_metric:>999999999}}' is not a path template of {{name}} placeholders "
         "(write e.g. `path: '{_metric}.{wiki}'`, each placeholder a bare name, without ! or :)"
     ]
+
+
+def test_explode_combinations_and_files_are_bounded(tmp_path: Path) -> None:
+    wikis = "".join(f"wiki{i}\n" for i in range(500))
+    q = folder(
+        tmp_path,
+        "reports:\n  r: {granularity: days, starts: 2026-01-01, explode_by: {a: wikis.txt, b: wikis.txt}}\n"
+        "  s: {granularity: days, starts: 2026-01-01, explode_by: {a: big.txt}, execute: r}\n",
+        {"r.sql": "", "wikis.txt": wikis, "big.txt": "enwiki\n" * 200_000},
+    )
+    cfg = q / "config.yaml"
+    assert sorted(str(p) for p in read_folder(q).problems) == [
+        f"{cfg}:{pos(cfg, '{a: wikis')}: report 'r': explode_by makes 250,000 combinations, over 100,000 (explode by fewer placeholders or values, or split the report)",
+        f"{cfg}:{pos(cfg, 'big.txt')}: report 's': explode file big.txt cannot be read: over 1,000,000 bytes (one value a line, in a UTF-8 text file)",
+    ]
