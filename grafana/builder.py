@@ -1,9 +1,11 @@
 """Grafana dashboard JSON (the classic model of `POST /api/dashboards/db`) from one spec.
 
 Plain dicts, written with sorted keys and no timestamps: the same spec gives the same bytes.
-Layout: a text panel with what the spec says about itself, then one panel per graph of the spec
-(`line` and `table` as time series, `big_number` as stat), then one time series per metric with a
-Graphite path that no graph shows.
+Layout: a text panel with what the spec says about itself (and, when given, how fresh its reports'
+data is), then one panel per graph of the spec (`line` and `table` as time series, `big_number` as
+stat), then one time series per metric with a Graphite path that no graph shows. Each query folder
+the spec's reports belong to gets an annotation query: the Graphite events its runs post
+(`metrics run --graphite-web`) mark the time of each run on every panel.
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from typing import Sequence
 
 from grafana.targets import Target, graph_targets, in_graphite, variable_query
+from metrics.freshness import Freshness, markdown as freshness_markdown, query_folders, run_tag
 from metrics.spec import Graph, Metric, Show, Spec, md_line
 
 SCHEMA_VERSION = 42  # the default of the shared dashboard schema (Grafana 12)
@@ -31,10 +35,10 @@ def dashboard_uid(spec_name: str) -> str:
     return uid[:27] + "-" + hashlib.sha1(spec_name.encode()).hexdigest()[:12]
 
 
-def build_dashboard(spec: Spec, *, datasource_uid: str = DEFAULT_DATASOURCE_UID, today: dt.date | None = None) -> dict:
-    """The dashboard of one spec, as a JSON-ready dict."""
+def build_dashboard(spec: Spec, *, datasource_uid: str = DEFAULT_DATASOURCE_UID, today: dt.date | None = None, data_as_of: Sequence[Freshness] = ()) -> dict:
+    """The dashboard of one spec, as a JSON-ready dict; `data_as_of` (from the run log) goes into its text panel."""
     today = today or dt.date.today()
-    panels: list[dict] = [_text_panel(spec, today)]
+    panels: list[dict] = [_text_panel(spec, today, data_as_of)]
     shown: set[str] = set()
     for graph in spec.graphs:
         targets = graph_targets(spec, graph)
@@ -47,7 +51,7 @@ def build_dashboard(spec: Spec, *, datasource_uid: str = DEFAULT_DATASOURCE_UID,
             panels.extend(_graph_panels(spec, graph, graph_targets(spec, graph)))
     _lay_out(panels)
     return {
-        "annotations": {"list": [_builtin_annotations()]},
+        "annotations": {"list": [_builtin_annotations()] + [_run_annotations(folder) for folder in query_folders(spec)]},
         "description": f"{spec.title}: generated from metrics spec {spec.name} {spec.version} (content {spec.content_hash()}); do not edit by hand.",
         "editable": True,
         "graphTooltip": 1,
@@ -88,21 +92,21 @@ def dumps(dashboard: dict) -> str:
 # --- panels ---------------------------------------------------------------------------------
 
 
-def _text_panel(spec: Spec, today: dt.date) -> dict:
+def _text_panel(spec: Spec, today: dt.date, data_as_of: Sequence[Freshness]) -> dict:
     return {
         "type": "text",
         "title": "About this dashboard",
         "gridPos": {"h": TEXT_HEIGHT, "w": 24, "x": 0, "y": 0},
         "options": {
             "mode": "markdown",
-            "content": about_markdown(spec, today),
+            "content": about_markdown(spec, today, data_as_of),
             "code": {"language": "plaintext", "showLineNumbers": False, "showMiniMap": False},
         },
     }
 
 
-def about_markdown(spec: Spec, today: dt.date) -> str:
-    """The text panel: `Spec.about`, then which metrics are not in Graphite and which are live."""
+def about_markdown(spec: Spec, today: dt.date, data_as_of: Sequence[Freshness] = ()) -> str:
+    """The text panel: `Spec.about`, then which metrics are not in Graphite and which are live, then how fresh the reports' data is."""
     lines = [spec.about(today).rstrip("\n")]
     missing = [m for m in spec.metrics if not in_graphite(spec, m)]
     if missing:
@@ -111,6 +115,8 @@ def about_markdown(spec: Spec, today: dt.date) -> str:
     statsd = [m.name for m in spec.metrics if m.graphite_path and m.via_statsd]
     if statsd:
         lines += ["", f"Live through StatsD: {', '.join(f'`{n}`' for n in statsd)}. Other metrics are daily report values."]
+    if data_as_of:
+        lines += ["", freshness_markdown(data_as_of).rstrip("\n")]
     return "\n".join(lines) + "\n"
 
 
@@ -309,6 +315,18 @@ def _builtin_annotations() -> dict:
         "iconColor": "rgba(0, 211, 255, 1)",
         "name": "Annotations & Alerts",
         "type": "dashboard",
+    }
+
+
+def _run_annotations(folder: str) -> dict:
+    """The runs of one query folder: the Graphite events tagged `run_tag(folder)` (graphite-web's /events/get_data)."""
+    return {
+        "name": f"Runs of {folder}",
+        "datasource": DATASOURCE,
+        "enable": True,
+        "hide": False,
+        "iconColor": "rgba(255, 152, 48, 1)",
+        "target": {"fromAnnotations": True, "queryType": "tags", "tags": [run_tag(folder)], "refId": "Anno"},
     }
 
 

@@ -9,6 +9,7 @@ import click
 
 from grafana.builder import DEFAULT_DATASOURCE_UID
 from grafana.writer import DEFAULT_DASHBOARDS_PATH, DEFAULT_GRAPHITE_URL, DEFAULT_OUT, FOLDER, build_all
+from metrics import redact
 from metrics.cli_kit import settings
 
 
@@ -22,20 +23,38 @@ from metrics.cli_kit import settings
     show_default=True,
     help="uid of the Graphite datasource (default of the $datasource variable and of the provisioned datasource).",
 )
-@click.option("--graphite-url", default=DEFAULT_GRAPHITE_URL, show_default=True, help="graphite-web URL written into the datasource provisioning file.")
+@click.option(
+    "--graphite-url",
+    default=DEFAULT_GRAPHITE_URL,
+    show_default=True,
+    help="graphite-web URL written into the datasource provisioning file (user:password@host: basic auth, the password from GRAPHITE_PASSWORD where Grafana runs).",
+)
 @click.option(
     "--dashboards-path",
     default=DEFAULT_DASHBOARDS_PATH,
     show_default=True,
     help="Where the Grafana host reads the dashboard files (provider provisioning file).",
 )
+@click.option(
+    "--data-as-of/--no-data-as-of",
+    default=True,
+    show_default=True,
+    help="Show in each dashboard's text panel how fresh its reports' data is, from the run log (when the warehouse has one).",
+)
 @click.pass_context
-def build_grafana(ctx: click.Context, out: Path, datasource_uid: str, graphite_url: str, dashboards_path: str) -> None:
-    """Write one Grafana dashboard JSON per spec, and file-provisioning config."""
-    from metrics import catalogue as catalogue_mod
+def build_grafana(ctx: click.Context, out: Path, datasource_uid: str, graphite_url: str, dashboards_path: str, data_as_of: bool) -> None:
+    """Write one Grafana dashboard JSON per spec, and file-provisioning config.
 
-    cat = catalogue_mod.load(settings(ctx).catalogue)
-    for path in build_all(cat, out, datasource_uid=datasource_uid, graphite_url=graphite_url, dashboards_path=dashboards_path):
+    Each dashboard has an annotation query per query folder of its reports, showing the Graphite
+    events that `metrics run --graphite-web URL` posts after each run.
+    """
+    from metrics import catalogue as catalogue_mod
+    from metrics.status import dashboard_freshness
+
+    s = settings(ctx)
+    cat = catalogue_mod.load(s.catalogue)
+    freshness = dashboard_freshness(s, cat) if data_as_of else {}
+    for path in build_all(cat, out, datasource_uid=datasource_uid, graphite_url=graphite_url, dashboards_path=dashboards_path, data_as_of=freshness):
         click.echo(f"wrote {path}")
 
 
@@ -67,10 +86,10 @@ def import_grafana(dashboards: tuple[str, ...], url: str, folder: str, dashboard
     results = import_dashboards(url, paths, folder=folder, dry_run=dry_run, force=force)
     for result in results:
         if dry_run:
-            click.echo(f"would POST {url.rstrip('/')}/api/dashboards/db ({result.path}):")
+            click.echo(f"would POST {redact.mask_url(url.rstrip('/'))}/api/dashboards/db ({result.path}):")
             click.echo(json.dumps(result.body, indent=2, sort_keys=True))
         else:
-            click.echo(f"imported {result.uid} version {result.version}: {url.rstrip('/')}{result.url or ''}")
+            click.echo(f"imported {result.uid} version {result.version}: {redact.mask_url(url.rstrip('/'))}{result.url or ''}")
     if dry_run and folder:
         click.echo(f"folder {folder!r} is looked up by title (created with that uid when missing) on a real import", err=True)
 

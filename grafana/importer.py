@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from metrics import redact
 from metrics.errors import MetricsError
 from metrics.state import StateFile
 
@@ -75,9 +76,12 @@ def import_dashboards(
     """Post each dashboard file to Grafana at `url`; with `dry_run`, only return the bodies.
 
     `folder` is a folder title: looked up, and created when missing (not in a dry run).
-    The token defaults to the GRAFANA_TOKEN environment variable. A dashboard edited in Grafana
+    The token defaults to the GRAFANA_TOKEN environment variable; a `url` holding a secret
+    (`http://admin:S@host`, `?token=`) is refused, naming it masked. A dashboard edited in Grafana
     since our last import (or one this tool never imported) is refused unless `force`.
     """
+    if redact.url_secrets(url):
+        raise GrafanaError(f"the Grafana URL {redact.mask_url(url)} holds a secret: give the URL without it and the token in {TOKEN_ENV}")
     dashboards = [(path, _read(path)) for path in paths]
     if dry_run:
         uid = folder_uid(folder) if folder else None

@@ -3,18 +3,53 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
 
 import yaml
 
 from grafana.builder import DEFAULT_DATASOURCE_UID, build_dashboard, dumps
-from metrics import atomic
+from metrics import atomic, redact
 from metrics.catalogue import Catalogue
+from metrics.errors import Location, MetricsError
+from metrics.freshness import Freshness
 
 DEFAULT_OUT = Path("grafana")  # relative to the current folder, like the other settings
 DEFAULT_DASHBOARDS_PATH = "/var/lib/grafana/dashboards/metrics"
 DEFAULT_GRAPHITE_URL = "http://127.0.0.1:8080"
 FOLDER = "Metrics catalogue"
+GRAPHITE_PASSWORD_ENV = "GRAPHITE_PASSWORD"
+"""Where Grafana takes graphite-web's basic-auth password when it reads the provisioning file."""
+
+
+def graphite_connection(url: str) -> dict[str, Any]:
+    """The connection fields of the Graphite datasource: the URL without credentials, and basic auth when it had some.
+
+    A password is never written into the provisioning file: with `http://user:S@host` the file
+    says `basicAuthUser: user` and `basicAuthPassword: ${GRAPHITE_PASSWORD}`, which Grafana fills
+    from its environment when it provisions (its provisioning interpolates `$VAR` and `${VAR}`).
+    Another secret in the URL (`?token=`) cannot be given that way: refused, naming it masked.
+    """
+    scheme, sep, rest = url.partition("://")
+    netloc, slash, tail = rest.partition("/")
+    if redact.url_secrets(f"{scheme}{sep}{netloc.rpartition('@')[2]}{slash}{tail}"):
+        raise MetricsError(
+            f"the Graphite URL {redact.mask_url(url)} holds a secret in its query",
+            f"give basic-auth credentials as user:password@host (the password then comes from {GRAPHITE_PASSWORD_ENV} where Grafana runs)",
+            Location("--graphite-url"),
+        )
+    if not sep or "@" not in netloc:
+        return {"url": url}
+    userinfo, _, host = netloc.rpartition("@")
+    user = unquote(userinfo.partition(":")[0])
+    return {
+        "url": f"{scheme}://{host}{slash}{tail}",
+        "basicAuth": True,
+        "basicAuthUser": user,
+        "secureJsonData": {"basicAuthPassword": "${" + GRAPHITE_PASSWORD_ENV + "}"},
+    }
 
 
 def build_all(
@@ -25,10 +60,12 @@ def build_all(
     graphite_url: str = DEFAULT_GRAPHITE_URL,
     dashboards_path: str = DEFAULT_DASHBOARDS_PATH,
     today: dt.date | None = None,
+    data_as_of: Mapping[str, Sequence[Freshness]] | None = None,
 ) -> list[Path]:
     """Write `dashboards/<spec>.json` for every spec and `provisioning/{dashboards,datasources}/*.yaml`.
 
     Dashboards of specs no longer in the catalogue are removed, so the folder mirrors it.
+    `data_as_of` maps a spec name to the freshness of its reports (`metrics.status.spec_freshness`).
     """
     out = Path(out)
     boards = out / "dashboards"
@@ -40,7 +77,7 @@ def build_all(
             stale.unlink()
     for spec in cat:
         path = boards / f"{spec.name}.json"
-        _write(path, dumps(build_dashboard(spec, datasource_uid=datasource_uid, today=today)))
+        _write(path, dumps(build_dashboard(spec, datasource_uid=datasource_uid, today=today, data_as_of=(data_as_of or {}).get(spec.name, ()))))
         written.append(path)
     provider = {
         "apiVersion": 1,
@@ -65,7 +102,7 @@ def build_all(
                 "type": "graphite",
                 "uid": datasource_uid,
                 "access": "proxy",
-                "url": graphite_url,
+                **graphite_connection(graphite_url),
                 "isDefault": True,
                 "editable": False,
                 "jsonData": {"graphiteVersion": "1.1", "graphiteType": "default"},

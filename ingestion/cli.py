@@ -39,6 +39,18 @@ def _report(summary: LoadSummary) -> None:
     click.echo(summary.line(), err=True)
 
 
+def _run(load: Callable[[], LoadSummary]) -> None:
+    """Print the summary of a load; when files were refused whole, the summary of the others, then the error."""
+    from ingestion.inputs import RefusedFiles
+
+    try:
+        summary = load()
+    except RefusedFiles as exc:
+        _report(exc.summary)
+        raise
+    _report(summary)
+
+
 @click.group()
 def ingest() -> None:
     """Load raw data (events, pageview dumps, CSV, HTTP API) into the warehouse."""
@@ -54,10 +66,12 @@ def ingest() -> None:
 )
 @click.pass_context
 def events_command(ctx: click.Context, files: tuple[str, ...], schemas: str | None) -> None:
-    """Load newline-delimited JSON events (FILE... or - for stdin) into event.<stream>, validated.
+    """Load newline-delimited JSON events (FILE... or - for stdin, plain or gzip) into event.<stream>, validated.
 
     Events keep their shape: nested objects are struct columns (event.action), arrays are arrays.
     Invalid events go to quarantine.events with the reason; loading a file again replaces its rows.
+    A damaged gzip file is refused whole (its earlier rows stay) and named in an error; the other
+    files are loaded.
     """
     import sys
 
@@ -66,10 +80,13 @@ def events_command(ctx: click.Context, files: tuple[str, ...], schemas: str | No
 
     registry = Registry(schemas) if schemas else None
 
-    # the bar's total: lines counted in 1 MB reads (only for a bar: never the whole file in memory)
-    total_lines = sum(_count_lines(Path(f)) for f in files if f != "-" and Path(f).is_file()) if sys.stderr.isatty() else 0
+    from ingestion.inputs import is_gzip
+
+    # the bar's total: lines counted in 1 MB reads (only for a bar: never the whole file in memory); none for gzip
+    paths = [Path(f) for f in files if f != "-" and Path(f).is_file()]
+    total_lines = sum(_count_lines(p) for p in paths) if sys.stderr.isatty() and not any(is_gzip(p) for p in paths) else 0
     with _progress("events", total_lines or None, "-" not in files) as advance:
-        _report(events.load(settings(ctx).warehouse, files, registry=registry, progress=advance))
+        _run(lambda: events.load(settings(ctx).warehouse, files, registry=registry, progress=advance))
 
 
 @ingest.command("pageviews")
@@ -79,12 +96,13 @@ def pageviews_command(ctx: click.Context, files: tuple[str, ...]) -> None:
     """Load hourly pageview dumps (pageviews-YYYYMMDD-HH0000.gz) into wmf.pageview_hourly.
 
     The hour comes from the file name; loading an hour again replaces it. Unparseable lines go
-    to quarantine.pageviews.
+    to quarantine.pageviews. A damaged gzip file is refused whole (its hour keeps what it held)
+    and named in an error; the other files are loaded.
     """
     from ingestion import pageviews
 
     with _progress("pageviews", sum(Path(f).stat().st_size for f in files)) as advance:
-        _report(pageviews.load(settings(ctx).warehouse, files, progress=advance))
+        _run(lambda: pageviews.load(settings(ctx).warehouse, files, progress=advance))
 
 
 @ingest.command("csv")
@@ -94,7 +112,7 @@ def pageviews_command(ctx: click.Context, files: tuple[str, ...]) -> None:
 @click.option("--partition-by", "partition_by", default="", help="Integer columns to partition by, comma separated (e.g. year).")
 @click.pass_context
 def csv_command(ctx: click.Context, file: str, table: str, columns: str, partition_by: str) -> None:
-    """Load a CSV file (header line) into a table with declared column types; bad rows are quarantined."""
+    """Load a CSV file (UTF-8, header line; plain or gzip) into a table with declared column types; bad rows are quarantined."""
     from ingestion import tabular
 
     keys = [k.strip() for k in partition_by.split(",") if k.strip()]

@@ -9,7 +9,11 @@ an unknown schema, a schema violation, a missing `meta.dt` or one that is not an
 a `meta.dt` more than a day in the future, or a stream that does not take the event's schema.
 
 Each source file writes one file per (stream, hour) keyed by the file's identity, so loading
-the same file again replaces its rows instead of adding them twice.
+the same file again replaces its rows instead of adding them twice. A file (or stdin) may be gzip;
+a damaged one is refused whole, as every compressed input is (see `ingestion.inputs`).
+
+JSON nested deeper than the decoder can follow (about a thousand levels: Python's recursion
+limit) is quarantined like any other bad JSON; no schema column is that deep.
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ import fastjsonschema
 import msgspec
 import pyarrow as pa
 
-from ingestion import quarantine
+from ingestion import inputs, quarantine
+from ingestion.inputs import CorruptInput, RefusedFiles
 from ingestion.quarantine import Rejected
 from ingestion.registry import Registry, SchemaVersion, is_date_time, moment, seconds_of
 from ingestion.storage import put_keyed, remove_stale, source_key
@@ -49,7 +54,7 @@ class _Reject(Exception):
 
 
 _decode = msgspec.json.decode  # strict JSON (no NaN, no lone surrogates: neither can be stored)
-_NOT_FAST = (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError)
+_NOT_FAST = (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError, RecursionError)
 
 
 class Batch:
@@ -87,7 +92,7 @@ class Batch:
                 try:
                     self._add(line)
                 except _Reject as exc:
-                    self.rejected.append(Rejected(self.source, number, line.decode("utf-8", "replace"), str(exc)))
+                    self.rejected.append(Rejected(self.source, number, quarantine.raw_text(line), str(exc)))
         finally:
             if gc_enabled:
                 gc.enable()
@@ -114,6 +119,8 @@ class Batch:
             event = _decode(line)
         except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             raise _Reject(f"bad JSON: {exc}") from None
+        except RecursionError:
+            raise _Reject(f"bad JSON: nested too deeply to decode (deeper than about {sys.getrecursionlimit()} levels)") from None
         if not isinstance(event, dict):
             raise _Reject("not a JSON object")
         uri = event.get("$schema")
@@ -186,7 +193,7 @@ def _source(path: str) -> tuple[str, Iterator[bytes], Callable[[], str]]:
         digest = hashlib.sha1()
 
         def stdin_lines() -> Iterator[bytes]:
-            for line in sys.stdin.buffer:
+            for line in inputs.stream_lines(sys.stdin.buffer, "<stdin>"):
                 digest.update(line)
                 yield line
 
@@ -194,12 +201,7 @@ def _source(path: str) -> tuple[str, Iterator[bytes], Callable[[], str]]:
     file = Path(path)
     if not file.is_file():
         raise InputError.at(path, "no such file", "check the path of the events file")
-    return str(file), _strip(_file_lines(file)), lambda: source_key(file)
-
-
-def _file_lines(file: Path) -> Iterator[bytes]:
-    with open(file, "rb", buffering=1 << 20) as handle:
-        yield from handle
+    return str(file), _strip(inputs.lines(file)), lambda: source_key(file)
 
 
 def _strip(lines: Iterable[bytes]) -> Iterator[bytes]:
@@ -228,18 +230,25 @@ def load_lines(
 
     `lines` may be any iterable: it is read STEP lines at a time, so a file never sits in memory
     as text or as Python objects, only as Arrow columns. `key` may be a function called once all
-    lines are read (the key of stdin is the hash of its content).
+    lines are read (the key of stdin is the hash of its content). When reading `lines` raises
+    `CorruptInput` (a damaged gzip file), nothing is stored, the refusal is recorded in the
+    quarantine and the error raised.
     """
     started = time.perf_counter()
     registry = registry or default_registry()
     now = now or dt.datetime.now(UTC)
     batch = Batch(registry, source, now)
     lines = iter(lines)
-    while chunk := list(itertools.islice(lines, STEP)):
-        batch.add_lines(chunk, first=batch.read + 1)
-        batch.flush()
-        if progress:
-            progress(len(chunk))
+    try:
+        while chunk := list(itertools.islice(lines, STEP)):
+            batch.add_lines(chunk, first=batch.read + 1)
+            batch.flush()
+            if progress:
+                progress(len(chunk))
+    except CorruptInput as exc:
+        refused = key() if callable(key) else key
+        quarantine.refuse(warehouse, QUARANTINE, refused, Rejected(source, exc.readable + 1, "", exc.what), loaded_at=now)
+        raise
     key = key() if callable(key) else key
     summary = LoadSummary("events", files=1, read=batch.read)
     tables = batch.tables()
@@ -267,13 +276,22 @@ def load(
     now: dt.datetime | None = None,
     progress: Progress | None = None,
 ) -> LoadSummary:
-    """Load newline-delimited JSON event files (`-` is stdin); returns files, rows stored and quarantined."""
+    """Load newline-delimited JSON event files (`-` is stdin; plain or gzip); returns files, rows stored and quarantined.
+
+    Raises `RefusedFiles` (with the summary of the others) when damaged gzip files were refused whole.
+    """
     if not isinstance(warehouse, Warehouse):
         warehouse = Warehouse(warehouse)
     total = LoadSummary("events")
+    refused: list[CorruptInput] = []
     for path in paths:
         source, lines, key = _source(str(path))
-        total.merge(load_lines(warehouse, source, key, lines, registry=registry, now=now, progress=progress))
+        try:
+            total.merge(load_lines(warehouse, source, key, lines, registry=registry, now=now, progress=progress))
+        except CorruptInput as exc:
+            refused.append(exc)
+    if refused:
+        raise RefusedFiles(refused, total)
     return total
 
 

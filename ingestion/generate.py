@@ -226,6 +226,7 @@ def bad_event_lines(now: dt.datetime | None = None) -> dict[str, str]:
         "future_dt": variant(meta__dt=_iso(now + dt.timedelta(days=3))),
         "wrong_stream": variant(meta__stream="referencepreviewsbaseline"),
         "bad_date_time": variant(meta__dt="2026-11-03T07Z"),  # ISO 8601, not RFC 3339: no minutes or seconds
+        "nested_too_deep": variant(wiki="DEEP").replace('"DEEP"', "[" * 1100 + "]" * 1100),  # deeper than the decoder follows
     }
 
 
@@ -309,6 +310,8 @@ BAD_DUMP_LINES = {
     "size_not_a_number": "de Seite 1 1.5",
     "bad_quoting": 'en "Unterminated 1 0',
     "empty_line": "",
+    "views_beyond_bigint": f"en Big_page {1 << 63} 0",
+    "size_beyond_bigint": f"en Big_page 1 {1 << 64}",
 }
 """One unparseable dump line of each kind, by kind."""
 

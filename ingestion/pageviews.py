@@ -8,14 +8,17 @@ Fast path: Arrow's streaming CSV reader (C++, typed columns, no null values at a
 handed to a background Parquet writer while the next one is read. When it
 meets a line it cannot take (wrong number of fields, a count that is not a number, bad UTF-8),
 the file is read again line by line in Python, which stores the good lines and quarantines the
-bad ones with their line numbers. The hour comes from the file name; loading an hour again
-replaces its partition.
+bad ones with their line numbers; a count must fit a BIGINT (0 to 2^63-1). The hour comes from
+the file name; loading an hour again replaces its partition.
+
+A damaged gzip file (truncated, a bad CRC) is refused whole, as every compressed input is (see
+`ingestion.inputs`): its hour keeps what it held, the refusal is one row of `quarantine.pageviews`,
+and `load` goes on with the other files, then raises `RefusedFiles` naming each refused one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import io
 import re
 import time
 from pathlib import Path
@@ -25,7 +28,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from ingestion import quarantine
+from ingestion import inputs, quarantine
+from ingestion.inputs import CorruptInput, RefusedFiles
 from ingestion.quarantine import Rejected
 from ingestion.storage import source_key
 from ingestion.summary import LoadSummary
@@ -43,6 +47,7 @@ COLUMNS = pa.schema(
 )
 NAME = re.compile(r"pageviews-(\d{4})(\d{2})(\d{2})-(\d{2})0000")
 BLOCK = 1 << 20
+BIGINT_MAX = (1 << 63) - 1
 
 Progress = Callable[[int], None]
 """Called with the number of compressed bytes read since the last call."""
@@ -64,12 +69,12 @@ def hour_of(path: Path | str) -> dt.datetime:
         raise InputError.at(path, f"file name has an impossible hour: {exc}", "name it pageviews-YYYYMMDD-HH0000.gz") from None
 
 
-def _open(path: Path) -> tuple[pa.NativeFile, pa.NativeFile]:
-    """(the file, the stream of its text): gzip is recognised by its magic bytes, not the name."""
+def _open(path: Path) -> tuple[pa.NativeFile, pa.NativeFile, bool]:
+    """(the file, the stream of its text, whether it is gzip): gzip is recognised by its magic bytes, not the name."""
     raw = pa.OSFile(str(path), "rb")
-    gz = raw.read(2) == b"\x1f\x8b"
+    gz = raw.read(2) == inputs.GZIP_MAGIC
     raw.seek(0)
-    return raw, pa.CompressedInputStream(raw, "gzip") if gz else raw
+    return raw, pa.CompressedInputStream(raw, "gzip") if gz else raw, gz
 
 
 QUOTED = r'^"(?:[^"\\]|\\.)*"$'
@@ -106,18 +111,52 @@ def _unquote_array(array: pa.Array) -> pa.Array | pa.ChunkedArray:
     return pa.chunked_array(pieces, array.type)
 
 
+class _LineEnds:
+    """The text of a dump as Arrow reads it, watched for a carriage return that is not part of `\r\n`.
+
+    Arrow's CSV reader also ends a line at a lone `\r`, so it would read one line as two rows;
+    a dump's lines end at `\n`, as the slow path reads them. A lone `\r` raises `_BadLine` (the
+    slow path then decides). Arrow still decompresses: only each 1 MB block passes through here.
+    """
+
+    def __init__(self, stream: pa.NativeFile):
+        self.stream = stream
+        self.carriage = False  # the last block ended with `\r`: its `\n` may start the next one
+        self.closed = False
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.stream.read(size)
+        if self.carriage and data and not data.startswith(b"\n"):
+            raise _BadLine("a carriage return inside a line")
+        if b"\r" in data:
+            lone = data.count(b"\r") - data.count(b"\r\n") - data.endswith(b"\r")
+            if lone:
+                raise _BadLine("a carriage return inside a line")
+        self.carriage = data.endswith(b"\r")
+        return data
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        self.closed = True
+
+
 def read_batches(path: Path, progress: Progress | None = None) -> Iterator[pa.Table]:
     """Read a dump with Arrow, batch by batch; raises `_BadLine` at the first line it cannot take.
 
     Arrow splits on spaces only (no quote handling: fields never hold a space, and Arrow would
     also apply backslash escapes outside quotes, which Spark does not write); quoted fields are
-    then unquoted column-wise.
+    then unquoted column-wise. Lines end at `\n` (or `\r\n`) only (`_LineEnds`).
     """
 
-    raw, stream = _open(path)
+    raw, stream, gz = _open(path)
     try:
         reader = pacsv.open_csv(
-            stream,
+            pa.PythonFile(_LineEnds(stream), mode="r"),
             read_options=pacsv.ReadOptions(column_names=COLUMNS.names, block_size=BLOCK, use_threads=False),
             parse_options=pacsv.ParseOptions(
                 delimiter=" ",
@@ -147,8 +186,19 @@ def read_batches(path: Path, progress: Progress | None = None) -> Iterator[pa.Ta
                 done = position
     except pa.ArrowInvalid as exc:
         raise _BadLine(str(exc)) from None
+    except OSError as exc:
+        if not gz:
+            raise
+        stream.close()
+        _refuse_damaged(path, exc)
     finally:
         stream.close()
+
+
+def _refuse_damaged(path: Path, exc: OSError) -> None:
+    """Raise the `CorruptInput` of a gzip dump Arrow could not read to its end (read again to count its lines)."""
+    inputs.check_whole(path)  # raises CorruptInput with the lines readable and what is wrong
+    raise CorruptInput(path, f"corrupt gzip stream ({exc})", 0)  # Arrow refused what zlib took: still refused
 
 
 def read_fast(path: Path, progress: Progress | None = None) -> pa.Table:
@@ -162,32 +212,27 @@ def parse_line(line: str) -> tuple[str, str, int, int]:
     if len(fields) != 4:
         raise ValueError(f"expected 4 space-separated fields, found {len(fields)}")
     domain, title, views, size = fields
-    if not views.isdigit() or not views.isascii():
-        raise ValueError(f"count_views {views!r} is not a non-negative integer")
-    if not size.isdigit() or not size.isascii():
-        raise ValueError(f"total_response_size {size!r} is not a non-negative integer")
-    return unquote(domain), unquote(title), int(views), int(size)
+    return unquote(domain), unquote(title), _count("count_views", views), _count("total_response_size", size)
 
 
-def _lines(path: Path) -> Iterator[bytes]:
-    _, stream = _open(path)
-    try:
-        buffered = io.BufferedReader(stream, buffer_size=1 << 20)
-        yield from buffered
-    finally:
-        stream.close()
+def _count(name: str, text: str) -> int:
+    if not text.isdigit() or not text.isascii():
+        raise ValueError(f"{name} {text!r} is not a non-negative integer")
+    if len(text) > 19 or int(text) > BIGINT_MAX:  # the length first: int() of a huge text is slow
+        raise ValueError(f"{name} {text} does not fit a BIGINT (at most {BIGINT_MAX})")
+    return int(text)
 
 
 def read_slow(path: Path, source: str) -> tuple[pa.Table, list[Rejected]]:
     """Read a dump line by line: the good lines as a table, the others as quarantine rows."""
     columns: list[list] = [[], [], [], []]
     rejected: list[Rejected] = []
-    for number, data in enumerate(_lines(path), 1):
+    for number, data in enumerate(inputs.lines(path), 1):
         text = data.rstrip(b"\n").rstrip(b"\r")
         try:
             line = text.decode("utf-8")
-        except UnicodeDecodeError:
-            rejected.append(Rejected(source, number, text.decode("utf-8", "replace"), "not UTF-8"))
+        except UnicodeDecodeError as exc:
+            rejected.append(Rejected(source, number, quarantine.raw_text(text), f"not UTF-8: byte 0x{text[exc.start]:02x} at column {exc.start + 1}"))
             continue
         try:
             values = parse_line(line)
@@ -201,7 +246,10 @@ def read_slow(path: Path, source: str) -> tuple[pa.Table, list[Rejected]]:
 
 
 def load_file(warehouse: Warehouse, path: Path | str, *, progress: Progress | None = None) -> LoadSummary:
-    """Load one hourly dump into `wmf.pageview_hourly`, replacing the hour; bad lines go to quarantine."""
+    """Load one hourly dump into `wmf.pageview_hourly`, replacing the hour; bad lines go to quarantine.
+
+    Raises `CorruptInput` for a damaged gzip file, after recording its refusal in the quarantine.
+    """
     started = time.perf_counter()
     path = Path(path)
     hour = hour_of(path)
@@ -210,18 +258,22 @@ def load_file(warehouse: Warehouse, path: Path | str, *, progress: Progress | No
     source = str(path)
     partition = {"year": hour.year, "month": hour.month, "day": hour.day, "hour": hour.hour}
     stored = 0
-    try:  # streamed: the file is decompressed and parsed while the previous rows are encoded
-        with warehouse.writing_partition(SCHEMA, TABLE, partition, COLUMNS, high_cardinality=["page_title"]) as write:
-            for batch in read_batches(path, progress):
-                write(batch)
-                stored += batch.num_rows
-        rejected: list[Rejected] = []
-    except _BadLine:  # nothing was replaced: read again line by line, keeping the good lines
-        table, rejected = read_slow(path, source)
-        warehouse.replace_partition(SCHEMA, TABLE, partition, table)
-        stored = table.num_rows
-        if progress:
-            progress(0)
+    try:
+        try:  # streamed: the file is decompressed and parsed while the previous rows are encoded
+            with warehouse.writing_partition(SCHEMA, TABLE, partition, COLUMNS, high_cardinality=["page_title"]) as write:
+                for batch in read_batches(path, progress):
+                    write(batch)
+                    stored += batch.num_rows
+            rejected: list[Rejected] = []
+        except _BadLine:  # nothing was replaced: read again line by line, keeping the good lines
+            table, rejected = read_slow(path, source)
+            warehouse.replace_partition(SCHEMA, TABLE, partition, table)
+            stored = table.num_rows
+            if progress:
+                progress(0)
+    except CorruptInput as exc:  # nothing was replaced
+        quarantine.refuse(warehouse, QUARANTINE, source_key(path), Rejected(source, exc.readable + 1, "", exc.what))
+        raise
     quarantined = quarantine.store(warehouse, QUARANTINE, source_key(path), rejected)
     summary = LoadSummary("pageviews", files=1, read=stored + quarantined, stored=stored, quarantined=quarantined)
     summary.add_table(f"{SCHEMA}.{TABLE}")
@@ -232,13 +284,22 @@ def load_file(warehouse: Warehouse, path: Path | str, *, progress: Progress | No
 
 
 def load(warehouse: Warehouse | Path | str, paths: Iterable[Path | str], *, progress: Progress | None = None) -> LoadSummary:
-    """Load hourly pageview dumps (each replaces its hour) and return what was stored and quarantined."""
+    """Load hourly pageview dumps (each replaces its hour) and return what was stored and quarantined.
+
+    Raises `RefusedFiles` (with the summary of the others) when damaged gzip files were refused whole.
+    """
     if not isinstance(warehouse, Warehouse):
         warehouse = Warehouse(warehouse)
     paths = [Path(p) for p in paths]
     for path in paths:  # every name is checked before anything is written
         hour_of(path)
     total = LoadSummary("pageviews")
+    refused: list[CorruptInput] = []
     for path in paths:
-        total.merge(load_file(warehouse, path, progress=progress))
+        try:
+            total.merge(load_file(warehouse, path, progress=progress))
+        except CorruptInput as exc:
+            refused.append(exc)
+    if refused:
+        raise RefusedFiles(refused, total)
     return total

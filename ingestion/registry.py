@@ -407,7 +407,7 @@ def _fast_version(document: dict, version: SchemaVersion) -> FastVersion | None:
     datetimes: list[tuple[str, ...]] = []
     try:
         struct = _fast_type(document, (), access, _Access((), ()), datetimes, tag=version.uri)
-    except _Unsupported:
+    except (_Unsupported, RecursionError):
         return None
     if ("meta", "stream") not in access or ("meta", "dt") not in access:
         return None
@@ -449,6 +449,23 @@ def _same_leaves(merged: pa.DataType, part: pa.DataType) -> bool:
     if pa.types.is_list(part):
         return _same_leaves(merged.value_type, part.value_type)
     return bool(merged == part)
+
+
+def _no_remote(uri: str) -> Any:
+    raise fastjsonschema.JsonSchemaDefinitionException(f"$ref {uri!r} points outside the schema: references to other files or URLs are not followed")
+
+
+class _NoRemoteHandlers(dict):
+    """fastjsonschema's handlers by URI scheme: every scheme refused (it would fetch unknown ones with urlopen)."""
+
+    def __contains__(self, scheme: object) -> bool:
+        return True
+
+    def __missing__(self, scheme: str) -> Callable[[str], Any]:
+        return _no_remote
+
+
+_NO_REMOTE = _NoRemoteHandlers()
 
 
 class Registry:
@@ -493,6 +510,8 @@ class Registry:
             document = json.loads(path.read_text("utf-8"))
         except (OSError, ValueError) as exc:
             raise InputError.at(path, f"cannot read the event schema: {exc}", "write the schema as a JSON object") from None
+        except RecursionError:
+            raise InputError.at(path, "the event schema is JSON nested too deeply to read", "write the schema with fewer levels of nesting") from None
         if not isinstance(document, dict):
             raise InputError.at(path, "an event schema is a JSON object", "write the schema as a JSON object")
         folder = path.parent.relative_to(self.root).as_posix()
@@ -507,12 +526,14 @@ class Registry:
             raise InputError.at(path, f"title {title!r} gives stream name {stream!r}, which is not a table name", "end the title with a name such as my_stream")
         leaves: list[Leaf] = []
         try:
-            validate = fastjsonschema.compile(document, formats={"date-time": is_date_time})
+            validate = fastjsonschema.compile(document, formats={"date-time": is_date_time}, handlers=_NO_REMOTE)
             record = _layout(document, (), leaves)
             if not pa.types.is_struct(record):
                 raise ValueError("the event is not an object with properties")
         except (ValueError, fastjsonschema.JsonSchemaDefinitionException) as exc:
             raise InputError.at(path, f"invalid event schema: {exc}", "fix the schema file") from None
+        except (RecursionError, SyntaxError):  # the validator is Python code: ~40 levels of objects exceed its indentation limit
+            raise InputError.at(path, "invalid event schema: nested too deeply to compile", "write the schema with fewer levels of nesting") from None
         fixes = tuple(i for i, leaf in enumerate(leaves) if leaf.fix is not None)
         entry = SchemaVersion(title, path.stem, uri, tuple(leaves), record, validate, _row_function(tuple(leaves)), fixes)
         return entry, document

@@ -3,7 +3,9 @@
 A source's key is derived from its identity (its absolute path, or the content of stdin). A load
 writes `part-<key>.parquet` into every partition it has rows for and removes the files of the same
 key that an earlier load of the same source left in other partitions, so reloading never
-duplicates and never leaves stale rows behind.
+duplicates and never leaves stale rows behind. Every load also removes the temporary files
+(`.part-*.tmp`) that killed loads left in the table (`metrics.atomic.orphaned`: never one a
+live process is writing).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Iterable, Mapping
 
 import pyarrow as pa
 
+from metrics import atomic
 from metrics.warehouse import Partition, Warehouse
 
 
@@ -30,15 +33,24 @@ def source_key(path: Path | str, content: bytes | None = None, digest: "hashlib.
     return f"{stem}-{hashlib.sha1(str(resolved).encode()).hexdigest()[:12]}"
 
 
-def keyed_files(warehouse: Warehouse, schema: str, table: str, key: str) -> list[Path]:
-    """Every data file of `key` in the table, whatever its partition."""
+def _files(warehouse: Warehouse, schema: str, table: str, name: str) -> list[Path]:
+    """The files called `name` (a glob) in every partition of the table."""
     info = warehouse.info(schema, table)
     if info is None:
         return []
     base = warehouse.table_dir(schema, table)
     depth = "/".join(f"{k}=*" for k in info.partition_by)
-    pattern = f"{depth}/part-{key}.parquet" if depth else f"part-{key}.parquet"
-    return sorted(base.glob(pattern))
+    return sorted(base.glob(f"{depth}/{name}" if depth else name))
+
+
+def keyed_files(warehouse: Warehouse, schema: str, table: str, key: str) -> list[Path]:
+    """Every data file of `key` in the table, whatever its partition."""
+    return _files(warehouse, schema, table, f"part-{key}.parquet")
+
+
+def remove_orphans(warehouse: Warehouse, schema: str, table: str) -> int:
+    """Delete the temporary files killed writers left in the table's partitions; returns how many."""
+    return atomic.remove_orphans(_files(warehouse, schema, table, ".part-*.tmp"))
 
 
 def put_keyed(warehouse: Warehouse, schema: str, table: str, key: str, parts: Mapping[tuple, tuple[Partition, pa.Table]]) -> list[Path]:
@@ -49,7 +61,8 @@ def put_keyed(warehouse: Warehouse, schema: str, table: str, key: str, parts: Ma
 
 
 def remove_stale(warehouse: Warehouse, schema: str, table: str, key: str, keep: Iterable[Path] = ()) -> int:
-    """Delete the files of `key` in `schema.table` other than `keep`; returns how many."""
+    """Delete the files of `key` in `schema.table` other than `keep` (and the table's orphaned temporary files); returns how many of `key`."""
+    remove_orphans(warehouse, schema, table)
     keep_set = {p.resolve() for p in keep}
     removed = 0
     for path in keyed_files(warehouse, schema, table, key):

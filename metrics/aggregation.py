@@ -208,16 +208,17 @@ def _union(groups: Iterable[Iterable[str]]) -> list[str]:
 
 # --- one query ------------------------------------------------------------------------------
 
-TIME_GRAINS = ("period", "week", "month", "all")
-"""`period`: as stored (the report's day, week or month); `week` (starting Monday, as Superset's
-and Trino's `date_trunc`), `month`; `all`: one value over the whole range."""
+TIME_GRAINS = ("period", "day", "week", "month", "year", "all")
+"""`period`: as stored (the report's day, week or month); `day` (the stored day: a report's `dt`
+is a DATE, so a monthly report has one value a month at this grain too); `week` (starting Monday,
+as Superset's and Trino's `date_trunc`), `month`, `year`; `all`: one value over the whole range."""
 
 
 def time_bucket(grain: str, time_column: str = TIME_COLUMN) -> str | None:
     """The SQL of a row's time bucket, None for the whole range."""
-    if grain == "period":
+    if grain in ("period", "day"):
         return time_column
-    if grain in ("week", "month"):
+    if grain in ("week", "month", "year"):
         return f"CAST(date_trunc('{grain}', {time_column}) AS DATE)"
     if grain == "all":
         return None

@@ -13,9 +13,10 @@ import click
 
 from grafana import cli as grafana_cli
 from ingestion import cli as ingestion_cli
-from metrics import runner_cli, statsd_cli
+from metrics import plot_cli, runner_cli, statsd_cli
 from metrics.cli_kit import CONTEXT, RootGroup, settings
 from metrics.config import load_settings
+from metrics.operations_cli import run_command, status_command
 from metrics.problems import InputError
 from superset_assets import cli as superset_cli
 
@@ -313,8 +314,11 @@ def import_() -> None:
 # Part modules import only light libraries at the top, so `metrics --help` stays fast.
 main.add_command(runner_cli.update_reports_command)
 main.add_command(runner_cli.rerun_reports_command)
+main.add_command(run_command)
+main.add_command(status_command)
 main.add_command(ingestion_cli.ingest)
 main.add_command(statsd_cli.statsd)
+main.add_command(plot_cli.plot_command)
 build.add_command(superset_cli.build_superset)
 build.add_command(grafana_cli.build_grafana)
 import_.add_command(superset_cli.import_superset)

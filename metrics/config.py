@@ -13,6 +13,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from metrics import redact
+
 CONFIG_FILE = "metrics.toml"
 ENV_PREFIX = "METRICS_"
 
@@ -60,6 +62,7 @@ def load_settings(config_file: Path | str | None = None, **overrides: object) ->
         raise InputError.at(path, "config file not found", "check the --config path")
     env = {f.name: os.environ.get(ENV_PREFIX + f.name.upper()) for f in fields(Settings)}
     settings = settings.with_overrides(**env).with_overrides(**overrides)
+    redact.remember_url(settings.engine_uri)  # masked wherever it would be shown, even outside the URI
     if settings.engine not in ENGINES:
         raise InputError.at(path if path.is_file() else "METRICS_ENGINE", f"unknown engine {settings.engine!r}", f"use one of {', '.join(ENGINES)}")
     if settings.write_mode not in WRITE_MODES:

@@ -631,12 +631,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     for stream in (out, err):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(encoding="utf-8", newline="\n")
+    from metrics import redact
     from metrics.errors import MetricsError
 
     try:
         return run(args[0], args[1:], out, err)
     except MetricsError as exc:  # settings or engine that cannot open
-        err.write(f"FAILED: {exc}\n")
+        redact.remember_environment()
+        err.write(f"FAILED: {redact.mask_text(str(exc))}\n")
         return 1
 
 

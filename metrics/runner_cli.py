@@ -30,11 +30,23 @@ def _address(value: str | None) -> tuple[str, int] | None:
 @click.option("--config-path", type=click.Path(dir_okay=False), help="Config file (default: QUERY_FOLDER/config.yaml).")
 @click.option("--no-graphite", is_flag=True, help="Do not queue or send anything to Graphite.")
 @click.option("--graphite", "graphite_address", metavar="HOST:PORT", help="Carbon plaintext address (default: the config's graphite host and port).")
-@click.option("-l", "--log-level", type=click.Choice(LEVELS, case_sensitive=False), default="warning", show_default=True)
-@click.option("-r", "--report", "only", multiple=True, help="Run only this report (repeatable).")
-@click.option("--workers", type=click.IntRange(1, 64), help="Executions run at once (default: one per CPU, at most 16).")
 @click.option(
-    "--flush-seconds", type=click.FloatRange(0), default=2.0, show_default=True, help="Finished intervals are written and logged at least this often."
+    "-l",
+    "--log-level",
+    type=click.Choice(LEVELS, case_sensitive=False),
+    default="warning",
+    show_default=True,
+    help="info: what each report has due, and each failure as it happens; debug: also tracebacks of failures.",
+)
+@click.option("-r", "--report", "only", multiple=True, help="Run only this report (repeatable).")
+@click.option("--workers", type=click.IntRange(1, 64), help="Executions run at once (default: one per CPU, at most 16); the results do not depend on it.")
+@click.option(
+    "--flush-seconds",
+    type=click.FloatRange(0),
+    default=2.0,
+    show_default=True,
+    help="Finished intervals are written and logged in batches: when this long has passed since the last write, at the next"
+    " interval that finishes. What is logged survives a killed run. 0 writes each interval on its own (slow).",
 )
 @click.option("--now", "now_text", metavar="YYYY-MM-DDTHH:MM", help="Pretend the current UTC time is this (what is due is computed from it).")
 @click.pass_context
@@ -61,12 +73,13 @@ def update_reports_command(
     """
     import datetime as dt
 
-    from metrics import catalogue as catalogue_mod
+    from metrics import catalogue as catalogue_mod, redact
     from metrics.engines import open_configured
     from metrics.reports.lock import Locked
     from metrics.reports.runner import update_reports
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    redact.mask_logging()
     s = settings(ctx)
     now = None
     if now_text:

@@ -20,7 +20,7 @@ import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Mapping
 
 import statsd
 
@@ -115,6 +115,26 @@ def statsd_client(
             catalogue = load_settings().catalogue
         spec = catalogue_mod.load(catalogue).spec(spec)
     return SpecStatsd(spec, client or statsd.StatsClient(host, port))
+
+
+def send_gauges(gauges: Mapping[str, float], *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> list[str]:
+    """Set each StatsD gauge bucket to its value, batched into few UDP packets; returns the lines sent.
+
+    For the service's own gauges, which no spec declares (the lag of each report, from
+    `metrics.status.lag_gauges`). StatsD writes them to `stats.gauges.<bucket>` at its next flush.
+    UDP gives no receipt; an unknown host raises `MetricsError`.
+    """
+    try:
+        client = RecordingStatsClient(host, port)
+    except OSError as exc:
+        raise MetricsError(f"cannot reach StatsD at {host}:{port}: {exc}", "check the --statsd HOST:PORT") from None
+    try:
+        with client.pipeline() as pipe:
+            for bucket in sorted(gauges):
+                pipe.gauge(bucket, gauges[bucket])
+    finally:
+        client.close()
+    return client.lines
 
 
 # --- sample values --------------------------------------------------------------------------

@@ -13,13 +13,14 @@ import io
 import json
 import zipfile
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 import yaml
 
 from metrics import yamlfile
 from metrics.catalogue import Catalogue
 from metrics.errors import MetricsError
+from metrics.freshness import Freshness
 from metrics.spec import Spec
 from superset_assets import versions
 from superset_assets.charts import ChartPlan, chart_yaml, plan_charts
@@ -74,9 +75,18 @@ def dump_yaml(data: Any) -> str:
 
 
 def build_bundle(
-    catalogue: Catalogue | Iterable[Spec], spec: Spec, *, engine_uri: str, superset_version: str = versions.DEFAULT_VERSION, today: dt.date | None = None
+    catalogue: Catalogue | Iterable[Spec],
+    spec: Spec,
+    *,
+    engine_uri: str,
+    superset_version: str = versions.DEFAULT_VERSION,
+    today: dt.date | None = None,
+    data_as_of: Sequence[Freshness] = (),
 ) -> Bundle:
-    """The bundle of `spec`: database, datasets, charts and dashboard, restricted to the keys of `superset_version`."""
+    """The bundle of `spec`: database, datasets, charts and dashboard, restricted to the keys of `superset_version`.
+
+    `data_as_of` (from the run log, `metrics.status.spec_freshness`) is shown in the dashboard's header.
+    """
     versions.check_version(superset_version)
     today = today or dt.date.today()
     planner = Planner(catalogue, spec, DATABASE_NAME)
@@ -88,7 +98,7 @@ def build_bundle(
         files[f"datasets/{DATABASE_NAME}/{file_stem(dataset.name)}.yaml"] = dataset_yaml(dataset, database_uuid())
     for chart in charts:
         files[f"charts/{file_stem(chart.title)}_{chart.uuid[:8]}.yaml"] = chart_yaml(chart, spec)
-    files[f"dashboards/{file_stem(spec.name)}.yaml"] = dashboard_yaml(spec, charts, sorted(datasets, key=lambda d: d.name), today)
+    files[f"dashboards/{file_stem(spec.name)}.yaml"] = dashboard_yaml(spec, charts, sorted(datasets, key=lambda d: d.name), today, data_as_of)
     files = {path: restrict_file(path, data, superset_version) for path, data in files.items()}
     bundle = Bundle(spec.name, spec.version, spec.content_hash(), superset_version, files, tuple(charts))
     problems = check_files(files, superset_version)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from metrics import redact
 from metrics.cli_kit import settings
 from metrics.problems import InputError
 from superset_assets import versions
@@ -26,15 +27,23 @@ from superset_assets import versions
 )
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Bundle folder (default: superset_assets/bundles).")
 @click.option("--strict", is_flag=True, help="A spec changed without a version bump is an error, not a warning.")
+@click.option(
+    "--data-as-of/--no-data-as-of",
+    default=True,
+    show_default=True,
+    help="Show in each dashboard's header how fresh its reports' data is, from the run log (when the warehouse has one).",
+)
 @click.pass_context
-def build_superset(ctx: click.Context, engine_uri: str | None, superset_version: str, out: Path | None, strict: bool) -> None:
+def build_superset(ctx: click.Context, engine_uri: str | None, superset_version: str, out: Path | None, strict: bool, data_as_of: bool) -> None:
     """Write a Superset import bundle per spec (<out>/<spec>/<spec>-<version>.zip) and <out>/index.json.
 
     Older versions are kept, so an earlier one can be imported again to roll back. Rebuilding an
     unchanged spec changes no file; a spec changed without a version bump keeps its released
-    bundle and is reported (exit 1 with --strict).
+    bundle and is reported (exit 1 with --strict). The "data as of" text changes only with the
+    run log: rebuild (and import) after runs to refresh it.
     """
     from metrics import catalogue as catalogue_mod
+    from metrics.status import dashboard_freshness
     from superset_assets.bundle import BundleError
     from superset_assets.database import default_uri, mask_password
     from superset_assets.datasets import PlanError
@@ -46,7 +55,8 @@ def build_superset(ctx: click.Context, engine_uri: str | None, superset_version:
     if mask_password(uri)[1]:
         click.echo("warning: the password in --engine-uri is not written into the bundles; give it at import time in SUPERSET_DB_PASSWORD", err=True)
     try:
-        report = build_all(cat, out or DEFAULT_OUT, engine_uri=uri, superset_version=superset_version, today=dt.date.today())
+        freshness = dashboard_freshness(s, cat) if data_as_of else {}
+        report = build_all(cat, out or DEFAULT_OUT, engine_uri=uri, superset_version=superset_version, today=dt.date.today(), data_as_of=freshness)
     except (PlanError, BundleError) as exc:
         raise InputError.at(s.catalogue, str(exc), "fix the spec's graphs, or report a builder bug") from None
     for line in report.lines():
@@ -85,7 +95,7 @@ def import_superset(bundles: tuple[str, ...], url: str, user: str, bundles_dir: 
         for change in result.changes:
             click.echo("  " + change.line())
     for uuid, number in sorted(result.dashboards.items()):
-        click.echo(f"dashboard {uuid}: {url.rstrip('/')}/superset/dashboard/{number}/")
+        click.echo(f"dashboard {uuid}: {redact.mask_url(url.rstrip('/'))}/superset/dashboard/{number}/")
 
 
 def resolve_bundles(names: tuple[str, ...], folder: Path) -> list[Path]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Sequence
 
+from metrics.freshness import Freshness, markdown as freshness_markdown
 from metrics.spec import Spec
 from superset_assets.charts import ChartPlan
 from superset_assets.datasets import Dataset, report_metrics
@@ -19,12 +20,14 @@ def dashboard_title(spec: Spec) -> str:
     return f"{spec.title} (v{spec.version})"
 
 
-def header_markdown(spec: Spec, today: dt.date) -> str:
-    """The spec's title and version, then `Spec.about`, then where its live metrics are."""
+def header_markdown(spec: Spec, today: dt.date, data_as_of: Sequence[Freshness] = ()) -> str:
+    """The spec's title and version, then `Spec.about`, then where its live metrics are, then how fresh its reports' data is."""
     lines = [f"## {spec.title} (v{spec.version})", "", spec.about(today)]
     live = [m.name for m in spec.metrics if m not in report_metrics(spec)]
     if live:
         lines += [f"Live StatsD metrics ({', '.join(live)}) are on the spec's Grafana dashboard.", ""]
+    if data_as_of:
+        lines += [freshness_markdown(data_as_of)]
     return "\n".join(lines)
 
 
@@ -89,8 +92,8 @@ def chart_ids(charts: list[ChartPlan]) -> dict[str, int]:
     return {c.uuid: number for number, c in enumerate(charts, 1)}
 
 
-def position(spec: Spec, charts: list[ChartPlan], today: dt.date) -> dict[str, Any]:
-    """The v2 layout: the header markdown, then one row per graph with its charts side by side."""
+def position(spec: Spec, charts: list[ChartPlan], today: dt.date, data_as_of: Sequence[Freshness] = ()) -> dict[str, Any]:
+    """The v2 layout: the header markdown (with `data_as_of`, see `header_markdown`), then one row per graph with its charts side by side."""
     ids = chart_ids(charts)
     nodes: dict[str, Any] = {"DASHBOARD_VERSION_KEY": "v2"}
     rows: list[str] = ["ROW-header"]
@@ -108,7 +111,7 @@ def position(spec: Spec, charts: list[ChartPlan], today: dt.date) -> dict[str, A
         "type": "MARKDOWN",
         "parents": ["ROOT_ID", "GRID_ID", "ROW-header"],
         "children": [],
-        "meta": {"width": GRID_WIDTH, "height": 60, "code": header_markdown(spec, today)},
+        "meta": {"width": GRID_WIDTH, "height": 60, "code": header_markdown(spec, today, data_as_of)},
     }
     groups: list[list[ChartPlan]] = []
     for chart in charts:
@@ -140,8 +143,8 @@ def dashboard_uuid(spec: Spec) -> str:
     return object_uuid("dashboard", spec.name)
 
 
-def dashboard_yaml(spec: Spec, charts: list[ChartPlan], datasets: list[Dataset], today: dt.date) -> dict[str, Any]:
-    """The dashboard file (metadata keys limited to what a later PUT of the dashboard accepts)."""
+def dashboard_yaml(spec: Spec, charts: list[ChartPlan], datasets: list[Dataset], today: dt.date, data_as_of: Sequence[Freshness] = ()) -> dict[str, Any]:
+    """The dashboard file (metadata keys limited to what a later PUT of the dashboard accepts); `data_as_of` goes into the header."""
     return {
         "dashboard_title": dashboard_title(spec),
         "description": f"{spec.title}: generated from the metrics catalogue; do not edit by hand. {spec.marker()}",
@@ -151,7 +154,7 @@ def dashboard_yaml(spec: Spec, charts: list[ChartPlan], datasets: list[Dataset],
         "certification_details": None,
         "published": True,
         "uuid": dashboard_uuid(spec),
-        "position": position(spec, charts, today),
+        "position": position(spec, charts, today, data_as_of),
         "metadata": {
             "color_scheme": "",
             "refresh_frequency": 0,

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote
 
+from metrics import redact
+from metrics.errors import Location, MetricsError
 from superset_assets.naming import object_uuid
 
 DATABASE_NAME = "metrics_warehouse"
-MASKED_PASSWORD = "XXXXXXXXXX"
+MASKED_PASSWORD = redact.MASK
 """What Superset's own export writes for a password; the real one comes with the import (`passwords`)."""
+PASSWORD_PARAMETERS = frozenset({"password", "passwd", "pwd"})
+"""Query parameters SQLAlchemy dialects pass to the driver as the password, like the URI's own."""
 
 
 def duckdb_uri(catalog: Path | str) -> str:
@@ -24,14 +29,44 @@ def default_uri(warehouse: Path | str) -> str:
 
 
 def mask_password(uri: str) -> tuple[str, bool]:
-    """The URI with any password replaced by Superset's mask, and whether one was there."""
-    parts = urlsplit(uri)
-    if parts.password is None:
+    """The URI as a bundle holds it, and whether it has a password Superset must be given at import time.
+
+    A bundle never holds a secret; Superset's import takes the password of a URI masked as its
+    own export masks it (`user:XXXXXXXXXX@host`) from the `passwords` form field, and the importer
+    fills that field from the environment (SUPERSET_DB_PASSWORD). So the URI's password is masked,
+    and a password given as a query parameter (`?password=`, `passwd`, `pwd`) is moved to the
+    masked userinfo, where the import puts it back (SQLAlchemy gives both to the driver alike).
+    Any other secret parameter (`token=`, `key=`...) has no place in Superset's import: refused
+    (MetricsError, naming the parameter, never its value).
+    """
+    scheme, sep, rest = uri.partition("://")
+    if not sep:
         return uri, False
-    user = parts.username or ""
-    host = parts.hostname or ""
-    netloc = f"{user}:{MASKED_PASSWORD}@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)), True
+    netloc, tail = re.match(r"([^/?#]*)(.*)", rest, re.S).groups()  # type: ignore[union-attr]
+    path, question, query = tail.partition("?")
+    query, hash_, fragment = query.partition("#")
+    kept, moved = [], []
+    for pair in query.split("&") if query else []:
+        name = pair.partition("=")[0]
+        if unquote(name).lower() in PASSWORD_PARAMETERS:
+            moved.append(name)
+        elif redact.is_secret_name(name):
+            raise MetricsError(
+                f"the engine URI holds the secret query parameter {unquote(name)!r}, which a Superset bundle cannot take from the environment",
+                "give the password as user:password@host (masked in the bundle, given at import from SUPERSET_DB_PASSWORD), "
+                "or set the parameter in the database's settings in Superset",
+                Location("--engine-uri"),
+            )
+        else:
+            kept.append(pair)
+    userinfo, at, host = netloc.rpartition("@")
+    user, colon, _ = userinfo.partition(":")
+    if colon and moved or len(moved) > 1:
+        raise MetricsError("the engine URI gives its password twice (in user:password@ and as a query parameter)", "keep one of them", Location("--engine-uri"))
+    if not (colon or moved):
+        return uri, False
+    query = "&".join(kept)
+    return f"{scheme}://{user}:{MASKED_PASSWORD}@{host if at else netloc}{path}{'?' if query else ''}{query}{hash_}{fragment}", True
 
 
 def database_uuid() -> str:

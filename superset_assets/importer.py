@@ -20,13 +20,14 @@ from typing import Any
 
 import httpx
 
+from metrics import redact
 from metrics.errors import MetricsError
 from metrics.spec import MARKER
 from metrics.state import StateFile
 from superset_assets import versions
 from superset_assets.bundle import read_zip
 from superset_assets.client import SupersetClient, SupersetError
-from superset_assets.database import file_name as database_file
+from superset_assets.database import MASKED_PASSWORD, file_name as database_file
 
 STATE_NAME = "superset-imports"
 PASSWORD_ENV = "SUPERSET_PASSWORD"
@@ -46,6 +47,8 @@ class BundleFile:
     info: dict[str, str]
     objects: list[tuple[str, str, str]]
     """(kind, uuid, name) of each dataset, chart and dashboard."""
+    masked_password: bool = False
+    """Whether its database URI holds a masked password, which Superset needs given (SUPERSET_DB_PASSWORD) for a database it lacks."""
 
     @property
     def label(self) -> str:
@@ -62,12 +65,14 @@ def read_bundle(path: Path) -> BundleFile:
     except Exception as exc:  # noqa: BLE001 - a broken ZIP or YAML: say which file
         raise ImportProblem(f"{path}: not a Superset bundle ({exc})") from None
     objects = []
+    database = files.get(database_file())
+    masked = isinstance(database, dict) and f":{MASKED_PASSWORD}@" in str(database.get("sqlalchemy_uri", ""))
     names = {"dataset": "table_name", "chart": "slice_name", "dashboard": "dashboard_title"}
     for inner, content in sorted(files.items()):
         kind = {"datasets": "dataset", "charts": "chart", "dashboards": "dashboard"}.get(inner.split("/", 1)[0])
         if kind and isinstance(content, dict):
             objects.append((kind, str(content.get("uuid")), str(content.get(names[kind]))))
-    return BundleFile(path, data, info, objects)
+    return BundleFile(path, data, info, objects, masked)
 
 
 @dataclass
@@ -191,8 +196,16 @@ def _status(live: dict[str, Any] | None, bundle: BundleFile, edited: str | None)
 def import_bundles(
     url: str, paths: list[Path], *, user: str = "admin", password: str | None = None, dry_run: bool = False, force: bool = False, state_path: Path | None = None
 ) -> ImportResult:
-    """Import (or, with `dry_run`, compare) the bundles at `paths` into the Superset at `url`."""
+    """Import (or, with `dry_run`, compare) the bundles at `paths` into the Superset at `url`.
+
+    A `url` holding a secret (`http://admin:S@host`, `?token=`) is refused, naming it masked: the
+    password comes from SUPERSET_PASSWORD only, so it never sits in a command line or a state file.
+    """
     url = url.rstrip("/")
+    if redact.url_secrets(url):
+        raise ImportProblem(
+            f"the Superset URL {redact.mask_url(url)} holds a secret: give the URL without it, the user with --user and the password in {PASSWORD_ENV}"
+        )
     password = password if password is not None else os.environ.get(PASSWORD_ENV)
     if password is None:
         raise ImportProblem(f"no Superset password: set {PASSWORD_ENV} (the password of --user {user})")
@@ -245,6 +258,12 @@ def _post(client: SupersetClient, bundle: BundleFile, passwords: dict[str, str] 
         client.import_bundle(bundle.data, passwords)
     except SupersetError as exc:
         status = exc.response.status_code if exc.response is not None else None
+        if status == 500 and bundle.masked_password and not passwords:
+            raise ImportProblem(
+                f"{bundle.path}: Superset refused the bundle (HTTP 500); its database URI has a masked password and "
+                f"{DB_PASSWORD_ENV} is not set, and Superset needs the password for a database it does not have yet: "
+                f"set {DB_PASSWORD_ENV} and import again (the server log says 'Must provide a password for the database' if that is the cause)"
+            ) from None
         if status == 500:
             target = bundle.info.get("superset_version", "?")
             raise ImportProblem(

@@ -18,10 +18,11 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping, Sequence
 
 from metrics import atomic
 from metrics.catalogue import Catalogue
+from metrics.freshness import Freshness
 from metrics.problems import InputError, Problem
 from superset_assets import versions
 from superset_assets.bundle import build_bundle
@@ -102,15 +103,27 @@ def _version_position(spec_file: Path | None) -> tuple[int, int]:
 
 
 def build_all(
-    catalogue: Catalogue, out: Path = DEFAULT_OUT, *, engine_uri: str, superset_version: str = versions.DEFAULT_VERSION, today: dt.date | None = None
+    catalogue: Catalogue,
+    out: Path = DEFAULT_OUT,
+    *,
+    engine_uri: str,
+    superset_version: str = versions.DEFAULT_VERSION,
+    today: dt.date | None = None,
+    data_as_of: Mapping[str, Sequence[Freshness]] | None = None,
 ) -> BuildReport:
-    """Build every spec's bundle under `out` following the version rules; never raises for an unbumped spec (see the report)."""
+    """Build every spec's bundle under `out` following the version rules; never raises for an unbumped spec (see the report).
+
+    `data_as_of` maps a spec name to the freshness of its reports (`metrics.status.spec_freshness`),
+    shown in its dashboard's header; a bundle whose only change is that text replaces its version's file.
+    """
     out = Path(out)
     report = BuildReport()
     entries = read_index(out)
     by_key = {(e["spec"], e["version"]): e for e in entries}
     for spec in catalogue:
-        bundle = build_bundle(catalogue, spec, engine_uri=engine_uri, superset_version=superset_version, today=today)
+        bundle = build_bundle(
+            catalogue, spec, engine_uri=engine_uri, superset_version=superset_version, today=today, data_as_of=(data_as_of or {}).get(spec.name, ())
+        )
         relative = f"{spec.name}/{spec.name}-{spec.version}.zip"
         path = out / relative
         known = by_key.get((spec.name, spec.version))

@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 import pyarrow as pa
 
+from metrics import redact
 from metrics.engines.base import Engine, QueryError
 from metrics.errors import Location, MetricsError
 from metrics.warehouse import Partition, TableInfo, Warehouse, sql_type
@@ -78,7 +79,7 @@ class TrinoSettings:
         parts = urlsplit(uri)
         where = Location("engine_uri")
         if parts.scheme != "trino" or not parts.hostname:
-            raise MetricsError(f"{uri!r} is not a Trino URI", "write trino://user@host:port/catalog", where)
+            raise MetricsError(f"{redact.mask_url(uri)!r} is not a Trino URI", "write trino://user@host:port/catalog", where)
         if parts.password:
             raise MetricsError("the Trino URI holds a password", "remove it; set METRICS_TRINO_PASSWORD or METRICS_TRINO_PASSWORD_FILE instead", where)
         options = {k: v[-1] for k, v in parse_qs(parts.query).items()}
@@ -96,7 +97,9 @@ class TrinoSettings:
         try:
             port = parts.port or (443 if scheme == "https" else 8080)
         except ValueError:
-            raise MetricsError(f"{uri!r} has no valid port", "write trino://user@host:8080/catalog (a number from 1 to 65535)", where) from None
+            raise MetricsError(
+                f"{redact.mask_url(uri)!r} has no valid port", "write trino://user@host:8080/catalog (a number from 1 to 65535)", where
+            ) from None
         host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname  # an IPv6 address, as the client puts it in its URL
         return cls(host, port, unquote(parts.username or "metrics"), catalog, scheme, verify)
 
@@ -118,6 +121,7 @@ def _secret(name: str) -> str | None:
             value = Path(path).read_text("utf-8").strip()
         except OSError as exc:
             raise MetricsError(f"cannot read METRICS_TRINO_{name}_FILE: {exc.strerror}", "point it to a readable file", Location(path)) from None
+    redact.remember([value])  # masked wherever an error would show it
     return value
 
 

@@ -619,6 +619,15 @@ def _explode(folder: Path, raw: Any, path: tuple, located: yamlfile.Located, key
                 )
             )
             continue
+        if isinstance(spec, list):
+            problems.append(
+                located.problem(
+                    path + (placeholder,),
+                    f"report '{key}': the values of explode placeholder '{placeholder}' are a YAML list",
+                    f'write one comma-separated string, as Reportupdater reads them: {{{placeholder}: "{", ".join(map(str, spec))}"}}',
+                )
+            )
+            continue
         text = _text(spec)
         if "," in text:
             values = [v.strip() for v in text.split(",") if v.strip()]

@@ -16,8 +16,10 @@ import csv
 import datetime as dt
 import io
 import logging
+import os
 import re
 import subprocess
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -113,6 +115,14 @@ def execute(
     `script_env` is the environment of a script report (`hive_cli.on_path`, made once per run);
     by default one is made for this execution.
     """
+    result = _execute(report, engine, start, end, explode, schema, script_env)
+    _check_explode_columns(result, explode, report)
+    return result
+
+
+def _execute(
+    report: Report, engine: Engine, start: dt.date, end: dt.date, explode: Mapping[str, str], schema: Mapping | None, script_env: Mapping[str, str] | None
+) -> Result:
     if report.type == "script":
         if script_env is None:
             with hive_cli.on_path(engine) as env:  # `hive` and `beeline` run its HiveQL on the engine
@@ -130,6 +140,20 @@ def execute(
     except QueryError as exc:
         raise ExecutionError(f"{report.query_file}: query failed: {exc}") from None
     return _normalise(table.column_names, table, printed.rows(table, "hive" if report.type == "hive" else "python"), report)
+
+
+def _check_explode_columns(result: Result, explode: Mapping[str, str], report: Report) -> None:
+    """A result column named like an explode placeholder must hold its value: the table keeps the
+    combination's rows by that column, and other values would never be replaced by a rerun."""
+    for key, value in explode.items():
+        if key in result.table.column_names:
+            column = pc.cast(result.table.column(key), pa.string())
+            other = pc.filter(column, pc.invert(pc.fill_null(pc.equal(column, value), False)))
+            if len(other):
+                raise ExecutionError(
+                    f"{report.query_file}: result column {key} holds {other[0].as_py()!r}, but {key} is an explode_by placeholder, here {value!r}"
+                    f" (the table keeps each combination's rows by it: rename the column, or print the placeholder's value)"
+                )
 
 
 def _run_on_database(report: Report, start: dt.date, end: dt.date, explode: Mapping[str, str]) -> Result:
@@ -166,17 +190,29 @@ def _run_script(report: Report, start: dt.date, end: dt.date, explode: Mapping[s
 
 
 def _run(argv: list[str], cwd: Path, env: Mapping[str, str]) -> subprocess.CompletedProcess[bytes]:
-    """`subprocess.run(argv, capture_output=True, timeout=SCRIPT_TIMEOUT)`, without its wait for the exit,
-    which polls with sleeps when given a timeout (most of a short script's time): `_WATCHDOG` kills it instead."""
-    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd, env=env) as proc:
-        _WATCHDOG.watch(proc, SCRIPT_TIMEOUT)
-        try:
-            stdout, stderr = proc.communicate()
-        finally:
-            expired = _WATCHDOG.forget(proc)
-    if expired:
-        raise subprocess.TimeoutExpired(argv, SCRIPT_TIMEOUT)
-    return subprocess.CompletedProcess(argv, proc.returncode, stdout, stderr)
+    """`subprocess.run(argv, capture_output=True, timeout=SCRIPT_TIMEOUT)`, leaner: stderr goes to an
+    anonymous file so stdout is read to its end without a poll loop, and `_WATCHDOG` kills a script
+    that runs too long instead of a timed wait (which polls with sleeps, most of a short script's time)."""
+    with _anonymous_file() as stderr:
+        with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=stderr, cwd=cwd, env=env) as proc:
+            _WATCHDOG.watch(proc, SCRIPT_TIMEOUT)
+            try:
+                assert proc.stdout is not None
+                stdout = proc.stdout.read()
+                proc.wait()
+            finally:
+                expired = _WATCHDOG.forget(proc)
+        if expired:
+            raise subprocess.TimeoutExpired(argv, SCRIPT_TIMEOUT)
+        stderr.seek(0)
+        return subprocess.CompletedProcess(argv, proc.returncode, stdout, stderr.read() if proc.returncode else b"")
+
+
+def _anonymous_file() -> io.FileIO:
+    """A file with no name, gone when closed (a memfd on Linux)."""
+    if hasattr(os, "memfd_create"):
+        return io.FileIO(os.memfd_create("script-stderr", os.MFD_CLOEXEC), "w+")
+    return tempfile.TemporaryFile(buffering=0)
 
 
 class _Watchdog:
@@ -221,20 +257,62 @@ class _Watchdog:
 _WATCHDOG = _Watchdog()
 
 
+_INTEGER = re.compile(r"-?(0|[1-9][0-9]{0,17})")
+_NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?|-?(inf|infinity|nan)", re.IGNORECASE)
+"""How a number is printed. Anything else Arrow would read as one (`0042`, `12e3`, `0x1F`, `+1`, ` 1`) is a code: kept as text."""
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+_NOT_WORDS = frozenset({"true", "false", "inf", "infinity", "nan"})  # Arrow reads these as booleans and doubles
+_NULLS = ("", "NULL")
+
+
 def _typed(header: list[str], rows: list[list[str]]) -> pa.Table:
-    """The typed copy of a script's text rows (Arrow's CSV type inference; the date column as text; `NULL` and empty as no value, but an empty text stays '')."""
+    """The typed copy of a script's text rows: Arrow's CSV type inference, the date column as text,
+    `NULL` and empty as no value (but an empty text stays '').
+
+    Columns of plain integers and of plain words are typed directly (what Arrow would infer, much
+    faster on the few rows of one interval); a table with any other column goes through Arrow.
+    """
+    names = [f"c{i}" for i in range(len(header))]
     if not rows:
-        return pa.table({f"c{i}": pa.array([], pa.string()) for i in range(len(header))})
+        return pa.table({name: pa.array([], pa.string()) for name in names})
+    columns = list(zip(*rows))
+    arrays = [pa.array(columns[0], pa.string())]
+    for values in columns[1:]:
+        array = _plain(values)
+        if array is None:
+            return _inferred(names, rows)
+        arrays.append(array)
+    return pa.table(arrays, names=names)
+
+
+def _plain(values: tuple[str, ...]) -> pa.Array | None:
+    """The column typed as Arrow's inference would, when it holds only plain integers or only plain words; else None."""
+    present = [v for v in values if v not in _NULLS]
+    if not present:
+        return None
+    if all(_INTEGER.fullmatch(v) for v in present):
+        return pa.array([None if v in _NULLS else int(v) for v in values], pa.int64())
+    if all(_WORD.fullmatch(v) and v.lower() not in _NOT_WORDS for v in present):
+        return pa.array([None if v == "NULL" else v for v in values], pa.string())
+    return None
+
+
+def _inferred(names: list[str], rows: list[list[str]]) -> pa.Table:
+    """`_typed` by Arrow's CSV reader."""
     buffer = io.StringIO()
     csv.writer(buffer, delimiter="\t", lineterminator="\n").writerows(rows)
-    options = pacsv.ReadOptions(column_names=[f"c{i}" for i in range(len(header))])
+    options = pacsv.ReadOptions(column_names=names)
     parse = pacsv.ParseOptions(delimiter="\t", newlines_in_values=True)
     # `NULL` is how the Hive CLI and beeline print a NULL: no value in the typed copy (the TSV keeps the text).
-    convert = pacsv.ConvertOptions(strings_can_be_null=False, null_values=["", "NULL"], column_types={"c0": pa.string()})
+    convert = pacsv.ConvertOptions(strings_can_be_null=False, null_values=list(_NULLS), column_types={"c0": pa.string()})
     table = pacsv.read_csv(io.BytesIO(buffer.getvalue().encode("utf-8")), read_options=options, parse_options=parse, convert_options=convert)
     for i, column in enumerate(table.columns):
-        if i and pa.types.is_string(column.type):
-            table = table.set_column(i, table.field(i), pc.if_else(pc.equal(column, "NULL"), pa.scalar(None, pa.string()), column))
+        if not i:
+            continue
+        if (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)) and not all(row[i] in _NULLS or _NUMBER.fullmatch(row[i]) for row in rows):
+            column = pa.chunked_array([pa.array([row[i] for row in rows], pa.string())])  # codes such as 0042 keep their text
+        if pa.types.is_string(column.type):
+            table = table.set_column(i, table.field(i).with_type(pa.string()), pc.if_else(pc.equal(column, "NULL"), pa.scalar(None, pa.string()), column))
     return table
 
 
@@ -251,6 +329,8 @@ def _normalise(header: list[str], table: pa.Table, text: list[list[str | None]],
     try:
         if pa.types.is_timestamp(first.type):
             first = pc.cast(first, pa.date32())
+        elif pa.types.is_string(first.type) and (dates := _iso_dates(first)) is not None:
+            first = dates
         elif not pa.types.is_date32(first.type):
             first = pc.cast(pc.strptime(pc.utf8_slice_codeunits(pc.cast(first, pa.string()), 0, 10), format="%Y-%m-%d", unit="s"), pa.date32())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
@@ -259,3 +339,18 @@ def _normalise(header: list[str], table: pa.Table, text: list[list[str | None]],
         raise ExecutionError(f"{report.query_file}: the first column (the date) is empty in {first.null_count} row(s)")
     table = table.set_column(0, "dt", first)
     return Result(header, table, text)
+
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_dates(column: pa.ChunkedArray) -> pa.Array | None:
+    """The dates of a text column whose every value starts with a valid `YYYY-MM-DD`, or None (then Arrow's strptime decides)."""
+    try:
+        return pa.array([dt.date.fromisoformat(v[:10]) if _ISO_DATE.match(v) else _not_a_date() for v in column.to_pylist()], pa.date32())
+    except (TypeError, ValueError):
+        return None
+
+
+def _not_a_date() -> dt.date:
+    raise ValueError

@@ -38,6 +38,8 @@ from metrics.reports.writer import FLUSH_SECONDS, Outcome, Writer
 log = logging.getLogger(__name__)
 
 MAX_WORKERS = 16
+MAX_FAILED_LINES = 20
+"""Failed intervals the summary lists one a line; the rest are counted."""
 AHEAD = 256
 """Executions each worker may run ahead of the writer, so that the pool keeps going while a batch is written."""
 
@@ -53,6 +55,8 @@ class RunSummary:
     outcomes: list[Outcome] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    waiting_on: dict[str, set[str]] = field(default_factory=dict)
+    """Per report, the depends_on tables its waiting intervals wait for."""
     points_queued: int = 0
     points_sent: int = 0
     graphite_error: str | None = None
@@ -78,19 +82,23 @@ class RunSummary:
             waiting = sum(o.status == "waiting" for o in outcomes)
             out.append(
                 f"{report}: {len(ok)} interval(s) ok, {failed} failed, {sum(o.rows for o in ok)} row(s)"
-                + (f", {waiting} waiting for depends_on tables" if waiting else "")
+                + (f", {waiting} waiting for depends_on tables ({', '.join(sorted(self.waiting_on.get(report, ())))})" if waiting else "")
             )
         for report, reason in self.skipped:
             out.append(f"{report}: skipped ({reason})")
-        for o in self.failed:
+        for o in self.failed[:MAX_FAILED_LINES]:
             combo = ",".join(f"{k}={v}" for k, v in sorted(o.explode.items()))
             out.append(f"FAILED {o.report}{' [' + combo + ']' if combo else ''} {o.interval.start}: {o.error}")
+        if len(self.failed) > MAX_FAILED_LINES:
+            out.append(
+                f"... and {len(self.failed) - MAX_FAILED_LINES} more failed interval(s): `metrics status` and the run log (metrics.report_runs) list them all"
+            )
         if self.points_queued or self.points_sent:
             out.append(f"graphite: {self.points_queued} point(s) queued, {self.points_sent} sent")
         if self.graphite_error:
             out.append(f"FAILED graphite: {self.graphite_error} (points stay in the outbox for the next run)")
         counts = {status: sum(o.status == status for o in self.outcomes) for status in ("ok", "failed", "waiting")}
-        done = counts["ok"] + counts["failed"]
+        done = counts["ok"] + counts["failed"] + counts["waiting"]
         out.append(
             f"{done} interval(s) in {self.seconds:.1f} s ({counts['ok']} ok, {counts['failed']} failed, {counts['waiting']} waiting):"
             f" {'ok' if self.ok else 'with failures'}"
@@ -142,7 +150,7 @@ def update_reports(
             catalogue=catalogue,
             flush_seconds=flush_seconds,
         )
-        sources = Sources(engine.warehouse)
+        sources = Sources(engine.warehouse, engine)
         work: list[Unit] = []
         for report in config.reports:
             if only and report.key not in only:
@@ -155,6 +163,13 @@ def update_reports(
             work += units(report, selection.todo)
             for combo, waiting in selection.waiting:
                 writer.wait(report, combo, waiting, selection.logged_waiting[explode_key(combo)])
+                summary.waiting_on.setdefault(report.key, set()).update(sources.lacking(report.depends_on, waiting))
+            log.info(
+                "%s: %d interval(s) due, %d waiting for depends_on tables",
+                report.key,
+                sum(len(i) for _, i in selection.todo),
+                sum(len(i) for _, i in selection.waiting),
+            )
         with _progress(progress, sum(len(u.intervals) for u in work)) as advance, hive_cli.on_path(engine) as script_env:
             executor = Executor(engine, sql_schema(engine), script_env)
             try:
@@ -215,13 +230,22 @@ class _progress:
     def __enter__(self) -> Callable[[int], None]:
         if not self.enabled:
             return lambda n: None
-        from rich.progress import Progress
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-        self.bar = Progress(transient=True)
+        columns = (TextColumn("intervals"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(), TimeElapsedColumn(), TimeRemainingColumn())
+        self.bar = Progress(*columns, transient=True)
         self.bar.start()
+        # Log lines go above the bar (through the proxy rich put on sys.stderr), not into it.
+        self.handlers = [
+            (handler, handler.setStream(sys.stderr))
+            for handler in logging.getLogger().handlers
+            if type(handler) is logging.StreamHandler and handler.stream is sys.__stderr__
+        ]
         task = self.bar.add_task("intervals", total=self.total)
         return lambda n: self.bar.advance(task, n)
 
     def __exit__(self, *exc: object) -> None:
         if self.enabled:
+            for handler, stream in self.handlers:
+                handler.setStream(stream)
             self.bar.stop()

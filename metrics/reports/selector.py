@@ -17,6 +17,9 @@ import itertools
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
+from sqlglot import exp
+
+from metrics.engines import Engine
 from metrics.reports import reruns as reruns_mod
 from metrics.reports.config import Report
 from metrics.reports.intervals import Interval, contiguous_runs, due_intervals
@@ -58,10 +61,13 @@ class Sources:
     A day is there when the table has its partition: `dt=DAY`, or `year/month/day=DAY`, and with
     an `hour` key its last hour, `hour=23` (data lands in order: the day is complete). A table
     missing from the warehouse has no day; one with another layout (or none) counts as complete.
+    In `write_mode: sql` a table the engine manages (a report's, written through it) has the days
+    of its `dt` column.
     """
 
-    def __init__(self, warehouse: Warehouse):
+    def __init__(self, warehouse: Warehouse, engine: Engine | None = None):
         self.warehouse = warehouse
+        self.engine = engine
         self._days: dict[str, set[dt.date] | None] = {}
 
     def days(self, table: str) -> set[dt.date] | None:
@@ -74,7 +80,7 @@ class Sources:
         schema, name = table.split(".", 1)
         info = self.warehouse.info(schema, name)
         if info is None:
-            return set()
+            return self._managed(schema, name)
         keys = list(info.partition_by)
         if keys == ["dt"]:
             return {dt.date.fromisoformat(p["dt"]) for p in self.warehouse.partitions(info)}
@@ -89,6 +95,32 @@ class Sources:
             except ValueError:
                 continue  # not a date: not a day of the table
         return days
+
+    def _managed(self, schema: str, name: str) -> set[dt.date] | None:
+        """The days of a table the engine itself writes (`write_mode: sql`), from its `dt` column; none when it has no such table."""
+        if self.engine is None or self.engine.write_mode != "sql":
+            return set()
+        columns = self.engine.columns(schema, name)
+        if not columns:
+            return set()
+        if "dt" not in columns:
+            return None
+        query = exp.select(exp.column("dt", quoted=True)).distinct().from_(exp.table_(name, db=schema, quoted=True))
+        return set(self.engine.query(query.sql(self.engine.dialect), dialect=self.engine.dialect).column(0).to_pylist())
+
+    def lacking(self, tables: Sequence[str], intervals: Sequence[Interval]) -> set[str]:
+        """The tables that hold back some of `intervals`, each with why (`not in the warehouse`, or how many days it lacks)."""
+        out = set()
+        for table in tables:
+            days = self.days(table)
+            if days is None:
+                continue
+            missing = {i.start + dt.timedelta(days=n) for i in intervals for n in range((i.end - i.start).days)} - days
+            if not days:
+                out.add(f"{table}: not in the warehouse")
+            elif missing:
+                out.add(f"{table}: {len(missing)} day(s) missing")
+        return out
 
     def ready(self, tables: Sequence[str], interval: Interval) -> bool:
         """Whether every table has every day of the interval."""

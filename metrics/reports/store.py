@@ -24,7 +24,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from metrics.engines import Engine
-from metrics.warehouse import Warehouse, partition_path
+from metrics.warehouse import Warehouse, arrow_type, partition_path
 
 SCHEMA = "metrics"
 RUN_LOG = "report_runs"
@@ -115,6 +115,11 @@ class Store:
             self.tables.replace(table, results, replaced)
         return results.num_rows
 
+    def column_types(self, table: str) -> dict[str, pa.DataType] | None:
+        """The types of the table's columns, when it exists and this store keeps it in the warehouse folder (None otherwise)."""
+        info = self.engine.warehouse.info(SCHEMA, table) if self.engine.write_mode != "sql" else None
+        return {name: arrow_type(kind) for name, kind in info.columns.items()} if info is not None else None
+
     def declare(self, table: str, schema: pa.Schema) -> None:
         """Create the table from a result's columns even before it has rows (dashboards need it)."""
         with self._lock(table):
@@ -143,6 +148,14 @@ class Store:
         out: dict[str, dict[dt.date, str]] = {}
         for key, start, status in zip(table.column("explode").to_pylist(), table.column("interval_start").to_pylist(), table.column("status").to_pylist()):
             out.setdefault(key, {})[start] = status
+        return out
+
+    def latest(self, folder: str, report: str) -> dict[str, dict[dt.date, LogEntry]]:
+        """explode key -> interval start -> the latest run-log entry (status, error, finished_at), from the run log."""
+        table = self.tables.read_log(folder, report).sort_by([("finished_at", "ascending")])
+        out: dict[str, dict[dt.date, LogEntry]] = {}
+        for row in table.select([n for n in RUN_LOG_SCHEMA.names if n != "run_id"]).to_pylist():
+            out.setdefault(row["explode"], {})[row["interval_start"]] = LogEntry(**row)
         return out
 
 

@@ -15,6 +15,7 @@ be written is written again one result at a time, so a failure stays with its ow
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import logging
 import time
@@ -25,10 +26,11 @@ from typing import Mapping, Sequence
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from metrics import redact
 from metrics.graphite_paths import expand
 from metrics.reports import graphite as graphite_out, tsv
 from metrics.reports.config import Report
-from metrics.reports.execute import Computed, Result
+from metrics.reports.execute import Computed, ExecutionError, Result
 from metrics.reports.intervals import Interval
 from metrics.reports.selector import Unit
 from metrics.reports.store import LogEntry, Store, explode_key
@@ -151,7 +153,15 @@ class Writer:
                 return
             log.debug("write failed", exc_info=True)
             unit = items[0].unit
-            self._record(unit.report, unit.explode, unit.intervals, "failed", {}, items[0].seconds, f"writing results failed: {type(exc).__name__}: {exc}")
+            self._record(
+                unit.report,
+                unit.explode,
+                unit.intervals,
+                "failed",
+                {},
+                items[0].seconds,
+                str(exc) if isinstance(exc, ExecutionError) else f"writing results failed: {type(exc).__name__}: {exc}",
+            )
             return
         share = (time.perf_counter() - started) / len(items)
         for item, per_interval in zip(items, counts):
@@ -177,6 +187,8 @@ class Writer:
             pieces.append(_with_explode(result.table, unit.explode))
             piece_dates.append(dates)
             combos.setdefault(key, set()).update(replaced)
+        if report.type == "script":
+            pieces = _one_type_per_column(pieces, [result for _, result in _results(items)], self.store.column_types(report.table))
         table = pa.concat_tables(pieces, promote_options="permissive") if len(pieces) > 1 else pieces[0]
         if report.type != "script" and not table.num_rows:
             self.store.declare(report.table, normalize(table).schema)  # an engine's empty result still has types
@@ -237,17 +249,55 @@ class Writer:
     def _record(
         self, report: Report, explode: dict[str, str], batch: Sequence[Interval], status: str, rows: Mapping[dt.date, int], seconds: float, error: str | None
     ) -> None:
+        error = redact.mask_text(error) if error else error  # the run log, the summary and the log: no secret
         for interval in batch:
             outcome = Outcome(report.key, explode, interval, status, rows.get(interval.start, 0), seconds / len(batch), error)
             self.outcomes.append(outcome)
             self.store.log(LogEntry(self.folder, report.key, explode_key(explode), interval.start, interval.end, status, outcome.rows, outcome.seconds, error))
             if error:
-                log.error("%s %s %s: %s", report.key, explode or "", interval.start, error)
+                log.info("failed: %s %s %s: %s", report.key, explode or "", interval.start, error)  # the summary lists it too
 
 
 def _results(items: list[Computed]) -> list[tuple[Unit, Result]]:
     """The units and results of executions that succeeded (the writer is given no others)."""
     return [(item.unit, item.result) for item in items if item.result is not None]
+
+
+def _one_type_per_column(pieces: list[pa.Table], results: list[Result], table: Mapping[str, pa.DataType] | None) -> list[pa.Table]:
+    """A script's results typed alike: a column that is text in one result (or in the table) is text
+    in all, from what the script printed (its type is inferred per result, and a column of codes may
+    print `123` one day and `a1f` the next). A column the table holds as numbers cannot take text."""
+    types: dict[str, set[pa.DataType]] = {}
+    for result in results:
+        for field in result.table.schema:
+            if field.name != "dt" and not pa.types.is_null(field.type):
+                types.setdefault(field.name, set()).add(field.type)
+    text = {name for name, kinds in types.items() if pa.string() in kinds and len(kinds) > 1}
+    text |= {name for name, kinds in types.items() if table and table.get(name) == pa.string() and kinds != {pa.string()}}
+    for name in sorted(n for n, kinds in types.items() if pa.string() in kinds):
+        held = table.get(name) if table else None
+        if held is not None and held != pa.string() and not pa.types.is_null(held):
+            example = next(
+                r.text[i][r.table.column_names.index(name) - 1]
+                for r in results
+                for i in range(r.table.num_rows)
+                if r.table.schema.field(name).type == pa.string()
+            )
+            raise ExecutionError(
+                f"column {name} of the table holds {held} values, and the script printed {example!r} in it (print numbers in that column,"
+                " or, to keep it as text, remove the table and recompute its dates with `metrics rerun-reports`)"
+            )
+    if not text:
+        return pieces
+    out = []
+    for piece, result in zip(pieces, results):
+        for name in sorted(text):
+            if name in result.table.column_names and result.table.schema.field(name).type != pa.string():
+                index = result.table.column_names.index(name)
+                values = [None if row[index - 1] == "NULL" else row[index - 1] for row in result.text]
+                piece = piece.set_column(piece.column_names.index(name), pa.field(name, pa.string()), pa.array(values, pa.string()))
+        out.append(piece)
+    return out
 
 
 def _with_explode(table: pa.Table, explode: Mapping[str, str]) -> pa.Table:
@@ -259,5 +309,10 @@ def _with_explode(table: pa.Table, explode: Mapping[str, str]) -> pa.Table:
 
 
 def _rows_per_interval(unit: Unit, result: Result) -> dict[dt.date, int]:
-    days = result.table.column("dt")
-    return {i.start: pc.sum(pc.and_(pc.greater_equal(days, pa.scalar(i.start)), pc.less(days, pa.scalar(i.end)))).as_py() or 0 for i in unit.intervals}
+    counts = dict.fromkeys((i.start for i in unit.intervals), 0)
+    starts = [i.start for i in unit.intervals]
+    for day in result.table.column("dt").to_pylist():
+        at = bisect.bisect_right(starts, day) - 1
+        if at >= 0 and day < unit.intervals[at].end:
+            counts[starts[at]] += 1
+    return counts

@@ -238,3 +238,20 @@ def test_cli_builds_into_a_folder(tmp_path: Path) -> None:
     assert board["templating"]["list"][0]["current"]["value"] == "gr1"
     assert "uid: gr1" in (tmp_path / "provisioning" / "datasources" / "graphite.yaml").read_text()
     assert "type: file" in (tmp_path / "provisioning" / "dashboards" / "metrics.yaml").read_text()
+
+
+def test_graphite_credentials_are_left_to_the_environment_of_grafana(tmp_path: Path) -> None:
+    import yaml
+
+    url = "http://reader:graphite-canary-7@graphite.example:8080/render"
+    result = CliRunner().invoke(main, ["--catalogue", str(CATALOGUE), "build", "grafana", "--out", str(tmp_path), "--graphite-url", url])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "provisioning" / "datasources" / "graphite.yaml").read_text()
+    assert "graphite-canary-7" not in text
+    (source,) = yaml.safe_load(text)["datasources"]
+    assert source["url"] == "http://graphite.example:8080/render" and source["basicAuth"] is True and source["basicAuthUser"] == "reader"
+    assert source["secureJsonData"] == {"basicAuthPassword": "${GRAPHITE_PASSWORD}"}  # Grafana interpolates it when it provisions
+    refused = CliRunner().invoke(
+        main, ["--catalogue", str(CATALOGUE), "build", "grafana", "--out", str(tmp_path), "--graphite-url", "http://g/?token=tok-canary"]
+    )
+    assert refused.exit_code != 0 and "tok-canary" not in refused.output and "--graphite-url: the Graphite URL http://g/?token=XXXXXXXXXX" in refused.output

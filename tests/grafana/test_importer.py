@@ -221,3 +221,12 @@ def test_a_dashboard_never_imported_by_us_needs_force(grafana: FakeGrafana, boar
     grafana.live["metrics-codemirror"] = 1
     with pytest.raises(GrafanaError, match="never imported by this tool"):
         import_dashboards(grafana.url, [board], token="s3cret")
+
+
+def test_a_url_holding_a_secret_is_refused_and_never_shown(board: Path) -> None:
+    for url in ("http://admin:url-canary-1@127.0.0.1:9", "https://grafana.example/?auth_token=url-canary-2"):
+        with pytest.raises(GrafanaError, match="holds a secret") as refused:
+            import_dashboards(url, [board], token="t")
+        assert "url-canary" not in str(refused.value) and "XXXXXXXXXX" in str(refused.value)
+        result = CliRunner().invoke(main, ["import", "grafana", "--url", url, str(board)], env={"GRAFANA_TOKEN": "token-canary"})
+        assert result.exit_code != 0 and "canary" not in result.output

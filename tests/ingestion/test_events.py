@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import signal
+import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
@@ -19,7 +21,7 @@ from metrics.cli import main
 from metrics.engines import open_engine
 from metrics.problems import InputError
 from metrics.warehouse import Warehouse
-from tests.conftest import SHARED
+from tests.conftest import ROOT, SHARED
 from tests.ingestion.conftest import read_events_both
 
 DAY = dt.date(2026, 11, 3)
@@ -104,6 +106,7 @@ def test_every_kind_of_bad_event_is_quarantined(warehouse: Warehouse, tmp_path: 
         ("future_dt", "future"),
         ("wrong_stream", "does not take schema"),
         ("bad_date_time", "must be date-time"),
+        ("nested_too_deep", "nested too deeply"),
     ]:
         assert needle in reasons[list(bad).index(kind)], (kind, reasons)
 
@@ -306,3 +309,80 @@ def test_a_schema_whose_id_disagrees_with_its_place_is_refused(tmp_path: Path) -
     with pytest.raises(InputError) as raised:
         Registry(root)
     assert "1.0.1.json" in str(raised.value) and "set $id to /test/Things/1.0.1" in str(raised.value)
+
+
+@pytest.mark.parametrize("depth", [600, 1100, 100_000])
+def test_an_event_nested_deeper_than_the_decoder_is_one_quarantined_line(warehouse: Warehouse, tmp_path: Path, depth: int) -> None:
+    root = tmp_path / "schemas"
+    write_schema(root, thing_schema("1.0.0", {"a": {"type": "string"}}))  # `event` takes any other key, of any depth
+    good = [thing("1.0.0", f"2026-11-03T07:00:{s:02d}Z", a=str(s)) for s in range(40)]
+    deep = thing("1.0.0", "2026-11-03T07:01:00Z", a="deep").replace('"a": "deep"', '"a": "deep", "free": ' + "[" * depth + "]" * depth)
+    path = tmp_path / "deep.json"
+    path.write_text("\n".join(good[:20] + [deep] + good[20:]) + "\n", "utf-8")
+    summary = events.load(warehouse, [path], registry=Registry(root), now=NOW)
+    assert summary.read == 41 == summary.stored + summary.quarantined
+    with open_engine(warehouse) as engine:
+        rows = engine.query("SELECT line, reason FROM quarantine.events").to_pylist()
+        stored = engine.query("SELECT event.a AS a FROM event.things").to_pylist()
+    if depth < 900:  # decoded: valid (the free key is not a column), stored without it
+        assert (summary.stored, rows) == (41, [])
+    else:
+        assert summary.stored == 40 and rows == [{"line": 21, "reason": rows[0]["reason"]}] and "nested too deeply" in rows[0]["reason"]
+    assert sorted(r["a"] for r in stored) == sorted([str(s) for s in range(40)] + (["deep"] if depth < 900 else []))
+
+
+def test_the_next_load_removes_what_a_killed_load_left(warehouse: Warehouse, tmp_path: Path) -> None:
+    """A writer killed between writing its temporary file and renaming it (a real SIGKILL of a real process)."""
+    path = generate.write_events(tmp_path / "a.json", generate.codemirror_events(3, DAY, sessions_per_day=300))
+    events.load(warehouse, [path], now=NOW)
+    target = sorted(warehouse.table_dir("event", "codemirrorusage").glob("*/*/*/*/part-*.parquet"))[0]
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_WRITER, str(target.with_name("part-killed.parquet"))], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    live = subprocess.Popen(
+        [sys.executable, "-c", LIVE_WRITER, str(target.with_name("part-live.parquet"))], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    try:
+        assert live.stdout is not None and live.stdout.readline().strip() == b"writing"
+        left = sorted(p.name for p in target.parent.glob(".part-*.tmp"))
+        assert len(left) == 2 and any(f".{live.pid}-" in name for name in left)
+        events.load(warehouse, [generate.write_events(tmp_path / "b.json", generate.codemirror_events(4, DAY, sessions_per_day=300))], now=NOW)
+        assert [p.name for p in target.parent.glob(".part-*.tmp")] == [name for name in left if f".{live.pid}-" in name]  # the live one stays
+    finally:
+        live.communicate(b"done\n", timeout=60)
+    assert live.returncode == 0 and target.with_name("part-live.parquet").read_bytes() == b"live"
+    assert list(target.parent.glob(".part-*.tmp")) == []
+
+
+KILLED_WRITER = """
+import os, signal, sys
+from metrics import atomic
+with atomic.temporary(sys.argv[1]) as tmp:
+    tmp.write_bytes(b"half a file")
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+LIVE_WRITER = """
+import sys
+from metrics import atomic
+with atomic.temporary(sys.argv[1]) as tmp:
+    tmp.write_bytes(b"live")
+    print("writing", flush=True)
+    sys.stdin.readline()
+"""
+
+
+def test_schemas_too_deep_or_pointing_outside_are_refused(tmp_path: Path) -> None:
+    root = tmp_path / "schemas"
+    node: dict = {"type": "string"}
+    for _ in range(60):
+        node = {"type": "object", "properties": {"a": node}}
+    path = write_schema(root, thing_schema("1.0.0", {"a": node}))
+    with pytest.raises(InputError, match="nested too deeply"):
+        Registry(root)
+    path.write_text(json.dumps(thing_schema("1.0.0", {"a": {"$ref": "http://127.0.0.1:9/elsewhere.json"}})), "utf-8")
+    with pytest.raises(InputError, match="points outside the schema"):
+        Registry(root)
+    path.write_text('{"a": ' * 100_000 + "1" + "}" * 100_000, "utf-8")
+    with pytest.raises(InputError, match="nested too deeply to read"):
+        Registry(root)

@@ -132,3 +132,38 @@ def test_real_sample_loads_every_line(warehouse: Warehouse, tmp_path: Path) -> N
     assert {(r["year"], r["month"], r["day"], r["hour"]) for r in table.to_pylist()} == {(2024, 8, 3, 6)}
     # the uncompressed sample loads as well (gzip is recognised by its bytes, not the name)
     assert pageviews.load(warehouse, [SAMPLE]).stored == 1000
+
+
+def test_a_count_beyond_bigint_is_one_quarantined_line(warehouse: Warehouse, tmp_path: Path) -> None:
+    good = generate.pageview_lines(9, HOUR, 3000)
+    lines = good[:1000] + [f"en Big {1 << 63} 10", f"en Big 1 {10**30}", f"en Small {(1 << 63) - 1} 0"] + good[1000:]
+    path = generate.write_dump(tmp_path / generate.dump_name(HOUR), lines)
+    summary = pageviews.load(warehouse, [path])
+    assert (summary.read, summary.stored, summary.quarantined) == (len(lines), len(good) + 1, 2)
+    with open_engine(warehouse) as engine:
+        rows = engine.query("SELECT line, raw, reason FROM quarantine.pageviews ORDER BY line").to_pylist()
+        biggest = engine.query("SELECT max(count_views) AS m FROM wmf.pageview_hourly").to_pylist()[0]["m"]
+    assert [(r["line"], r["raw"]) for r in rows] == [(1001, lines[1000]), (1002, lines[1001])]
+    assert "count_views" in rows[0]["reason"] and "BIGINT" in rows[0]["reason"] and "total_response_size" in rows[1]["reason"]
+    assert biggest == (1 << 63) - 1  # the largest BIGINT is a value like any other
+
+
+def test_a_line_that_is_not_utf8_keeps_its_bytes_in_the_quarantine(warehouse: Warehouse, tmp_path: Path) -> None:
+    path = tmp_path / generate.dump_name(HOUR)
+    path.write_bytes(gzip.compress(b"en A 1 0\nde Caf\xe9 2 0\nfr B 3 0\n"))
+    summary = pageviews.load(warehouse, [path])
+    assert (summary.stored, summary.quarantined) == (2, 1)
+    with open_engine(warehouse) as engine:
+        (row,) = engine.query("SELECT line, raw, reason FROM quarantine.pageviews").to_pylist()
+    assert row == {"line": 2, "raw": "de Caf\\xe9 2 0", "reason": "not UTF-8: byte 0xe9 at column 7"}
+
+
+def test_a_carriage_return_inside_a_line_does_not_make_two_rows(warehouse: Warehouse, tmp_path: Path) -> None:
+    # Arrow's reader would end a line at a lone \r; a dump's lines end at \n (or \r\n), as the slow path reads them
+    path = tmp_path / generate.dump_name(HOUR)
+    path.write_bytes(gzip.compress(b"en A 1 0\r\nen B 1 0\rde C 2 0\nfr D 3 0\r"))
+    summary = pageviews.load(warehouse, [path])
+    assert (summary.read, summary.stored, summary.quarantined) == (3, 2, 1)
+    with open_engine(warehouse) as engine:
+        (row,) = engine.query("SELECT line, raw FROM quarantine.pageviews").to_pylist()
+    assert row == {"line": 2, "raw": "en B 1 0\rde C 2 0"}

@@ -96,3 +96,68 @@ def test_api_unknown_indicator_and_refused_connection(warehouse: Warehouse) -> N
             tabular.load_world_bank(warehouse, url, ["NO.SUCH"])
     with pytest.raises(InputError, match="cannot reach the API"):
         tabular.load_world_bank(warehouse, f"http://127.0.0.1:{_free_port()}/v2", ["SP.POP.TOTL"], timeout=2)
+
+
+def test_csv_values_beyond_their_type_are_quarantined_per_line(warehouse: Warehouse, tmp_path: Path) -> None:
+    path = tmp_path / "wide.csv"
+    rows = [
+        "DEU,2020,9223372036854775807",  # the largest bigint: stored
+        "FRA,2020,9223372036854775808",  # 2^63: beyond a 64-bit bigint
+        f"ESP,2020,{10**40}",
+        "ITA,2020,1_000",  # Python would read these; Hive and Trino would not
+        "PRT,2020,\u0661\u0662",  # Arabic-Indic digits
+        "AUT,2020, 12",
+        "BEL,2020,-9223372036854775808",  # the smallest: stored
+    ]
+    path.write_text("country,year,active_editors\n" + "\n".join(rows) + "\n", "utf-8")
+    summary = tabular.load_csv(warehouse, path, "external.editors_by_country", EDITORS, ["year"])
+    assert (summary.read, summary.stored, summary.quarantined) == (7, 2, 5)
+    table = read_both(warehouse, "external", "editors_by_country", ["country"])
+    assert table["active_editors"].to_pylist() == [-(1 << 63), (1 << 63) - 1]
+    with open_engine(warehouse) as engine:
+        rejected = engine.query("SELECT line, raw, reason FROM quarantine.csv ORDER BY line").to_pylist()
+    assert [(r["line"], r["raw"]) for r in rejected] == [(n, rows[n - 2]) for n in (3, 4, 5, 6, 7)]
+    assert "does not fit a 64-bit bigint" in rejected[0]["reason"] and "does not fit" in rejected[1]["reason"]
+    assert all("active_editors" in r["reason"] for r in rejected)
+
+
+def test_csv_line_that_is_not_utf8_is_quarantined_with_its_bytes(warehouse: Warehouse, tmp_path: Path) -> None:
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(b"country,year,active_editors\nDEU,2020,5\nCaf\xe9,2020,7\nFRA,2020,9\n")
+    summary = tabular.load_csv(warehouse, path, "external.editors_by_country", EDITORS, ["year"])
+    assert (summary.read, summary.stored, summary.quarantined) == (3, 2, 1)
+    assert "\ufffd" not in "".join(read_both(warehouse, "external", "editors_by_country", ["country"])["country"].to_pylist())
+    with open_engine(warehouse) as engine:
+        (row,) = engine.query("SELECT line, raw, reason FROM quarantine.csv").to_pylist()
+    assert row == {"line": 3, "raw": "Caf\\xe9,2020,7", "reason": "not UTF-8: byte 0xe9 at column 4"}
+    path.write_bytes(b"country,y\xe9ar,active_editors\nDEU,2020,5\n")
+    with pytest.raises(InputError, match=r"latin1.csv:1:10: the header line is not UTF-8"):
+        tabular.load_csv(warehouse, path, "external.editors_by_country", EDITORS, ["year"])
+
+
+def test_csv_doubles_and_times_beyond_their_range_are_quarantined(warehouse: Warehouse, tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text("a,b,c\n1,1e308,2026-01-01T00:00:00Z\n2,1e309,2026-01-01T00:00:00Z\n3,inf,2026-01-01T00:00:00Z\n4,0,9999-12-31T23:00:00-05:00\n", "utf-8")
+    summary = tabular.load_csv(warehouse, path, "external.x", "a:bigint,b:double,c:timestamp")
+    assert (summary.stored, summary.quarantined) == (2, 2)  # a literal inf is a double, as in Hive; 1e309 overflows to it
+    with open_engine(warehouse) as engine:
+        reasons = [r["reason"] for r in engine.query("SELECT reason FROM quarantine.csv ORDER BY line").to_pylist()]
+    assert "beyond the range of a double" in reasons[0] and "beyond the years" in reasons[1]
+
+
+def test_api_values_beyond_a_column_are_quarantined_per_record(warehouse: Warehouse) -> None:
+    payload = generate.world_bank_records(4, range(2019, 2021), country_count=10)
+    records = payload["SP.POP.TOTL"]
+    first = records[0]
+    odd = [{**first, "value": 10**400}, {**first, "indicator": {"id": "\ud800"}}]
+    faults = {"DEEP": (200, b"[" * 100_000 + b"]" * 100_000), "PAGES": (200, json.dumps([{"page": 1, "pages": "lots"}, []]).encode())}
+    with serve_world_bank({"SP.POP.TOTL": records + odd}, faults=faults) as url:
+        summary = tabular.load_world_bank(warehouse, url, ["SP.POP.TOTL"], per_page=7)
+        with pytest.raises(InputError, match="nested too deeply"):
+            tabular.load_world_bank(warehouse, url, ["DEEP"])
+        with pytest.raises(InputError, match="pages='lots'"):
+            tabular.load_world_bank(warehouse, url, ["PAGES"])
+    assert (summary.read, summary.stored, summary.quarantined) == (len(records) + 2, len(records), 2)
+    with open_engine(warehouse) as engine:
+        rows = engine.query("SELECT raw, reason FROM quarantine.world_bank ORDER BY line").to_pylist()
+    assert "beyond the range of a double" in rows[0]["reason"] and "\\ud800" in rows[1]["raw"]

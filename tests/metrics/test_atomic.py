@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -77,3 +78,21 @@ def test_concurrent_writers_never_leave_a_torn_file(tmp_path: Path) -> None:
     assert seen and all(data in payloads for data in seen)
     assert target.read_bytes() in payloads
     assert [p.name for p in tmp_path.iterdir()] == ["shared.bin"]
+
+
+def test_only_leftovers_of_dead_processes_of_this_host_are_orphans(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    dead_pid = int(gone.stdout)  # exited and reaped: no such process (unless the pid was reused, then kept: never wrong)
+    names = {
+        "dead": f".part-k.parquet.{dead_pid}-{atomic.HOST}.{'0' * 32}.tmp",
+        "alive": f".part-k.parquet.{os.getpid()}-{atomic.HOST}.{'1' * 32}.tmp",
+        "other host": f".part-k.parquet.{dead_pid}-{'f' * 8 if atomic.HOST != 'f' * 8 else '0' * 8}.{'2' * 32}.tmp",
+        "old name": f".part-k.parquet.{'3' * 32}.tmp",
+    }
+    for name in names.values():
+        (tmp_path / name).write_bytes(b"x")
+    assert atomic.remove_orphans(sorted(tmp_path.iterdir())) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(v for k, v in names.items() if k != "dead")

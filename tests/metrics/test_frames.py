@@ -46,7 +46,7 @@ def test_metric_frame_and_normalization(tmp_path: Path) -> None:
     assert whole["toggles_per_editing_sessions"].tolist() == [(32 + 16 + 48 + 16) / (160 + 0 + 64)]  # a ratio of sums, not a mean of ratios
     with pytest.raises(InputError, match="'editing_sessions' is not split by enabled"):
         frames.metric("toggles", normalized=True, by=["enabled"], catalogue=CATALOGUE, warehouse=tmp_path)
-    with pytest.raises(InputError, match="grain is one of period, week, month, all"):
+    with pytest.raises(InputError, match="grain is one of period, day, week, month, year, all"):
         frames.metric("toggles", grain="fortnight", catalogue=CATALOGUE, warehouse=tmp_path)
     with pytest.raises(InputError, match="by takes dimensions of 'toggles': editor, enabled, wiki"):
         frames.metric("toggles", by=["country"], catalogue=CATALOGUE, warehouse=tmp_path)

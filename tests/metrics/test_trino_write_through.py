@@ -151,3 +151,21 @@ def test_one_catalog_one_write_mode(lake, tmp_path: Path) -> None:
     with open_engine(lake["local"], "trino", lake["uri"], write_mode="sql") as trino:
         with pytest.raises(MetricsError, match="external table over files"):
             trino.replace_rows("event", "codemirrorusage", pa.table({"wiki": ["x"]}), "year", {2026: None})
+
+
+def test_depends_on_sees_the_days_of_a_table_written_through_trino(lake, tmp_path: Path) -> None:
+    """A report that depends on another report's table, both written through Trino: the days that
+    table has are done, the later ones wait (they are not in any folder the runner could list)."""
+    with open_engine(lake["local"], "trino", lake["uri"], write_mode="sql") as trino:
+        table = next(t for t in sorted(trino.tables("metrics")) if t != "report_runs" and "dt" in trino.columns("metrics", t))
+        last = max(trino.query(f'SELECT DISTINCT dt FROM "metrics"."{table}"', dialect="trino").column(0).to_pylist())
+        q = tmp_path / "after"
+        q.mkdir()
+        start = last - dt.timedelta(days=2)
+        (q / "config.yaml").write_text(f"reports:\n  after: {{granularity: days, starts: {start}, depends_on: [metrics.{table}]}}\n")
+        (q / "after.sql").write_text(f"SELECT DATE '{{from_date}}' AS date, count(*) AS n FROM metrics.{table} WHERE dt = DATE '{{from_date}}'\n")
+        now = dt.datetime.combine(last + dt.timedelta(days=3), dt.time(12))
+        summary = update_reports(q, trino, tmp_path / "out", graphite=False, now=now)
+    assert summary.ok, summary.lines()
+    status = {o.interval.start: o.status for o in summary.outcomes}
+    assert status == {start + dt.timedelta(days=n): "ok" if n <= 2 else "waiting" for n in range(5)}

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from metrics import catalogue as catalogue_mod
+from metrics.errors import MetricsError
 from metrics.problems import InputError
 from superset_assets import versions
 from superset_assets.bundle import BundleError, build_bundle, check_files, kind_of, read_zip
@@ -87,6 +88,20 @@ def test_database_is_read_only_duckdb_without_password() -> None:
     masked, had = mask_password("trino://user:secret@host:8080/hive")
     assert had and "secret" not in masked and masked == "trino://user:XXXXXXXXXX@host:8080/hive"
     assert "engine_params" not in database_yaml("trino://user@host:8080/hive")["extra"]
+
+
+def test_a_password_in_the_query_string_is_masked_where_superset_takes_it_back() -> None:
+    # Superset's import puts the `passwords` field back into a URI whose userinfo password is its mask
+    masked, had = mask_password("postgresql://u@db/x?sslmode=require&password=pw-canary")
+    assert had and masked == "postgresql://u:XXXXXXXXXX@db/x?sslmode=require"
+    assert database_yaml("postgresql://u@db/x?password=pw-canary")["sqlalchemy_uri"] == "postgresql://u:XXXXXXXXXX@db/x"
+    for uri, message in [
+        ("postgresql://u@db/x?token=tok-canary", "secret query parameter 'token'"),
+        ("postgresql://u:a@db/x?password=pw-canary", "password twice"),
+    ]:
+        with pytest.raises(MetricsError, match=message) as refused:
+            mask_password(uri)
+        assert "canary" not in str(refused.value)
 
 
 def test_virtual_dataset_joins_toggles_and_sessions_on_shared_keys(cat) -> None:

@@ -409,7 +409,7 @@ def test_a_killed_run_keeps_what_it_logged_and_the_next_computes_the_rest(tmp_pa
         assert update_reports(whole / "toy", engine, whole / "out", now=NOW, graphite=False).ok
         whole_rows = engine.query("SELECT wiki, dt, day FROM metrics.toy_slow ORDER BY wiki, dt").to_pylist()
     assert resumed_rows == whole_rows and len(whole_rows) == 44
-    assert whole_rows[0] == {"wiki": "dewiki", "dt": D(2026, 11, 1), "day": 1}
+    assert whole_rows[0] == {"wiki": "dewiki", "dt": D(2026, 11, 1), "day": "01"}  # zero-padded: kept as printed
     for wiki in ("enwiki", "dewiki"):
         assert (killed / f"out/slow/{wiki}.tsv").read_bytes() == (whole / f"out/slow/{wiki}.tsv").read_bytes()
     assert (whole / "out/slow/enwiki.tsv").read_bytes().startswith(b"date\twiki\tday\r\n2026-11-01\tenwiki\t01\r\n2026-11-02\tenwiki\t02\r\n")
@@ -444,7 +444,7 @@ def test_depends_on_waits_for_the_source_partitions(tmp_path: Path) -> None:
         assert [d for d in range(15, 23) if status[("waits", d)] == "ok"] == [15, 16, 17, 18, 19]
         assert [d for d in range(15, 23) if status[("waits", d)] == "waiting"] == [20, 21, 22]
         assert all(status[("plain", d)] == "ok" for d in range(15, 23))  # without depends_on: Reportupdater's rule
-        assert "waits: 5 interval(s) ok, 0 failed, 5 row(s), 3 waiting for depends_on tables" in first.lines()
+        assert "waits: 5 interval(s) ok, 0 failed, 5 row(s), 3 waiting for depends_on tables (event.src: 3 day(s) missing)" in first.lines()
         assert (tmp_path / "out/waits.tsv").read_text().splitlines()[-1] == "2026-11-19\t2"
 
         again = update_reports(q, engine, tmp_path / "out", now=NOW, graphite=False)
@@ -461,3 +461,79 @@ def test_depends_on_waits_for_the_source_partitions(tmp_path: Path) -> None:
             " GROUP BY 1 ORDER BY 1"
         ).to_pylist()
         assert [r["s"] for r in log] == [["waiting", "ok"], ["waiting", "ok"], ["waiting"]]
+
+
+CODES_SCRIPT = """#!/bin/sh
+# a code column: digits on some days, digits with a leading zero or an exponent on others
+case "$1" in
+  2026-11-20) code=0042 ;;
+  2026-11-21) code=12e3 ;;
+  *) code=${1##*-}7 ;;
+esac
+printf 'date\\tcode\\tn\\n%s\\t%s\\t1\\n' "$1" "$code"
+"""
+
+
+def test_codes_keep_their_text_in_the_table(tmp_path: Path) -> None:
+    """`0042` and `12e3` are codes, not numbers: the table keeps the text the TSV shows, on every day."""
+    q = query_folder(tmp_path, "reports:\n  codes: {type: script, granularity: days, starts: 2026-11-20}\n", {"codes": CODES_SCRIPT})
+    with open_engine(tmp_path / "wh") as engine:
+        summary = update_reports(q, engine, tmp_path / "out", now=NOW, graphite=False)
+        assert summary.ok, summary.lines()
+        got = engine.query("SELECT dt, code, n FROM metrics.toy_codes ORDER BY dt").to_pylist()
+    tsv = [line.split("\t") for line in (tmp_path / "out/codes.tsv").read_text().splitlines()[1:]]
+    assert [[str(r["dt"]), r["code"], str(r["n"])] for r in got] == tsv
+    assert [r["code"] for r in got] == ["0042", "12e3", "227"]
+
+
+CLASH_SCRIPT = """#!/bin/sh
+# prints a column named like its explode placeholder, with another value on one wiki
+wiki=$3
+[ "$wiki" = dewiki ] && wiki=dewiki-extra
+printf 'date\\twiki\\tn\\n%s\\t%s\\t1\\n' "$1" "$wiki"
+"""
+
+
+def test_a_result_column_named_like_a_placeholder_must_hold_its_value(tmp_path: Path) -> None:
+    """Else a rerun would not find the rows to replace and double them: the interval fails, saying why."""
+    config = 'reports:\n  clash: {type: script, granularity: days, starts: 2026-11-21, explode_by: {wiki: "enwiki, dewiki"}}\n'
+    q = query_folder(tmp_path, config, {"clash": CLASH_SCRIPT})
+    with open_engine(tmp_path / "wh") as engine:
+        first = update_reports(q, engine, tmp_path / "out", now=NOW, graphite=False)
+        request(q, "2026-11-21", "2026-11-22")
+        again = update_reports(q, engine, tmp_path / "out", now=NOW, graphite=False)
+        rows = engine.query("SELECT dt, wiki, count(*) AS n FROM metrics.toy_clash GROUP BY ALL ORDER BY ALL").to_pylist()
+    assert {(o.explode["wiki"], o.status) for o in first.outcomes} == {("enwiki", "ok"), ("dewiki", "failed")}
+    assert all("result column wiki holds 'dewiki-extra', but wiki is an explode_by placeholder" in o.error for o in first.failed)
+    assert rows == [{"dt": D(2026, 11, 21), "wiki": "enwiki", "n": 1}, {"dt": D(2026, 11, 22), "wiki": "enwiki", "n": 1}]
+    assert [(o.interval.start, o.status) for o in again.outcomes if o.explode["wiki"] == "enwiki"] == [(D(2026, 11, 21), "ok")]
+
+
+def test_text_in_a_column_the_table_holds_as_numbers_fails_saying_what_to_do(tmp_path: Path) -> None:
+    script = '#!/bin/sh\n[ "$1" = 2026-11-22 ] && code=abc || code=${1##*-}\nprintf \'date\\tcode\\n%s\\t%s\\n\' "$1" "$code"\n'
+    q = query_folder(tmp_path, "reports:\n  codes: {type: script, granularity: days, starts: 2026-11-20}\n", {"codes": script})
+    with open_engine(tmp_path / "wh") as engine:
+        first = update_reports(q, engine, tmp_path / "out", now=dt.datetime(2026, 11, 22), graphite=False)
+        later = update_reports(q, engine, tmp_path / "out", now=NOW, graphite=False)
+        kept = engine.query("SELECT dt, code FROM metrics.toy_codes ORDER BY dt").to_pylist()
+    assert first.ok and [o.status for o in later.outcomes] == ["failed"]
+    assert later.failed[0].error.startswith("column code of the table holds int64 values, and the script printed 'abc' in it (print numbers")
+    assert kept == [{"dt": D(2026, 11, 20), "code": 20}, {"dt": D(2026, 11, 21), "code": 21}]
+
+
+def test_a_misspelt_depends_on_table_is_named_in_the_summary(tmp_path: Path) -> None:
+    config = "reports:\n  waits: {granularity: days, starts: 2026-11-21, depends_on: [event.scr]}\n"
+    q = query_folder(tmp_path, config, {"waits.sql": "SELECT DATE '{from_date}' AS date, 1 AS n"})
+    with open_engine(tmp_path / "wh") as engine:
+        summary = update_reports(q, engine, now=NOW, graphite=False)
+    assert summary.lines()[0] == "waits: 0 interval(s) ok, 0 failed, 0 row(s), 2 waiting for depends_on tables (event.scr: not in the warehouse)"
+    assert summary.lines()[-1].startswith("2 interval(s) in ")
+
+
+def test_the_summary_lists_the_first_failures_and_counts_the_rest(tmp_path: Path) -> None:
+    q = query_folder(tmp_path, "reports:\n  broken: {granularity: days, starts: 2026-10-01}\n", {"broken.sql": "SELECT * FROM event.nowhere"})
+    with open_engine(tmp_path / "wh") as engine:
+        summary = update_reports(q, engine, now=NOW, graphite=False)
+    failed_lines = [line for line in summary.lines() if line.startswith("FAILED ")]
+    assert len(summary.failed) == 53 and len(failed_lines) == 20
+    assert "... and 33 more failed interval(s)" in summary.lines()[-2]

@@ -10,7 +10,6 @@ import datetime as dt
 import shutil
 from pathlib import Path
 
-import pyarrow as pa
 import pytest
 
 from metrics import catalogue
@@ -19,27 +18,13 @@ from metrics.reports.reruns import request
 from metrics.reports.runner import update_reports
 from metrics.warehouse import Warehouse
 from tests.conftest import CATALOGUE, QUERIES
+from tests.ops_world import baseline_events as events
 from tests.services.graphite import known, running_graphite, wait_for_series
 
 pytestmark = pytest.mark.graphite
 
 DAYS = [dt.date(2026, 11, d) for d in (18, 19, 20)]
 NOW = dt.datetime(2026, 11, 21, 12)
-
-
-def events(day: dt.date, wiki: str, clicks: int, views: int) -> pa.Table:
-    stamp = dt.datetime(day.year, day.month, day.day, 5, tzinfo=dt.timezone.utc)
-    actions = ["clickedFootnote"] * clicks + ["pageview"] * views
-    n = len(actions)
-    return pa.table(
-        {
-            "_schema": ["/analytics/legacy/referencepreviewsbaseline/1.0.0"] * n,
-            "meta": [{"stream": "referencepreviewsbaseline", "id": f"{wiki}{day}{i}", "domain": "x", "dt": stamp.isoformat()} for i in range(n)],
-            "wiki": [wiki] * n,
-            "useragent": [{"is_bot": False}] * n,
-            "event": [{"action": action, "session_token": "s"} for action in actions],
-        }
-    )
 
 
 def test_report_values_reach_graphite_with_their_dates(tmp_path: Path) -> None:
