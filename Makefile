@@ -8,7 +8,7 @@ VENV := .venv
 METRICS := $(VENV)/bin/metrics
 DEMO_DIR ?= build/demo
 
-.PHONY: setup demo lint test test-fast clean help
+.PHONY: setup demo lint test test-fast reliability clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -36,6 +36,9 @@ test: setup lint  ## lint, then every test, including those that start real Supe
 
 test-fast: setup lint  ## lint, then the tests that need no external service
 	$(VENV)/bin/python -m pytest -m "not superset and not graphite and not trino and not spark and not mariadb"
+
+reliability: setup  ## the reliability tests in their long version (kills, concurrent runs, fuzzing, injections, secrets); writes docs/RELIABILITY.md
+	$(VENV)/bin/python scripts/reliability.py
 
 clean:  ## remove environments, services and built files (not the catalogue or the queries)
 	rm -rf $(VENV) $(TOOLS) .services build warehouse

@@ -4,7 +4,7 @@ A source's key is derived from its identity (its absolute path, or the content o
 writes `part-<key>.parquet` into every partition it has rows for and removes the files of the same
 key that an earlier load of the same source left in other partitions, so reloading never
 duplicates and never leaves stale rows behind. Every load also removes the temporary files
-(`.part-*.tmp`) that killed loads left in the table (`metrics.atomic.orphaned`: never one a
+(`.part-*.tmp`) that killed loads left in the table (`metrics.atomic.abandoned`: never one a
 live process is writing).
 """
 

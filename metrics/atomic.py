@@ -5,17 +5,14 @@ on one file system and concurrent writers never share a temporary), is flushed a
 renamed over the target with `os.replace`. On any failure the temporary file is removed and
 the target keeps its old content.
 
-A process killed mid-write cannot remove its temporary file. Each one is named after its
-writer, `.<name>.<pid>-<host>.<random>.tmp` (`host`: a hash of the host name), so a later writer
-can tell a leftover from a write in progress: `orphaned` is true only for a file of this host
-whose process is gone (never for a live process, whoever it is; a file of another host, or of a
-pid that was reused, is left alone).
+A process killed mid-write cannot remove its temporary, so each temporary is named with its
+writer (`owner_tag`: host and pid); the next write of the same file removes the temporaries of
+writers that are gone (`abandoned`), never those of a live process.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import re
@@ -24,8 +21,52 @@ import uuid
 from pathlib import Path
 from typing import Any, BinaryIO, Iterable, Iterator
 
-HOST = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
-TEMPORARY = re.compile(r"^\..+\.(?P<pid>[0-9]+)-(?P<host>[0-9a-f]{8})\.[0-9a-f]{32}\.tmp$")
+_HOST = re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:32]
+TAG = re.compile(r"(?P<host>[A-Za-z0-9]*)-(?P<pid>[0-9]+)-(?P<nonce>[0-9a-f]{16})")
+"""An owner tag: `<host>-<pid>-<16 hex digits>`."""
+_TAG_AT_END = re.compile(TAG.pattern + r"(?:\.tmp)?$")
+
+
+def owner_tag() -> str:
+    """A name part unique to this write that says who wrote it: `<host>-<pid>-<16 hex digits>`."""
+    return f"{_HOST}-{os.getpid()}-{uuid.uuid4().hex[:16]}"
+
+
+def alive(pid: int) -> bool:
+    """Whether process `pid` runs on this machine (a zombie, killed but not yet reaped, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return handle.read().rsplit(b")", 1)[-1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return True  # no /proc: signal 0 said it exists
+
+
+def abandoned(name: str) -> bool:
+    """Whether the writer named in `name` (a file or folder name holding an `owner_tag`) is gone.
+
+    A name without a tag (left by an older version) is abandoned; a tag of another host is not
+    (its liveness cannot be known here), nor one of a live process, this one included.
+    """
+    match = _TAG_AT_END.search(name)
+    if match is None:
+        return True
+    return match["host"] == _HOST and not alive(int(match["pid"]))
+
+
+def sweep(directory: Path | str, pattern: str = ".*.tmp") -> int:
+    """Remove the temporary files matching `pattern` in `directory` whose writers are gone; returns how many."""
+    removed = 0
+    for path in Path(directory).glob(pattern):
+        if path.is_file() and abandoned(path.name):
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 @contextlib.contextmanager
@@ -36,7 +77,8 @@ def temporary(path: Path | str) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}-{HOST}.{uuid.uuid4().hex}.tmp")
+    sweep(path.parent, f".{_glob_escape(path.name)}.*.tmp")
+    tmp = path.with_name(f".{path.name}.{owner_tag()}.tmp")
     # Not mkstemp: its 0600 would make every replaced file private; this honours the umask.
     os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     try:
@@ -53,6 +95,10 @@ def replacing(path: Path | str) -> Iterator[BinaryIO]:
     """An open binary file that replaces `path` when the block ends without an exception."""
     with temporary(path) as tmp, tmp.open("wb") as handle:
         yield handle
+
+
+def _glob_escape(name: str) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", name)
 
 
 def _fsync(path: Path) -> None:
@@ -79,28 +125,11 @@ def write_json(path: Path | str, obj: Any, *, sort_keys: bool = True) -> None:
     write_text(path, json.dumps(obj, indent=2, sort_keys=sort_keys) + "\n")
 
 
-def orphaned(tmp: Path | str) -> bool:
-    """Whether `tmp` is a temporary file of `temporary` left by a process of this host that is gone."""
-    match = TEMPORARY.match(Path(tmp).name)
-    if match is None or match["host"] != HOST:
-        return False
-    pid = int(match["pid"])
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)  # signal 0: only asks whether the process exists
-    except ProcessLookupError:
-        return True
-    except PermissionError:  # it exists, run by another user
-        return False
-    return False
-
-
 def remove_orphans(paths: Iterable[Path]) -> int:
-    """Delete the `orphaned` temporary files among `paths`; returns how many."""
+    """Delete the temporary files among `paths` whose writers are gone (`abandoned`); returns how many."""
     removed = 0
     for path in paths:
-        if orphaned(path):
+        if path.is_file() and abandoned(path.name):
             path.unlink(missing_ok=True)
             removed += 1
     return removed

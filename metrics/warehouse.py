@@ -4,11 +4,20 @@ Layout: `<root>/<schema>/<table>/<key>=<value>/.../<file>.parquet`, plus `_table
 partition keys; Hive, Trino and Spark ignore files starting with `_` or `.`). Partition columns
 live only in folder names, as Hive writes them. Writes are atomic:
 
-- `replace_partition` writes the new partition into `<table>/.staging/<id>/`, then renames it over
+- `replace_partition` writes the new partition into `<table>/.staging/<owner>/`, then renames it over
   the old one; a crash between the two renames is repaired the next time the table is written
   (the old partition is moved back), so a rerun replaces and never duplicates.
 - `put_file` writes one keyed file inside a partition with `os.replace`, so loading the same
   source again replaces its file instead of adding a second copy.
+
+Several processes may write one table at once (two loads of one hour, two query folders
+writing one metric table). Each table has a lock file, `<table>/.lock` (`table_lock`, a
+`filelock` lock: one holder among all threads and processes, whatever path they reach the
+table by); a partition's commit (the two renames), `_table.json` and the repair of a crashed
+write happen under it, and a caller that reads a partition to write it again holds it across
+both. Staging folders and temporary files are named with their writer (`atomic.owner_tag`:
+host and pid), and the repair removes only those whose writer is gone: no writer deletes
+another's staging.
 """
 
 from __future__ import annotations
@@ -20,7 +29,6 @@ import queue
 import re
 import shutil
 import threading
-import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,12 +38,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from metrics import atomic
+from metrics.locks import file_lock
 from metrics.problems import InputError
 
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 FIELD = re.compile(r"^[a-z_][a-z0-9_]*$")
 STAGING = ".staging"
 META = "_table.json"
+LOCK = ".lock"
 COMPRESSION = "zstd"
 ROW_GROUP_ROWS = 1 << 18
 """Rows per Parquet row group when a partition is streamed (`Warehouse.writing_partition`)."""
@@ -301,9 +311,19 @@ class Warehouse:
 
     def __init__(self, root: Path | str):
         self.root = Path(root).absolute()
+        self._swept: set[tuple[str, str]] = set()
 
     def table_dir(self, schema: str, table: str) -> Path:
         return self.root / check_name(schema, "schema") / check_name(table, "table")
+
+    @contextmanager
+    def table_lock(self, schema: str, table: str) -> Iterator[None]:
+        """Hold the table's lock (`<table>/.lock`): waits while another thread or process holds it;
+        a thread that holds it may take it again. Creates the table's folder."""
+        directory = self.table_dir(schema, table)
+        directory.mkdir(parents=True, exist_ok=True)
+        with file_lock(directory / LOCK):
+            yield
 
     # --- metadata ------------------------------------------------------------------------
 
@@ -333,11 +353,15 @@ class Warehouse:
 
     def ensure_table(self, schema: str, table: str, columns: pa.Schema, partition_by: Mapping[str, str]) -> TableInfo:
         """Create the table, or widen it with new columns (a column is never dropped: old files keep it)."""
-        directory = self.table_dir(schema, table)
         for name in list(columns.names):
             check_field_name(name)
         for name in partition_by:
             check_name(name, "partition key")
+        with self.table_lock(schema, table):  # read, widen and write `_table.json` as one step
+            return self._ensure_table(schema, table, columns, partition_by)
+
+    def _ensure_table(self, schema: str, table: str, columns: pa.Schema, partition_by: Mapping[str, str]) -> TableInfo:
+        directory = self.table_dir(schema, table)
         current = self.info(schema, table)
         cols = dict(current.columns) if current else {}
         uniform = current.uniform if current else True
@@ -421,10 +445,11 @@ class Warehouse:
         statistics: both cost much to build and never help for nearly unique, unsorted text.
         """
         directory = self.table_dir(schema, table)
-        self.recover(schema, table)
-        info, shape = self._layout(schema, table, partition, columns)
         final = directory / partition_path(partition)
-        work = directory / STAGING / uuid.uuid4().hex
+        with self.table_lock(schema, table):
+            self.restore(schema, table)
+            info, shape = self._layout(schema, table, partition, columns)
+        work = directory / STAGING / atomic.owner_tag()
         (work / "data").mkdir(parents=True)
         (work / "TARGET").write_text(partition_path(partition), "utf-8")
         plain = set(high_cardinality)
@@ -461,20 +486,41 @@ class Warehouse:
                 writer.abort()
             shutil.rmtree(work, ignore_errors=True)
             raise
-        final.parent.mkdir(parents=True, exist_ok=True)
-        if final.exists():
-            os.rename(final, work / "old")
-        os.rename(work / "data", final)
+        with self.table_lock(schema, table):
+            try:
+                self._mark_if_widened(info)
+                final.parent.mkdir(parents=True, exist_ok=True)
+                if final.exists():
+                    os.rename(final, work / "old")
+                os.rename(work / "data", final)
+            except BaseException:
+                if (work / "old").is_dir() and not final.exists():
+                    os.rename(work / "old", final)  # the old partition back, as if nothing happened
+                shutil.rmtree(work, ignore_errors=True)
+                raise
         shutil.rmtree(work)
+
+    def _mark_if_widened(self, info: TableInfo) -> None:
+        """Say in `_table.json` that files may lack columns, when another writer added some since `info` was read."""
+        current = self.info(info.schema, info.name)
+        if current is None or not current.uniform or current.columns == info.columns:
+            return
+        with self.table_lock(info.schema, info.name):
+            current = self.info(info.schema, info.name)
+            if current is not None and current.uniform and current.columns != info.columns:
+                data = {"columns": current.columns, "partition_by": current.partition_by, "uniform": False}
+                atomic.write_json(self.table_dir(info.schema, info.name) / META, data, sort_keys=False)
 
     def put_file(self, schema: str, table: str, partition: Partition, key: str, data: pa.Table) -> Path:
         """Atomically write (or replace) the file named by `key` inside a partition."""
         if not re.fullmatch(r"[A-Za-z0-9_\-]+", key):
             raise ValueError(f"invalid file key {key!r}")
         info, data = self._prepare(schema, table, partition, data)
+        self.restore(schema, table)
         target = self.table_dir(schema, table) / partition_path(partition) / f"part-{key}.parquet"
         with atomic.temporary(target) as tmp:
             pq.write_table(data, tmp, compression=COMPRESSION)
+        self._mark_if_widened(info)
         return target
 
     def drop_partition(self, schema: str, table: str, partition: Partition) -> bool:
@@ -482,28 +528,56 @@ class Warehouse:
         final = self.table_dir(schema, table) / partition_path(partition)
         if not final.exists():
             return False
-        trash = self.table_dir(schema, table) / STAGING / uuid.uuid4().hex
-        trash.parent.mkdir(parents=True, exist_ok=True)
-        os.rename(final, trash)
+        trash = self.table_dir(schema, table) / STAGING / atomic.owner_tag()
+        with self.table_lock(schema, table):
+            if not final.exists():
+                return False
+            trash.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(final, trash)
         shutil.rmtree(trash)
         return True
 
     def recover(self, schema: str, table: str) -> list[str]:
-        """Repair what a crash during `replace_partition` left: put back an old partition whose
-        replacement never arrived, and remove staging folders. Returns the partitions restored."""
-        staging = self.table_dir(schema, table) / STAGING
-        restored: list[str] = []
-        if not staging.is_dir():
-            return restored
-        for work in staging.iterdir():
-            target_file = work / "TARGET"
-            if target_file.is_file() and (work / "old").is_dir():
-                final = staging.parent / target_file.read_text("utf-8")
-                if not final.exists():
-                    os.rename(work / "old", final)
-                    restored.append(target_file.read_text("utf-8"))
-            shutil.rmtree(work, ignore_errors=True)
+        """Repair what killed writers left in the table: put back an old partition whose replacement
+        never arrived, remove their staging folders and their temporary files. Staging and files of
+        a live writer (this process's included) are left alone. Returns the partitions restored."""
+        restored = self.restore(schema, table)
+        self._sweep(schema, table)
         return restored
+
+    def restore(self, schema: str, table: str) -> list[str]:
+        """`recover`, but temporary files only the first time for this `Warehouse` and table (listing
+        every partition costs): what each write does first. Returns the partitions restored."""
+        directory = self.table_dir(schema, table)
+        restored: list[str] = []
+        if not directory.is_dir():
+            return restored
+        staging = directory / STAGING
+        with self.table_lock(schema, table):
+            for work in sorted(staging.iterdir()) if staging.is_dir() else []:
+                if not atomic.abandoned(work.name):
+                    continue  # a live writer's, or another host's
+                target_file = work / "TARGET"
+                if target_file.is_file() and (work / "old").is_dir():
+                    final = directory / target_file.read_text("utf-8")
+                    if not final.exists():
+                        os.rename(work / "old", final)
+                        restored.append(target_file.read_text("utf-8"))
+                shutil.rmtree(work, ignore_errors=True)
+        if (schema, table) not in self._swept:
+            self._sweep(schema, table)
+        return restored
+
+    def _sweep(self, schema: str, table: str) -> None:
+        """Remove the temporary files of writers that are gone, beside `_table.json` and in every partition."""
+        self._swept.add((schema, table))
+        directory = self.table_dir(schema, table)
+        info = self.info(schema, table)
+        folders = [directory] if directory.is_dir() else []
+        if info is not None and info.partition_by:
+            folders += [p for p in directory.glob("/".join(f"{key}=*" for key in info.partition_by)) if p.is_dir()]
+        for folder in folders:
+            atomic.sweep(folder)
 
     # --- reads ---------------------------------------------------------------------------
 

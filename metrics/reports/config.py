@@ -41,8 +41,11 @@ RETIRED_KEYS = {
     "timeboxed": "every interval is computed on its own",
     "by_wiki": "use explode_by",
 }
-EXPLODE_VALUE = re.compile(r"^[A-Za-z0-9_.\-]+$")
-"""Explode values reach SQL text and file paths: plain words only (wiki names, versions)."""
+EXPLODE_VALUE = re.compile(r"^[A-Za-z0-9_\-][A-Za-z0-9_.\-]*$")
+"""Explode values reach SQL text and file paths: plain words only (wiki names, versions), never
+`.`, `..` or a name starting with a dot, which would name a folder of the output instead."""
+REPORT_KEY = EXPLODE_VALUE
+"""A report key names its TSV file and folder in the output (`<key>.tsv`, `<key>/<value>.tsv`): a plain word too."""
 
 
 def _date(value: Any) -> Any:
@@ -58,6 +61,14 @@ def _stem(value: Any) -> Any:
     if isinstance(value, str) and (not value or ".." in Path(value).parts or Path(value).is_absolute()):
         raise ValueError("not a file stem inside the folder")
     return value
+
+
+OUTSIDE_HINT = "keep the files a config names inside its query folder (no `..`, absolute paths or links out)"
+
+
+def inside(folder: Path, path: Path) -> bool:
+    """Whether `path`, with symbolic links and `..` resolved, is inside `folder` (resolved too)."""
+    return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(folder))
 
 
 def _absent_if_empty(value: Any) -> Any:
@@ -262,12 +273,12 @@ class Report:
 
     @property
     def folder_name(self) -> str:
-        return self.folder.name
+        return folder_name(self.folder)
 
     @property
     def table(self) -> str:
         """The warehouse table of the report's results, `metrics.<folder>_<report>`."""
-        return table_name(self.folder.name, self.key)
+        return table_name(self.folder_name, self.key)
 
     @property
     def query_file(self) -> Path:
@@ -299,6 +310,12 @@ class QueryFolder:
 
 
 table_name = report_table
+
+
+def folder_name(folder: Path | str) -> str:
+    """The name a query folder's tables, run log entries and outbox go by: the last part of its real
+    path, so `q/codemirror/.`, `q/../q/codemirror` and a link to it are `codemirror`, as its lock is one."""
+    return Path(os.path.realpath(folder)).name
 
 
 def read_folder(folder: Path | str, config_path: Path | str | None = None) -> QueryFolder:
@@ -333,6 +350,9 @@ def read_folder(folder: Path | str, config_path: Path | str | None = None) -> Qu
         out.graphite_host = config.graphite.host or None
         out.graphite_port = config.graphite.port
         for placeholder, lookup_file in config.graphite.lookups.items():
+            if not inside(folder, folder / lookup_file):
+                out.problems.append(p(("graphite", "lookups", placeholder), f"lookup file {lookup_file!r} is outside the query folder", OUTSIDE_HINT))
+                continue
             try:
                 lookup = yamlfile.load(folder / lookup_file)
             except InputError as exc:
@@ -345,6 +365,16 @@ def read_folder(folder: Path | str, config_path: Path | str | None = None) -> Qu
 
     for report_key, raw in config.reports.items():
         where = ("reports", report_key)
+        if not REPORT_KEY.fullmatch(report_key):
+            out.problems.append(
+                located.problem(
+                    where,
+                    f"report key {report_key!r} is not a plain name: it names the report's TSV file and folder",
+                    "use letters, digits, _, . and -, not starting with a dot",
+                    key=True,
+                )
+            )
+            continue
         if not isinstance(raw, dict):
             out.problems.append(p(where, f"report '{report_key}' must be a mapping", "give it at least granularity and starts"))
             continue
@@ -565,6 +595,8 @@ def _report(folder: Path, key: str, raw: dict, defaults: dict, folder_dialect: s
         problems.append(
             located.problem(("reports", key), f"report '{key}': query file {report.query_file} not found", "create it, or set `execute:` to the file stem")
         )
+    elif not inside(folder, report.query_file):
+        problems.append(located.problem(place("execute"), f"report '{key}': query file {report.query_file} is a link out of the query folder", OUTSIDE_HINT))
     elif report.type == "script" and not os.access(report.query_file, os.X_OK):
         problems.append(located.problem(("reports", key), f"report '{key}': script {report.query_file} is not executable", f"chmod +x {report.query_file}"))
     return report
@@ -633,15 +665,25 @@ def _explode(folder: Path, raw: Any, path: tuple, located: yamlfile.Located, key
             values = [v.strip() for v in text.split(",") if v.strip()]
         else:
             candidate = folder / text.strip()
+            if _is_file(candidate) and not inside(folder, candidate):
+                # never read: its lines would be shown in the errors below
+                problems.append(
+                    located.problem(
+                        path + (placeholder,), f"report '{key}': explode_by file {text.strip()!r} of '{placeholder}' is outside the query folder", OUTSIDE_HINT
+                    )
+                )
+                continue
             if _is_file(candidate):
                 try:
                     if candidate.stat().st_size > yamlfile.MAX_BYTES:
-                        raise OSError(0, f"over {yamlfile.MAX_BYTES:,} bytes")
+                        raise OSError(0, f"it is over {yamlfile.MAX_BYTES:,} bytes")
                     values = [line.strip() for line in candidate.read_text("utf-8").splitlines() if line.strip()]
                 except (OSError, UnicodeDecodeError) as exc:
-                    why = "is not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else f"cannot be read: {exc.strerror}"
+                    reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
                     problems.append(
-                        located.problem(path + (placeholder,), f"report '{key}': explode file {text.strip()} {why}", "one value a line, in a UTF-8 text file")
+                        located.problem(
+                            path + (placeholder,), f"report '{key}': explode_by file {candidate} cannot be read: {reason}", "write one value a line, in UTF-8"
+                        )
                     )
                     continue
                 if not values:
@@ -654,7 +696,7 @@ def _explode(folder: Path, raw: Any, path: tuple, located: yamlfile.Located, key
                     located.problem(
                         path + (placeholder,),
                         f"report '{key}': explode value {shown(value)} of '{placeholder}' has characters that are not allowed",
-                        "use letters, digits, _, . and - only",
+                        "use letters, digits, _, . and - only, not starting with a dot",
                     )
                 )
             elif value.startswith("-") or "--" in value:

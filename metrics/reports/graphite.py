@@ -9,6 +9,7 @@ timestamps, so backfilled values would land at the time they were sent.
 from __future__ import annotations
 
 import calendar
+import contextlib
 import datetime as dt
 import logging
 import math
@@ -18,9 +19,10 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import BinaryIO, Iterable, Iterator, Mapping
 
 from metrics.graphite_paths import sanitize_path
+from metrics.locks import file_lock
 
 log = logging.getLogger(__name__)
 
@@ -58,23 +60,35 @@ def number(value: object) -> float | None:
 
 
 class Outbox:
-    """An append-only file of carbon lines, per query folder, under the warehouse's `_outbox/`."""
+    """An append-only file of carbon lines, per query folder, under the warehouse's `_outbox/`.
+
+    Adding and sending hold the outbox's lock file (`.<name>.lock`), so processes that share an
+    outbox (runs of two folders of one name) neither tear each other's lines nor send a batch
+    twice. A line cut short by a killed process is dropped by the next `add`: its interval was
+    not logged, so it is computed and queued again.
+    """
 
     def __init__(self, directory: Path, name: str):
         self.directory = directory
         self.path = directory / f"{name}.txt"
         self._lock = threading.Lock()
 
+    @contextlib.contextmanager
+    def _held(self) -> Iterator[None]:
+        with self._lock:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            with file_lock(self.directory / f".{self.path.stem}.lock"):
+                yield
+
     def add(self, points: Iterable[Point]) -> int:
         lines = [p.line() for p in points]
         if not lines:
             return 0
-        with self._lock:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as handle:
-                handle.writelines(lines)
-                handle.flush()
-                os.fsync(handle.fileno())
+        with self._held(), self.path.open("a+b") as handle:
+            _drop_partial_line(handle)
+            handle.write("".join(lines).encode("utf-8"))
+            handle.flush()
+            os.fsync(handle.fileno())
         return len(lines)
 
     def pending(self) -> int:
@@ -89,18 +103,40 @@ class Outbox:
         A batch is first renamed aside, so points added meanwhile are never lost or sent twice
         by this call; a batch that fails stays for the next call.
         """
-        with self._lock:
+        sent = 0
+        with self._held():
             if self.path.exists():
                 os.replace(self.path, self.directory / f"{self.path.stem}.sending-{time.time_ns()}.txt")
-        sent = 0
-        for batch in sorted(self.directory.glob(f"{self.path.stem}.sending-*.txt")):
-            data = batch.read_bytes()
-            if data:
-                with socket.create_connection((host, port), timeout=timeout) as sock:
-                    sock.sendall(data)
-                sent += data.count(b"\n")
-            batch.unlink()
+            for batch in sorted(self.directory.glob(f"{self.path.stem}.sending-*.txt")):
+                data = batch.read_bytes()
+                data = data[: data.rfind(b"\n") + 1]  # never a line cut short
+                if data:
+                    with socket.create_connection((host, port), timeout=timeout) as sock:
+                        sock.sendall(data)
+                    sent += data.count(b"\n")
+                batch.unlink()
         return sent
+
+
+def _drop_partial_line(handle: BinaryIO) -> None:
+    """Cut the file open in `handle` after its last complete line: a line a killed writer left unfinished goes."""
+    size = handle.seek(0, os.SEEK_END)
+    if not size:
+        return
+    handle.seek(size - 1)
+    if handle.read(1) == b"\n":
+        return
+    end = size
+    while end > 0:
+        start = max(0, end - 65536)
+        handle.seek(start)
+        block = handle.read(end - start)
+        cut = block.rfind(b"\n")
+        if cut >= 0:
+            handle.truncate(start + cut + 1)
+            return
+        end = start
+    handle.truncate(0)
 
 
 def report_points(

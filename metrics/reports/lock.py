@@ -1,4 +1,8 @@
-"""One run per query folder at a time: an advisory lock file, released when the process ends."""
+"""One run per query folder at a time: an advisory lock file, released when the process ends.
+
+The lock is keyed by the folder's real path (symbolic links and `..` resolved), so that
+`q/codemirror`, `q/../q/codemirror` and a link to it are one folder and one lock.
+"""
 
 from __future__ import annotations
 
@@ -18,8 +22,9 @@ class Locked(MetricsError):
 
 
 def lock_path(folder: Path) -> Path:
-    absolute = str(Path(folder).absolute())
-    name = "metrics-reportupdater-" + absolute.strip(os.sep).replace(os.sep, "-")[-80:] + "-" + hashlib.sha1(absolute.encode()).hexdigest()[:8]
+    """The lock file of a query folder: `$METRICS_LOCK_DIR` (default: the temporary folder), named after its real path."""
+    real = os.path.realpath(folder)
+    name = "metrics-reportupdater-" + real.strip(os.sep).replace(os.sep, "-")[-80:] + "-" + hashlib.sha1(real.encode()).hexdigest()[:8]
     return Path(os.environ.get("METRICS_LOCK_DIR", tempfile.gettempdir())) / f"{name}.lock"
 
 
@@ -34,7 +39,7 @@ def folder_lock(folder: Path) -> Iterator[Path]:
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "another process"
-            raise Locked(f"another run (pid {holder}) is updating {folder}; exiting") from None
+            raise Locked(f"another run (pid {holder}) is updating {os.path.realpath(folder)}; exiting") from None
         handle.seek(0)
         handle.truncate()
         handle.write(str(os.getpid()))

@@ -7,6 +7,6 @@ The first stage of a run. The keys, their defaults and their checks live in
 
 from __future__ import annotations
 
-from metrics.reports.config import QueryFolder, Report, read_folder
+from metrics.reports.config import QueryFolder, Report, folder_name, read_folder
 
-__all__ = ["QueryFolder", "Report", "read_folder"]
+__all__ = ["QueryFolder", "Report", "folder_name", "read_folder"]

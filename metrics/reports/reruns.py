@@ -69,6 +69,7 @@ def pending(folder: Path) -> list[Rerun]:
     directory = folder / ".reruns"
     if not directory.is_dir():
         return []
+    atomic.sweep(directory)  # what a killed `rerun-reports` left half-written
     out = []
     for path in sorted(directory.iterdir()):
         if path.name.startswith(".") or not path.is_file():

@@ -30,7 +30,7 @@ from metrics.problems import Problem
 from metrics.reports import graphite as graphite_out, reruns as reruns_mod
 from metrics.reports.execute import Computed, Executor
 from metrics.reports.lock import folder_lock
-from metrics.reports.reader import read_folder
+from metrics.reports.reader import folder_name, read_folder
 from metrics.reports.selector import Sources, Unit, plan, units
 from metrics.reports.store import Store, explode_key
 from metrics.reports.writer import FLUSH_SECONDS, Outcome, Writer
@@ -140,16 +140,18 @@ def update_reports(
     with folder_lock(folder):
         pending = reruns_mod.pending(folder)
         store = Store(engine)
-        outbox = graphite_out.Outbox(engine.warehouse.root / "_outbox", folder.name)
+        name = folder_name(folder)
+        outbox = graphite_out.Outbox(engine.warehouse.root / "_outbox", name)
         writer = Writer(
             store,
-            folder.name,
+            name,
             output=Path(output) if output else None,
             outbox=outbox if graphite and address else None,
             lookups=config.lookups,
             catalogue=catalogue,
             flush_seconds=flush_seconds,
         )
+        writer.recover(config.reports)
         sources = Sources(engine.warehouse, engine)
         work: list[Unit] = []
         for report in config.reports:

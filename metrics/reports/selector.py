@@ -136,7 +136,7 @@ def plan(report: Report, store: Store, now: dt.datetime, pending: Sequence[rerun
     """The missing intervals per explode combination (done = latest run-log status ok), split into
     those to compute and those waiting for the tables of `depends_on` (given `sources`)."""
     intervals = due_intervals(report.starts, report.granularity, now, lag=report.lag, max_data_points=report.max_data_points, ends=report.ends)
-    done = store.done(report.folder.name, report.key)
+    done = store.done(report.folder_name, report.key)
     if report.snapshot:
         # A snapshot measures the present only: never compute a past interval.
         intervals = intervals[-1:]

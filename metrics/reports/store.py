@@ -69,7 +69,8 @@ Replaced = Mapping[dt.date, "list[dict[str, str]] | None"]
 
 
 class Store:
-    """Writes report results and run-log entries; one instance per run, safe across threads.
+    """Writes report results and run-log entries; one instance per run, safe across threads, and
+    across processes writing the same tables (`files` mode: each table's lock, `Warehouse.table_lock`).
 
     Where the tables live follows the engine's `write_mode`: `files` writes Parquet into the
     warehouse folder and publishes it to the engine; `sql` has the engine write its own tables
@@ -125,6 +126,11 @@ class Store:
         with self._lock(table):
             self.tables.declare(table, schema)
 
+    def recover(self, tables: Iterable[str]) -> None:
+        """Repair what killed runs left in these tables and in the run log (`Warehouse.recover`), before anything reads them."""
+        for table in sorted({*tables, RUN_LOG}):
+            self.tables.recover(table)
+
     # --- run log ---------------------------------------------------------------------------
 
     def log(self, entry: LogEntry) -> None:
@@ -170,6 +176,9 @@ class _Tables(ABC):
     def declare(self, table: str, schema: pa.Schema) -> None:
         """Create the table (columns of `schema`, partitioned by `dt`) when it does not exist."""
 
+    def recover(self, table: str) -> None:  # noqa: B027  optional: an engine's own tables need no repair
+        """Put back partitions and remove staging and temporary files that killed writers left in the table."""
+
     @abstractmethod
     def append_log(self, entries: pa.Table, month: dt.date, key: str) -> None:
         """Add run-log rows (RUN_LOG_SCHEMA) to the `month` partition; `key` names them once."""
@@ -187,18 +196,26 @@ class _FolderTables(_Tables):
         self.warehouse: Warehouse = engine.warehouse
 
     def replace(self, table: str, results: pa.Table, replaced: Replaced) -> None:
-        exists = self.warehouse.info(SCHEMA, table) is not None
         by_day = _by_day(results)
-        for day, combos in replaced.items():
-            kept = self._kept_rows(table, day, combos) if exists else None
-            parts = [t for t in (kept, by_day.get(day)) if t is not None and t.num_rows]
-            if not parts:
-                if exists:
-                    self.warehouse.drop_partition(SCHEMA, table, {"dt": day})
-                continue
-            merged = pa.concat_tables(parts, promote_options="permissive") if len(parts) > 1 else parts[0]
-            self.warehouse.replace_partition(SCHEMA, table, {"dt": day}, merged)
+        # Under the table's lock from the read of the kept rows to the write: another process
+        # writing other combinations of the same partitions (two folders sharing the table)
+        # waits, instead of writing a partition that this write then overwrites without its rows.
+        with self.warehouse.table_lock(SCHEMA, table):
+            self.warehouse.restore(SCHEMA, table)  # a partition a killed write left aside is back before its rows are kept
+            exists = self.warehouse.info(SCHEMA, table) is not None
+            for day, combos in replaced.items():
+                kept = self._kept_rows(table, day, combos) if exists else None
+                parts = [t for t in (kept, by_day.get(day)) if t is not None and t.num_rows]
+                if not parts:
+                    if exists:
+                        self.warehouse.drop_partition(SCHEMA, table, {"dt": day})
+                    continue
+                merged = pa.concat_tables(parts, promote_options="permissive") if len(parts) > 1 else parts[0]
+                self.warehouse.replace_partition(SCHEMA, table, {"dt": day}, merged)
         self.engine.publish(SCHEMA, table)
+
+    def recover(self, table: str) -> None:
+        self.warehouse.recover(SCHEMA, table)
 
     def declare(self, table: str, schema: pa.Schema) -> None:
         if self.warehouse.info(SCHEMA, table) is None:

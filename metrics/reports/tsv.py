@@ -15,9 +15,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from metrics import atomic
 from metrics.reports.intervals import shift
@@ -35,10 +36,28 @@ class Step:
 
 
 def output_path(output: Path, report_key: str, explode: Mapping[str, str]) -> Path:
+    """The TSV file of a report and explode combination under `output`.
+
+    Raises ValueError for a report key or explode value that is not a plain name (`..`, `.`, a
+    separator: `metrics.reports.config` refuses them first), so nothing is written outside `output`.
+    """
+    names = [report_key, *(explode[k] for k in sorted(explode))]
+    for name in names:
+        if not name or name.startswith(".") or "/" in name or os.sep in name or "\0" in name:
+            raise ValueError(f"{name!r} is not a plain name: its TSV file would not be inside {output}")
     if not explode:
         return output / f"{report_key}.tsv"
-    values = [explode[k] for k in sorted(explode)]
-    return output.joinpath(report_key, *values[:-1], f"{values[-1]}.tsv")
+    return output.joinpath(report_key, *names[1:-1], f"{names[-1]}.tsv")
+
+
+def sweep(output: Path, report_keys: Iterable[str]) -> int:
+    """Remove the temporary files that killed runs left beside the TSV files of these reports
+    (`atomic.sweep`: never a live writer's); returns how many."""
+    removed = atomic.sweep(output) if output.is_dir() else 0
+    for key in report_keys:
+        for directory, _, _ in os.walk(output / key):
+            removed += atomic.sweep(directory)
+    return removed
 
 
 def read(path: Path) -> tuple[list[str], dict[dt.date, list[Row]]]:

@@ -113,6 +113,12 @@ class Writer:
         self._since = time.monotonic()
         self._metrics: dict[str, list[CatalogueMetric]] = {}
 
+    def recover(self, reports: Sequence[Report]) -> None:
+        """Repair what killed runs left in the reports' tables, the run log and the TSV folders, before the run reads them."""
+        self.store.recover(r.table for r in reports)
+        if self.output is not None:
+            tsv.sweep(self.output, [r.key for r in reports])
+
     def add(self, computed: Computed) -> None:
         """Keep a result for the batch (a failed execution is recorded); writes the batch when it is due."""
         unit = computed.unit

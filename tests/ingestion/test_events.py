@@ -346,9 +346,9 @@ def test_the_next_load_removes_what_a_killed_load_left(warehouse: Warehouse, tmp
     try:
         assert live.stdout is not None and live.stdout.readline().strip() == b"writing"
         left = sorted(p.name for p in target.parent.glob(".part-*.tmp"))
-        assert len(left) == 2 and any(f".{live.pid}-" in name for name in left)
+        assert len(left) == 2 and any(f"-{live.pid}-" in name for name in left)
         events.load(warehouse, [generate.write_events(tmp_path / "b.json", generate.codemirror_events(4, DAY, sessions_per_day=300))], now=NOW)
-        assert [p.name for p in target.parent.glob(".part-*.tmp")] == [name for name in left if f".{live.pid}-" in name]  # the live one stays
+        assert [p.name for p in target.parent.glob(".part-*.tmp")] == [name for name in left if f"-{live.pid}-" in name]  # the live one stays
     finally:
         live.communicate(b"done\n", timeout=60)
     assert live.returncode == 0 and target.with_name("part-live.parquet").read_bytes() == b"live"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 
@@ -80,17 +79,69 @@ def test_concurrent_writers_never_leave_a_torn_file(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["shared.bin"]
 
 
-def test_only_leftovers_of_dead_processes_of_this_host_are_orphans(tmp_path: Path) -> None:
+def test_the_next_write_removes_what_a_killed_writer_left_never_a_live_ones(tmp_path: Path) -> None:
+    """A temporary is named with its writer (host, pid); the next write of the same file removes
+    those of writers that are gone, keeps a live writer's, and one of another host's."""
     import subprocess
     import sys
 
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
-    dead_pid = int(gone.stdout)  # exited and reaped: no such process (unless the pid was reused, then kept: never wrong)
+    target = tmp_path / "views.tsv"
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    host = atomic.owner_tag().rsplit("-", 2)[0]
+    try:
+        names = {
+            "dead": f".views.tsv.{host}-{dead.pid}-0123456789abcdef.tmp",
+            "live": f".views.tsv.{host}-{live.pid}-0123456789abcdef.tmp",
+            "elsewhere": f".views.tsv.otherhost-{dead.pid}-0123456789abcdef.tmp",
+            "untagged": ".views.tsv.9f1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e.tmp",
+            "other file": f".other.tsv.{host}-{dead.pid}-0123456789abcdef.tmp",
+        }
+        for name in names.values():
+            (tmp_path / name).write_text("half")
+        atomic.write_text(target, "new")
+        left = sorted(p.name for p in tmp_path.iterdir())
+        assert left == sorted([names["live"], names["elsewhere"], names["other file"], "views.tsv"])
+        assert atomic.sweep(tmp_path) == 1  # the other file's, whose writer is gone too
+    finally:
+        live.kill()
+        live.wait()
+
+
+def test_a_zombie_is_not_alive(tmp_path: Path) -> None:
+    """A writer killed but not yet reaped by its parent is gone: its files may go."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    assert atomic.alive(child.pid)
+    os.kill(child.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while atomic.alive(child.pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    try:
+        assert not atomic.alive(child.pid)  # not reaped yet: a zombie
+    finally:
+        child.wait()
+    assert not atomic.alive(child.pid) and atomic.alive(os.getpid())
+
+
+def test_remove_orphans_removes_only_the_given_files_of_dead_writers(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    host = atomic.owner_tag().rsplit("-", 2)[0]
     names = {
-        "dead": f".part-k.parquet.{dead_pid}-{atomic.HOST}.{'0' * 32}.tmp",
-        "alive": f".part-k.parquet.{os.getpid()}-{atomic.HOST}.{'1' * 32}.tmp",
-        "other host": f".part-k.parquet.{dead_pid}-{'f' * 8 if atomic.HOST != 'f' * 8 else '0' * 8}.{'2' * 32}.tmp",
-        "old name": f".part-k.parquet.{'3' * 32}.tmp",
+        "dead": f".part-k.parquet.{host}-{dead.pid}-0123456789abcdef.tmp",
+        "alive": f".part-k.parquet.{host}-{os.getpid()}-0123456789abcdef.tmp",
+        "other host": f".part-k.parquet.otherhost-{dead.pid}-0123456789abcdef.tmp",
     }
     for name in names.values():
         (tmp_path / name).write_bytes(b"x")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 from hypothesis import given, settings
 
@@ -20,6 +21,8 @@ from superset_assets.datasets import PlanError
 from tests.conftest import SHIPPED_CATALOGUE
 from tests.hostile_yaml import FUZZ, Tally, inputs, today
 from tests.reliability import record, scale
+
+pytestmark = pytest.mark.reliability
 
 SPECS = sorted(SHIPPED_CATALOGUE.glob("*.yaml"))
 

@@ -343,9 +343,9 @@ def test_unreadable_names_and_files_in_a_config_are_problems(tmp_path: Path) -> 
     quoted = '"c'  # the report key with a NUL, as written
     lines = sorted(str(p) for p in read_folder(q).problems)
     assert lines == [
-        f"{cfg}:{pos(cfg, 'latin1.txt')}: report 'a': explode file latin1.txt is not UTF-8 text (one value a line, in a UTF-8 text file)",
+        f"{cfg}:{pos(cfg, 'latin1.txt')}: report 'a': explode_by file {q / 'latin1.txt'} cannot be read: it is not UTF-8 text (write one value a line, in UTF-8)",
         f"{cfg}:{pos(cfg, 'b:', 3)}: report 'b': query file {q / ('x' * 300 + '.sql')} not found (create it, or set `execute:` to the file stem)",
-        f"{cfg}:{pos(cfg, quoted, 8)}: report 'c\\x00d': query file {q}/c\\x00d.sql not found (create it, or set `execute:` to the file stem)",
+        f"{cfg}:{pos(cfg, quoted)}: report key 'c\\x00d' is not a plain name: it names the report's TSV file and folder (use letters, digits, _, . and -, not starting with a dot)",
         f"{q / 'list.yaml'}:1:1: a Graphite lookup is a mapping of value -> name (write e.g. `enwiki: en.wikipedia`)",
     ]
 
@@ -372,5 +372,5 @@ def test_explode_combinations_and_files_are_bounded(tmp_path: Path) -> None:
     cfg = q / "config.yaml"
     assert sorted(str(p) for p in read_folder(q).problems) == [
         f"{cfg}:{pos(cfg, '{a: wikis')}: report 'r': explode_by makes 250,000 combinations, over 100,000 (explode by fewer placeholders or values, or split the report)",
-        f"{cfg}:{pos(cfg, 'big.txt')}: report 's': explode file big.txt cannot be read: over 1,000,000 bytes (one value a line, in a UTF-8 text file)",
+        f"{cfg}:{pos(cfg, 'big.txt')}: report 's': explode_by file {q / 'big.txt'} cannot be read: it is over 1,000,000 bytes (write one value a line, in UTF-8)",
     ]

@@ -14,6 +14,7 @@ import datetime as dt
 import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 from hypothesis import given, settings, strategies as st
 
@@ -23,6 +24,8 @@ from metrics.reports.intervals import due_intervals
 from tests.conftest import SHIPPED_QUERIES
 from tests.hostile_yaml import FUZZ, Tally, inputs
 from tests.reliability import record, scale
+
+pytestmark = pytest.mark.reliability
 
 FOLDERS = sorted(p.parent for p in SHIPPED_QUERIES.glob("*/config.yaml"))
 NOW = dt.datetime(2026, 11, 29, 12, 0)

@@ -537,3 +537,43 @@ def test_the_summary_lists_the_first_failures_and_counts_the_rest(tmp_path: Path
     failed_lines = [line for line in summary.lines() if line.startswith("FAILED ")]
     assert len(summary.failed) == 53 and len(failed_lines) == 20
     assert "... and 33 more failed interval(s)" in summary.lines()[-2]
+
+
+def test_the_next_run_repairs_what_a_killed_run_left(env) -> None:
+    """A run killed between the two renames of a partition, mid-TSV and mid-run-log leaves a partition
+    aside and temporaries named with its pid; the next run, even with nothing to compute, puts the
+    partition back and removes them, and leaves a live writer's alone."""
+    from metrics import atomic
+
+    tmp, engine, _ = env
+    q = query_folder(tmp, "reports:\n  a: {granularity: days, starts: 2026-11-20}\n", {"a.sql": "SELECT DATE '{from_date}' AS date, 1 AS one"})
+    out = tmp / "out"
+    assert update_reports(q, engine, out, now=NOW, graphite=False).ok
+    before = engine.query("SELECT dt, one FROM metrics.toy_a ORDER BY dt").to_pylist()
+    tsv_before = (out / "a.tsv").read_bytes()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    host = atomic.owner_tag().rsplit("-", 2)[0]
+    try:
+        table = tmp / "wh" / "metrics" / "toy_a"
+        work = table / ".staging" / f"{host}-{dead.pid}-0123456789abcdef"
+        work.mkdir(parents=True)
+        (work / "TARGET").write_text("dt=2026-11-21")
+        (table / "dt=2026-11-21").rename(work / "old")
+        in_progress = table / ".staging" / f"{host}-{live.pid}-0123456789abcdef"
+        (in_progress / "data").mkdir(parents=True)
+        stale = [out / f".a.tsv.{host}-{dead.pid}-0123456789abcdef.tmp"]
+        [month] = (tmp / "wh" / "metrics" / "report_runs").glob("month=*")
+        stale.append(month / f".part-x-00001.parquet.{host}-{dead.pid}-0123456789abcdef.tmp")
+        for path in stale:
+            path.write_text("half")
+        again = update_reports(q, engine, out, now=NOW, graphite=False)
+        assert again.ok and again.outcomes == []
+        assert engine.query("SELECT dt, one FROM metrics.toy_a ORDER BY dt").to_pylist() == before
+        assert (out / "a.tsv").read_bytes() == tsv_before
+        assert [p for p in stale if p.exists()] == []
+        assert sorted(p.name for p in (table / ".staging").iterdir()) == [in_progress.name]
+    finally:
+        live.kill()
+        live.wait()
