@@ -110,9 +110,10 @@ class RunAll:
             )
             out += [f"  {p}" for p in run.summary.problems if p.is_error]
             failures = [line for line in run.summary.lines() if line.startswith("FAILED")]
+            total = len(run.summary.failed) + (run.summary.graphite_error is not None)  # the summary itself lists only the first ones
             out += [f"  {line}" for line in failures[:SHOWN_FAILURES]]
-            if len(failures) > SHOWN_FAILURES:
-                out.append(f"  ... and {len(failures) - SHOWN_FAILURES} more failure(s) (`metrics status` groups them by error)")
+            if total > SHOWN_FAILURES:
+                out.append(f"  ... and {total - SHOWN_FAILURES} more failure(s) (`metrics status` groups them by error)")
             if run.event_error:
                 out.append(f"  warning: {run.event_error}")
         counts = {s: sum(f.state == s for f in self.folders) for s in ("ok", "failed", "broken", "skipped")}
