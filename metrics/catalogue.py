@@ -18,10 +18,10 @@ from typing import Any, Iterable
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from metrics import aggregation, yamlfile
+from metrics import aggregation, bounds, yamlfile
 from metrics.graphite_paths import same_nodes
-from metrics.problems import InputError, Problem
-from metrics.spec import ALLOWED_AGGREGATIONS, Graph, Metric, Spec
+from metrics.problems import InputError, Problem, shown
+from metrics.spec import ALLOWED_AGGREGATIONS, Graph, Metric, Spec, full_match, pattern_problem
 
 SUFFIXES = (".yaml", ".yml")
 
@@ -124,7 +124,9 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], bool]:
     """The part of a pydantic location that exists in the data (union tags are skipped)."""
     path: list[Any] = []
     node = data
-    for part in loc:
+    for index, part in enumerate(loc):
+        if isinstance(node, dict) and part in node and index + 1 < len(loc) and not isinstance(node[part], (dict, list)):
+            continue  # a union tag that is also a key (`source.report`): what follows is the place
         if isinstance(node, dict) and part in node:
             node = node[part]
             path.append(part)
@@ -205,13 +207,15 @@ def _schema_problem(located: yamlfile.Located, err: ErrorDetails) -> Problem:
         close = difflib.get_close_matches(str(name), choices, n=1, cutoff=0.6)
         hint = f"did you mean '{close[0]}'?" if close else f"allowed keys: {', '.join(choices)}" if choices else "remove it"
         return located.problem(path, f"unknown key '{name}' in {_dotted(path[:-1])}", hint, key=True)
+    if kind == bounds.OUT_OF_BOUNDS:
+        return located.problem(path, f"{where}: {err['msg']}", err.get("ctx", {}).get("hint", "fix the value"))
     if kind == "union_tag_invalid" or kind == "literal_error":
         expected = err.get("ctx", {}).get("expected", "")
-        return located.problem(path, f"{where}: {err['input']!r} is not allowed", f"use one of {expected}")
+        return located.problem(path, f"{where}: {shown(err['input'])} is not allowed", f"use one of {expected}")
     if kind == "union_tag_not_found":
         return located.problem(path, f"{where}: missing 'type'", "add `type: report` or `type: statsd`")
     if kind == "string_pattern_mismatch":
-        return located.problem(path, f"{where}: {err['input']!r} has the wrong form", _pattern_hint(loc, err))
+        return located.problem(path, f"{where}: {shown(err['input'])} has the wrong form", _pattern_hint(loc, err))
     if kind == "string_type" and isinstance(err["input"], (int, float)) and not isinstance(err["input"], bool):
         hint = _pattern_hint(loc, err) + ", in quotes if YAML reads it as a number" if loc[-1] == "version" else f"write it in quotes: '{err['input']}'"
         return located.problem(path, f"{where}: {err['input']} is a number, not text", hint)
@@ -253,24 +257,24 @@ def _check_spec(spec: Spec, located: yamlfile.Located, path: Path, today: dt.dat
         if dim.values == "open" and not dim.pattern:
             out.append(p(("dimensions", i, "values"), f"open dimension '{dim.name}' has no pattern", "add `pattern:`, e.g. '[a-z0-9_]+' for wiki names"))
         if dim.pattern is not None:
-            try:
-                re.compile(dim.pattern)
-            except re.error as exc:
-                out.append(p(("dimensions", i, "pattern"), f"dimension '{dim.name}': invalid regular expression ({exc})", "fix the pattern"))
+            why = pattern_problem(dim.pattern)
+            if why is not None:
+                hint = "fix the pattern: no backreferences or lookaround (patterns are matched in linear time)"
+                out.append(p(("dimensions", i, "pattern"), f"dimension '{dim.name}': invalid regular expression ({why})", hint))
                 continue
         checks = [("values", v) for v in (dim.values if dim.values != "open" else [])] + [("examples", v) for v in dim.examples]
         for j, (key, value) in enumerate(checks):
             index = j if key == "values" else j - (len(checks) - len(dim.examples))
-            if dim.pattern and not re.fullmatch(dim.pattern, value):
+            if dim.pattern and not full_match(dim.pattern, value):
                 out.append(
                     p(
                         ("dimensions", i, key, index),
-                        f"value {value!r} of dimension '{dim.name}' does not match its pattern {dim.pattern!r}",
+                        f"value {shown(value)} of dimension '{dim.name}' does not match its pattern {shown(dim.pattern)}",
                         "fix the value or the pattern",
                     )
                 )
         if dim.default is not None and not dim.accepts(dim.default):
-            out.append(p(("dimensions", i, "default"), f"default {dim.default!r} is not an allowed value of dimension '{dim.name}'", _allowed_hint(dim)))
+            out.append(p(("dimensions", i, "default"), f"default {shown(dim.default)} is not an allowed value of dimension '{dim.name}'", _allowed_hint(dim)))
         if dim.values != "open" and not dim.values:
             out.append(p(("dimensions", i, "values"), f"dimension '{dim.name}' lists no values", "list its values, or write `values: open` with a pattern"))
 
@@ -371,7 +375,7 @@ def _check_spec(spec: Spec, located: yamlfile.Located, path: Path, today: dt.dat
                     p(("graphs", i, "filters", name), f"graph filter on '{name}', which is not a dimension", _suggest(name, dims, "dimensions"), key=True)
                 )
             elif not dims[name].accepts(value):
-                out.append(p(("graphs", i, "filters", name), f"value {value!r} is not allowed for dimension '{name}'", _allowed_hint(dims[name])))
+                out.append(p(("graphs", i, "filters", name), f"value {shown(value)} is not allowed for dimension '{name}'", _allowed_hint(dims[name])))
         if "normalized" in graph.show:
             for m in known:
                 if not m.normalization:
@@ -571,7 +575,7 @@ def _suggest(name: str, choices: Iterable[str], what: str) -> str:
 
 def _allowed_hint(dim) -> str:
     if dim.values == "open":
-        return f"values must match {dim.pattern!r}"
+        return f"values must match {shown(dim.pattern)}"
     return f"allowed: {', '.join(dim.values)}"
 
 

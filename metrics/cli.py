@@ -86,7 +86,7 @@ def validate(ctx: click.Context, paths: tuple[str, ...], strict: bool, engine_ki
     query folders for config errors, SQL the engine cannot run, tables, columns and struct fields
     the warehouse lacks (a table not loaded yet is a warning), and the reports and columns the
     catalogue names. A folder is checked with each of its configs (config.yaml, config-*.yaml).
-    Each problem is one line `file:line:column: what is wrong (what to do)`. Exit code 1 when
+    Each problem is one line `file:line:column: what is wrong (what to do)`. Exit code 2 when
     there is an error (or a warning, with --strict), 0 otherwise.
     """
     from metrics.engines import engine_class
@@ -134,7 +134,7 @@ def validate(ctx: click.Context, paths: tuple[str, ...], strict: bool, engine_ki
     folders_checked = len({folder for folder, _ in configs})
     click.echo(f"{len(files)} spec file(s) and {folders_checked} query folder(s) checked: {errors} error(s), {warnings} warning(s)", err=True)
     if errors or (strict and warnings):
-        sys.exit(1)
+        sys.exit(InputError.exit_code)
 
 
 @main.command("list")

@@ -19,10 +19,11 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 class RootGroup(click.Group):
     """The `metrics` group: the one place where an exception becomes what the user sees.
 
-    A `MetricsError` prints its lines (`file:line:column: what (hint)`) on stderr and exits 1;
-    click's own exceptions keep their output and codes; anything else is a bug: one line and
-    exit 2, or the traceback with --debug. Every line goes through `redact.mask_text`, which
-    knows the secrets of the environment (`redact.remember_environment`) from the start.
+    A `MetricsError` prints its lines (`file:line:column: what (hint)`) on stderr and exits with
+    its `exit_code` (2 for bad input, `InputError`; 1 for a failure while running); click's own
+    exceptions keep their output and codes (2 for a usage error); anything else is a bug: one
+    line and exit 2, or the traceback with --debug. Every line goes through `redact.mask_text`,
+    which knows the secrets of the environment (`redact.remember_environment`) from the start.
     """
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -34,7 +35,7 @@ class RootGroup(click.Group):
         except MetricsError as exc:
             for line in exc.lines():
                 click.echo(redact.mask_text(line), err=True)
-            ctx.exit(1)
+            ctx.exit(exc.exit_code)
         except Exception as exc:
             if ctx.params.get("debug"):
                 raise

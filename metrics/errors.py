@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -20,11 +21,14 @@ class Location:
 
 
 class MetricsError(Exception):
-    """What is wrong, what to do, and where: the `metrics` command prints it as one line and exits 1.
+    """What is wrong, what to do, and where: the `metrics` command prints it as one line and exits
+    with `exit_code` (1: something failed while running; `metrics.problems.InputError`, bad input, 2).
 
     Every exception the user is meant to read derives from this class; any other exception
     reaching the command is a bug, reported as such (exit 2).
     """
+
+    exit_code = 1
 
     def __init__(self, message: str, hint: str = "", where: Location | None = None):
         super().__init__(message)
@@ -39,4 +43,15 @@ class MetricsError(Exception):
 
     def lines(self) -> list[str]:
         """The lines the command prints: `file:line:column: message (hint)`, or `error: message (hint)` with no location."""
-        return [str(self) if self.where else f"error: {self}"]
+        return [printable(str(self) if self.where else f"error: {self}")]
+
+
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+"""Control characters, line and paragraph separators, and the bidirectional controls that can make
+a line display other than it reads (an RTL override in a file name turns `txt.exe` around)."""
+
+
+def printable(text: str) -> str:
+    """`text` with each control or bidirectional-control character written as its escape (`\\x00`,
+    `\\u202e`): a problem line stays one line on the terminal and reads as it is."""
+    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)

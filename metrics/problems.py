@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Literal
 
-from metrics.errors import MetricsError
+from metrics.errors import MetricsError, printable
 
 Severity = Literal["error", "warning"]
 
@@ -25,7 +25,7 @@ class Problem:
     def __str__(self) -> str:
         prefix = "warning: " if self.severity == "warning" else ""
         hint = f" ({self.hint})" if self.hint else ""
-        return f"{self.file}:{self.line}:{self.column}: {prefix}{self.message}{hint}"
+        return printable(f"{self.file}:{self.line}:{self.column}: {prefix}{self.message}{hint}")
 
     @property
     def is_error(self) -> bool:
@@ -33,7 +33,12 @@ class Problem:
 
 
 class InputError(MetricsError):
-    """Bad user input: carries every problem found (all at once), each printable as one line."""
+    """Bad user input: carries every problem found (all at once), each printable as one line.
+
+    The `metrics` command exits 2 on it, as on a usage error: the input must change, a rerun alone will not help.
+    """
+
+    exit_code = 2
 
     def __init__(self, problems: Iterable[Problem]):
         self.problems = sorted(problems)
@@ -50,3 +55,19 @@ class InputError(MetricsError):
 
     def lines(self) -> list[str]:
         return [str(p) for p in self.problems]
+
+
+SHOWN_CHARACTERS = 60
+"""How much of a value a message quotes: enough to find it, never a line that floods the terminal."""
+
+
+def shown(value: object, limit: int = SHOWN_CHARACTERS) -> str:
+    """`repr(value)` for a one-line message, cut to about `limit` characters with its length said.
+
+    A value from a hostile file may be megabytes of text or a number of thousands of digits; the
+    message names it, it does not repeat it.
+    """
+    text = repr(value) if isinstance(value, str) else str(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 3]}... ({len(str(value)):,} characters)"

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import click
 
+from metrics import bounds
 from metrics.cli_kit import settings
-from metrics.errors import Location, MetricsError
+from metrics.problems import InputError
 
 LEVELS = ["debug", "info", "warning", "error", "critical"]
 
@@ -66,9 +67,9 @@ def update_reports_command(
 
     Results go to warehouse tables `metrics.<folder>_<report>` (partitioned by dt) and, when
     OUTPUT_FOLDER is given, to Reportupdater's TSV files there, byte for byte. Report values go to
-    carbon with their own dates unless --no-graphite. Exit status 1 when anything failed (the
-    summary lists it; failed intervals are retried on the next run), 0 otherwise, and 0 when
-    another run holds the folder.
+    carbon with their own dates unless --no-graphite. Exit status 2 when the config has errors (the
+    reports without errors still run), else 1 when anything failed (the summary lists it; failed
+    intervals are retried on the next run), 0 otherwise, and 0 when another run holds the folder.
     """
     import datetime as dt
 
@@ -85,7 +86,11 @@ def update_reports_command(
         try:
             now = dt.datetime.fromisoformat(now_text)
         except ValueError:
-            raise MetricsError(f"{now_text!r} is not a date and time", "write YYYY-MM-DDTHH:MM (UTC)", Location("--now")) from None
+            raise click.BadParameter(f"{now_text!r} is not a date and time: write YYYY-MM-DDTHH:MM (UTC)", param_hint="--now") from None
+        if bounds.day_problem(now.date()):
+            raise click.BadParameter(f"{bounds.day_problem(now.date())}: give a time from {bounds.FIRST_DAY} to 2099-12-31", param_hint="--now")
+        if now.tzinfo is not None:
+            now = now.astimezone(dt.timezone.utc).replace(tzinfo=None)
     cat = catalogue_mod.load(s.catalogue) if Path(s.catalogue).is_dir() else None
     with open_configured(s) as engine:
         try:
@@ -110,6 +115,8 @@ def update_reports_command(
         click.echo(str(problem), err=True)
     for line in summary.lines():
         click.echo(line, err=True)
+    if any(p.is_error for p in summary.problems):
+        sys.exit(InputError.exit_code)
     if not summary.ok:
         sys.exit(1)
 

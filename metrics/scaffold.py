@@ -6,6 +6,8 @@ import datetime as dt
 import re
 from pathlib import Path
 
+import yaml
+
 from metrics.problems import InputError
 from metrics.spec import IDENTIFIER_PATTERN
 
@@ -71,6 +73,11 @@ GROUP BY wiki
 """
 
 
+def _yaml_text(text: str) -> str:
+    """`text` as one double-quoted YAML scalar: a `:`, `#`, quote or line break in a name stays text, never YAML."""
+    return yaml.safe_dump(text, default_style='"', allow_unicode=True, width=float("inf")).strip()
+
+
 def new_spec(name: str, catalogue: Path, queries: Path, *, team: str = "Your team", responsible: str = "Your name", today: dt.date | None = None) -> list[Path]:
     """Write `<catalogue>/<name>.yaml` and `<queries>/<name>/`; returns the files written."""
     if not re.fullmatch(IDENTIFIER_PATTERN, name):
@@ -81,11 +88,14 @@ def new_spec(name: str, catalogue: Path, queries: Path, *, team: str = "Your tea
     for path in (spec_file, folder):
         if path.exists():
             raise InputError.at(path, "already exists", "choose another name, or edit the existing spec")
+    for option, text in (("--team", team), ("--responsible", responsible)):
+        if not text.strip():
+            raise InputError.at(option, "is empty", "name the owning team and the person responsible")
     values = {
         "name": name,
         "title": name.replace("_", " ").capitalize(),
-        "team": team,
-        "responsible": responsible,
+        "team": _yaml_text(team),
+        "responsible": _yaml_text(responsible),
         "today": today.isoformat(),
         "graphite_prefix": "".join(part.capitalize() for part in name.split("_")),
     }

@@ -7,12 +7,15 @@ checks files against them: the format is described once, here.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import re
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, ValidationError, model_validator
+from pydantic_core import SchemaError, SchemaValidator, core_schema
 
+from metrics.bounds import MAX_SCALE, Day
 from metrics.graphite_paths import STATSD_PREFIX, placeholders
 from metrics.tables import report_table
 
@@ -31,14 +34,15 @@ SUNSET_WARNING_DAYS = 90
 """Dashboards warn this many days before a spec's sunset date."""
 
 Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN, max_length=64)]
-SemVer = Annotated[str, StringConstraints(pattern=SEMVER_PATTERN)]
+SemVer = Annotated[str, StringConstraints(pattern=SEMVER_PATTERN, max_length=64)]
 Text = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
 GraphitePath = Annotated[str, StringConstraints(pattern=GRAPHITE_PATH_PATTERN)]
 ReportRef = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_\-]+/[A-Za-z0-9_\-]+$")]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    # No NaN or infinity: a scale or sample rate is a finite number (YAML reads `.inf` and `.nan`).
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, allow_inf_nan=False)
 
 
 class Owner(_Strict):
@@ -52,13 +56,13 @@ class Owner(_Strict):
 class Sunset(_Strict):
     """When the instrumentation and its dashboards go away, and how."""
 
-    date: dt.date = Field(description="The day the metric stops being collected (YYYY-MM-DD).")
+    date: Day = Field(description="The day the metric stops being collected (YYYY-MM-DD, from 1970-01-01 to 2099-12-31).")
     plan: Text = Field(description="The deprecation plan: what is removed, what replaces it, who is told.")
 
 
 class HistoryEntry(_Strict):
     version: SemVer
-    date: dt.date
+    date: Day
     change: Text
 
 
@@ -80,10 +84,10 @@ class Dimension(_Strict):
         return list(self.values) if self.values != "open" else list(self.examples)
 
     def accepts(self, value: str) -> bool:
-        """Whether `value` is allowed for this dimension."""
+        """Whether `value` is allowed for this dimension (its pattern matched in linear time, `full_match`)."""
         if self.values != "open" and value not in self.values:
             return False
-        return self.pattern is None or re.fullmatch(self.pattern, value) is not None
+        return self.pattern is None or full_match(self.pattern, value)
 
 
 class ReportSource(_Strict):
@@ -131,7 +135,7 @@ class RatioParts(_Strict):
 
     numerator: Identifier = Field(description="The metric summed above the line (a metric of the same spec).")
     denominator: Identifier = Field(description="The metric summed below the line (a metric of the same spec).")
-    scale: float = Field(1.0, gt=0, description="Multiply the ratio by this, e.g. 100 for percent.")
+    scale: float = Field(1.0, gt=0, le=MAX_SCALE, description="Multiply the ratio by this, e.g. 100 for percent.")
 
 
 class Normalization(_Strict):
@@ -139,7 +143,7 @@ class Normalization(_Strict):
 
     by: Identifier = Field(description="The name of the metric to divide by (the denominator).")
     label: Text = Field(description="How the ratio reads, e.g. 'per session', 'per 1,000 pageviews'.")
-    scale: float = Field(1.0, gt=0, description="Multiply the ratio by this, e.g. 1000 for 'per 1,000 pageviews', 100 for percent.")
+    scale: float = Field(1.0, gt=0, le=MAX_SCALE, description="Multiply the ratio by this, e.g. 1000 for 'per 1,000 pageviews', 100 for percent.")
 
 
 class Metric(_Strict):
@@ -170,7 +174,7 @@ class Metric(_Strict):
     @classmethod
     def _default_aggregation(cls, data: object) -> object:
         """`aggregation` defaults from `type`, so every loaded metric states it explicitly."""
-        if isinstance(data, dict) and "aggregation" not in data and data.get("type") in DEFAULT_AGGREGATION:
+        if isinstance(data, dict) and "aggregation" not in data and isinstance(data.get("type"), str) and data["type"] in DEFAULT_AGGREGATION:
             return {**data, "aggregation": DEFAULT_AGGREGATION[data["type"]]}
         return data
 
@@ -225,7 +229,7 @@ class Graph(_Strict):
     metrics: Annotated[list[Identifier], Field(min_length=1)]
     split_by: Identifier | None = Field(None, description="A dimension: one line (or row) per value.")
     filters: dict[Identifier, str] = Field(default_factory=dict, description="Dimension -> value this graph is restricted to.")
-    show: list[Show] = Field(
+    show: Annotated[list[Show], Field(min_length=1)] = Field(
         default_factory=lambda: list[Show](["total"]),
         description="What is shown: `total` (the sum), `normalized` (the metric's normalization ratio), "
         "`mean` (the average per period), `percentage` (each split value's share of the total).",
@@ -310,6 +314,38 @@ class Spec(_Strict):
         if metric.ratio is None:
             return None
         return self.metric(metric.ratio.numerator), self.metric(metric.ratio.denominator), metric.ratio.scale
+
+
+@functools.lru_cache(maxsize=256)
+def _matcher(pattern: str) -> SchemaValidator:
+    return SchemaValidator(core_schema.str_schema(pattern=f"^(?:{pattern})$", regex_engine="rust-regex"))
+
+
+def full_match(pattern: str, value: str) -> bool:
+    """Whether `pattern` (a dimension's, from a spec) matches all of `value`.
+
+    Matched by the Rust `regex` engine that pydantic-core ships, which runs in time linear in the
+    value: Python's `re` backtracks, and a spec's `(a+)+$` against a long value would hang
+    `metrics validate`. Raises ValueError for a pattern that engine cannot read (backreferences,
+    lookaround): `pattern_problem` says why.
+    """
+    try:
+        _matcher(pattern).validate_python(value)
+        return True
+    except ValidationError:
+        return False
+    except SchemaError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def pattern_problem(pattern: str) -> str | None:
+    """Why `pattern` cannot be a dimension's pattern, or None: the first line of the engine's error."""
+    try:
+        _matcher(pattern)
+    except SchemaError as exc:
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip().startswith("error:")]
+        return lines[0].removeprefix("error: ") if lines else " ".join(str(exc).split())[:120]
+    return None
 
 
 def md_line(text: str) -> str:

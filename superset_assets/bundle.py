@@ -17,6 +17,7 @@ from typing import Any, Iterable, Sequence
 
 import yaml
 
+from metrics import yamlfile
 from metrics.catalogue import Catalogue
 from metrics.errors import MetricsError
 from metrics.freshness import Freshness
@@ -224,8 +225,11 @@ def read_zip(data: bytes) -> tuple[dict[str, str], dict[str, Any]]:
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         for name in archive.namelist():
             inner = name.split("/", 1)[1] if "/" in name else name
+            size = archive.getinfo(name).file_size
+            if size > yamlfile.MAX_BYTES:  # checked before inflating: a small ZIP can hold gigabytes
+                raise BundleError(f"{name} is {size:,} bytes once unpacked, over the {yamlfile.MAX_BYTES:,} a bundle file may have")
             if inner == INFO_FILE:
                 info = json.loads(archive.read(name))
             elif inner.endswith((".yaml", ".yml")):
-                files[inner] = yaml.safe_load(archive.read(name))
+                files[inner] = yamlfile.parse(archive.read(name).decode("utf-8"), name).data
     return info, files

@@ -23,7 +23,7 @@ from typing import Any, Mapping, Sequence
 from metrics import atomic
 from metrics.catalogue import Catalogue
 from metrics.freshness import Freshness
-from metrics.problems import Problem
+from metrics.problems import InputError, Problem
 from superset_assets import versions
 from superset_assets.bundle import build_bundle
 
@@ -46,13 +46,20 @@ class BuildReport:
 def read_index(out: Path) -> list[dict[str, Any]]:
     """The index entries (empty when there is no index yet)."""
     path = out / INDEX
+    hint = "restore it from git, or delete it and run `metrics build superset`"
     try:
         data = json.loads(path.read_text("utf-8"))
     except FileNotFoundError:
         return []
-    except ValueError as exc:
-        raise ValueError(f"{path}: not JSON ({exc}): restore it from git or delete it") from None
-    return list(data.get("bundles", []))
+    except json.JSONDecodeError as exc:
+        raise InputError.at(path, f"not JSON: {exc.msg}", hint, exc.lineno, exc.colno) from None
+    except (OSError, ValueError) as exc:
+        raise InputError.at(path, f"cannot read the index: {getattr(exc, 'strerror', None) or exc}", hint) from None
+    entries = data.get("bundles", []) if isinstance(data, dict) else None
+    keys = ("spec", "version", "file")
+    if not isinstance(entries, list) or not all(isinstance(e, dict) and all(isinstance(e.get(k), str) for k in keys) for e in entries):
+        raise InputError.at(path, 'not a bundle index: {"bundles": [{"spec": ..., "version": ..., "file": ...}, ...]}', hint)
+    return list(entries)
 
 
 def version_key(version: str) -> tuple:

@@ -11,8 +11,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
+import math
 import os
 import re
+import string
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,8 +23,8 @@ from typing import Annotated, Any, Callable, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, StrictBool, StrictInt, ValidationError
 from pydantic_core import ErrorDetails
 
-from metrics import yamlfile
-from metrics.problems import InputError, Problem
+from metrics import bounds, yamlfile
+from metrics.problems import InputError, Problem, shown
 from metrics.tables import report_table
 
 Type = Literal["sql", "hive", "script"]
@@ -74,6 +76,20 @@ def _absent_if_empty(value: Any) -> Any:
     return value if value or value == 0 or value is False else None
 
 
+def _path_template(value: Any) -> Any:
+    """A `graphite: path:` format string: `{name}` placeholders only, no conversion, format spec,
+    attribute or index (`{wiki:>9999999}` would pad to any size, `{wiki.__class__}` reach past the value)."""
+    if isinstance(value, str):
+        try:
+            fields = [(name, spec, conversion) for _, name, spec, conversion in string.Formatter().parse(value) if name is not None]
+        except ValueError as exc:
+            raise ValueError(f"malformed placeholder ({exc})") from None
+        for name, spec, conversion in fields:
+            if not name or "." in name or "[" in name or spec or conversion:
+                raise ValueError(f"placeholder {{{shown(name)[:40]}}} is not a plain name")
+    return value
+
+
 def _table(value: Any) -> Any:
     """A `depends_on` entry: `schema.table`, as the warehouse names tables."""
     if isinstance(value, str) and not TABLE.fullmatch(value):
@@ -82,7 +98,7 @@ def _table(value: Any) -> Any:
 
 
 TABLE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
-Date = Annotated[dt.date, Strict(), BeforeValidator(_date)]
+Date = Annotated[dt.date, Strict(), BeforeValidator(_date), bounds.BoundedDay]
 TableName = Annotated[str, Strict(), BeforeValidator(_table)]
 Stem = Annotated[str, BeforeValidator(_stem)]
 
@@ -95,7 +111,7 @@ class _Keys(BaseModel):
 class GraphiteTarget(_Keys):
     """A report's `graphite:`: a path format string, and metric name -> result column."""
 
-    path: str
+    path: Annotated[str, Strict(), BeforeValidator(_path_template)]
     metrics: dict[str, str]
 
 
@@ -105,12 +121,12 @@ class ReportConfig(_Keys):
     type: Type = "sql"
     granularity: Granularity
     starts: Date
-    lag: Annotated[StrictInt, Field(ge=0)] = 0
+    lag: Annotated[StrictInt, Field(ge=0, le=bounds.MAX_LAG_SECONDS)] = 0
     db: str | None = None
     execute: Stem | None = None
     explode_by: Annotated[Any, BeforeValidator(_absent_if_empty)] = None
     """Checked by `_explode`, which reads the files it names."""
-    max_data_points: Annotated[StrictInt, Field(ge=1)] | None = None
+    max_data_points: Annotated[StrictInt, Field(ge=1, le=bounds.MAX_DATA_POINTS)] | None = None
     group: str | None = None
     graphite: Annotated[GraphiteTarget | None, BeforeValidator(_absent_if_empty)] = None
     dialect: Dialect | None = None
@@ -164,14 +180,15 @@ WHAT = {
     "starts": ("a date", "write YYYY-MM-DD"),
     "ends": ("a date", "write YYYY-MM-DD"),
     "depends_on": ("a list of tables, schema.table", "write e.g. `depends_on: [wmf.pageview_hourly, event.editattemptstep]`"),
-    "lag": ("a whole number of seconds >= 0", "write e.g. `lag: 3600`"),
-    "max_data_points": ("an integer >= 1", "write e.g. `max_data_points: 30`, or remove it"),
+    "lag": (f"a whole number of seconds from 0 to {bounds.MAX_LAG_SECONDS:,}", "write e.g. `lag: 3600`; the most is about 3 years"),
+    "max_data_points": (f"an integer from 1 to {bounds.MAX_DATA_POINTS:,}", "write e.g. `max_data_points: 30`, or remove it"),
     "execute": ("a file stem inside the folder", "write e.g. `execute: hive/toggles`"),
     "graphite": ("a mapping of `path` (a format string) and `metrics` (metric name -> column)", "see docs/runner.md"),
     "dialect": ("one of " + ", ".join(DIALECTS), "use trino, hive or duckdb"),
     "backfill": ("one of " + ", ".join(BACKFILL), "use `range` for a query that groups by date, else remove it"),
     "snapshot": ("true or false", "write `snapshot: true`"),
     "metrics": ("a mapping of metric name -> column", "write `metrics: {name: column}`"),
+    "path": ("a path template of {name} placeholders", "write e.g. `path: '{_metric}.{wiki}'`, each placeholder a bare name, without ! or :"),
     "port": ("a port number", "write an integer such as 2003 (carbon) or 3306 (MariaDB)"),
     "host": ("a host name", "write e.g. `host: db1.example.org`"),
     "lookups": ("a mapping of placeholder -> YAML file", "write e.g. `lookups: {wiki: sitematrix.yaml}`"),
@@ -337,10 +354,14 @@ def read_folder(folder: Path | str, config_path: Path | str | None = None) -> Qu
                 out.problems.append(p(("graphite", "lookups", placeholder), f"lookup file {lookup_file!r} is outside the query folder", OUTSIDE_HINT))
                 continue
             try:
-                table = yamlfile.load(folder / lookup_file).data
-                out.lookups[placeholder] = {_text(k): _text(v) for k, v in (table or {}).items()}
+                lookup = yamlfile.load(folder / lookup_file)
             except InputError as exc:
                 out.problems.extend(exc.problems)
+                continue
+            if not isinstance(lookup.data, dict):
+                out.problems.append(lookup.problem((), "a Graphite lookup is a mapping of value -> name", "write e.g. `enwiki: en.wikipedia`"))
+                continue
+            out.lookups[placeholder] = {_text(k): _text(v) for k, v in lookup.data.items()}
 
     for report_key, raw in config.reports.items():
         where = ("reports", report_key)
@@ -365,6 +386,7 @@ def read_folder(folder: Path | str, config_path: Path | str | None = None) -> Qu
                 # Kept even when its database is wrong: each interval then fails with the reason.
                 report = _with_database(report, raw, sources, databases, located, out.problems)
             out.reports.append(report)
+    out.reports = _one_table_each(out.reports, located, out.problems)
     if sources and not any(r.on_database for r in out.reports) and any(r.type == "sql" for r in out.reports):
         out.problems.append(
             located.problem(
@@ -412,7 +434,10 @@ def _source_database(folder: Path, key: str, entry: Database, located: yamlfile.
         return problem  # reported by the reports that use the entry (Reportupdater ignores unused ones)
 
     def path(value: str | None) -> Path | None:
-        return folder / Path(value).expanduser() if value else None
+        try:
+            return folder / Path(value).expanduser() if value else None
+        except RuntimeError:  # ~user of no known user: the path as written, which fails where it is used
+            return folder / value if value else None
 
     return SourceDatabase(
         key=key,
@@ -492,11 +517,13 @@ def _problem(located: yamlfile.Located, place: Callable[[str], tuple], label: st
     dotted = ".".join(map(str, loc))
     if err["type"] == "missing":
         return located.problem(path, f"{label}missing {dotted}", MISSING.get(str(loc[-1]), f"add `{loc[-1]}:`"))
+    if err["type"] == bounds.OUT_OF_BOUNDS:
+        return located.problem(path, f"{label}{dotted} {err['msg']}", err.get("ctx", {}).get("hint", "fix the value"))
     known = [WHAT[part] for part in reversed(loc) if part in WHAT]
     if not known:
         return located.problem(path, f"{label}{dotted}: {err['msg'][0].lower()}{err['msg'][1:]}", "fix the value")
     what, hint = known[0]
-    return located.problem(path, f"{label}{dotted} {err['input']!r} is not {what}", hint)
+    return located.problem(path, f"{label}{dotted} {shown(err['input'])} is not {what}", hint)
 
 
 def _unknown_keys(located: yamlfile.Located, path: tuple, data: Any, model: type[_Keys], what: str) -> list[Problem]:
@@ -529,6 +556,14 @@ def _report(folder: Path, key: str, raw: dict, defaults: dict, folder_dialect: s
     explode = _explode(folder, merged.get("explode_by") or {}, place("explode_by"), located, key, problems)
     if config is None:
         return None
+    if config.ends is not None and config.ends <= config.starts:
+        problems.append(
+            located.problem(
+                place("ends"),
+                f"report '{key}': ends {config.ends} is not after starts {config.starts}, so it has no interval",
+                "`ends` is exclusive: write a later date, or remove `ends`",
+            )
+        )
     if config.snapshot and config.backfill == "range":
         problems.append(
             located.problem(
@@ -556,7 +591,7 @@ def _report(folder: Path, key: str, raw: dict, defaults: dict, folder_dialect: s
         ends=config.ends,
         depends_on=tuple(config.depends_on),
     )
-    if not report.query_file.is_file():
+    if not _is_file(report.query_file):
         problems.append(
             located.problem(("reports", key), f"report '{key}': query file {report.query_file} not found", "create it, or set `execute:` to the file stem")
         )
@@ -565,6 +600,31 @@ def _report(folder: Path, key: str, raw: dict, defaults: dict, folder_dialect: s
     elif report.type == "script" and not os.access(report.query_file, os.X_OK):
         problems.append(located.problem(("reports", key), f"report '{key}': script {report.query_file} is not executable", f"chmod +x {report.query_file}"))
     return report
+
+
+def _one_table_each(reports: list[Report], located: yamlfile.Located, problems: list[Problem]) -> list[Report]:
+    """The reports less those whose table an earlier report already writes (`a.b` and `a_b` are one table)."""
+    kept: dict[str, Report] = {}
+    for report in reports:
+        first = kept.setdefault(report.table, report)
+        if first is not report:
+            problems.append(
+                located.problem(
+                    ("reports", report.key),
+                    f"reports {shown(first.key)} and {shown(report.key)} would both write table {report.table}",
+                    "rename one: report keys must differ in more than case and punctuation",
+                    key=True,
+                )
+            )
+    return list(kept.values())
+
+
+def _is_file(path: Path) -> bool:
+    """Whether `path` is a file; False for a name the system cannot even look up (too long, a NUL)."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def _text(value: Any) -> str:
@@ -605,7 +665,7 @@ def _explode(folder: Path, raw: Any, path: tuple, located: yamlfile.Located, key
             values = [v.strip() for v in text.split(",") if v.strip()]
         else:
             candidate = folder / text.strip()
-            if candidate.is_file() and not inside(folder, candidate):
+            if _is_file(candidate) and not inside(folder, candidate):
                 # never read: its lines would be shown in the errors below
                 problems.append(
                     located.problem(
@@ -613,8 +673,10 @@ def _explode(folder: Path, raw: Any, path: tuple, located: yamlfile.Located, key
                     )
                 )
                 continue
-            if candidate.is_file():
+            if _is_file(candidate):
                 try:
+                    if candidate.stat().st_size > yamlfile.MAX_BYTES:
+                        raise OSError(0, f"it is over {yamlfile.MAX_BYTES:,} bytes")
                     values = [line.strip() for line in candidate.read_text("utf-8").splitlines() if line.strip()]
                 except (OSError, UnicodeDecodeError) as exc:
                     reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
@@ -633,13 +695,30 @@ def _explode(folder: Path, raw: Any, path: tuple, located: yamlfile.Located, key
                 problems.append(
                     located.problem(
                         path + (placeholder,),
-                        f"report '{key}': explode value {value!r} of '{placeholder}' has characters that are not allowed",
+                        f"report '{key}': explode value {shown(value)} of '{placeholder}' has characters that are not allowed",
                         "use letters, digits, _, . and - only, not starting with a dot",
+                    )
+                )
+            elif value.startswith("-") or "--" in value:
+                problems.append(
+                    located.problem(
+                        path + (placeholder,),
+                        f"report '{key}': explode value {shown(value)} of '{placeholder}' starts with - or holds --",
+                        "a value pasted into a query must not open an SQL comment (--), nor read as an option (-x) to a script it is passed to",
                     )
                 )
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", placeholder):
             problems.append(
-                located.problem(path + (placeholder,), f"report '{key}': explode placeholder {placeholder!r} is not a name", "use letters, digits and _")
+                located.problem(path + (placeholder,), f"report '{key}': explode placeholder {shown(placeholder)} is not a name", "use letters, digits and _")
             )
         out[placeholder] = values
+    combinations = math.prod(len(v) for v in out.values())
+    if combinations > bounds.MAX_EXPLODE_COMBINATIONS:
+        problems.append(
+            located.problem(
+                path,
+                f"report '{key}': explode_by makes {combinations:,} combinations, over {bounds.MAX_EXPLODE_COMBINATIONS:,}",
+                "explode by fewer placeholders or values, or split the report",
+            )
+        )
     return out

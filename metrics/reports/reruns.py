@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from metrics import atomic
+from metrics import atomic, bounds
 from metrics.problems import InputError
 from metrics.reports.config import read_folder
 
@@ -40,12 +40,17 @@ def request(
         first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
     except ValueError as exc:
         raise InputError.at(folder, f"invalid date: {exc}", "write dates as YYYY-MM-DD") from None
+    for name, day in (("START", first), ("END", last)):
+        if bounds.day_problem(day):
+            raise InputError.at(name, f"{bounds.day_problem(day)}", f"give dates from {bounds.FIRST_DAY} to 2099-12-31")
     if first >= last:
         raise InputError.at(folder, f"start {first} is not before end {last}", "the end date is exclusive: use the day after the last one to rerun")
     today = today or dt.date.today()
     if last > today:
         raise InputError.at(folder, f"end {last} is after today ({today})", "rerun only dates that are done")
     config = read_folder(folder, config_path)
+    if config.errors:  # a report with errors is not in `config.reports`: "all reports" would silently skip it
+        raise InputError(config.errors)
     known = {r.key: r for r in config.reports}
     for name in reports or []:
         if name not in known:

@@ -41,16 +41,28 @@ def placeholders(start: dt.date, end: dt.date, explode: Mapping[str, str]) -> di
 
 
 def render(template: str, values: Mapping[str, str]) -> str:
-    """Fill `{name}` placeholders; an unknown one is an error naming it."""
+    """Fill `{name}` placeholders; an unknown one is an error naming it.
+
+    A placeholder is a bare name: `{wiki}`. A conversion or format spec (`{wiki!r}`,
+    `{wiki:>99999999}`) would change the validated value on its way into the SQL, or pad it
+    to any size, and attribute or index access (`{wiki.__class__}`) would reach past it: each
+    is refused, as is a nested placeholder.
+    """
     try:
-        names = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+        fields = [(name, conversion, spec) for _, name, spec, conversion in string.Formatter().parse(template) if name is not None]
     except ValueError as exc:
         raise TemplateError(f"malformed placeholder: {exc} (write literal braces as {{{{ and }}}})") from None
+    names = {name for name, _, _ in fields}
     unknown = sorted(n for n in names if n not in values)
     if unknown:
         raise TemplateError(f"query template contains unknown placeholders: {', '.join(unknown)} (known: {', '.join(sorted(values))})")
     if any(not n or not n.isidentifier() for n in names):
         raise TemplateError("query template has an empty or positional placeholder {} (write literal braces as {{ and }})")
+    dressed = sorted({name for name, conversion, spec in fields if conversion or spec})
+    if dressed:
+        raise TemplateError(
+            f"placeholder(s) {', '.join(dressed)} carry a conversion or format spec (! or :), which would change the value (write {{{dressed[0]}}} alone)"
+        )
     return template.format_map(values)
 
 

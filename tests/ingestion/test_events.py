@@ -299,7 +299,7 @@ def test_any_stream_with_a_schema_loads_through_the_command(tmp_path: Path) -> N
     assert reason == [{"reason": "event.counts: 18446744073709551616 does not fit a 64-bit integer"}]
 
     missing = CliRunner().invoke(main, ["--warehouse", str(tmp_path / "wh"), "ingest", "events", "--schemas", str(tmp_path / "nope"), str(source)])
-    assert missing.exit_code == 1 and "no such folder of event schemas" in missing.output
+    assert missing.exit_code == 2 and "no such folder of event schemas" in missing.output
 
 
 def test_a_schema_whose_id_disagrees_with_its_place_is_refused(tmp_path: Path) -> None:

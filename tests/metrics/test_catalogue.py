@@ -194,3 +194,23 @@ def test_parts_of_the_same_rows_need_graphite_paths_of_the_same_shape(catalogue_
         f"{f}:{pos(f, '{by: pageviews')}: 'footnote_clicks' and 'pageviews' come from the same rows, but their Graphite paths "
         "put the dimensions at different nodes (give both paths the same shape, e.g. prefix.<name>.{dimension}, so panels can pair their points)"
     ]
+
+
+def test_a_backtracking_pattern_is_matched_in_linear_time(catalogue_copy: Path) -> None:
+    import time
+
+    spec = catalogue_copy / "codemirror.yaml"
+    edit(spec, 'pattern: "[a-z0-9_]+"', 'pattern: "(a+)+b"')
+    edit(spec, "examples: [enwiki, dewiki, cawiki, trwiki, fawiki]", f"examples: [{'a' * 40_000}c]")
+    started = time.perf_counter()
+    problems = catalogue.validate([spec])
+    assert time.perf_counter() - started < 5  # Python's re takes longer than the age of the universe
+    assert any(p.line == line_of(spec, "examples: [aaa") and "does not match its pattern '(a+)+b'" in p.message for p in problems)
+
+
+def test_a_pattern_the_linear_engine_cannot_read_is_refused(catalogue_copy: Path) -> None:
+    spec = catalogue_copy / "codemirror.yaml"
+    edit(spec, 'pattern: "[a-z0-9_]+"', 'pattern: "(a)\\\\1"')
+    [problem] = [p for p in catalogue.validate([spec]) if p.is_error]
+    assert str(problem).startswith(f"{spec}:{pos(spec, '(a)')[:-2]}")
+    assert "invalid regular expression (backreferences are not supported)" in problem.message

@@ -43,7 +43,7 @@ def test_validate_broken_copy_fails_with_one_line_per_problem(catalogue_copy: Pa
     (catalogue_copy / "tabs.yaml").write_text("name: tabs\n\ttitle: x\n")
     (catalogue_copy / "binary.yaml").write_bytes(b"\x00\x01\x02")
     result = run("--catalogue", str(catalogue_copy), "validate")
-    assert result.returncode == 1
+    assert result.returncode == 2
     out = result.stdout.splitlines()
     assert len(out) == 4, out
     assert all(line.startswith(str(catalogue_copy)) and line.count(":") >= 3 for line in out)
@@ -53,7 +53,7 @@ def test_validate_broken_copy_fails_with_one_line_per_problem(catalogue_copy: Pa
 
 def test_validate_named_files_and_missing_file(tmp_path: Path) -> None:
     result = run("validate", str(CATALOGUE / "codemirror.yaml"), str(tmp_path / "nope.yaml"))
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert result.stdout.strip() == f"{tmp_path / 'nope.yaml'}:1:1: file not found (check the path)"
 
 
@@ -62,7 +62,7 @@ def test_warnings_pass_unless_strict(catalogue_copy: Path) -> None:
     plain = run("--catalogue", str(catalogue_copy), "validate")
     strict = run("--catalogue", str(catalogue_copy), "validate", "--strict")
     assert plain.returncode == 0 and "warning: sunset date 2020-01-31 is past" in plain.stdout
-    assert strict.returncode == 1
+    assert strict.returncode == 2
 
 
 def test_list_shows_the_catalogue() -> None:
@@ -79,7 +79,7 @@ def test_list_shows_the_catalogue() -> None:
 def test_list_on_a_broken_catalogue_says_why(catalogue_copy: Path) -> None:
     (catalogue_copy / "x.yaml").write_text("")
     result = run("--catalogue", str(catalogue_copy), "list")
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert result.stderr.strip() == f"{catalogue_copy / 'x.yaml'}:1:1: empty file (write the YAML content, or delete the file)"
 
 
@@ -107,9 +107,9 @@ def test_new_scaffolds_a_spec_that_validates(tmp_path: Path) -> None:
     assert "1 spec file(s) and 1 query folder(s) checked: 0 error(s)" in check.stderr
     assert catalogue.load(cat).spec("my_feature").owner.team == "Editing"
     again = run("--catalogue", str(cat), "--queries", str(queries), "new", "my_feature")
-    assert again.returncode == 1 and "already exists" in again.stderr
+    assert again.returncode == 2 and "already exists" in again.stderr
     bad = run("--catalogue", str(cat), "--queries", str(queries), "new", "My-Feature")
-    assert bad.returncode == 1 and "not a valid spec name" in bad.stderr
+    assert bad.returncode == 2 and "not a valid spec name" in bad.stderr
 
 
 def test_config_file_and_environment(tmp_path: Path, catalogue_copy: Path) -> None:
@@ -119,7 +119,7 @@ def test_config_file_and_environment(tmp_path: Path, catalogue_copy: Path) -> No
     assert [r["name"] for r in json.loads(result.stdout)] == ["codemirror", "country_indicators", "reference_previews"]
     (tmp_path / "metrics.toml").write_text("[metrics]\ncatalog = 'x'\n")
     result = run("list", cwd=tmp_path)
-    assert result.returncode == 1 and "unknown setting(s) catalog" in result.stderr
+    assert result.returncode == 2 and "unknown setting(s) catalog" in result.stderr
 
 
 def test_query_binds_parameters_and_never_pastes_them(tmp_path: Path) -> None:
@@ -132,14 +132,14 @@ def test_query_binds_parameters_and_never_pastes_them(tmp_path: Path) -> None:
     ok = run("--warehouse", str(tmp_path), "query", "SELECT n FROM metrics.t WHERE wiki = :wiki", "-p", "wiki=x'; DROP TABLE t; --", "--format", "csv")
     assert ok.returncode == 0 and ok.stdout == "n\n2\n", ok.stderr
     missing = run("--warehouse", str(tmp_path), "query", "SELECT n FROM metrics.t WHERE wiki = :wiki")
-    assert missing.returncode == 1 and "no value given for placeholder(s) :wiki" in missing.stderr and "-p name=VALUE" in missing.stderr
+    assert missing.returncode == 2 and "no value given for placeholder(s) :wiki" in missing.stderr and "-p name=VALUE" in missing.stderr
     bad = run("--warehouse", str(tmp_path), "query", "SELECT 1", "-p", "wiki")
     assert bad.returncode == 2 and "'wiki' is not NAME=VALUE" in bad.stderr
 
 
 def test_write_mode_sql_is_refused_on_duckdb(tmp_path: Path) -> None:
     result = run("--warehouse", str(tmp_path), "--write-mode", "sql", "update-reports", str(SHIPPED_QUERIES / "codemirror"))
-    assert result.returncode == 1 and "write_mode sql needs engine trino" in result.stderr, result.stderr
+    assert result.returncode == 2 and "write_mode sql needs engine trino" in result.stderr, result.stderr
     result = run("--warehouse", str(tmp_path), "--write-mode", "tables", "list")
     assert result.returncode == 2 and "'tables' is not one of 'files', 'sql'" in result.stderr, result.stderr
 
@@ -159,7 +159,7 @@ def test_query_only_reads(tmp_path: Path) -> None:
     target = tmp_path / "out.csv"
     for sql in ("DROP TABLE metrics.report_runs", f"COPY (SELECT 1) TO '{target}'", "CREATE TABLE t AS SELECT 1 AS a"):
         result = run("--warehouse", str(tmp_path), "query", "--dialect", "duckdb", sql)
-        assert result.returncode == 1 and "metrics query only reads" in result.stderr, (sql, result.stderr)
+        assert result.returncode == 2 and "metrics query only reads" in result.stderr, (sql, result.stderr)
     assert not target.exists()
     shown = run("--warehouse", str(tmp_path), "query", "--dialect", "duckdb", "SELECT 1 AS a UNION ALL SELECT 2", "--format", "csv")
     assert shown.returncode == 0 and shown.stdout == "a\n1\n2\n", shown.stderr

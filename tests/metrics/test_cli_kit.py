@@ -47,7 +47,7 @@ def test_a_real_input_error_from_a_part(tmp_path: Path) -> None:
     args = csv_args(tmp_path)
     args[args.index("--columns") + 1] = "country:varchar,editors:bigint,wiki:varchar"
     result = subprocess.run([sys.executable, "-m", "metrics", *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert result.stderr == f"{tmp_path / 'editors.csv'}:1:1: header lacks declared column(s) wiki (it has country, editors) (fix the header or --columns)\n"
 
 

@@ -56,3 +56,14 @@ def test_plan_error_is_a_metrics_error() -> None:
 @pytest.mark.parametrize("error", [StatsdUsageError, TemplateError, BundleError], ids=lambda e: e.__name__)
 def test_former_value_errors_still_are(error: type[Exception]) -> None:
     assert issubclass(error, ValueError)
+
+
+def test_control_and_bidirectional_characters_print_escaped() -> None:
+    problem = Problem("wikis\u202etxt.yaml", 2, 3, "value 'a\x00b\nc' is not allowed", "remove the \u200f mark")
+    assert str(problem) == "wikis\\u202etxt.yaml:2:3: value 'a\\x00b\\nc' is not allowed (remove the \\u200f mark)"
+    assert MetricsError("bad\ttab", where=Location("f\x1b[31m.yaml")).lines() == ["f\\x1b[31m.yaml: bad\\ttab"]
+    assert str(Problem("café.yaml", 1, 1, "naïve ok")) == "café.yaml:1:1: naïve ok"  # letters stay as they are
+
+
+def test_input_errors_exit_2_and_other_errors_1() -> None:
+    assert InputError.exit_code == 2 and MetricsError.exit_code == 1 and TemplateError.exit_code == 1

@@ -200,7 +200,7 @@ def test_metrics_plot_writes_an_image(warehouse: Path, tmp_path: Path) -> None:
     svg = (tmp_path / "pct.svg").read_text()
     assert "(top 3 of " in svg and "<!-- other -->" in svg
     bad = CliRunner().invoke(main, [*cli[3:], "plot", "toggles", "--by", "editr", "-o", str(out)])  # in-process: one start less
-    assert bad.exit_code == 1 and bad.exception is not None and isinstance(bad.exception, SystemExit)
+    assert bad.exit_code == 2 and bad.exception is not None and isinstance(bad.exception, SystemExit)
     assert bad.stderr.strip().splitlines() == [
         f"{CATALOGUE / 'codemirror.yaml'}:1:1: unknown dimension 'editr' (did you mean 'editor'?) (by takes dimensions of 'toggles': editor, enabled, wiki)"
     ]

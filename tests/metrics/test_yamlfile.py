@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -90,3 +93,120 @@ def test_two_documents(tmp_path: Path) -> None:
     f.write_text("name: a\n---\nname: b\n")
     [line] = problems_of(f)
     assert line.startswith(f"{f}:") and "single document" in line
+
+
+def billion_laughs(levels: int = 9) -> str:
+    """The classic: each level a list of nine aliases of the one before, 9**levels strings in a few hundred bytes."""
+    lines = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    names = "abcdefghijklmnop"
+    for before, name in zip(names, names[1:levels]):
+        lines.append(f"{name}: &{name} [{', '.join([f'*{before}'] * 9)}]")
+    return "\n".join(lines) + "\n"
+
+
+def test_a_billion_laughs_is_refused_at_the_alias_that_crosses_the_limit(tmp_path: Path) -> None:
+    f = tmp_path / "laughs.yaml"
+    f.write_text(billion_laughs())
+    assert f.stat().st_size < 600
+    started = time.perf_counter()
+    [line] = problems_of(f)
+    assert time.perf_counter() - started < 1.0
+    # a, b, c, d: 10 + 9*11 ... values; the alias *d on line 5 is where 50,000 is passed.
+    assert line.startswith(f"{f}:5:") and "alias *d makes the document stand for more than 50,000 values" in line
+    assert "billion laughs" in line
+
+
+def test_aliases_within_the_limit_still_work(tmp_path: Path) -> None:
+    f = tmp_path / "merge.yaml"
+    f.write_text("defaults: &d {granularity: days, lag: 3600}\nreports:\n  a: {<<: *d, starts: 2026-01-01}\n  b: *d\n")
+    data = yamlfile.load(f).data
+    assert data["reports"]["a"] == {"granularity": "days", "lag": 3600, "starts": dt.date(2026, 1, 1)}
+    assert data["reports"]["b"] == {"granularity": "days", "lag": 3600}
+
+
+def test_the_values_limit_counts_plain_values_too(tmp_path: Path) -> None:
+    f = tmp_path / "wide.yaml"
+    f.write_text("wikis: [" + ", ".join(["enwiki"] * (yamlfile.MAX_NODES + 1)) + "]\n")
+    [line] = problems_of(f)
+    assert line.startswith(f"{f}:1:") and "holds more than 50,000 values" in line
+
+
+@pytest.mark.parametrize("text", ["a: &a [*a]\n", "a: &a {b: *a}\n", "&r [1, [2, *r]]\n"])
+def test_a_recursive_alias_is_refused(tmp_path: Path, text: str) -> None:
+    f = tmp_path / "recursive.yaml"
+    f.write_text(text)
+    [line] = problems_of(f)
+    assert "refers to the node that contains it" in line and line.startswith(f"{f}:1:")
+
+
+@pytest.mark.parametrize("opener, closer", [("[", "]"), ("{a: ", "}")])
+def test_deep_nesting_is_refused_at_the_level_that_crosses_the_limit(tmp_path: Path, opener: str, closer: str) -> None:
+    f = tmp_path / "deep.yaml"
+    f.write_text(f"name: {opener * 5000}1{closer * 5000}\n")
+    [line] = problems_of(f)
+    # The 64th opener (the 65th collection with the top-level mapping) or, for lists, which the
+    # scanner refuses as it reads them, the 65th.
+    columns = [len("name: ") + len(opener) * (yamlfile.MAX_DEPTH - 1 + extra) + 1 for extra in (0, 1)]
+    assert any(line.startswith(f"{f}:1:{column}: lists and mappings nested more than 64 deep") for column in columns), line
+
+
+def test_deep_block_nesting_is_refused_too(tmp_path: Path) -> None:
+    f = tmp_path / "deep.yaml"
+    f.write_text("".join("  " * i + f"k{i}:\n" for i in range(100)))
+    [line] = problems_of(f)
+    assert line.startswith(f"{f}:65:129: lists and mappings nested more than 64 deep")  # the value of k63, the 65th mapping
+    f.write_text("".join("  " * i + f"k{i}:\n" for i in range(63)) + "  " * 63 + "k63: 1\n")
+    assert yamlfile.load(f).position(("k0",) * 0 + tuple(f"k{i}" for i in range(64))) == (64, 132)
+
+
+@pytest.mark.parametrize(
+    "value, shown",
+    [("1" * 5000, "integer of 5,000 characters"), ("1" * 31, "integer 1111111111111111111111111111111"), ("0x" + "f" * 17, "integer 0xfffffffffffffffff")],
+)
+def test_an_integer_beyond_64_bits_is_refused_where_it_is(tmp_path: Path, value: str, shown: str) -> None:
+    f = tmp_path / "big.yaml"
+    f.write_text(f"name: x\nlag: {value}\n")
+    [line] = problems_of(f)
+    assert line.startswith(f"{f}:2:6: {shown} is beyond 64 bits") and len(line) < 260
+
+
+def test_a_quoted_long_number_is_text(tmp_path: Path) -> None:
+    f = tmp_path / "text.yaml"
+    f.write_text(f"id: '{'1' * 5000}'\nbig: {2**63 - 1}\n")
+    assert yamlfile.load(f).data == {"id": "1" * 5000, "big": 2**63 - 1}
+
+
+def test_keys_that_are_no_plain_value_or_no_valid_scalar(tmp_path: Path) -> None:
+    f = tmp_path / "keys.yaml"
+    f.write_text("? [a, b]\n: 1\n2024-13-01: x\n!!bool maybe: y\n")
+    data_or_lines = problems_of(f)
+    assert data_or_lines == [f"{f}:1:3: a mapping key must be a plain value (write the key as text)"]
+
+
+def test_a_folder_named_like_the_file(tmp_path: Path) -> None:
+    f = tmp_path / "config.yaml"
+    f.mkdir()
+    [line] = problems_of(f)
+    assert line == f"{f}:1:1: is a folder, not a file (name the YAML file itself, or remove the folder that has its name)"
+
+
+def test_a_pipe_is_not_read(tmp_path: Path) -> None:
+    f = tmp_path / "config.yaml"
+    os.mkfifo(f)
+    [line] = problems_of(f)  # returns at once: a pipe is never opened, so nothing blocks
+    assert line.startswith(f"{f}:1:1: not a regular file")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a file whatever its mode")
+def test_an_unreadable_file(tmp_path: Path) -> None:
+    f = tmp_path / "config.yaml"
+    f.write_text("a: 1\n")
+    f.chmod(0)
+    [line] = problems_of(f)
+    assert line == f"{f}:1:1: cannot read file: Permission denied (check the file's permissions)"
+
+
+def test_a_file_that_cannot_be_read(tmp_path: Path) -> None:
+    # /proc/self/mem is a regular file that fails to read at offset 0: an unreadable file even for root.
+    [line] = problems_of(Path("/proc/self/mem"))
+    assert line == "/proc/self/mem:1:1: cannot read file: Input/output error (check the file's permissions)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import time
 import zipfile
 from pathlib import Path
 
@@ -18,7 +19,9 @@ from superset_assets.bundle import BundleError, build_bundle, check_files, kind_
 from superset_assets.charts import plan_charts
 from superset_assets.database import database_yaml, mask_password
 from superset_assets.datasets import Planner
+from superset_assets.importer import ImportProblem, read_bundle
 from tests.conftest import CATALOGUE
+from tests.metrics.test_yamlfile import billion_laughs
 
 URI = "duckdb:////srv/warehouse/catalog.duckdb"
 TODAY = dt.date(2026, 11, 18)
@@ -212,3 +215,20 @@ def test_unknown_superset_version_is_refused(cat) -> None:
     with pytest.raises(ValueError, match="unsupported Superset version"):
         build_bundle(cat, cat.spec("codemirror"), engine_uri=URI, superset_version="3.0")
     assert BundleError  # the builder's own error type exists for references
+
+
+def test_a_hostile_bundle_is_refused_without_expanding_it(tmp_path: Path) -> None:
+    for name, content in (("charts/laughs.yaml", billion_laughs().encode()), ("charts/big.yaml", b"a: " + b"x" * 2_000_000 + b"\n")):
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(f"bundle/{name}", content)
+        path = tmp_path / "hostile.zip"
+        path.write_bytes(buffer.getvalue())
+        started = time.perf_counter()
+        with pytest.raises(ImportProblem) as info:
+            read_bundle(path)
+        assert time.perf_counter() - started < 2
+        assert f"{path}: not a Superset bundle" in str(info.value)
+        assert ("alias *d makes the document stand for more than 50,000 values" if "laughs" in name else "over the 1,000,000 a bundle file may have") in str(
+            info.value
+        )

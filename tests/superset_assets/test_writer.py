@@ -9,7 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from metrics import catalogue as catalogue_mod
+from metrics.problems import InputError
 from superset_assets.writer import build_all, latest, read_index
 from tests.conftest import CATALOGUE, ROOT, edit
 from tests.superset_assets.pipeline import bump_version
@@ -70,7 +73,7 @@ def test_change_without_version_bump_warns_and_keeps_the_released_bundle(tmp_pat
     warned = subprocess.run(cli, capture_output=True, text=True, cwd=ROOT)
     assert warned.returncode == 0 and "warning: spec codemirror changed" in warned.stderr
     strict = subprocess.run(cli + ["--strict"], capture_output=True, text=True, cwd=ROOT)
-    assert strict.returncode == 1 and "codemirror.yaml:" in strict.stderr and "Traceback" not in strict.stderr
+    assert strict.returncode == 2 and "codemirror.yaml:" in strict.stderr and "Traceback" not in strict.stderr
 
 
 def test_index_records_version_hash_and_file(tmp_path: Path) -> None:
@@ -80,3 +83,19 @@ def test_index_records_version_hash_and_file(tmp_path: Path) -> None:
     entry = next(e for e in index["bundles"] if e["spec"] == "reference_previews")
     assert entry["file"] == "reference_previews/reference_previews-2.0.1.zip" and entry["superset_version"] == "4.1"
     assert set(entry) == {"spec", "version", "content_hash", "file", "sha256", "superset_version"}
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ('{"bundles": [', "not JSON: Expecting value"),
+        ("[1, 2]", "not a bundle index"),
+        ('{"bundles": [{"spec": "x"}]}', "not a bundle index"),
+    ],
+)
+def test_a_broken_index_is_a_located_error(tmp_path: Path, content: str, message: str) -> None:
+    (tmp_path / "index.json").write_text(content)
+    with pytest.raises(InputError) as info:
+        read_index(tmp_path)
+    [line] = info.value.lines()
+    assert line.startswith(f"{tmp_path / 'index.json'}:1:") and message in line

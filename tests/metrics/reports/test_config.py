@@ -132,7 +132,7 @@ reports:
     assert [str(p) for p in sorted(config.problems)] == [
         f"{cfg}:{pos(cfg, '99999')}: graphite.port 99999 is not a port number (write an integer such as 2003 (carbon) or 3306 (MariaDB))",
         f"{cfg}:{pos(cfg, 'lookps')}: warning: unknown graphite key 'lookps' (ignored) (did you mean 'lookups'?)",
-        f"{cfg}:{pos(cfg, 'an hour')}: defaults: lag 'an hour' is not a whole number of seconds >= 0 (write e.g. `lag: 3600`)",
+        f"{cfg}:{pos(cfg, 'an hour')}: defaults: lag 'an hour' is not a whole number of seconds from 0 to 100,000,000 (write e.g. `lag: 3600`; the most is about 3 years)",
         f"{cfg}:{pos(cfg, 'reprots')}: warning: unknown top-level key 'reprots' (ignored) (did you mean 'reports'?)",
         f"{cfg}:{pos(cfg, 'hourly')}: report 'r': granularity 'hourly' is not one of days, weeks, months (use days, weeks or months)",
         f"{cfg}:{pos(cfg, '2024-13-01')}: report 'r': starts '2024-13-01' is not a date (write YYYY-MM-DD)",
@@ -158,7 +158,7 @@ def test_a_bad_top_level_section_does_not_hide_the_reports(tmp_path: Path) -> No
     assert [str(p) for p in config.problems] == [
         f"{cfg}:{pos(cfg, 'mysql')}: dialect 'mysql' is not one of trino, hive, duckdb (use trino, hive or duckdb)",
         f"{cfg}:{pos(cfg, 'hots')}: warning: unknown database key 'hots' (ignored) (did you mean 'host'?)",
-        f"{cfg}:{pos(cfg, 'true')}: report 'r': lag True is not a whole number of seconds >= 0 (write e.g. `lag: 3600`)",
+        f"{cfg}:{pos(cfg, 'true')}: report 'r': lag True is not a whole number of seconds from 0 to 100,000,000 (write e.g. `lag: 3600`; the most is about 3 years)",
         f"{cfg}:{pos(cfg, 'databases')}: warning: no report uses `databases:`: `type: sql` reports without `db:` run on the warehouse engine"
         " (add `db: m` (to the reports or to defaults:) to run them on that database)",
     ]
@@ -260,4 +260,117 @@ def test_databases_that_no_report_uses_get_a_warning(tmp_path: Path) -> None:
     assert [str(p) for p in config.problems] == [
         f"{cfg}:1:1: warning: no report uses `databases:`: `type: sql` reports without `db:` run on the warehouse engine"
         " (add `db: mediawiki` (to the reports or to defaults:) to run them on that database)"
+    ]
+
+
+@pytest.mark.parametrize(
+    "starts, message",
+    [
+        ("0999-12-30", "starts 0999-12-30 is before 1970-01-01 (write a date from 1970-01-01 to 2099-12-31)"),
+        ("0001-01-01", "starts 0001-01-01 is before 1970-01-01 (write a date from 1970-01-01 to 2099-12-31)"),
+        ("1969-12-31", "starts 1969-12-31 is before 1970-01-01 (write a date from 1970-01-01 to 2099-12-31)"),
+        ("2100-01-01", "starts 2100-01-01 is not before 2100-01-01 (write a date from 1970-01-01 to 2099-12-31)"),
+        ("'999-12-30'", "starts '999-12-30' is not a date (write YYYY-MM-DD)"),
+        ("2026-02-30", "starts '2026-02-30' is not a date (write YYYY-MM-DD)"),
+    ],
+)
+def test_starts_outside_the_bounds_is_refused_at_its_place(tmp_path: Path, starts: str, message: str) -> None:
+    q = folder(tmp_path, f"reports:\n  r:\n    granularity: days\n    starts: {starts}\n")
+    config = read_folder(q)
+    cfg = q / "config.yaml"
+    assert config.reports == []
+    assert [str(p) for p in config.problems] == [f"{cfg}:4:13: report 'r': {message}"]
+
+
+@pytest.mark.parametrize("starts", ["1970-01-01", "2099-12-31"])
+def test_the_bounds_themselves_are_allowed(tmp_path: Path, starts: str) -> None:
+    q = folder(
+        tmp_path,
+        f"reports:\n  r: {{granularity: days, starts: {starts}, ends: 2099-12-31}}\n"
+        if starts < "2099"
+        else f"reports:\n  r: {{granularity: days, starts: {starts}}}\n",
+    )
+    assert [r.starts.isoformat() for r in read_folder(q).reports] == [starts]
+
+
+def test_ends_and_numbers_outside_their_bounds(tmp_path: Path) -> None:
+    q = folder(
+        tmp_path,
+        "defaults: {granularity: days, starts: 2026-01-01}\nreports:\n"
+        "  a: {ends: 9999-12-31}\n  b: {ends: 2025-12-31}\n  c: {lag: 100000001}\n  d: {lag: -1}\n  e: {max_data_points: 50001}\n"
+        f"  f: {{lag: {10**30}}}\n",
+        {n + ".sql": "" for n in "abcdef"},
+    )
+    with pytest.raises(InputError) as info:
+        read_folder(q)  # the integer beyond 64 bits makes the whole file unusable
+    cfg = q / "config.yaml"
+    assert [str(p) for p in info.value.problems] == [
+        f"{cfg}:{pos(cfg, str(10**30))}: integer {10**30} is beyond 64 bits (write a number of at most 9,223,372,036,854,775,807, or quote it to make it text)"
+    ]
+    edit_text = cfg.read_text().replace(f"  f: {{lag: {10**30}}}\n", "")
+    cfg.write_text(edit_text)
+    lines = [str(p) for p in read_folder(q).problems]
+    lag = "is not a whole number of seconds from 0 to 100,000,000 (write e.g. `lag: 3600`; the most is about 3 years)"
+    assert lines == [
+        f"{cfg}:{pos(cfg, '9999-12-31')}: report 'a': ends 9999-12-31 is not before 2100-01-01 (write a date from 1970-01-01 to 2099-12-31)",
+        f"{cfg}:{pos(cfg, '2025-12-31')}: report 'b': ends 2025-12-31 is not after starts 2026-01-01, so it has no interval (`ends` is exclusive: write a later date, or remove `ends`)",
+        f"{cfg}:{pos(cfg, '100000001')}: report 'c': lag 100000001 {lag}",
+        f"{cfg}:{pos(cfg, 'lag: -1', 5)}: report 'd': lag -1 {lag}",
+        f"{cfg}:{pos(cfg, '50001')}: report 'e': max_data_points 50001 is not an integer from 1 to 50,000 (write e.g. `max_data_points: 30`, or remove it)",
+    ]
+
+
+def test_a_config_that_is_a_folder(tmp_path: Path) -> None:
+    q = tmp_path / "q"
+    (q / "config.yaml").mkdir(parents=True)
+    with pytest.raises(InputError) as info:
+        read_folder(q)
+    assert info.value.lines() == [f"{q / 'config.yaml'}:1:1: is a folder, not a file (name the YAML file itself, or remove the folder that has its name)"]
+
+
+def test_unreadable_names_and_files_in_a_config_are_problems(tmp_path: Path) -> None:
+    q = folder(
+        tmp_path,
+        "reports:\n"
+        "  a: {granularity: days, starts: 2026-01-01, explode_by: {wiki: latin1.txt}}\n"
+        f"  b: {{granularity: days, starts: 2026-01-01, execute: {'x' * 300}}}\n"
+        '  "c\\0d": {granularity: days, starts: 2026-01-01}\n'
+        "graphite: {lookups: {wiki: list.yaml}}\n",
+        {"a.sql": "", "latin1.txt": "", "list.yaml": "- a\n- b\n"},
+    )
+    (q / "latin1.txt").write_bytes("caf\xe9wiki\n".encode("latin-1"))
+    cfg = q / "config.yaml"
+    quoted = '"c'  # the report key with a NUL, as written
+    lines = sorted(str(p) for p in read_folder(q).problems)
+    assert lines == [
+        f"{cfg}:{pos(cfg, 'latin1.txt')}: report 'a': explode_by file {q / 'latin1.txt'} cannot be read: it is not UTF-8 text (write one value a line, in UTF-8)",
+        f"{cfg}:{pos(cfg, 'b:', 3)}: report 'b': query file {q / ('x' * 300 + '.sql')} not found (create it, or set `execute:` to the file stem)",
+        f"{cfg}:{pos(cfg, quoted)}: report key 'c\\x00d' is not a plain name: it names the report's TSV file and folder (use letters, digits, _, . and -, not starting with a dot)",
+        f"{q / 'list.yaml'}:1:1: a Graphite lookup is a mapping of value -> name (write e.g. `enwiki: en.wikipedia`)",
+    ]
+
+
+def test_graphite_path_placeholders_are_bare_names(tmp_path: Path) -> None:
+    q = folder(
+        tmp_path, "reports:\n  r:\n    granularity: days\n    starts: 2026-01-01\n    graphite: {path: '{_metric:>999999999}', metrics: {views: views}}\n"
+    )
+    cfg = q / "config.yaml"
+    assert [str(p) for p in read_folder(q).problems] == [
+        f"{cfg}:5:22: report 'r': graphite.path '{{_metric:>999999999}}' is not a path template of {{name}} placeholders "
+        "(write e.g. `path: '{_metric}.{wiki}'`, each placeholder a bare name, without ! or :)"
+    ]
+
+
+def test_explode_combinations_and_files_are_bounded(tmp_path: Path) -> None:
+    wikis = "".join(f"wiki{i}\n" for i in range(500))
+    q = folder(
+        tmp_path,
+        "reports:\n  r: {granularity: days, starts: 2026-01-01, explode_by: {a: wikis.txt, b: wikis.txt}}\n"
+        "  s: {granularity: days, starts: 2026-01-01, explode_by: {a: big.txt}, execute: r}\n",
+        {"r.sql": "", "wikis.txt": wikis, "big.txt": "enwiki\n" * 200_000},
+    )
+    cfg = q / "config.yaml"
+    assert sorted(str(p) for p in read_folder(q).problems) == [
+        f"{cfg}:{pos(cfg, '{a: wikis')}: report 'r': explode_by makes 250,000 combinations, over 100,000 (explode by fewer placeholders or values, or split the report)",
+        f"{cfg}:{pos(cfg, 'big.txt')}: report 's': explode_by file {q / 'big.txt'} cannot be read: it is over 1,000,000 bytes (write one value a line, in UTF-8)",
     ]

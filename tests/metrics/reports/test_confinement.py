@@ -49,12 +49,12 @@ def test_a_report_key_that_climbs_out_is_refused_by_validate_and_by_the_run(tmp_
         " (use letters, digits, _, . and -, not starting with a dot)"
     )
     checked = metrics(tmp_path, "validate", str(q))
-    assert checked.returncode == 1 and expected in checked.stdout.splitlines()
+    assert checked.returncode == 2 and expected in checked.stdout.splitlines()
 
     out = tmp_path / "a" / "b" / "c" / "out"
     before = files_under(tmp_path)
     run = metrics(tmp_path, "update-reports", str(q), str(out), "--now", "2026-11-23T10:00", "--no-graphite")
-    assert run.returncode == 1 and expected in run.stderr.splitlines() and "Traceback" not in run.stderr
+    assert run.returncode == 2 and expected in run.stderr.splitlines() and "Traceback" not in run.stderr
     assert "ok: 2 interval(s) ok, 0 failed, 2 row(s)" in run.stderr  # the other report runs
     written = {p for p in files_under(tmp_path) - before if not p.is_relative_to(tmp_path / "wh") and p.suffix != ".lock"}
     assert written == {out / "ok.tsv"}
@@ -100,7 +100,7 @@ def test_an_explode_by_file_outside_the_folder_is_refused_and_never_shown(tmp_pa
     checked = metrics(tmp_path, "validate", str(q))
     run = metrics(tmp_path, "update-reports", str(q), str(tmp_path / "out"), "--now", "2026-11-23T10:00", "--no-graphite")
     for result in (checked, run):
-        assert result.returncode == 1 and expected in (result.stdout + result.stderr).splitlines()
+        assert result.returncode == 2 and expected in (result.stdout + result.stderr).splitlines()
         assert CANARY not in result.stdout + result.stderr and "root:x" not in result.stdout + result.stderr
 
 

@@ -43,7 +43,7 @@ def test_misspelt_tables_columns_and_fields_are_errors_at_their_place(warehouse:
     views = next(p for p in (q / "pageviews").glob("*.sql") if "count_views" in p.read_text())
     edit(views, "sum(count_views)", "sum(count_view)")
     result = metrics("--warehouse", str(warehouse), "--queries", str(q), "--catalogue", str(FIXTURES / "catalogue"), "validate")
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert result.stdout.splitlines() == sorted(
         [
             f"{sessions}:{pos(sessions, 'event.codemirrorusages')}: table event.codemirrorusages is not in the warehouse (did you mean event.codemirrorusage?)",
@@ -68,7 +68,7 @@ def test_a_parse_error_is_reported_at_its_line(tmp_path: Path) -> None:
     q = shutil.copytree(QUERIES / "codemirror", tmp_path / "codemirror")
     toggles = edit(q / "hive" / "toggles.hql", "GROUP BY", "GROUP BY BY")
     result = metrics("--warehouse", str(tmp_path / "none"), "validate", str(q))
-    assert result.returncode == 1
+    assert result.returncode == 2
     line = next(i for i, text in enumerate(toggles.read_text().splitlines(), 1) if "GROUP BY BY" in text)
     assert result.stdout.startswith(f"{toggles}:{line}:"), result.stdout
     assert "cannot parse the query as hive SQL" in result.stdout
@@ -88,7 +88,7 @@ def test_scripts_must_be_executable_and_their_hiveql_is_checked(warehouse: Path,
     idle.write_text("#!/bin/bash\necho date\n")
     idle.chmod(0o644)
     result = metrics("--warehouse", str(warehouse), "validate", str(folder))
-    assert result.returncode == 1
+    assert result.returncode == 2
     config_line, script_line = result.stdout.splitlines()
     assert config_line.startswith(f"{folder / 'config.yaml'}:4:") and config_line.endswith(
         f": report 'idle': script {idle} is not executable (chmod +x {idle})"
@@ -118,7 +118,7 @@ def test_a_script_using_a_database_is_checked_there(warehouse: Path, tmp_path: P
     (folder / "views").write_text("#!/bin/bash\nhive -S -e \"$(cat <<EOF\nuse wmf;\nSELECT '$1' AS date, count(*) AS n FROM pageviews_hourly;\nEOF\n)\"\n")
     (folder / "views").chmod(0o755)
     result = metrics("--warehouse", str(warehouse), "validate", str(folder))
-    assert result.returncode == 1 and result.stdout.startswith(f"{folder / 'views'}:4:"), result.stdout
+    assert result.returncode == 2 and result.stdout.startswith(f"{folder / 'views'}:4:"), result.stdout
     assert "table wmf.pageviews_hourly is not in the warehouse (did you mean wmf.pageview_hourly?)" in result.stdout
 
 
@@ -134,7 +134,7 @@ def test_a_folder_with_config_hive_yaml_runs_and_validates_with_config_path(tmp_
     assert as_file.returncode == 0 and "0 spec file(s) and 1 query folder(s) checked: 0 error(s)" in as_file.stderr, as_file.stdout + as_file.stderr
     edit(folder / "cast_trunc.hql", "FROM external.vals", "FROM external.valz")
     flagged = metrics("--warehouse", str(tmp_path / "wh"), "validate", "--config-path", str(folder / "config-hive.yaml"), str(folder))
-    assert flagged.returncode == 1 and "table external.valz is not in the warehouse (did you mean external.vals?)" in flagged.stdout, flagged.stdout
+    assert flagged.returncode == 2 and "table external.valz is not in the warehouse (did you mean external.vals?)" in flagged.stdout, flagged.stdout
     edit(folder / "cast_trunc.hql", "FROM external.valz", "FROM external.vals")
     ran = metrics(
         "--warehouse", str(tmp_path / "wh"), "update-reports", "--config-path", str(folder / "config-hive.yaml"), "--no-graphite", "--now", "2026-11-03T00:00",
@@ -155,6 +155,6 @@ def test_a_double_column_made_text_is_refused_by_validate(warehouse: Path, tmp_p
     query = folder / "v.hql"
     query.write_text("SELECT '{from_date}' AS date,\n  CONCAT(CAST(value AS STRING), '%') AS v\nFROM external.world_bank_indicators\n")
     result = metrics("--warehouse", str(warehouse), "validate", str(folder))
-    assert result.returncode == 1 and result.stdout.startswith(f"{query}:2:10: a DOUBLE made text") and "[hive-semantics: double-to-string]" in result.stdout
+    assert result.returncode == 2 and result.stdout.startswith(f"{query}:2:10: a DOUBLE made text") and "[hive-semantics: double-to-string]" in result.stdout
     untyped = metrics("--warehouse", str(tmp_path / "none"), "validate", str(folder))
     assert untyped.returncode == 0, untyped.stdout  # without the warehouse the column's type is unknown: the run refuses it
