@@ -35,11 +35,14 @@ from pathlib import Path
 from typing import Iterator
 
 import pyarrow.parquet as pq
+import pytest
 
 from ingestion import generate
 from ingestion.serve import serve_world_bank
 from tests.conftest import CATALOGUE, QUERIES, ROOT
 from tests.reliability import record, scale
+
+pytestmark = pytest.mark.reliability
 
 ROUNDS = scale(1, 3)
 

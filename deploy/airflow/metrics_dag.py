@@ -22,7 +22,7 @@ import os
 import shlex
 import sys
 
-QUERY_FOLDERS = ["codemirror", "equity_landscape", "pageviews", "reference_previews"]
+QUERY_FOLDERS = ["codemirror", "equity_landscape", "pageviews", "reference_previews", "top_articles"]
 """The folders under reportupdater_queries/, one task each (tests/test_deploy.py checks the list against them)."""
 
 METRICS_HOME = os.environ.get("METRICS_HOME", "/opt/metrics-service")

@@ -32,6 +32,8 @@ from ingestion.summary import LoadSummary
 from metrics.warehouse import Warehouse
 from tests.reliability import long_run, record, scale
 
+pytestmark = pytest.mark.reliability
+
 NOW = dt.datetime(2026, 11, 10, tzinfo=dt.timezone.utc)
 HOUR = dt.datetime(2026, 11, 3, 7, tzinfo=dt.timezone.utc)
 INPUTS = scale(600, 10_000)

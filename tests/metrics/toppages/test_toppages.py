@@ -199,10 +199,10 @@ def test_a_bad_blacklist_or_a_missing_folder_is_named(tmp_path: Path, raw: Path)
     bad = tmp_path / "blacklist.txt"
     bad.write_text("en Main_Page\nen\n", "utf-8")
     result = cli(tmp_path / "wh", str(raw), "--blacklist", str(bad))
-    assert result.returncode == 1 and result.stderr.startswith(f"{bad}:2:1: expected 2 space-separated fields, found 1: 'en'")
+    assert result.returncode == 2 and result.stderr.startswith(f"{bad}:2:1: expected 2 space-separated fields, found 1: 'en'")
     missing = cli(tmp_path / "wh", str(tmp_path / "nowhere"))
     assert (missing.returncode, missing.stderr) == (
-        1,
+        2,
         f"{tmp_path / 'nowhere'}:1:1: no such file or folder (give dump files (pageviews-YYYYMMDD-HH0000.gz) or folders holding them)\n",
     )
     assert not (tmp_path / "wh" / "metrics").exists()  # nothing was written
