@@ -46,6 +46,12 @@ class MetricsError(Exception):
         return [printable(str(self) if self.where else f"error: {self}")]
 
 
+class UsageError(MetricsError):
+    """A bad command-line argument (an empty range, an option that does not fit another): exit 2, as for all bad input."""
+
+    exit_code = 2
+
+
 _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 """Control characters, line and paragraph separators, and the bidirectional controls that can make
 a line display other than it reads (an RTL override in a file name turns `txt.exe` around)."""

@@ -46,6 +46,9 @@ SECRET_WORDS = frozenset(
         "jwt",
     }
 )
+CONTAINED_SECRET_WORDS = ("password", "passwd", "secret", "token", "credential", "apikey")
+"""Words that make a name secret wherever they stand in it (`sslpassword`, `clientsecret`); the shorter
+words of `SECRET_WORDS` (`key`, `pass`, `sig`) only as the whole name or its last part."""
 MIN_REMEMBERED = 4
 """Shorter values are not replaced in texts (they would hit ordinary words); they are still masked in URLs."""
 
@@ -60,7 +63,7 @@ _known: set[str] = set()
 def is_secret_name(name: str) -> bool:
     """Whether a parameter or variable named `name` holds a secret (see `SECRET_WORDS`)."""
     lowered = unquote(name).lower()
-    if lowered in SECRET_WORDS:
+    if lowered in SECRET_WORDS or any(word in lowered for word in CONTAINED_SECRET_WORDS):
         return True
     parts = re.split(r"[_.\-]", lowered)
     return len(parts) > 1 and (parts[-1] in SECRET_WORDS or "_".join(parts[-2:]) in {"api_key", "access_key", "private_key"})
@@ -175,3 +178,9 @@ def mask_logging(logger: logging.Logger | None = None) -> None:
         current = handler.formatter or logging.Formatter()
         masking = MaskingFormatter(current._fmt, current.datefmt)
         handler.setFormatter(masking)
+
+
+def mask_host(host: str) -> str:
+    """A host as given in a config (`user:password@host` is no host name, but a user may write it): its userinfo masked."""
+    userinfo, at, name = host.rpartition("@")
+    return f"{MASK}@{name}" if at else mask_text(host)

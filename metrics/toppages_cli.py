@@ -23,10 +23,14 @@ TIES = ["row_number", "rank", "dense_rank"]  # metrics.toppages.TIES, spelled ou
     type=click.Choice(TIES),
     default="row_number",
     show_default=True,
-    help="row_number: exactly N rows, ties broken by title; rank, dense_rank: every row tied at the last place kept.",
+    help="row_number: exactly N rows, ties broken by title; rank: the rows ranked N or better, every row tied at the last place kept; dense_rank: every page among the N highest view counts.",
 )
 @click.option("--daily", is_flag=True, help="Rank each day over its 24 hours (--from and --to are then days).")
-@click.option("--csv-dir", type=click.Path(file_okay=False), help="Also write one gzip CSV per period here (toppages-YYYYMMDD-HH.csv.gz).")
+@click.option(
+    "--csv-dir",
+    type=click.Path(file_okay=False),
+    help="Also write one gzip CSV per period here (toppages-YYYYMMDD-HH.csv.gz; with --daily, toppages-YYYYMMDD.csv.gz).",
+)
 @click.option("--force", is_flag=True, help="Compute periods again even when done before with the same settings.")
 @click.option("--workers", type=click.IntRange(1, 64), help="Dumps read at once (default: one per CPU, at most 4).")
 @click.pass_context

@@ -43,10 +43,13 @@ def mask_password(uri: str) -> tuple[str, bool]:
     if not sep:
         return uri, False
     netloc, tail = re.match(r"([^/?#]*)(.*)", rest, re.S).groups()  # type: ignore[union-attr]
+    tail, hash_, fragment = tail.partition("#")
     path, question, query = tail.partition("?")
-    query, hash_, fragment = query.partition("#")
     kept, moved = [], []
-    for pair in query.split("&") if query else []:
+    for name in (pair.partition("=")[0] for pair in re.split("[&;]", fragment)):
+        if redact.is_secret_name(name):
+            raise MetricsError(f"the engine URI holds the secret parameter {unquote(name)!r} after its '#'", "remove it from the URI", Location("--engine-uri"))
+    for pair in re.split("[&;]", query) if query else []:
         name = pair.partition("=")[0]
         if unquote(name).lower() in PASSWORD_PARAMETERS:
             moved.append(name)

@@ -39,6 +39,7 @@ import pytest
 
 from ingestion import generate
 from ingestion.serve import serve_world_bank
+from metrics.errors import MetricsError
 from tests.conftest import CATALOGUE, QUERIES, ROOT
 from tests.reliability import record, scale
 
@@ -257,3 +258,21 @@ def test_planted_secrets_are_found_nowhere(tmp_path: Path) -> None:
         f"{files} files (Parquet and ZIP decompressed) and every stdout/stderr grepped",
     )
     assert tracebacks == 0, traced
+
+
+def test_a_secret_in_the_engine_uri_never_reaches_a_bundle(tmp_path: Path) -> None:
+    """Whatever name the secret parameter has, or wherever it stands in the URI (query, `;`, fragment)."""
+    from superset_assets.database import mask_password
+
+    masked, has_password = mask_password("postgresql://u@db/x?a=1;password=CANARY1")
+    assert "CANARY1" not in masked and has_password
+    for uri in ("postgresql://u@db/x?sslpassword=CANARY2", "postgresql://u@db/x#password=CANARY3", "postgresql://u@db/x?clientsecret=CANARY4"):
+        with pytest.raises(MetricsError) as refused:
+            mask_password(uri)
+        assert "CANARY" not in str(refused.value)
+
+
+def test_credentials_written_into_a_graphite_host_are_masked() -> None:
+    from metrics.redact import mask_host
+
+    assert mask_host("admin:CANARY5@127.0.0.1") == "XXXXXXXXXX@127.0.0.1" and mask_host("127.0.0.1") == "127.0.0.1"

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
-from metrics import hive_cli
+from metrics import hive_cli, redact
 from metrics.engines import Engine
 from metrics.problems import Problem
 from metrics.reports import graphite as graphite_out, reruns as reruns_mod
@@ -188,7 +188,7 @@ def update_reports(
             try:
                 summary.points_sent = outbox.send(*address)
             except OSError as exc:
-                summary.graphite_error = f"cannot send to carbon at {address[0]}:{address[1]}: {exc.strerror or exc}"
+                summary.graphite_error = f"cannot send to carbon at {redact.mask_host(address[0])}:{address[1]}: {redact.mask_text(str(exc.strerror or exc))}"
     summary.seconds = time.perf_counter() - started
     return summary
 

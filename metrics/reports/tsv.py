@@ -39,15 +39,17 @@ def output_path(output: Path, report_key: str, explode: Mapping[str, str]) -> Pa
     """The TSV file of a report and explode combination under `output`.
 
     Raises ValueError for a report key or explode value that is not a plain name (`..`, `.`, a
-    separator: `metrics.reports.config` refuses them first), so nothing is written outside `output`.
+    separator: `metrics.reports.config` refuses them first), or for a path a symbolic link inside
+    `output` leads out of it, so nothing is read or written outside `output`.
     """
     names = [report_key, *(explode[k] for k in sorted(explode))]
     for name in names:
         if not name or name.startswith(".") or "/" in name or os.sep in name or "\0" in name:
             raise ValueError(f"{name!r} is not a plain name: its TSV file would not be inside {output}")
-    if not explode:
-        return output / f"{report_key}.tsv"
-    return output.joinpath(report_key, *names[1:-1], f"{names[-1]}.tsv")
+    path = output / f"{report_key}.tsv" if not explode else output.joinpath(report_key, *names[1:-1], f"{names[-1]}.tsv")
+    if not path.resolve().is_relative_to(output.resolve()):  # a symbolic link in the output folder pointing out of it
+        raise ValueError(f"{path} leads out of the output folder {output} (through a symbolic link): remove the link")
+    return path
 
 
 def sweep(output: Path, report_keys: Iterable[str]) -> int:

@@ -32,7 +32,7 @@ from ingestion import quarantine
 from ingestion.pageviews import QUARANTINE
 from ingestion.quarantine import Rejected
 from ingestion.storage import source_key
-from metrics.errors import MetricsError
+from metrics.errors import MetricsError, UsageError
 from metrics.toppages import blacklist as blacklist_mod, dumps, output, periods as periods_mod, sources
 from metrics.toppages.blacklist import Blacklist
 from metrics.toppages.output import Attempt, Output, Ranking
@@ -170,10 +170,10 @@ def top_pages(
     Ranker(top, ties)  # checks top and ties before anything is read
     found = sources.find_dumps(files) if files else {}
     if files and not found:
-        raise MetricsError("no dump among the files and folders given", "dumps are named pageviews-YYYYMMDD-HH0000.gz")
+        raise UsageError("no dump among the files and folders given", "dumps are named pageviews-YYYYMMDD-HH0000.gz")
     if start is None or end is None:
         if not found:
-            raise MetricsError("no range to rank", "give --from and --to, or dump files")
+            raise UsageError("no range to rank", "give --from and --to, or dump files")
         first, last = periods_mod.covering(list(found), grain)
         start, end = start or first, end or last
     todo = periods_mod.periods(start, end, grain)

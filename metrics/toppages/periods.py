@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from metrics.errors import Location, MetricsError
+from metrics.errors import Location, UsageError
 
 UTC = dt.timezone.utc
 HOUR = dt.timedelta(hours=1)
@@ -45,25 +45,25 @@ def parse_hour(text: str, option: str) -> dt.datetime:
     """`2026-01-01T05` (or `2026-01-01T05:00`, or a day `2026-01-01` = its midnight) as a UTC hour."""
     match = _TEXT.fullmatch(text.strip())
     if not match:
-        raise MetricsError(f"{text!r} is not an hour", "write YYYY-MM-DDTHH (UTC), e.g. 2026-01-01T00, or a day YYYY-MM-DD", Location(option))
+        raise UsageError(f"{text!r} is not an hour", "write YYYY-MM-DDTHH (UTC), e.g. 2026-01-01T00, or a day YYYY-MM-DD", Location(option))
     year, month, day, hour = (int(g) if g else 0 for g in match.groups())
     try:
         return dt.datetime(year, month, day, hour, tzinfo=UTC)
     except ValueError as exc:
-        raise MetricsError(f"{text!r} is not an hour: {exc}", "write YYYY-MM-DDTHH (UTC), e.g. 2026-01-01T00", Location(option)) from None
+        raise UsageError(f"{text!r} is not an hour: {exc}", "write YYYY-MM-DDTHH (UTC), e.g. 2026-01-01T00", Location(option)) from None
 
 
 def periods(start: dt.datetime, end: dt.datetime, grain: Grain) -> list[Period]:
     """Every hour, or every day, of `[start, end)`; days need both ends at midnight."""
     if end <= start:
-        raise MetricsError(
+        raise UsageError(
             f"the range {start:%Y-%m-%dT%H} to {end:%Y-%m-%dT%H} is empty", "--to is the first hour after the range: give a later one", Location("--to")
         )
     if grain == "hour":
         return [Period(start + i * HOUR, "hour") for i in range((end - start) // HOUR)]
     for moment, option in ((start, "--from"), (end, "--to")):
         if moment.hour:
-            raise MetricsError(
+            raise UsageError(
                 f"--daily ranks whole days, but {option} is {moment:%Y-%m-%dT%H}",
                 f"give {option} as a day (YYYY-MM-DD) or its midnight (THH = T00)",
                 Location(option),

@@ -5,6 +5,7 @@ refuses the same reports and writes nothing outside its output folder."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -141,3 +142,26 @@ def test_plain_names_make_paths_inside_the_output_folder(tmp_path: Path) -> None
     out = tmp_path / "out"
     assert tsv.output_path(out, "r", {}) == out / "r.tsv"
     assert tsv.output_path(out, "r", {"b": "x.y", "a": "en-wiki"}) == out / "r" / "en-wiki" / "x.y.tsv"
+
+
+def test_a_symbolic_link_in_the_output_folder_is_not_followed_out(tmp_path: Path) -> None:
+    """A link inside OUTPUT_FOLDER (to a folder or to a file elsewhere) is refused: nothing outside is read or written."""
+    from metrics.engines import open_engine
+    from metrics.reports.runner import update_reports
+
+    q = tmp_path / "q"
+    q.mkdir()
+    (q / "config.yaml").write_text('reports:\n  r1: {granularity: days, starts: 2026-11-20, explode_by: {wiki: "enwiki, dewiki"}}\n')
+    (q / "r1.sql").write_text("SELECT DATE '{from_date}' AS date, '{wiki}' AS wiki, 1 AS n\n")
+    victim, secret = tmp_path / "victim", tmp_path / "secret.tsv"
+    victim.mkdir()
+    secret.write_text("SECRETLINE\n")
+    out = tmp_path / "out"
+    (out / "r1").mkdir(parents=True)
+    (out / "r1" / "enwiki.tsv").symlink_to(secret)
+    (out / "r1" / "dewiki.tsv").symlink_to(victim / "dewiki.tsv")
+    with open_engine(tmp_path / "wh") as engine:
+        summary = update_reports(q, engine, out, now=dt.datetime(2026, 11, 22), graphite=False)
+    assert {o.status for o in summary.outcomes} == {"failed"}
+    assert all("leads out of the output folder" in o.error and "SECRETLINE" not in o.error for o in summary.outcomes)
+    assert secret.read_text() == "SECRETLINE\n" and list(victim.iterdir()) == []

@@ -190,9 +190,10 @@ def test_daily_from_dumps_and_from_the_table_agree_with_the_plain_sums(tmp_path:
         ((), "error: no range to rank (give --from and --to, or dump files)"),
     ],
 )
-def test_bad_arguments_are_one_line_and_exit_1(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
+def test_bad_arguments_are_one_line_and_exit_2(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
     result = cli(tmp_path / "wh", *args)
-    assert (result.returncode, result.stderr) == (1, message + "\n")
+    assert (result.returncode, result.stderr) == (2, message + "\n")
+    assert not (tmp_path / "wh").exists()  # before anything is read or written
 
 
 def test_a_bad_blacklist_or_a_missing_folder_is_named(tmp_path: Path, raw: Path) -> None:
