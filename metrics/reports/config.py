@@ -656,7 +656,7 @@ def _explode(folder: Path, raw: Any, path: tuple, located: yamlfile.Located, key
                 located.problem(
                     path + (placeholder,),
                     f"report '{key}': the values of explode placeholder '{placeholder}' are a YAML list",
-                    f'write one comma-separated string, as Reportupdater reads them: {{{placeholder}: "{", ".join(map(str, spec))}"}}',
+                    'write one comma-separated string, as Reportupdater reads them: {wiki: "enwiki, dewiki"}',
                 )
             )
             continue
