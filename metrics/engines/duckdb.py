@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -129,7 +130,16 @@ class DuckDBEngine(Engine):
 
     def _create_view(self, info: TableInfo) -> None:
         self.cursor.execute(f'CREATE SCHEMA IF NOT EXISTS "{info.schema}"')
-        self.cursor.execute(view_sql(self.warehouse, info))
+        # Binding the view reads the files its glob matches; another process replacing a partition
+        # at that moment moves a file away between the listing and the read. Listed again, it is there.
+        for attempt in range(5):
+            try:
+                self.cursor.execute(view_sql(self.warehouse, info))
+                return
+            except duckdb.IOException:
+                if attempt == 4:
+                    raise
+                time.sleep(0.05 * 2**attempt)
 
     def close(self) -> None:
         self.con.close()

@@ -131,7 +131,9 @@ def test_processes_writing_one_table_at_once_lose_no_rows(tmp_path: Path) -> Non
         ]
         for proc in procs:
             _, err = proc.communicate(timeout=300)
-            tracebacks += proc.returncode != 0 or "Traceback" in err
+            if proc.returncode != 0 or "Traceback" in err:
+                tracebacks += 1
+                print(err)  # shown with the failure
         rows = table_rows(root, "metrics", "shared_t")
         expected = Counter((("dt", f"2026-11-0{d}"), ("n", (rounds - 1) * 10 + d - 1), ("wiki", wiki)) for wiki in wikis for d in range(1, 6))
         losses += sum((expected - rows).values())
