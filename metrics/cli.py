@@ -16,7 +16,7 @@ from ingestion import cli as ingestion_cli
 from metrics import plot_cli, runner_cli, statsd_cli, toppages_cli
 from metrics.cli_kit import CONTEXT, RootGroup, settings
 from metrics.config import load_settings
-from metrics.operations_cli import run_command, status_command
+from metrics.operations_cli import down_command, run_command, status_command, up_command
 from metrics.problems import InputError
 from superset_assets import cli as superset_cli
 
@@ -316,6 +316,8 @@ main.add_command(runner_cli.update_reports_command)
 main.add_command(runner_cli.rerun_reports_command)
 main.add_command(run_command)
 main.add_command(status_command)
+main.add_command(up_command)
+main.add_command(down_command)
 main.add_command(ingestion_cli.ingest)
 main.add_command(statsd_cli.statsd)
 main.add_command(plot_cli.plot_command)

@@ -223,3 +223,54 @@ def status_command(
         for line in current.lines():
             click.echo(line)
     sys.exit(0 if current.ok else 1)
+
+
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+"""The project's service scripts; `metrics up` and `down` need a checkout of the project."""
+
+
+def _script(name: str, directory: str | None) -> None:
+    """Run scripts/<name> with METRICS_UP_DIR set, passing its output through; exit with its status."""
+    import os
+    import subprocess
+
+    from metrics.errors import MetricsError
+
+    script = SCRIPTS / name
+    if not script.is_file():
+        raise MetricsError(f"{script} not found: `metrics up` and `down` run the project's service scripts", "run them from a checkout of the project")
+    env = dict(os.environ)
+    if directory:
+        env["METRICS_UP_DIR"] = str(Path(directory).resolve())
+    sys.exit(subprocess.run(["bash", str(script)], env=env, check=False).returncode)
+
+
+_UP_DIR = click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False),
+    envvar="METRICS_UP_DIR",
+    help="Where the demo data and the services' state live (default: .services/up of the project).",
+)
+
+
+@click.command("up")
+@_UP_DIR
+def up_command(directory: str | None) -> None:
+    """Start a local Superset with the demo's dashboards, and StatsD/Graphite fed with sample values.
+
+    \b
+    Builds the demo warehouse (generated data, every query folder), starts Superset on 127.0.0.1
+    and imports the demo's bundles, starts carbon, graphite-web and StatsD and sends them
+    `metrics statsd sample`; prints the URLs and the login (SUPERSET_ADMIN_USER /
+    SUPERSET_ADMIN_PASSWORD, default admin / admin). The first time installs Superset and Graphite
+    into .services/ (about 5 minutes). Stop both with `metrics down`.
+    """
+    _script("up.sh", directory)
+
+
+@click.command("down")
+@_UP_DIR
+def down_command(directory: str | None) -> None:
+    """Stop what `metrics up` started (Superset, carbon, graphite-web, StatsD), by their PIDs; data stays."""
+    _script("down.sh", directory)

@@ -5,10 +5,12 @@
 #   bash scripts/superset/demo.sh            # start (or reuse) Superset in .services/superset
 #   bash scripts/superset/stop.sh            # stop it (by its PID)
 #
+# SUPERSET_DEMO_DIR: where the demo warehouse and bundles go (default build/superset-demo).
+#
 # Dates are fixed (as in `make demo`), so the numbers are the same every time.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-out=build/superset-demo
+out=${SUPERSET_DEMO_DIR:-build/superset-demo}
 now=2026-11-22T06:00
 export METRICS_STATE_DIR=${METRICS_STATE_DIR:-$PWD/.services/superset-demo-state}
 metrics() { .venv/bin/metrics --warehouse "$out/warehouse" "$@"; }
