@@ -76,6 +76,8 @@ class SpecPage:
     grafana_uid: str = ""
     search: str = ""
     """Lower-case text the search box matches: names, titles, descriptions, owner, metrics, dimensions."""
+    warnings: list[str] = field(default_factory=list)
+    """Sentences shown at the top of the page: deprecated, sunset past or near (as the dashboards say)."""
     charts: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -197,6 +199,11 @@ def spec_pages(
             uid,
         )
         page.search = search_text(spec, spec_marks)
+        if spec.status == "deprecated":
+            page.warnings.append("This spec is deprecated: its data may stop or change; see its sunset plan.")
+        sunset = spec.sunset_warning(today)
+        if sunset:
+            page.warnings.append(sunset[0].upper() + sunset[1:])
         pages.append(page)
     return pages
 

@@ -122,6 +122,13 @@ def test_charts_come_from_the_metric_tables_and_missing_tables_say_no_data_yet(s
     assert "data as of: no run log" not in html
 
 
+def test_deprecated_and_past_sunset_specs_are_marked(setup) -> None:
+    deprecated, past, active = page(setup, "reference_previews"), page(setup, "country_indicators"), page(setup, "top_pageviews")
+    assert 'class="warning">This spec is deprecated' in deprecated and deprecated.count('class="mark mark-deprecated"') == 1 + 3  # title and its 3 metrics
+    assert "This spec&#39;s sunset date 2026-10-01 is past" in past and 'class="mark mark-past-sunset"' in past
+    assert 'class="warning"' not in active and 'class="mark ' not in active
+
+
 def test_spec_text_is_escaped(setup) -> None:
     html = page(setup, "reference_previews")
     index = (setup["site"] / "index.html").read_text("utf-8")
