@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Sequence
 from urllib.parse import urlsplit
 
+from metrics.errors import Location, UsageError
 from metrics.freshness import Freshness
 from metrics.problems import InputError
 from metrics.spec import SUNSET_WARNING_DAYS, Metric, ReportSource, Spec
@@ -104,15 +105,15 @@ def marks(spec: Spec, today: dt.date) -> tuple[str, ...]:
 def checked_url(value: str | None, setting: str) -> str | None:
     """A dashboard base URL to link to: http(s), no credentials, no trailing slash.
 
-    Raises InputError naming the setting (a `javascript:` URL or a password must not reach a page).
+    Raises UsageError (exit 2) naming the setting: a `javascript:` URL or a password must not reach a page.
     """
     if value is None or not value.strip():
         return None
     parts = urlsplit(value.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InputError.at(setting, f"{value!r} is not an http(s) URL", "give the base URL, e.g. https://superset.example.org")
+        raise UsageError(f"{value[:80]!r} is not an http(s) URL", "give the base URL, e.g. https://superset.example.org", Location(setting))
     if parts.username or parts.password:
-        raise InputError.at(setting, "the URL holds a user name or password", "give the URL without credentials: it is written into every page")
+        raise UsageError("the URL holds a user name or password", "give the URL without credentials: it is written into every page", Location(setting))
     return value.strip().rstrip("/")
 
 

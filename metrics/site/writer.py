@@ -18,7 +18,7 @@ import jinja2
 
 from metrics import atomic
 from metrics.config import Settings
-from metrics.problems import InputError
+from metrics.errors import Location, UsageError
 from metrics.site import charts as charts_mod
 from metrics.site.pages import MARKS, SpecPage, checked_url, spec_pages
 
@@ -71,16 +71,17 @@ def build(
     `today` (default: the current UTC day) decides the sunset marks; "data as of" comes from the
     run log (`metrics.status.dashboard_freshness`), the charts from the metric tables of the
     configured engine (`draw=False` leaves them out). The same catalogue, run log and tables give a
-    byte-identical site. Raises InputError for a bad catalogue, a dashboard URL that is not plain
-    http(s) (see `pages.checked_url`), or an `out` folder that holds other files than a site.
+    byte-identical site. Raises InputError for a bad catalogue; UsageError (exit 2 too) for a
+    dashboard URL that is not plain http(s) (`pages.checked_url`) or an `out` folder that holds
+    other files than a site.
     """
     from metrics import catalogue as catalogue_mod
     from metrics.status import dashboard_freshness
 
     out = Path(out)
     today = today or dt.datetime.now(dt.timezone.utc).date()
-    superset = checked_url(superset_url, "--superset-url (or superset_url in metrics.toml)")
-    grafana = checked_url(grafana_url, "--grafana-url (or grafana_url in metrics.toml)")
+    superset = checked_url(superset_url, "--superset-url / superset_url")
+    grafana = checked_url(grafana_url, "--grafana-url / grafana_url")
     _check_out(out)
     cat = catalogue_mod.load(settings.catalogue, today=today)
     pages = spec_pages(
@@ -118,9 +119,9 @@ def build(
 def _check_out(out: Path) -> None:
     """Refuse to write into a folder that holds other files than a site (they would be mixed or replaced)."""
     if out.exists() and not out.is_dir():
-        raise InputError.at(out, "is a file, not a folder", "give a folder for the site with -o")
+        raise UsageError("is a file, not a folder", "give a folder for the site with -o", Location(str(out)))
     if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
-        raise InputError.at(out, "the folder holds other files and no site written by `metrics site`", "give an empty or new folder with -o")
+        raise UsageError("the folder holds other files and no site written by `metrics site`", "give an empty or new folder with -o", Location(str(out)))
 
 
 def _write(path: Path, text: str) -> Path:
