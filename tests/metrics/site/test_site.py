@@ -30,7 +30,7 @@ from metrics.config import load_settings
 from metrics.engines import open_engine
 from metrics.reports.runner import update_reports
 from metrics.site import MARKER, build
-from tests.conftest import CATALOGUE, QUERIES, ROOT, edit
+from tests.conftest import CATALOGUE, QUERIES, ROOT, SHIPPED_CATALOGUE, SHIPPED_QUERIES, edit
 
 START = dt.date(2026, 11, 5)
 DAYS = 5  # through the last day the runner computes at NOW (11-09): every computed day has a partition
@@ -171,6 +171,17 @@ def test_bad_input_exits_2_with_one_line(setup, tmp_path: Path) -> None:
     result = runner.invoke(main, [*base, "-o", str(tmp_path / "ok"), "--no-charts"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "ok" / MARKER).is_file() and "wrote" in result.output and "4 specs" in result.output
+
+
+def test_shipped_catalogue_renders_without_a_warehouse(tmp_path: Path) -> None:
+    settings = load_settings(catalogue=SHIPPED_CATALOGUE, queries=SHIPPED_QUERIES, warehouse=tmp_path / "empty")
+    site = build(tmp_path / "site", settings=settings, today=TODAY)
+    specs = sorted(p.stem for p in SHIPPED_CATALOGUE.glob("*.yaml"))
+    assert sorted(p.stem for p in (tmp_path / "site" / "specs").glob("*.html")) == specs
+    assert site.charts == 0 and set(site.notes.values()) <= {"no data yet", "collected by StatsD: its values are in Graphite only (see the Grafana board)"}
+    for name in specs:
+        html = (tmp_path / "site" / "specs" / f"{name}.html").read_text("utf-8")
+        assert "data as of: no run log" in html and "(set superset_url to link it)" in html and 'class="problem"' not in html
 
 
 # --- in headless Chromium ------------------------------------------------------------------------
