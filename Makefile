@@ -8,7 +8,7 @@ VENV := .venv
 METRICS := $(VENV)/bin/metrics
 DEMO_DIR ?= build/demo
 
-.PHONY: setup demo lint test test-fast reliability bench clean help
+.PHONY: setup browser demo lint test test-fast reliability bench clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -23,6 +23,9 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 
 setup: $(VENV)/.synced  ## create .venv with the project and the `metrics` command (from uv.lock)
 
+browser:  ## Debian's chromium and chromium-driver, for the browser tests (a no-op when installed)
+	bash scripts/superset/install-chromium.sh
+
 demo: setup  ## the main job end to end on the embedded default (DuckDB, generated sample data)
 	bash scripts/demo.sh $(DEMO_DIR)
 
@@ -31,10 +34,10 @@ lint: setup  ## ruff (lint and format check) and mypy (the dev group of uv.lock)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-test: setup lint  ## lint, then every test, including those that start real Superset, StatsD/Graphite, Trino and MariaDB
+test: setup browser lint  ## lint, then every test, including those that start real Superset, StatsD/Graphite, Trino and MariaDB
 	$(VENV)/bin/python -m pytest
 
-test-fast: setup lint  ## lint, then the tests that need no external service
+test-fast: setup browser lint  ## lint, then the tests that need no external service
 	$(VENV)/bin/python -m pytest -m "not superset and not graphite and not trino and not spark and not mariadb"
 
 reliability: setup  ## the reliability tests in their long version (kills, concurrent runs, fuzzing, injections, secrets); writes docs/RELIABILITY.md

@@ -37,6 +37,10 @@ class Settings:
     """For Trino: `trino://user@host:port/catalog` (secrets only from the environment, see metrics.engines.trino)."""
     write_mode: str = "files"
     """How the runner writes report tables: `files` (into the warehouse folder) or `sql` (through Trino); see WRITE_MODES."""
+    superset_url: str | None = None
+    """Superset's base URL, for links to a spec's dashboard (`metrics site`); none when not set."""
+    grafana_url: str | None = None
+    """Grafana's base URL, for links to a spec's board (`metrics site`); none when not set."""
 
     def with_overrides(self, **values: object) -> "Settings":
         """A copy with the given non-None values set (paths as paths)."""

@@ -5,7 +5,7 @@
 #   2. generate four weeks of sample raw data (events, pageview dumps, CSV, a World Bank style API)
 #      and load it into the warehouse
 #   3. run every query folder as cron would, into metric tables and Reportupdater TSV files
-#   4. publish: the DuckDB views file for Superset, Superset bundles, Grafana dashboards
+#   4. publish: the DuckDB views file for Superset, Superset bundles, Grafana dashboards, the catalogue site
 #   5. print a few numbers from the metric tables
 #
 # Everything goes under build/demo (or $1); dates are fixed so the output is the same every time.
@@ -37,6 +37,8 @@ step "4/5 publish dashboards"
 metrics export-duckdb
 metrics build superset --out "$out/superset"
 metrics build grafana --out "$out/grafana"
+# The site's dashboard links point where scripts/superset/demo.sh and a local Grafana listen.
+metrics site -o "$out/site" --today "${now%%T*}" --superset-url "${SUPERSET_URL:-http://127.0.0.1:8088}" --grafana-url "${GRAFANA_URL:-http://127.0.0.1:3000}"
 
 step "5/5 the numbers"
 metrics query "SELECT event.editor AS editor, useragent.is_bot AS is_bot, count(*) AS events, count(DISTINCT event.session_token) AS sessions FROM event.codemirrorusage WHERE year = 2026 AND month = 11 GROUP BY 1, 2 ORDER BY 1, 2"
@@ -53,5 +55,6 @@ Done. What was made:
   $out/reports             Reportupdater TSV files, byte-compatible
   $out/superset            Superset import bundles (metrics import superset --url ...)
   $out/grafana             Grafana dashboards and provisioning (metrics import grafana --url ...)
+  $out/site/index.html     the catalogue site: open it in a browser, from disk (file://$(realpath "$out")/site/index.html)
 Query it:  .venv/bin/metrics --warehouse $out/warehouse query "SELECT * FROM metrics.report_runs LIMIT 5"
 TXT
