@@ -112,12 +112,14 @@ class Writer:
         self._waiting = 0
         self._since = time.monotonic()
         self._metrics: dict[str, list[CatalogueMetric]] = {}
+        self._swept = False
 
     def recover(self, reports: Sequence[Report]) -> None:
         """Repair what killed runs left in the reports' tables, the run log and the TSV folders, before the run reads them."""
         self.store.recover(r.table for r in reports)
         if self.output is not None:
             tsv.sweep(self.output, [r.key for r in reports])
+            self._swept = True  # each TSV write need not list its folder again
 
     def add(self, computed: Computed) -> None:
         """Keep a result for the batch (a failed execution is recorded); writes the batch when it is due."""
@@ -230,6 +232,7 @@ class Writer:
                 max_data_points=report.max_data_points,
                 granularity=report.granularity,
                 group=report.group,
+                swept=self._swept,
             )
 
     def graphite_points(self, unit: Unit, result: Result) -> list[graphite_out.Point]:
