@@ -90,8 +90,8 @@ class Executor:
     def batches(self, units: Sequence[Unit]) -> Iterator[list[Computed]]:
         """Each unit's execution, in order, one after another, in lists given as soon as they are known.
 
-        Script processes that finish within READ_AFTER_SECONDS of the first are run in a row, and
-        their outputs read after them in one go: reading an output right after its process costs
+        Script processes that finish within READ_AFTER_SECONDS of the first are run in a row (a
+        worker is given a few units at a time: `runner.CHUNK`), and their outputs read after them in one go: reading an output right after its process costs
         several times more CPU (the process has evicted this code from the CPU's caches) than
         reading a few in a row. A slower script's output is read as soon as it ends.
         """
