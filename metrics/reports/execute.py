@@ -18,7 +18,7 @@ import io
 import logging
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator, Mapping, Sequence
 
 import pyarrow as pa
@@ -53,9 +53,17 @@ class Result:
     header: list[str]
     table: pa.Table
     text: list[list[str | None]]
+    _days: list[dt.date] | None = field(default=None, init=False, repr=False, compare=False)
 
     def dates(self) -> list[dt.date]:
-        return sorted(set(self.table.column(0).to_pylist())) if self.table.num_rows else []
+        """The distinct dates of the rows, sorted."""
+        return sorted(set(self.days()))
+
+    def days(self) -> list[dt.date]:
+        """The date of each row (read from the table once)."""
+        if self._days is None:
+            self._days = self.table.column(0).to_pylist()
+        return self._days
 
 
 @dataclass

@@ -216,7 +216,7 @@ class Writer:
         explodes: dict[str, dict[str, str]] = {}
         for (unit, result), per_interval in zip(_results(items), counts):
             by_date: dict[dt.date, list[list]] = {}
-            for day, text in zip(result.table.column("dt").to_pylist(), result.text):
+            for day, text in zip(result.days(), result.text):
                 by_date.setdefault(day, []).append(list(text))
             for interval in unit.intervals:
                 if not per_interval[interval.start] and interval.start not in by_date:
@@ -329,7 +329,7 @@ def _with_explode(table: pa.Table, explode: Mapping[str, str]) -> pa.Table:
 def _rows_per_interval(unit: Unit, result: Result) -> dict[dt.date, int]:
     counts = dict.fromkeys((i.start for i in unit.intervals), 0)
     starts = [i.start for i in unit.intervals]
-    for day in result.table.column("dt").to_pylist():
+    for day in result.days():
         at = bisect.bisect_right(starts, day) - 1
         if at >= 0 and day < unit.intervals[at].end:
             counts[starts[at]] += 1
