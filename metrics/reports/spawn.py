@@ -7,10 +7,12 @@ pipe); `Launcher` calls the C library's `posix_spawn` (through `ctypes`), with t
 encoded once per run, stdout and stderr into anonymous files read once the process has exited,
 and the same promises as `subprocess.Popen(close_fds=True, restore_signals=True, cwd=folder)`:
 the working directory is `cwd`, no descriptor but 0, 1 and 2 is inherited, and SIGPIPE and
-SIGXFSZ are back to their defaults. Python's `os.posix_spawn` cannot change the working
-directory (3.11), hence the C library's `posix_spawn_file_actions_addchdir_np` (glibc 2.29+,
-musl, macOS) and `..._addclosefrom_np` (glibc 2.34+); where one is missing, `subprocess.Popen`
-runs the script instead, with the same result.
+SIGXFSZ are back to their defaults. Python's `os.posix_spawn` can neither change the working
+directory nor close the other descriptors (3.11), hence the C library's
+`posix_spawn_file_actions_addchdir_np` and `..._addclosefrom_np` (glibc 2.34+); where one is
+missing (musl, macOS), `subprocess.Popen` runs the script instead, with the same result.
+The output goes to anonymous files read once the process has exited, not to pipes read to their
+end, so a process the script leaves in the background is not waited for.
 
 A process still running after `timeout` seconds is killed (one watchdog thread for all).
 """
