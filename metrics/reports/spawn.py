@@ -171,8 +171,11 @@ def _check(code: int) -> None:
 
 
 def _strings(values: Sequence[str]) -> ctypes.Array:
-    """A NULL-terminated `char *[]` (kept alive by the returned array)."""
-    return (ctypes.c_char_p * (len(values) + 1))(*[os.fsencode(v) for v in values], None)
+    """A NULL-terminated `char *[]` (kept alive by the returned array); ValueError for a NUL inside a value, as `subprocess` gives."""
+    encoded = [os.fsencode(v) for v in values]
+    if any(b"\0" in v for v in encoded):
+        raise ValueError("embedded null byte")
+    return (ctypes.c_char_p * (len(encoded) + 1))(*encoded, None)
 
 
 _LIBC = _load()

@@ -87,6 +87,8 @@ def test_a_script_that_cannot_start(tmp_path: Path, native: bool) -> None:
     with pytest.raises(OSError) as no_line:
         launcher.run([str(plain)], tmp_path, 60)
     assert no_line.value.errno == errno.ENOEXEC
+    with pytest.raises(ValueError, match="null byte"):
+        launcher.run([str(plain), "a\0b"], tmp_path, 60)
     not_executable = _script(tmp_path, "not_executable", "echo hi\n")
     not_executable.chmod(0o644)
     with pytest.raises(OSError) as refused:
