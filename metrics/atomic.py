@@ -70,14 +70,17 @@ def sweep(directory: Path | str, pattern: str = ".*.tmp") -> int:
 
 
 @contextlib.contextmanager
-def temporary(path: Path | str) -> Iterator[Path]:
+def temporary(path: Path | str, *, sweep_first: bool = True) -> Iterator[Path]:
     """A fresh temporary path beside `path`; whatever is written there replaces `path` when the block ends.
 
-    For libraries that write to a path themselves (e.g. `pyarrow.parquet.write_table`).
+    For libraries that write to a path themselves (e.g. `pyarrow.parquet.write_table`). The
+    temporaries of gone writers of `path` are removed first, unless `sweep_first` is False (for a
+    caller that swept the folder already: listing it costs in a folder of many files).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    sweep(path.parent, f".{_glob_escape(path.name)}.*.tmp")
+    if sweep_first:
+        sweep(path.parent, f".{_glob_escape(path.name)}.*.tmp")
     tmp = path.with_name(f".{path.name}.{owner_tag()}.tmp")
     # Not mkstemp: its 0600 would make every replaced file private; this honours the umask.
     os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
@@ -91,9 +94,9 @@ def temporary(path: Path | str) -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def replacing(path: Path | str) -> Iterator[BinaryIO]:
-    """An open binary file that replaces `path` when the block ends without an exception."""
-    with temporary(path) as tmp, tmp.open("wb") as handle:
+def replacing(path: Path | str, *, sweep_first: bool = True) -> Iterator[BinaryIO]:
+    """An open binary file that replaces `path` when the block ends without an exception (`temporary`)."""
+    with temporary(path, sweep_first=sweep_first) as tmp, tmp.open("wb") as handle:
         yield handle
 
 
@@ -109,15 +112,15 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def write_bytes(path: Path | str, data: bytes) -> None:
-    """Replace `path` with `data`."""
-    with replacing(path) as handle:
+def write_bytes(path: Path | str, data: bytes, *, sweep_first: bool = True) -> None:
+    """Replace `path` with `data` (`temporary`)."""
+    with replacing(path, sweep_first=sweep_first) as handle:
         handle.write(data)
 
 
-def write_text(path: Path | str, text: str, encoding: str = "utf-8") -> None:
-    """Replace `path` with `text`, written as is (no newline translation)."""
-    write_bytes(path, text.encode(encoding))
+def write_text(path: Path | str, text: str, encoding: str = "utf-8", *, sweep_first: bool = True) -> None:
+    """Replace `path` with `text`, written as is (no newline translation; `temporary`)."""
+    write_bytes(path, text.encode(encoding), sweep_first=sweep_first)
 
 
 def write_json(path: Path | str, obj: Any, *, sort_keys: bool = True) -> None:

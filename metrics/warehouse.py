@@ -32,7 +32,7 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Mapping
+from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -312,6 +312,7 @@ class Warehouse:
     def __init__(self, root: Path | str):
         self.root = Path(root).absolute()
         self._swept: set[tuple[str, str]] = set()
+        self._held = threading.local()  # the tables whose lock this thread holds, through this object
 
     def table_dir(self, schema: str, table: str) -> Path:
         return self.root / check_name(schema, "schema") / check_name(table, "table")
@@ -320,10 +321,18 @@ class Warehouse:
     def table_lock(self, schema: str, table: str) -> Iterator[None]:
         """Hold the table's lock (`<table>/.lock`): waits while another thread or process holds it;
         a thread that holds it may take it again. Creates the table's folder."""
+        held: set[tuple[str, str]] = self._held.__dict__.setdefault("tables", set())
+        if (schema, table) in held:
+            yield  # taken again inside a write: the lock file is held already
+            return
         directory = self.table_dir(schema, table)
         directory.mkdir(parents=True, exist_ok=True)
         with file_lock(directory / LOCK):
-            yield
+            held.add((schema, table))
+            try:
+                yield
+            finally:
+                held.discard((schema, table))
 
     # --- metadata ------------------------------------------------------------------------
 
@@ -432,6 +441,54 @@ class Warehouse:
             write(data)
         return self.table_dir(schema, table) / partition_path(partition)
 
+    def replace_partitions(self, schema: str, table: str, parts: Sequence[tuple[Partition, pa.Table]]) -> None:
+        """`replace_partition` for each (partition, data), one after another, under one hold of the
+        table's lock: the table is repaired once, and its layout read (and widened) once per set of
+        columns instead of once per partition. Each partition is replaced atomically, as by
+        `replace_partition`; one that fails leaves the others of the call as they were written."""
+        with self.table_lock(schema, table):
+            self.restore(schema, table)
+            layouts: dict[tuple, tuple[TableInfo, Callable[[pa.Table], pa.Table]]] = {}
+            for partition, data in parts:
+                signature = (data.schema, tuple((k, type(v)) for k, v in partition.items()))
+                if signature not in layouts:
+                    layouts[signature] = self._layout(schema, table, partition, data.schema)
+                info, shape = layouts[signature]
+                work, final = self._stage(schema, table, partition)
+                try:
+                    shaped = shape(data)
+                    if shaped.num_rows:
+                        others = list(info.columns)
+                        pq.write_table(shaped, work / "data" / "part-0.parquet", compression=COMPRESSION, use_dictionary=others, write_statistics=others)
+                except BaseException:
+                    shutil.rmtree(work, ignore_errors=True)
+                    raise
+                self._publish(schema, table, info, work, final)
+
+    def _stage(self, schema: str, table: str, partition: Partition) -> tuple[Path, Path]:
+        """A staging folder for a new version of `partition` (its files go in `data/`), and the partition's folder."""
+        directory = self.table_dir(schema, table)
+        work = directory / STAGING / atomic.owner_tag()
+        (work / "data").mkdir(parents=True)
+        (work / "TARGET").write_text(partition_path(partition), "utf-8")
+        return work, directory / partition_path(partition)
+
+    def _publish(self, schema: str, table: str, info: TableInfo, work: Path, final: Path) -> None:
+        """Swap the staged `work/data` in for the partition `final` (the old one is put back on failure), then remove `work`."""
+        with self.table_lock(schema, table):
+            try:
+                self._mark_if_widened(info)
+                final.parent.mkdir(parents=True, exist_ok=True)
+                if final.exists():
+                    os.rename(final, work / "old")
+                os.rename(work / "data", final)
+            except BaseException:
+                if (work / "old").is_dir() and not final.exists():
+                    os.rename(work / "old", final)  # the old partition back, as if nothing happened
+                shutil.rmtree(work, ignore_errors=True)
+                raise
+        shutil.rmtree(work)
+
     @contextmanager
     def writing_partition(
         self, schema: str, table: str, partition: Partition, columns: pa.Schema, *, high_cardinality: Iterable[str] = ()
@@ -444,14 +501,10 @@ class Warehouse:
         Columns named in `high_cardinality` (e.g. page titles) get neither a dictionary nor min/max
         statistics: both cost much to build and never help for nearly unique, unsorted text.
         """
-        directory = self.table_dir(schema, table)
-        final = directory / partition_path(partition)
         with self.table_lock(schema, table):
             self.restore(schema, table)
             info, shape = self._layout(schema, table, partition, columns)
-        work = directory / STAGING / atomic.owner_tag()
-        (work / "data").mkdir(parents=True)
-        (work / "TARGET").write_text(partition_path(partition), "utf-8")
+        work, final = self._stage(schema, table, partition)
         plain = set(high_cardinality)
         others = [name for name in info.columns if name not in plain]
         target = work / "data" / "part-0.parquet"
@@ -486,19 +539,7 @@ class Warehouse:
                 writer.abort()
             shutil.rmtree(work, ignore_errors=True)
             raise
-        with self.table_lock(schema, table):
-            try:
-                self._mark_if_widened(info)
-                final.parent.mkdir(parents=True, exist_ok=True)
-                if final.exists():
-                    os.rename(final, work / "old")
-                os.rename(work / "data", final)
-            except BaseException:
-                if (work / "old").is_dir() and not final.exists():
-                    os.rename(work / "old", final)  # the old partition back, as if nothing happened
-                shutil.rmtree(work, ignore_errors=True)
-                raise
-        shutil.rmtree(work)
+        self._publish(schema, table, info, work, final)
 
     def _mark_if_widened(self, info: TableInfo) -> None:
         """Say in `_table.json` that files may lack columns, when another writer added some since `info` was read."""

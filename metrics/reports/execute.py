@@ -16,15 +16,10 @@ import csv
 import datetime as dt
 import io
 import logging
-import os
 import re
-import subprocess
-import tempfile
-import threading
 import time
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Mapping
+from dataclasses import dataclass, field
+from typing import Iterator, Mapping, Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -33,7 +28,7 @@ import pyarrow.csv as pacsv
 from metrics import hive_cli
 from metrics.engines import Engine, QueryError
 from metrics.errors import MetricsError
-from metrics.reports import printed
+from metrics.reports import printed, spawn
 from metrics.reports.config import Report
 from metrics.reports.mariadb import SourceError, execute as execute_on_database
 from metrics.reports.selector import Unit
@@ -42,6 +37,8 @@ from metrics.reports.templates import TemplateError, placeholders, render, trans
 log = logging.getLogger(__name__)
 
 SCRIPT_TIMEOUT = 3600
+READ_AFTER_SECONDS = 0.05
+"""Script processes run in a row (`Executor.batches`) for this long at most before their outputs are read."""
 
 
 class ExecutionError(MetricsError, RuntimeError):
@@ -56,9 +53,17 @@ class Result:
     header: list[str]
     table: pa.Table
     text: list[list[str | None]]
+    _days: list[dt.date] | None = field(default=None, init=False, repr=False, compare=False)
 
     def dates(self) -> list[dt.date]:
-        return sorted(set(self.table.column(0).to_pylist())) if self.table.num_rows else []
+        """The distinct dates of the rows, sorted."""
+        return sorted(set(self.days()))
+
+    def days(self) -> list[dt.date]:
+        """The date of each row (read from the table once)."""
+        if self._days is None:
+            self._days = self.table.column(0).to_pylist()
+        return self._days
 
 
 @dataclass
@@ -81,17 +86,62 @@ class Executor:
     def __init__(self, engine: Engine, schema: Mapping | None, script_env: Mapping[str, str] | None = None):
         self.engine = engine
         self.schema = schema
-        self.script_env = script_env
+        self.launcher = spawn.Launcher(script_env) if script_env is not None else None
 
     def __call__(self, unit: Unit) -> Computed:
+        return self.many([unit])[0]
+
+    def many(self, units: Sequence[Unit]) -> list[Computed]:
+        """Each unit's execution, in order, one after another (`batches`)."""
+        return [computed for batch in self.batches(units) for computed in batch]
+
+    def batches(self, units: Sequence[Unit]) -> Iterator[list[Computed]]:
+        """Each unit's execution, in order, one after another, in lists given as soon as they are known.
+
+        Script processes that finish within READ_AFTER_SECONDS of the first are run in a row (a
+        worker is given a few units at a time: `runner.CHUNK`), and their outputs read after them in one go: reading an output right after its process costs
+        several times more CPU (the process has evicted this code from the CPU's caches) than
+        reading a few in a row. A slower script's output is read as soon as it ends.
+        """
+        pending: list[tuple[Unit, spawn.Finished | Exception, float]] = []
+        first = 0.0
+        for unit in units:
+            if unit.report.type != "script" or self.launcher is None:
+                if pending:
+                    yield [self._computed(*item) for item in pending]
+                    pending = []
+                yield [self._computed(unit, None, 0.0)]
+                continue
+            started = time.perf_counter()
+            first = first if pending else started
+            proc: spawn.Finished | Exception
+            try:
+                proc = _launch(unit.report, unit.intervals[0].start, unit.intervals[-1].end, unit.explode, self.launcher)
+            except Exception as exc:  # noqa: BLE001 - a failure stays with its intervals
+                proc = exc
+            ended = time.perf_counter()
+            pending.append((unit, proc, ended - started))
+            if ended - first >= READ_AFTER_SECONDS:
+                yield [self._computed(*item) for item in pending]
+                pending = []
+        if pending:
+            yield [self._computed(*item) for item in pending]
+
+    def _computed(self, unit: Unit, proc: spawn.Finished | Exception | None, seconds: float) -> Computed:
         started = time.perf_counter()
         try:
-            result = execute(unit.report, self.engine, unit.intervals[0].start, unit.intervals[-1].end, unit.explode, self.schema, script_env=self.script_env)
+            if isinstance(proc, Exception):
+                raise proc
+            if proc is None:
+                result = execute(unit.report, self.engine, unit.intervals[0].start, unit.intervals[-1].end, unit.explode, self.schema, launcher=self.launcher)
+            else:
+                result = _script_result(unit.report, proc)
+                _check_explode_columns(result, unit.explode, unit.report)
         except Exception as exc:  # noqa: BLE001 - a failure stays with its intervals
             log.debug("execution failed", exc_info=True)
             error = str(exc) if isinstance(exc, ExecutionError) else f"{type(exc).__name__}: {exc}"
-            return Computed(unit, None, time.perf_counter() - started, error)
-        return Computed(unit, result, time.perf_counter() - started)
+            return Computed(unit, None, seconds + time.perf_counter() - started, error)
+        return Computed(unit, result, seconds + time.perf_counter() - started)
 
 
 def column_name(header: str) -> str:
@@ -109,25 +159,26 @@ def execute(
     schema: Mapping | None = None,
     *,
     script_env: Mapping[str, str] | None = None,
+    launcher: spawn.Launcher | None = None,
 ) -> Result:
     """Run the report over `[start, end)` for one explode combination.
 
-    `script_env` is the environment of a script report (`hive_cli.on_path`, made once per run);
-    by default one is made for this execution.
+    A script report runs with `launcher` (`spawn.Launcher`, made once per run), else with the
+    environment `script_env` (`hive_cli.on_path`), else one made for this execution.
     """
-    result = _execute(report, engine, start, end, explode, schema, script_env)
+    result = _execute(report, engine, start, end, explode, schema, launcher or (spawn.Launcher(script_env) if script_env is not None else None))
     _check_explode_columns(result, explode, report)
     return result
 
 
 def _execute(
-    report: Report, engine: Engine, start: dt.date, end: dt.date, explode: Mapping[str, str], schema: Mapping | None, script_env: Mapping[str, str] | None
+    report: Report, engine: Engine, start: dt.date, end: dt.date, explode: Mapping[str, str], schema: Mapping | None, launcher: spawn.Launcher | None
 ) -> Result:
     if report.type == "script":
-        if script_env is None:
+        if launcher is None:
             with hive_cli.on_path(engine) as env:  # `hive` and `beeline` run its HiveQL on the engine
-                return _run_script(report, start, end, explode, env)
-        return _run_script(report, start, end, explode, script_env)
+                return _run_script(report, start, end, explode, spawn.Launcher(env))
+        return _run_script(report, start, end, explode, launcher)
     if report.on_database:
         return _run_on_database(report, start, end, explode)
     try:
@@ -147,11 +198,16 @@ def _check_explode_columns(result: Result, explode: Mapping[str, str], report: R
     combination's rows by that column, and other values would never be replaced by a rerun."""
     for key, value in explode.items():
         if key in result.table.column_names:
-            column = pc.cast(result.table.column(key), pa.string())
-            other = pc.filter(column, pc.invert(pc.fill_null(pc.equal(column, value), False)))
-            if len(other):
+            column = result.table.column(key)
+            if pa.types.is_string(column.type) or pa.types.is_integer(column.type):
+                # Arrow casts these to text as Python's str() does; a result of a few rows is faster checked here.
+                other = [None if v is None else str(v) for v in column.to_pylist() if v is None or str(v) != value]
+            else:
+                text = pc.cast(column, pa.string())
+                other = pc.filter(text, pc.invert(pc.fill_null(pc.equal(text, value), False))).to_pylist()
+            if other:
                 raise ExecutionError(
-                    f"{report.query_file}: result column {key} holds {other[0].as_py()!r}, but {key} is an explode_by placeholder, here {value!r}"
+                    f"{report.query_file}: result column {key} holds {other[0]!r}, but {key} is an explode_by placeholder, here {value!r}"
                     f" (the table keeps each combination's rows by it: rename the column, or print the placeholder's value)"
                 )
 
@@ -165,15 +221,25 @@ def _run_on_database(report: Report, start: dt.date, end: dt.date, explode: Mapp
     return _normalise(fetched.header, fetched.table, fetched.text, report)
 
 
-def _run_script(report: Report, start: dt.date, end: dt.date, explode: Mapping[str, str], env: Mapping[str, str]) -> Result:
+def _run_script(report: Report, start: dt.date, end: dt.date, explode: Mapping[str, str], launcher: spawn.Launcher) -> Result:
+    return _script_result(report, _launch(report, start, end, explode, launcher))
+
+
+def _launch(report: Report, start: dt.date, end: dt.date, explode: Mapping[str, str], launcher: spawn.Launcher) -> spawn.Finished:
+    """Run a script report's process, as Reportupdater called it, to its end."""
     script = report.query_file
     argv = [str(script.absolute()), start.isoformat(), end.isoformat(), *[explode[k] for k in sorted(explode)], str(script.parent.absolute())]
     try:
-        proc = _run(argv, report.folder, env)
+        return launcher.run(argv, report.folder, SCRIPT_TIMEOUT)
     except OSError as exc:
         raise ExecutionError(f"{script}: cannot run: {exc.strerror} (is it executable, with a #! line?)") from None
-    except subprocess.TimeoutExpired:
-        raise ExecutionError(f"{script}: no answer after {SCRIPT_TIMEOUT} s") from None
+
+
+def _script_result(report: Report, proc: spawn.Finished) -> Result:
+    """What a script's finished process printed, as a result; ExecutionError when it failed or printed no table."""
+    script = report.query_file
+    if proc.timed_out:
+        raise ExecutionError(f"{script}: no answer after {SCRIPT_TIMEOUT} s")
     if proc.returncode != 0:
         tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
         raise ExecutionError(f"{script}: exit status {proc.returncode}: {' | '.join(tail) or '(no stderr)'}")
@@ -189,74 +255,6 @@ def _run_script(report: Report, start: dt.date, end: dt.date, explode: Mapping[s
     return _normalise(header, _typed(header, rows[1:]), text, report)
 
 
-def _run(argv: list[str], cwd: Path, env: Mapping[str, str]) -> subprocess.CompletedProcess[bytes]:
-    """`subprocess.run(argv, capture_output=True, timeout=SCRIPT_TIMEOUT)`, leaner: stderr goes to an
-    anonymous file so stdout is read to its end without a poll loop, and `_WATCHDOG` kills a script
-    that runs too long instead of a timed wait (which polls with sleeps, most of a short script's time)."""
-    with _anonymous_file() as stderr:
-        with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=stderr, cwd=cwd, env=env) as proc:
-            _WATCHDOG.watch(proc, SCRIPT_TIMEOUT)
-            try:
-                assert proc.stdout is not None
-                stdout = proc.stdout.read()
-                proc.wait()
-            finally:
-                expired = _WATCHDOG.forget(proc)
-        if expired:
-            raise subprocess.TimeoutExpired(argv, SCRIPT_TIMEOUT)
-        stderr.seek(0)
-        return subprocess.CompletedProcess(argv, proc.returncode, stdout, stderr.read() if proc.returncode else b"")
-
-
-def _anonymous_file() -> io.FileIO:
-    """A file with no name, gone when closed (a memfd on Linux)."""
-    if hasattr(os, "memfd_create"):
-        return io.FileIO(os.memfd_create("script-stderr", os.MFD_CLOEXEC), "w+")
-    return tempfile.TemporaryFile(buffering=0)
-
-
-class _Watchdog:
-    """Kills the processes it watches once their time is up; one thread for all, started when first needed."""
-
-    def __init__(self, period: float = 1.0):
-        self.period = period
-        self.deadlines: dict[subprocess.Popen, float] = {}
-        self.expired: set[subprocess.Popen] = set()
-        self.lock = threading.Lock()
-        self.thread: threading.Thread | None = None
-
-    def watch(self, proc: subprocess.Popen, seconds: float) -> None:
-        with self.lock:
-            self.deadlines[proc] = time.monotonic() + seconds
-            if self.thread is None:
-                self.thread = threading.Thread(target=self._run, name="script-watchdog", daemon=True)
-                self.thread.start()
-
-    def forget(self, proc: subprocess.Popen) -> bool:
-        """Stop watching `proc`; True when it was killed for running too long."""
-        with self.lock:
-            self.deadlines.pop(proc, None)
-            if proc in self.expired:
-                self.expired.discard(proc)
-                return True
-            return False
-
-    def _run(self) -> None:
-        while True:
-            time.sleep(self.period)
-            now = time.monotonic()
-            with self.lock:
-                late = [proc for proc, deadline in self.deadlines.items() if deadline <= now]
-                for proc in late:
-                    del self.deadlines[proc]
-                    self.expired.add(proc)
-            for proc in late:
-                proc.kill()
-
-
-_WATCHDOG = _Watchdog()
-
-
 _INTEGER = re.compile(r"-?(0|[1-9][0-9]{0,17})")
 _NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?|-?(inf|infinity|nan)", re.IGNORECASE)
 """How a number is printed. Anything else Arrow would read as one (`0042`, `12e3`, `0x1F`, `+1`, ` 1`) is a code: kept as text."""
@@ -266,8 +264,9 @@ _NULLS = ("", "NULL")
 
 
 def _typed(header: list[str], rows: list[list[str]]) -> pa.Table:
-    """The typed copy of a script's text rows: Arrow's CSV type inference, the date column as text,
-    `NULL` and empty as no value (but an empty text stays '').
+    """The typed copy of a script's text rows: Arrow's CSV type inference, the date column as dates
+    when every value starts with one (else as text, for `_normalise` to read or refuse), `NULL` and
+    empty as no value (but an empty text stays '').
 
     Columns of plain integers and of plain words are typed directly (what Arrow would infer, much
     faster on the few rows of one interval); a table with any other column goes through Arrow.
@@ -276,11 +275,13 @@ def _typed(header: list[str], rows: list[list[str]]) -> pa.Table:
     if not rows:
         return pa.table({name: pa.array([], pa.string()) for name in names})
     columns = list(zip(*rows))
-    arrays = [pa.array(columns[0], pa.string())]
+    dates = _iso_dates(columns[0])  # as `_normalise` would read them; it leaves a date column as it is
+    arrays = [dates if dates is not None else pa.array(columns[0], pa.string())]
     for values in columns[1:]:
         array = _plain(values)
         if array is None:
-            return _inferred(names, rows)
+            table = _inferred(names, rows)
+            return table.set_column(0, "c0", dates) if dates is not None else table
         arrays.append(array)
     return pa.table(arrays, names=names)
 
@@ -329,7 +330,7 @@ def _normalise(header: list[str], table: pa.Table, text: list[list[str | None]],
     try:
         if pa.types.is_timestamp(first.type):
             first = pc.cast(first, pa.date32())
-        elif pa.types.is_string(first.type) and (dates := _iso_dates(first)) is not None:
+        elif pa.types.is_string(first.type) and (dates := _iso_dates(first.to_pylist())) is not None:
             first = dates
         elif not pa.types.is_date32(first.type):
             first = pc.cast(pc.strptime(pc.utf8_slice_codeunits(pc.cast(first, pa.string()), 0, 10), format="%Y-%m-%d", unit="s"), pa.date32())
@@ -344,10 +345,10 @@ def _normalise(header: list[str], table: pa.Table, text: list[list[str | None]],
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
-def _iso_dates(column: pa.ChunkedArray) -> pa.Array | None:
-    """The dates of a text column whose every value starts with a valid `YYYY-MM-DD`, or None (then Arrow's strptime decides)."""
+def _iso_dates(values: Sequence[str]) -> pa.Array | None:
+    """The dates of text values that all start with a valid `YYYY-MM-DD`, or None (then Arrow's strptime decides; a None among them too)."""
     try:
-        return pa.array([dt.date.fromisoformat(v[:10]) if _ISO_DATE.match(v) else _not_a_date() for v in column.to_pylist()], pa.date32())
+        return pa.array([dt.date.fromisoformat(v[:10]) if _ISO_DATE.match(v) else _not_a_date() for v in values], pa.date32())
     except (TypeError, ValueError):
         return None
 

@@ -17,12 +17,14 @@ import collections
 import datetime as dt
 import logging
 import os
+import queue
 import sys
+import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 from metrics import hive_cli, redact
 from metrics.engines import Engine
@@ -42,6 +44,8 @@ MAX_FAILED_LINES = 20
 """Failed intervals the summary lists one a line; the rest are counted."""
 AHEAD = 256
 """Executions each worker may run ahead of the writer, so that the pool keeps going while a batch is written."""
+CHUNK = 16
+"""Script units a worker is given at a time (`Executor.batches` runs them in a row and reads their outputs a few at a time)."""
 
 
 def default_workers() -> int:
@@ -175,7 +179,7 @@ def update_reports(
         with _progress(progress, sum(len(u.intervals) for u in work)) as advance, hive_cli.on_path(engine) as script_env:
             executor = Executor(engine, sql_schema(engine), script_env)
             try:
-                for computed in _in_order(executor, work, workers or default_workers()):
+                for computed in _in_order(executor.batches, work, workers or default_workers()):
                     writer.add(computed)
                     advance(len(computed.unit.intervals))
             finally:
@@ -193,21 +197,73 @@ def update_reports(
     return summary
 
 
-def _in_order(execute: Callable[[Unit], Computed], work: Iterable[Unit], workers: int) -> Iterator[Computed]:
-    """Each unit's execution, `workers` at a time, yielded in the order of `work` (at most `workers * AHEAD` run ahead)."""
-    window: collections.deque[Future[Computed]] = collections.deque()
-    todo = iter(work)
+Batches = Callable[[Sequence[Unit]], Iterator[list[Computed]]]
+"""`Executor.batches`: the executions of some units, in order, in lists given as soon as they are known."""
+
+
+def _in_order(batches: Batches, work: Sequence[Unit], workers: int) -> Iterator[Computed]:
+    """Each unit's execution, `workers` at a time, yielded in the order of `work` (at most `workers * AHEAD` run ahead).
+
+    Script units go to the pool a few in a row (`_chunks`), their results given back in lists as
+    soon as they are known; the others one by one.
+    """
+    window: collections.deque[tuple[int, queue.SimpleQueue]] = collections.deque()
+    ahead = 0
+    stop = threading.Event()
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="report") as pool:
         try:
-            for unit in todo:
-                window.append(pool.submit(execute, unit))
-                if len(window) >= workers * AHEAD:
-                    yield window.popleft().result()
+            for chunk in _chunks(work, workers):
+                results: queue.SimpleQueue = queue.SimpleQueue()
+                pool.submit(_run_chunk, batches, chunk, results, stop)
+                window.append((len(chunk), results))
+                ahead += len(chunk)
+                while ahead >= workers * AHEAD:
+                    count, results = window.popleft()
+                    ahead -= count
+                    yield from _taken(count, results)
             while window:
-                yield window.popleft().result()
+                yield from _taken(*window.popleft())
         finally:
-            for future in window:
-                future.cancel()
+            stop.set()  # chunks not begun are not run; a chunk under way stops after its current list
+
+
+def _run_chunk(batches: Batches, chunk: Sequence[Unit], results: queue.SimpleQueue, stop: threading.Event) -> None:
+    """On a worker: the chunk's results into `results`, a list at a time (or the exception that stopped it)."""
+    try:
+        for batch in batches(chunk) if not stop.is_set() else ():
+            results.put(batch)
+            if stop.is_set():
+                return
+    except BaseException as exc:  # never leave the writer waiting for results that will not come
+        results.put(exc)
+
+
+def _taken(count: int, results: queue.SimpleQueue) -> Iterator[Computed]:
+    """The `count` results of one chunk, as its worker gives them."""
+    while count > 0:
+        batch = results.get()
+        if isinstance(batch, BaseException):
+            raise batch
+        count -= len(batch)
+        yield from batch
+
+
+def _chunks(work: Sequence[Unit], workers: int) -> Iterator[list[Unit]]:
+    """`work` in order, as consecutive script units of one report, up to CHUNK of them (fewer when
+    the run is short, so that every worker has some), and other units one by one."""
+    scripts = sum(unit.report.type == "script" for unit in work)
+    size = max(1, min(CHUNK, scripts // (workers * 4)))
+    chunk: list[Unit] = []
+    for unit in work:
+        if chunk and (len(chunk) >= size or unit.report is not chunk[0].report):
+            yield chunk
+            chunk = []
+        if unit.report.type != "script":
+            yield [unit]
+        else:
+            chunk.append(unit)
+    if chunk:
+        yield chunk
 
 
 def _settle_reruns(pending: Sequence[reruns_mod.Rerun], outcomes: Sequence[Outcome], processed: set[str], all_reports: list[str]) -> None:

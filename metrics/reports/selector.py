@@ -37,6 +37,11 @@ class Unit:
     report: Report
     explode: dict[str, str]
     intervals: list[Interval]
+    key: str = ""
+    """The combination's `explode_key` (made from `explode` when not given)."""
+
+    def __post_init__(self) -> None:
+        self.key = self.key or explode_key(self.explode)
 
 
 def explode_combinations(explode_by: Mapping[str, list[str]]) -> list[dict[str, str]]:
@@ -165,13 +170,14 @@ def units(report: Report, planned: Planned) -> list[Unit]:
     date across combinations. Then a batch of the writer touches few `dt` partitions and few
     TSV files, whichever the shape (300 wikis x 28 days, or 30 wikis x 332 days).
     """
+    keys = [explode_key(combo) for combo, _ in planned]
     if report.backfill == "range":
-        return [Unit(report, combo, batch) for combo, todo in planned for batch in contiguous_runs(todo)]
+        return [Unit(report, combo, batch, key) for (combo, todo), key in zip(planned, keys) for batch in contiguous_runs(todo)]
     dates = {i.start for _, todo in planned for i in todo}
     if len(planned) >= len(dates):
-        return [Unit(report, combo, [interval]) for combo, todo in planned for interval in todo]
+        return [Unit(report, combo, [interval], key) for (combo, todo), key in zip(planned, keys) for interval in todo]
     by_date: dict[dt.date, list[Unit]] = {}
-    for combo, todo in planned:
+    for (combo, todo), key in zip(planned, keys):
         for interval in todo:
-            by_date.setdefault(interval.start, []).append(Unit(report, combo, [interval]))
+            by_date.setdefault(interval.start, []).append(Unit(report, combo, [interval], key))
     return [unit for day in sorted(by_date) for unit in by_date[day]]

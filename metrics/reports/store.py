@@ -203,6 +203,7 @@ class _FolderTables(_Tables):
         with self.warehouse.table_lock(SCHEMA, table):
             self.warehouse.restore(SCHEMA, table)  # a partition a killed write left aside is back before its rows are kept
             exists = self.warehouse.info(SCHEMA, table) is not None
+            writes: list[tuple[dict[str, dt.date], pa.Table]] = []
             for day, combos in replaced.items():
                 kept = self._kept_rows(table, day, combos) if exists else None
                 parts = [t for t in (kept, by_day.get(day)) if t is not None and t.num_rows]
@@ -210,8 +211,8 @@ class _FolderTables(_Tables):
                     if exists:
                         self.warehouse.drop_partition(SCHEMA, table, {"dt": day})
                     continue
-                merged = pa.concat_tables(parts, promote_options="permissive") if len(parts) > 1 else parts[0]
-                self.warehouse.replace_partition(SCHEMA, table, {"dt": day}, merged)
+                writes.append(({"dt": day}, pa.concat_tables(parts, promote_options="permissive") if len(parts) > 1 else parts[0]))
+            self.warehouse.replace_partitions(SCHEMA, table, writes)
         self.engine.publish(SCHEMA, table)
 
     def recover(self, table: str) -> None:

@@ -157,11 +157,14 @@ def update_many(
     max_data_points: int | None = None,
     granularity: str = "days",
     group: str | None = None,
+    swept: bool = False,
 ) -> Path:
     """Merge each step into the file at `path`, in order, as `update` one after another would; read and write it once.
 
     Consecutive steps with the same header and no `max_data_points` are one merge (a later
-    date replaces an earlier one, which is what merging them one by one gives).
+    date replaces an earlier one, which is what merging them one by one gives). `swept`: the
+    caller removed the temporaries of gone writers from the folder already (`sweep`), so the
+    write need not list it again.
     """
     merges: list[tuple[Sequence[str], dict[dt.date, list[Row]], dt.date | None]] = []
     for step in steps:
@@ -172,7 +175,7 @@ def update_many(
     header, merged = read(path)
     for step_header, rows, start in merges:
         header, merged = merge(header, merged, step_header, rows, max_data_points=max_data_points, granularity=granularity, interval_start=start)
-    atomic.write_text(path, render(header, merged))
+    atomic.write_text(path, render(header, merged), sweep_first=not swept)
     if group:
         import shutil
 

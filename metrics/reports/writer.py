@@ -112,18 +112,20 @@ class Writer:
         self._waiting = 0
         self._since = time.monotonic()
         self._metrics: dict[str, list[CatalogueMetric]] = {}
+        self._swept = False
 
     def recover(self, reports: Sequence[Report]) -> None:
         """Repair what killed runs left in the reports' tables, the run log and the TSV folders, before the run reads them."""
         self.store.recover(r.table for r in reports)
         if self.output is not None:
             tsv.sweep(self.output, [r.key for r in reports])
+            self._swept = True  # each TSV write need not list its folder again
 
     def add(self, computed: Computed) -> None:
         """Keep a result for the batch (a failed execution is recorded); writes the batch when it is due."""
         unit = computed.unit
         if computed.result is None:
-            self._record(unit.report, unit.explode, unit.intervals, "failed", {}, computed.seconds, computed.error)
+            self._record(unit.report, unit.explode, unit.intervals, "failed", {}, computed.seconds, computed.error, unit.key)
         else:
             self._batch.append(computed)
             self._waiting += len(unit.intervals)
@@ -167,11 +169,12 @@ class Writer:
                 {},
                 items[0].seconds,
                 str(exc) if isinstance(exc, ExecutionError) else f"writing results failed: {type(exc).__name__}: {exc}",
+                unit.key,
             )
             return
         share = (time.perf_counter() - started) / len(items)
         for item, per_interval in zip(items, counts):
-            self._record(item.unit.report, item.unit.explode, item.unit.intervals, "ok", per_interval, item.seconds + share, None)
+            self._record(item.unit.report, item.unit.explode, item.unit.intervals, "ok", per_interval, item.seconds + share, None, item.unit.key)
 
     def _write(self, items: list[Computed]) -> list[dict[dt.date, int]]:
         """Write the results of one report: table, then TSV files, then Graphite points; rows per interval of each."""
@@ -181,7 +184,7 @@ class Writer:
         by_combo: dict[str, list[int]] = {}
         combos: dict[str, set[dt.date]] = {}
         for unit, result in _results(items):
-            key = explode_key(unit.explode)
+            key = unit.key
             dates = set(result.dates())
             replaced = dates | {i.start for i in unit.intervals}
             for n in by_combo.get(key, []):
@@ -213,12 +216,12 @@ class Writer:
         explodes: dict[str, dict[str, str]] = {}
         for (unit, result), per_interval in zip(_results(items), counts):
             by_date: dict[dt.date, list[list]] = {}
-            for day, text in zip(result.table.column("dt").to_pylist(), result.text):
+            for day, text in zip(result.days(), result.text):
                 by_date.setdefault(day, []).append(list(text))
             for interval in unit.intervals:
                 if not per_interval[interval.start] and interval.start not in by_date:
                     by_date[interval.start] = [[None] * (len(result.header) - 1)]  # Reportupdater's null row
-            key = explode_key(unit.explode)
+            key = unit.key
             explodes[key] = unit.explode
             steps.setdefault(key, []).append(tsv.Step(result.header, by_date, unit.intervals[0].start))
         for key, item_steps in steps.items():
@@ -229,6 +232,7 @@ class Writer:
                 max_data_points=report.max_data_points,
                 granularity=report.granularity,
                 group=report.group,
+                swept=self._swept,
             )
 
     def graphite_points(self, unit: Unit, result: Result) -> list[graphite_out.Point]:
@@ -253,13 +257,21 @@ class Writer:
         return points
 
     def _record(
-        self, report: Report, explode: dict[str, str], batch: Sequence[Interval], status: str, rows: Mapping[dt.date, int], seconds: float, error: str | None
+        self,
+        report: Report,
+        explode: dict[str, str],
+        batch: Sequence[Interval],
+        status: str,
+        rows: Mapping[dt.date, int],
+        seconds: float,
+        error: str | None,
+        key: str,
     ) -> None:
         error = redact.mask_text(error) if error else error  # the run log, the summary and the log: no secret
         for interval in batch:
             outcome = Outcome(report.key, explode, interval, status, rows.get(interval.start, 0), seconds / len(batch), error)
             self.outcomes.append(outcome)
-            self.store.log(LogEntry(self.folder, report.key, explode_key(explode), interval.start, interval.end, status, outcome.rows, outcome.seconds, error))
+            self.store.log(LogEntry(self.folder, report.key, key, interval.start, interval.end, status, outcome.rows, outcome.seconds, error))
             if error:
                 log.info("failed: %s %s %s: %s", report.key, explode or "", interval.start, error)  # the summary lists it too
 
@@ -317,7 +329,7 @@ def _with_explode(table: pa.Table, explode: Mapping[str, str]) -> pa.Table:
 def _rows_per_interval(unit: Unit, result: Result) -> dict[dt.date, int]:
     counts = dict.fromkeys((i.start for i in unit.intervals), 0)
     starts = [i.start for i in unit.intervals]
-    for day in result.table.column("dt").to_pylist():
+    for day in result.days():
         at = bisect.bisect_right(starts, day) - 1
         if at >= 0 and day < unit.intervals[at].end:
             counts[starts[at]] += 1
