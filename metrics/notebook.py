@@ -145,7 +145,11 @@ def query(
 
 
 def describe(spec: Spec, m: Metric, show: str, by: list[str], grain: str, value: str, call: dict[str, Any]) -> Described:
-    """The title, axis unit and number format of what `query` returns (from the metric's aggregation)."""
+    """The title, axis unit and number format of what `query` returns (from the metric's aggregation).
+
+    `show` is one of SHOWN or `mean` (the mean per period, which the dashboards' charts also show);
+    the Superset charts take their titles, units and formats from here too.
+    """
     label = m.name.replace("_", " ").capitalize()
     per = _GRAIN_WORDS[grain]
     split = f" by {', '.join(by)}" if by else ""
@@ -159,6 +163,9 @@ def describe(spec: Spec, m: Metric, show: str, by: list[str], grain: str, value:
         assert m.normalization is not None and q.denominator is not None
         title = f"{label} {m.normalization.label} (sum of {m.name} / sum of {q.denominator.name}) {per}{split}"
         unit, fmt = f"{m.unit} {m.normalization.label}", "number"
+    elif show == "mean" and q.kind == "value" and m.aggregation == "additive":
+        title, unit, fmt = f"{label}: mean per stored period {per}{split}", m.unit, "number"
+        additive = False
     elif q.kind == "ratio":
         assert q.denominator is not None
         percent = m.unit.lower() in ("percent", "%")
