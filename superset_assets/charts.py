@@ -139,7 +139,7 @@ def plan_charts(spec: Spec, planner: Planner) -> list[ChartPlan]:
                     viz,
                     dataset,
                     tuple(names),
-                    contribution=item == "percentage",
+                    contribution=item == "percentage" and viz == "echarts_timeseries_line",  # a pie labels its shares itself
                     unit=about.unit,
                     formats=_formats(spec, graph, metrics, [item], viz),
                     series_limit=graph.series_limit if limited else 0,

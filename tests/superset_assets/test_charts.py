@@ -177,6 +177,7 @@ def test_pie_only_for_a_share_of_a_whole(copy: Path) -> None:
     form, query = params(pie), query_context(pie)["queries"][0]
     assert pie.viz_type == "pie" and form["groupby"] == ["domain_code"] and form["metric"] == "domain_views_total"
     assert form["label_type"] == "key_percent" and query["series_limit"] == DEFAULT_SERIES_LIMIT and query["group_others_when_limit_reached"]
+    assert form["number_format"] == ",d" and query["post_processing"] == []  # slices are the totals; the labels show their shares
     # a ratio is not a share of a whole
     path = edit(
         copy / "country_indicators.yaml",

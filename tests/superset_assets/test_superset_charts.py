@@ -106,7 +106,8 @@ def test_dashboard_draws_the_map_without_an_error_in_chromium(env) -> None:
                 })()""")
                 or {}
             )
-            if state.get("charts") == charts and not state.get("loading") and state.get("drawn") == charts:
+            # the map fetches its country shapes after its frame is drawn: wait for them too
+            if state.get("charts") == charts and not state.get("loading") and state.get("drawn") == charts and state.get("paths", 0) > 100:
                 break
         page.screenshot(ARTIFACTS / f"superset-{SPEC}-charts.png")
     assert state.get("charts") == charts and state.get("drawn") == charts and not state.get("loading"), state

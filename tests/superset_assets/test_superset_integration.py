@@ -167,6 +167,8 @@ def expected(plan: ChartPlan, spec: Spec, warehouse: Path) -> dict[tuple, float 
                         values = {k: (v or 0) / per_day[k[0]] for k, v in values.items()}
                 for key, value in values.items():
                     out[key + (measure,)] = value
+    if plan.viz_type == "table":  # a quantity equal to a column already shown is not a second column
+        out = {k: v for k, v in out.items() if k[-1] in plan.metrics or k[-1].startswith("%")}
     return out
 
 
