@@ -16,8 +16,8 @@ import json
 from typing import Sequence
 
 from grafana.targets import Target, graph_targets, in_graphite, variable_query
+from metrics.describe import describe
 from metrics.freshness import Freshness, markdown as freshness_markdown, query_folders, run_tag
-from metrics.notebook import describe
 from metrics.spec import DEFAULT_SERIES_LIMIT, Graph, Metric, Show, Spec, md_line
 
 SCHEMA_VERSION = 42  # the default of the shared dashboard schema (Grafana 12)
@@ -190,7 +190,7 @@ def _graph_panel(spec: Spec, graph: Graph, targets: list[Target], title: str) ->
 
 
 def _number_defaults(spec: Spec, graph: Graph, targets: list[Target]) -> dict:
-    """Grafana's unit and decimals from what is plotted (`metrics.notebook.describe`, the rule of every surface).
+    """Grafana's unit and decimals from what is plotted (`metrics.describe.describe`, the rule of every surface).
 
     Shares and percent ratios are `percent`; counts added up have no decimals; anything else is `short`.
     """

@@ -11,7 +11,7 @@ of them), except a table, which shows every quantity as columns:
 | pie | pie, one slice per `split_by` value (the `series_limit` largest, the rest as "Others") | same, labelled with shares |
 | world_map | world_map, countries coloured by the value (ISO 3166-1 codes), with a year filter on the dashboard | (not offered) |
 
-Titles, axis units and number formats come from what is plotted (`metrics.notebook.describe`, the
+Titles, axis units and number formats come from what is plotted (`metrics.describe.describe`, the
 rule notebooks use): a chart of several quantities of one graph is titled by its quantity, counts
 have no decimals, shares are percentages, the y axis names the unit.
 """
@@ -22,7 +22,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from metrics.notebook import Described, describe
+from metrics.describe import Described, describe
 from metrics.spec import Graph, Metric, Show, Spec
 from metrics.tables import TIME_COLUMN
 from superset_assets import measures as ms

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from metrics import catalogue as catalogue_mod
-from metrics.notebook import describe
+from metrics.describe import describe
 from metrics.problems import InputError
 from metrics.spec import DEFAULT_SERIES_LIMIT
 from superset_assets import measures as ms
