@@ -16,8 +16,9 @@ import json
 from typing import Sequence
 
 from grafana.targets import Target, graph_targets, in_graphite, variable_query
+from metrics.describe import describe
 from metrics.freshness import Freshness, markdown as freshness_markdown, query_folders, run_tag
-from metrics.spec import Graph, Metric, Show, Spec, md_line
+from metrics.spec import DEFAULT_SERIES_LIMIT, Graph, Metric, Show, Spec, md_line
 
 SCHEMA_VERSION = 42  # the default of the shared dashboard schema (Grafana 12)
 DEFAULT_DATASOURCE_UID = "graphite"
@@ -151,26 +152,55 @@ def _graph_panel(spec: Spec, graph: Graph, targets: list[Target], title: str) ->
         "gridPos": {"h": HEIGHT, "w": WIDTH, "x": 0, "y": 0},
     }
     if graph.kind == "big_number":
-        panel.update(type="stat", options=_stat_options(), fieldConfig={"defaults": {"unit": "short"}, "overrides": []})
+        panel.update(type="stat", options=_stat_options(), fieldConfig={"defaults": _number_defaults(spec, graph, targets), "overrides": []})
         return panel
     shows = {t.show for t in targets}
     calcs = [LEGEND_CALCS[s] for s in graph.show if s in LEGEND_CALCS and shows & {"total", "mean"}]
-    table = graph.kind == "table"
-    unit = "percent" if shows == {"percentage"} else "short"
+    defaults = _number_defaults(spec, graph, targets)
+    if graph.kind == "pie":
+        panel.update(
+            type="piechart",
+            options={
+                "pieType": "pie",
+                "displayLabels": ["name", "percent"],
+                "legend": {"displayMode": "table", "placement": "right", "showLegend": True, "values": ["value", "percent"]},
+                "reduceOptions": {"calcs": ["sum"], "fields": "", "values": False},
+                "tooltip": {"mode": "single", "sort": "none"},
+            },
+            fieldConfig={"defaults": defaults, "overrides": []},
+        )
+        return panel
     panel.update(
         type="timeseries",
         options={
+            # A table legend: one row per series with its figures, sortable, never pages of names.
             "legend": {
-                "displayMode": "table" if table or calcs else "list",
+                "displayMode": "table",
                 "placement": "bottom",
                 "showLegend": True,
-                "calcs": calcs + (["lastNotNull"] if table else []),
+                "calcs": calcs + ["lastNotNull"],
+                "sortBy": "Last *",
+                "sortDesc": True,
             },
             "tooltip": {"mode": "multi", "sort": "desc"},
         },
-        fieldConfig={"defaults": {"unit": unit, "custom": _line_style(_axis_label(spec, targets))}, "overrides": []},
+        fieldConfig={"defaults": {**defaults, "custom": _line_style(_axis_label(spec, targets))}, "overrides": []},
     )
     return panel
+
+
+def _number_defaults(spec: Spec, graph: Graph, targets: list[Target]) -> dict:
+    """Grafana's unit and decimals from what is plotted (`metrics.describe.describe`, the rule of every surface).
+
+    Shares and percent ratios are `percent`; counts added up have no decimals; anything else is `short`.
+    """
+    by = [graph.split_by] if graph.split_by else []
+    formats = {describe(spec, spec.metric(t.metric), t.show, by, "day", t.metric, {}).format for t in targets}
+    if formats == {"percent"}:
+        return {"unit": "percent"}
+    if formats == {"integer"}:
+        return {"unit": "short", "decimals": 0}
+    return {"unit": "short"}
 
 
 def _axis_label(spec: Spec, targets: list[Target]) -> str:
@@ -226,7 +256,13 @@ def _default_graph(metric: Metric) -> Graph:
     split = metric.dimensions[0] if metric.dimensions else None
     show: list[Show] = ["mean"] if metric.type == "timer" else ["total"]
     return Graph(
-        title=metric.name.replace("_", " ").capitalize(), description=metric.description, kind="line", metrics=[metric.name], split_by=split, show=show
+        title=metric.name.replace("_", " ").capitalize(),
+        description=metric.description,
+        kind="line",
+        metrics=[metric.name],
+        split_by=split,
+        show=show,
+        series_limit=DEFAULT_SERIES_LIMIT,
     )
 
 

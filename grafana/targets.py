@@ -16,6 +16,8 @@ from metrics.graphite_paths import node_index, pattern, placeholders, sanitize_s
 from metrics.spec import Dimension, Graph, Metric, Spec
 
 SHOW_SUFFIX = {"total": "", "mean": " mean", "percentage": " %"}
+LIMITED_KINDS = ("line", "pie", "world_map")
+"""Graph kinds drawn as one series per split value, so limited to the graph's `series_limit` (a table lists every value)."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,8 @@ def _expression(spec: Spec, graph: Graph, metric: Metric, show: str, *, named: b
     if stat:
         # Grafana asks for at most maxDataPoints points; a running value must keep its last one.
         expr = _fn("consolidateBy", expr, _q("last"))
+    if graph.split_by and graph.kind in LIMITED_KINDS:
+        expr = limited(expr, graph.series_limit)
     if graph.split_by:
         expr = _fn("aliasByNode", expr, 1)
         if named:
@@ -102,6 +106,15 @@ def _expression(spec: Spec, graph: Graph, metric: Metric, show: str, *, named: b
     else:
         expr = _fn("alias", expr, _q(metric.name + suffix))
     return expr
+
+
+def limited(expr: str, n: int) -> str:
+    """The `n` series of `expr` with the largest sum over the range shown: `limit(sortByTotal(expr), n)`.
+
+    Graphite has no cheap "all the others" series, so the rest are left out (the legend table's sum
+    column shows what each drawn series adds up to).
+    """
+    return _fn("limit", _fn("sortByTotal", expr), n)
 
 
 def _plain(spec: Spec, graph: Graph, metric: Metric, show: str, stat: bool) -> str:

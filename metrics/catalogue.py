@@ -21,7 +21,7 @@ from pydantic_core import ErrorDetails
 from metrics import aggregation, bounds, yamlfile
 from metrics.graphite_paths import same_nodes
 from metrics.problems import InputError, Problem, shown
-from metrics.spec import ALLOWED_AGGREGATIONS, Graph, Metric, Spec, full_match, pattern_problem
+from metrics.spec import ALLOWED_AGGREGATIONS, Dimension, Graph, Metric, Spec, full_match, pattern_problem
 
 SUFFIXES = (".yaml", ".yml")
 
@@ -391,6 +391,7 @@ def _check_spec(spec: Spec, located: yamlfile.Located, path: Path, today: dt.dat
             out.append(
                 p(("graphs", i, "show"), f"graph '{graph.title}' shows 'percentage' without split_by", "percentages are shares of split values: add split_by")
             )
+        out.extend(_check_graph_kind(graph, i, known, dims, p))
 
     if spec.status == "deprecated" and spec.sunset is None:
         out.append(p(("status",), "a deprecated spec needs a sunset date and plan", "add `sunset: {date: ..., plan: ...}`"))
@@ -510,6 +511,41 @@ def _check_aggregation(spec: Spec, i: int, metric: Metric, p) -> list[Problem]:
                     )
                 )
                 break
+    return out
+
+
+def _check_graph_kind(graph: Graph, i: int, known: list[Metric], dims: dict[str, Dimension], p) -> list[Problem]:
+    """A pie is a share of a whole (one metric that adds up over the split); a world map is split by country codes."""
+    out: list[Problem] = []
+    if graph.kind not in ("pie", "world_map"):
+        return out
+    what = "a pie shows each split value's share of a whole" if graph.kind == "pie" else "a world map colours each country by one value"
+    if not graph.split_by:
+        out.append(p(("graphs", i, "kind"), f"graph '{graph.title}' is a {graph.kind} without split_by", f"{what}: add split_by"))
+    if len(graph.metrics) != 1:
+        out.append(p(("graphs", i, "metrics"), f"graph '{graph.title}' is a {graph.kind} of {len(graph.metrics)} metrics", f"{what}: name one metric"))
+    if len(graph.show) != 1:
+        out.append(p(("graphs", i, "show"), f"graph '{graph.title}' is a {graph.kind} showing {', '.join(graph.show)}", f"{what}: show one quantity"))
+    if graph.kind == "pie":
+        for m in known:
+            if m.aggregation == "non_additive" or set(graph.show) - {"total", "percentage"}:
+                out.append(
+                    p(
+                        ("graphs", i, "kind"),
+                        f"graph '{graph.title}' is a pie of {'non-additive metric' if m.aggregation == 'non_additive' else 'a ' + '/'.join(graph.show) + ' of'} '{m.name}', which is not a share of a whole",
+                        "a pie is for a metric that adds up over the split dimension (show total or percentage): use a line or a table",
+                    )
+                )
+    elif graph.split_by in dims and dims[graph.split_by].country_codes() is None:
+        out.append(
+            p(
+                ("graphs", i, "split_by"),
+                f"graph '{graph.title}' is a world map split by '{graph.split_by}', whose values are not ISO 3166-1 country codes",
+                "split by a dimension with pattern '[A-Z]{3}' (alpha-3, e.g. DEU) or '[A-Z]{2}' (alpha-2, e.g. DE)",
+            )
+        )
+    if graph.kind == "world_map" and "percentage" in graph.show:
+        out.append(p(("graphs", i, "show"), f"graph '{graph.title}' is a world map of a percentage", "show total, mean or normalized"))
     return out
 
 

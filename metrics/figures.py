@@ -7,7 +7,7 @@ plot("toggles", by="editor").savefig("toggles.png")
 
 One line per group; the `top` groups by total are drawn and the others become one "other" line,
 computed by the metric's own rule (a sum for counts; a new query of the rest for ratios and means,
-never a sum of ratios). The title says what is plotted (`metrics.notebook.describe`); the y axis
+never a sum of ratios). The title says what is plotted (`metrics.describe.describe`); the y axis
 carries the metric's unit, counts without decimals and shares in percent; dates are labelled
 concisely, without overlap. Figures are drawn on the Agg canvas: no display is needed.
 """

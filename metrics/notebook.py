@@ -8,22 +8,23 @@ query("footnote_clicks", where={"wiki": ["enwiki", "dewiki"]})     # dt, footnot
 
 The numbers are `metrics.frames.metric`'s (the SQL of `metrics.aggregation`, run on the configured
 engine): this module only reads the arguments a person types and says what the result is
-(`Described`, kept in `DataFrame.attrs`) so that `metrics.figures.plot` can title and format it.
+(`metrics.describe.Described`, kept in `DataFrame.attrs`) so that `metrics.figures.plot` can title and format it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Literal, Mapping, Sequence
+from typing import Literal, Mapping, Sequence
 
 import pandas as pd
 
 from metrics import aggregation, catalogue as catalogue_mod, frames
 from metrics.config import Settings, load_settings
+from metrics.describe import describe
 from metrics.problems import InputError
-from metrics.spec import Metric, Spec
+from metrics.spec import Metric
 from metrics.tables import TIME_COLUMN
 
 Shown = Literal["total", "normalized", "percentage"]
@@ -31,33 +32,6 @@ SHOWN: tuple[Shown, ...] = ("total", "normalized", "percentage")
 """`total`: the metric by its aggregation (a sum, a mean per period of a level, a ratio of sums);
 `normalized`: divided by its normalization's denominator (sum / sum, times the scale);
 `percentage`: each group's share of the total of its time bucket, in percent."""
-
-Format = Literal["integer", "percent", "number"]
-
-_GRAIN_WORDS = {"period": "per period", "day": "per day", "week": "per week", "month": "per month", "year": "per year", "all": "over the whole range"}
-
-
-@dataclass(frozen=True)
-class Described:
-    """What a frame of `query` holds, for titles, axes and the "other" series of a plot."""
-
-    metric: str
-    value: str
-    """The column plotted."""
-    weight: str
-    """The column groups are ranked by: the metric's own total (for a normalized metric, its numerator)."""
-    by: tuple[str, ...]
-    grain: str
-    show: str
-    title: str
-    unit: str
-    """The y axis label: the metric's unit, `<unit> <normalization label>`, or `%`."""
-    format: Format
-    """integer (counts added up), percent (values 0-100) or number."""
-    additive: bool
-    """Whether the value of several groups is the sum of their values (so "other" is a sum)."""
-    call: dict[str, Any]
-    """The keyword arguments of `query` that made the frame (to compute "other" by the same rule)."""
 
 
 def query(
@@ -142,34 +116,3 @@ def query(
     described["call"]["settings"] = settings  # the engine a plot's "other" series is then read with
     frame.attrs["described"] = described
     return frame
-
-
-def describe(spec: Spec, m: Metric, show: str, by: list[str], grain: str, value: str, call: dict[str, Any]) -> Described:
-    """The title, axis unit and number format of what `query` returns (from the metric's aggregation)."""
-    label = m.name.replace("_", " ").capitalize()
-    per = _GRAIN_WORDS[grain]
-    split = f" by {', '.join(by)}" if by else ""
-    q = aggregation.quantity(spec, m, "normalized" if show == "normalized" else "total")
-    additive = q.kind == "value" and m.aggregation == "additive"
-    fmt: Format = "number"
-    if show == "percentage":
-        title, unit, fmt = f"{label}: share of the total {per}{split}", "% of total", "percent"
-        additive = True
-    elif show == "normalized":
-        assert m.normalization is not None and q.denominator is not None
-        title = f"{label} {m.normalization.label} (sum of {m.name} / sum of {q.denominator.name}) {per}{split}"
-        unit, fmt = f"{m.unit} {m.normalization.label}", "number"
-    elif q.kind == "ratio":
-        assert q.denominator is not None
-        percent = m.unit.lower() in ("percent", "%")
-        times = "" if q.scale == 1 or percent else f" × {q.scale:g}"
-        title = f"{label}: sum of {q.metric.name} / sum of {q.denominator.name}{times}{', in %' if percent else ''} {per}{split}"
-        unit, fmt = ("%" if percent else m.unit), ("percent" if percent else "number")
-    elif m.aggregation == "semi_additive":
-        title, unit, fmt = f"{label}: level (sum per stored period, averaged over the periods) {per}{split}", m.unit, "number"
-    elif m.aggregation == "non_additive":
-        title, unit, fmt = f"{label} as stored (not added up), {per}{split}", m.unit, "number"
-    else:
-        title, unit = f"{label}: total {per}{split}", m.unit
-        fmt = "integer" if m.type == "counter" else "number"
-    return Described(m.name, value, m.name if show in ("normalized", "percentage") else value, tuple(by), grain, show, title, unit, fmt, additive, call)

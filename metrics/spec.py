@@ -30,6 +30,10 @@ GRAPHITE_PATH_PATTERN = r"^[A-Za-z0-9_\-]+(\.([A-Za-z0-9_\-]+|[A-Za-z0-9_\-]*\{[
 MARKER = re.compile(r"\(metrics spec (?P<spec>[a-z0-9_]+) (?P<version>\S+), content (?P<hash>[0-9a-f]+)\)")
 """Finds `Spec.marker()` in a built object's description."""
 
+DEFAULT_SERIES_LIMIT = 10
+MAX_SERIES_LIMIT = 50
+"""A graph's `series_limit`: more lines than this make a legend nobody reads (a table lists every value)."""
+
 SUNSET_WARNING_DAYS = 90
 """Dashboards warn this many days before a spec's sunset date."""
 
@@ -82,6 +86,19 @@ class Dimension(_Strict):
     def allowed_values(self) -> list[str]:
         """The listed values, or the examples of an open dimension."""
         return list(self.values) if self.values != "open" else list(self.examples)
+
+    def country_codes(self) -> Literal["alpha-2", "alpha-3"] | None:
+        """Which ISO 3166-1 codes the dimension's values are (from its pattern, else its listed values), None when not country codes.
+
+        `[A-Z]{3}` (or values such as DEU, IND) is alpha-3, `[A-Z]{2}` alpha-2: what a world map needs to place a value.
+        """
+        if self.pattern is not None:
+            return {"[A-Z]{3}": "alpha-3", "[A-Z]{2}": "alpha-2"}.get(self.pattern.strip("^$"))  # type: ignore[return-value]
+        values = self.allowed_values()
+        for size, kind in ((3, "alpha-3"), (2, "alpha-2")):
+            if values and all(len(v) == size and v.isascii() and v.isalpha() and v.isupper() for v in values):
+                return kind  # type: ignore[return-value]
+        return None
 
     def accepts(self, value: str) -> bool:
         """Whether `value` is allowed for this dimension (its pattern matched in linear time, `full_match`)."""
@@ -225,10 +242,20 @@ class Graph(_Strict):
 
     title: Text
     description: str | None = None
-    kind: Literal["line", "big_number", "table"] = Field(description="A line over time, one big number, or a table.")
+    kind: Literal["line", "big_number", "table", "pie", "world_map"] = Field(
+        description="A line over time, one big number, a table, a pie (each split value's share of a whole: one additive metric) "
+        "or a world map (one value per country: split by a dimension of ISO 3166-1 country codes)."
+    )
     metrics: Annotated[list[Identifier], Field(min_length=1)]
     split_by: Identifier | None = Field(None, description="A dimension: one line (or row) per value.")
     filters: dict[Identifier, str] = Field(default_factory=dict, description="Dimension -> value this graph is restricted to.")
+    series_limit: int = Field(
+        DEFAULT_SERIES_LIMIT,
+        ge=1,
+        le=MAX_SERIES_LIMIT,
+        description=f"A line or pie draws at most this many split values, those with the largest total over the range shown; "
+        f"the rest are added up into one 'Others' series (from 1 to {MAX_SERIES_LIMIT}, default {DEFAULT_SERIES_LIMIT}).",
+    )
     show: Annotated[list[Show], Field(min_length=1)] = Field(
         default_factory=lambda: list[Show](["total"]),
         description="What is shown: `total` (the sum), `normalized` (the metric's normalization ratio), "

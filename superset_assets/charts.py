@@ -5,9 +5,15 @@ of them), except a table, which shows every quantity as columns:
 
 | graph kind | total / mean / normalized | percentage |
 | --- | --- | --- |
-| line | echarts_timeseries_line, one line per `split_by` value, not stacked | same, each line's share of the day (contribution by row) |
+| line | echarts_timeseries_line, one line per `split_by` value (the graph's `series_limit` largest by total, the rest as "Others"), not stacked | same, each line's share of the day (contribution by row) |
 | big_number | big_number_total over the dashboard's time range | (needs split_by: not offered) |
-| table | one row per `split_by` value, a column per metric and quantity | a `%` column: the row's share of the metric's total |
+| table | one row per `split_by` value, a column per metric and quantity (a quantity equal to one already shown is left out) | a `%` column: the row's share of the metric's total |
+| pie | pie, one slice per `split_by` value (the `series_limit` largest, the rest as "Others") | same, labelled with shares |
+| world_map | world_map, countries coloured by the value (ISO 3166-1 codes), with a year filter on the dashboard | (not offered) |
+
+Titles, axis units and number formats come from what is plotted (`metrics.describe.describe`, the
+rule notebooks use): a chart of several quantities of one graph is titled by its quantity, counts
+have no decimals, shares are percentages, the y axis names the unit.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from metrics.describe import Described, describe
 from metrics.spec import Graph, Metric, Show, Spec
 from metrics.tables import TIME_COLUMN
 from superset_assets import measures as ms
@@ -25,6 +32,12 @@ from superset_assets.naming import object_uuid
 ROW_LIMIT = 10000
 TIME_GRAIN = "P1D"
 NO_FILTER = "No filter"
+OTHERS = "Others"
+"""The series Superset adds up the split values beyond a chart's series limit into (`group_others_when_limit_reached`)."""
+COUNTRY_FIELDTYPE = {"alpha-3": "cca3", "alpha-2": "cca2"}
+"""Superset's world map names of ISO 3166-1 code sets (its `country_fieldtype`)."""
+D3_FORMATS = {"integer": ",d", "percent": ",.1f"}
+"""d3 formats of `Described.format` (percent: values 0-100, the unit says %); `number` keeps the measure's own."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +54,16 @@ class ChartPlan:
     metrics: tuple[str, ...]
     percent_metrics: tuple[str, ...] = ()
     contribution: bool = False
+    unit: str = ""
+    """The y axis title: the unit of what is plotted (`Described.unit`)."""
+    formats: tuple[tuple[str, str], ...] = ()
+    """measure -> d3 format, from the metric's unit and type (`Described.format`)."""
+    series_limit: int = 0
+    """At most this many split values drawn (0: all); the rest are one "Others" series."""
+    rank_by: str | None = None
+    """The measure the split values are ranked by for the series limit (the metric's total)."""
+    country_codes: str | None = None
+    """A world map's ISO 3166-1 code set of its split dimension (`Dimension.country_codes`)."""
 
     @property
     def groupby(self) -> list[str]:
@@ -49,17 +72,13 @@ class ChartPlan:
     def number_format(self, metric: str) -> str:
         if self.contribution:
             return ms.PERCENT_FORMAT
-        return next(m.d3format for m in self.dataset.measures if m.name == metric)
+        own = dict(self.formats)
+        return own.get(metric) or next(m.d3format for m in self.dataset.measures if m.name == metric)
 
 
-SHOW_LABELS = {"total": "total", "mean": "mean per period", "percentage": "share"}
-
-
-def _label(graph: Graph, metrics: list[Metric], show: str) -> str:
-    if show == "normalized":
-        labels = sorted({m.normalization.label for m in metrics if m.normalization})
-        return ", ".join(labels)
-    return SHOW_LABELS[show]
+GRAINS = {"echarts_timeseries_line": "day", "big_number_total": "all", "table": "all", "pie": "all", "world_map": "all"}
+"""The grain each chart type shows its numbers at (TIME_GRAIN for lines), in `describe`'s words."""
+VIZ = {"line": "echarts_timeseries_line", "big_number": "big_number_total", "pie": "pie", "world_map": "world_map"}
 
 
 def _measure(metric: Metric, show: str) -> str | None:
@@ -68,6 +87,23 @@ def _measure(metric: Metric, show: str) -> str | None:
     if show == "mean":
         return ms.mean_name(metric)
     return ms.total_name(metric)
+
+
+def described(spec: Spec, graph: Graph, metric: Metric, show: str, viz_type: str) -> Described:
+    """What a chart of `show` of `metric` plots: its title, unit and number format, by the notebooks' rule."""
+    by = [graph.split_by] if graph.split_by else []
+    return describe(spec, metric, show, by, GRAINS[viz_type], _measure(metric, show) or "", {})
+
+
+def _formats(spec: Spec, graph: Graph, metrics: list[Metric], show: list[Show], viz_type: str) -> tuple[tuple[str, str], ...]:
+    out = []
+    for metric in metrics:
+        for item in show:
+            name = _measure(metric, item)
+            fmt = D3_FORMATS.get(described(spec, graph, metric, item, viz_type).format)
+            if name and fmt and item != "percentage":
+                out.append((name, fmt))
+    return tuple(out)
 
 
 def plan_charts(spec: Spec, planner: Planner) -> list[ChartPlan]:
@@ -83,15 +119,16 @@ def plan_charts(spec: Spec, planner: Planner) -> list[ChartPlan]:
             continue
         if graph.kind == "big_number" and "percentage" in show:
             raise PlanError(f"graph {graph.title!r}: a big number cannot show a percentage (it has no split_by); use a line or a table")
+        viz = VIZ[graph.kind]
         for item in show:
             names = [n for n in (_measure(m, item) for m in metrics) if n]
             if not names:
                 raise PlanError(f"graph {graph.title!r} shows 'normalized', but none of its metrics has a normalization")
             dataset = _dataset(graph, metrics, item == "normalized", planner)
-            label = _label(graph, metrics, item)
-            label = item if label.lower() in graph.title.lower() else label  # "X per session (per session)" reads badly
-            title = graph.title if len(show) == 1 else f"{graph.title} ({label})"
-            viz = "echarts_timeseries_line" if graph.kind == "line" else "big_number_total"
+            about = described(spec, graph, metrics[0], item, viz)
+            # One chart: the spec's title. Several charts of one graph: each says what it plots.
+            title = graph.title if len(show) == 1 else about.title
+            limited = viz in ("echarts_timeseries_line", "pie") and graph.split_by is not None
             plans.append(
                 ChartPlan(
                     object_uuid("chart", spec.name, graph.title, item),
@@ -102,22 +139,43 @@ def plan_charts(spec: Spec, planner: Planner) -> list[ChartPlan]:
                     viz,
                     dataset,
                     tuple(names),
-                    contribution=item == "percentage",
+                    contribution=item == "percentage" and viz == "echarts_timeseries_line",  # a pie labels its shares itself
+                    unit=about.unit,
+                    formats=_formats(spec, graph, metrics, [item], viz),
+                    series_limit=graph.series_limit if limited else 0,
+                    rank_by=ms.total_name(metrics[0]) if limited else None,
+                    country_codes=spec.dimension(graph.split_by).country_codes() if graph.split_by else None,
                 )
             )
     return plans
 
 
 def _table(spec: Spec, graph: Graph, metrics: list[Metric], show: list[Show], planner: Planner) -> ChartPlan:
+    dataset = _dataset(graph, metrics, "normalized" in show, planner)
+    expressions = {m.name: m.expression for m in dataset.measures}
     names: list[str] = []
     for item in show:
         if item != "percentage":
-            names += [n for n in (_measure(m, item) for m in metrics) if n and n not in names]
+            for name in (_measure(m, item) for m in metrics):
+                # A level's or a ratio's mean per period is its total: one column, not two equal ones.
+                if name and all(expressions.get(name) != expressions.get(n) for n in names):
+                    names.append(name)
     percent = tuple(ms.total_name(m) for m in metrics) if "percentage" in show else ()
     if not names:  # only a percentage asked for: the totals it is a share of come along
         names = list(percent)
-    dataset = _dataset(graph, metrics, "normalized" in show, planner)
-    return ChartPlan(object_uuid("chart", spec.name, graph.title, "table"), graph.title, spec.name, graph, tuple(show), "table", dataset, tuple(names), percent)
+    formats = _formats(spec, graph, metrics, show, "table")
+    return ChartPlan(
+        object_uuid("chart", spec.name, graph.title, "table"),
+        graph.title,
+        spec.name,
+        graph,
+        tuple(show),
+        "table",
+        dataset,
+        tuple(names),
+        percent,
+        formats=formats,
+    )
 
 
 def _dataset(graph: Graph, metrics: list[Metric], normalized: bool, planner: Planner) -> Dataset:
@@ -165,10 +223,53 @@ def params(plan: ChartPlan) -> dict[str, Any]:
             "order_desc": True,
             "row_limit": ROW_LIMIT,
             "truncate_metric": True,
+            **_limit_params(plan),
             "show_legend": True,
+            "legendType": "scroll",
+            "legendOrientation": "top",
             "rich_tooltip": True,
             "y_axis_format": plan.number_format(first),
-            "x_axis_time_format": "%Y-%m-%d",
+            "y_axis_title": plan.unit,
+            "y_axis_title_margin": 50,
+            "y_axis_title_position": "Left",
+            # Superset picks a label format to fit the span and interval; rotated, dates never run into each other.
+            "x_axis_time_format": "smart_date",
+            "xAxisLabelRotation": 45,
+        }
+    if plan.viz_type == "pie":
+        return {
+            **common,
+            "groupby": plan.groupby,
+            "metric": first,
+            **_limit_params(plan),
+            "sort_by_metric": True,
+            "row_limit": ROW_LIMIT,
+            "show_labels": True,
+            "label_type": "key_percent",
+            "number_format": plan.number_format(first),
+            "show_legend": True,
+            "legendType": "scroll",
+            "legendOrientation": "top",
+            "donut": False,
+            "show_total": True,
+        }
+    if plan.viz_type == "world_map":
+        split = plan.graph.split_by
+        assert split is not None
+        return {
+            **common,
+            "entity": split,
+            "country_fieldtype": COUNTRY_FIELDTYPE[_country_codes(plan)],
+            "metric": first,
+            "secondary_metric": None,
+            "row_limit": ROW_LIMIT,
+            "sort_by_metric": True,
+            "show_bubbles": False,
+            "color_by": "metric",
+            "linear_color_scheme": "superset_seq_1",
+            "color_picker": {"r": 0, "g": 122, "b": 135, "a": 1},
+            "max_bubble_size": "25",
+            "y_axis_format": plan.number_format(first),
         }
     if plan.viz_type == "big_number_total":
         return {
@@ -195,6 +296,26 @@ def params(plan: ChartPlan) -> dict[str, Any]:
         "table_timestamp_format": "%Y-%m-%d",
         "column_config": column_config,
     }
+
+
+def _limit_params(plan: ChartPlan) -> dict[str, Any]:
+    """The series limit as Explore saves it (Superset 6.1's `limit`, `timeseries_limit_metric`, `group_others_when_limit_reached`)."""
+    if not plan.series_limit:
+        return {"limit": None, "timeseries_limit_metric": None, "group_others_when_limit_reached": False}
+    return {"limit": plan.series_limit, "timeseries_limit_metric": plan.rank_by, "group_others_when_limit_reached": True}
+
+
+def _limit_query(plan: ChartPlan) -> dict[str, Any]:
+    """The same in the query object: the top `series_limit` split values by `rank_by` over the range, the rest summed as Others."""
+    if not plan.series_limit:
+        return {"series_limit": 0}
+    return {"series_limit": plan.series_limit, "series_limit_metric": plan.rank_by, "group_others_when_limit_reached": True}
+
+
+def _country_codes(plan: ChartPlan) -> str:
+    if plan.country_codes is None:
+        raise PlanError(f"graph {plan.graph.title!r}: a world map needs split_by to be a dimension of ISO 3166-1 country codes")
+    return plan.country_codes
 
 
 def query_context(plan: ChartPlan) -> dict[str, Any]:
@@ -232,7 +353,7 @@ def query_context(plan: ChartPlan) -> dict[str, Any]:
             {
                 "columns": [axis, *plan.groupby],
                 "series_columns": plan.groupby,
-                "series_limit": 0,
+                **_limit_query(plan),
                 "metrics": metrics,
                 "orderby": [[metrics[0], False]],
                 "row_limit": ROW_LIMIT,
@@ -242,6 +363,21 @@ def query_context(plan: ChartPlan) -> dict[str, Any]:
         )
     elif plan.viz_type == "big_number_total":
         query.update({"columns": [], "metrics": metrics, "row_limit": ROW_LIMIT, "post_processing": []})
+    elif plan.viz_type == "pie":
+        query.update(
+            {
+                "columns": plan.groupby,
+                "series_columns": plan.groupby,
+                **_limit_query(plan),
+                "metrics": metrics,
+                "orderby": [[metrics[0], False]],
+                "row_limit": ROW_LIMIT,
+                "order_desc": True,
+                "post_processing": [],
+            }
+        )
+    elif plan.viz_type == "world_map":
+        query.update({"columns": plan.groupby, "metrics": metrics, "orderby": [[metrics[0], False]], "row_limit": ROW_LIMIT, "post_processing": []})
     else:
         every = metrics + [m for m in plan.percent_metrics if m not in metrics]
         post = []

@@ -7,6 +7,7 @@ from typing import Any, Sequence
 
 from metrics.freshness import Freshness, markdown as freshness_markdown
 from metrics.spec import Spec
+from metrics.tables import TIME_COLUMN
 from superset_assets.charts import ChartPlan
 from superset_assets.datasets import Dataset, report_metrics
 from superset_assets.naming import object_uuid, slug
@@ -68,6 +69,7 @@ def _native_filters(spec: Spec, charts: list[ChartPlan], chart_ids: dict[str, in
                 "description": dimension.description,
             }
         )
+    filters += _year_filters(charts, chart_ids)
     filters.append(
         {
             "id": "NATIVE_FILTER-time_range",
@@ -85,6 +87,40 @@ def _native_filters(spec: Spec, charts: list[ChartPlan], chart_ids: dict[str, in
         }
     )
     return filters
+
+
+def _year_filters(charts: list[ChartPlan], chart_ids: dict[str, int]) -> list[dict[str, Any]]:
+    """A dashboard with a world map gets one "Year" filter (one `dt` value, no default: every year until one is picked).
+
+    It applies to the charts that are not over time (maps, tables, big numbers): a line keeps its time axis.
+    """
+    maps = [c for c in charts if c.viz_type == "world_map"]
+    if not maps:
+        return []
+    excluded = [chart_ids[c.uuid] for c in charts if c.viz_type == "echarts_timeseries_line"]
+    return [
+        {
+            "id": "NATIVE_FILTER-year",
+            "name": "Year",
+            "filterType": "filter_select",
+            "type": "NATIVE_FILTER",
+            "targets": [{"column": {"name": TIME_COLUMN}, "datasetUuid": maps[0].dataset.uuid}],
+            "controlValues": {
+                "enableEmptyFilter": False,
+                "defaultToFirstItem": False,
+                "multiSelect": False,
+                "searchAllOptions": False,
+                "inverseSelection": False,
+                "sortAscending": False,
+            },
+            "defaultDataMask": {"extraFormData": {}, "filterState": {}, "ownState": {}},
+            "cascadeParentIds": [],
+            "scope": {"rootPath": ["ROOT_ID"], "excluded": excluded},
+            "chartsInScope": [],
+            "tabsInScope": [],
+            "description": "One reporting year (the first day of the period, `dt`) for the map and the tables; none picked: every year, combined by each metric's rule.",
+        }
+    ]
 
 
 def chart_ids(charts: list[ChartPlan]) -> dict[str, int]:

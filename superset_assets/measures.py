@@ -70,5 +70,5 @@ def _format(q: aggregation.Quantity) -> str:
     if q.kind == "ratio":
         return ",.2f" if q.scale >= 100 else ",.3f"
     if q.kind == "mean":
-        return ",.1f"
+        return ",.1~f"  # a mean of counts: one decimal where it has one (646,261, not 646,261.0)
     return {"additive": ",d", "semi_additive": ",.0f"}.get(q.metric.aggregation, ",.2f")

@@ -208,7 +208,18 @@ def alias_sub(series: list[Series], search: str, replacement: str) -> list[Serie
     return [replace(s, name=re.sub(search, replacement, s.name)) for s in series]
 
 
+def sort_by_total(series: list[Series]) -> list[Series]:
+    """Largest sum over the range first (graphite-web: `safeSum(s) or 0`, stable for equal sums)."""
+    return sorted(series, key=lambda s: -(_sum(s.values) or 0))
+
+
+def limit(series: list[Series], n: float) -> list[Series]:
+    return series[: int(n)]
+
+
 FUNCTIONS = {
+    "sortByTotal": sort_by_total,
+    "limit": limit,
     "sumSeries": sum_series,
     "groupByNodes": group_by_nodes,
     "asPercent": as_percent,

@@ -173,20 +173,25 @@ def test_codemirror_targets() -> None:
     )
     by_editor = [t.expr for t in graph_targets(spec, graphs["Toggles by editor"])]
     assert by_editor == [
-        "aliasByNode(groupByNodes(MediaWiki.CodeMirror.toggles.$editor.$enabled.$wiki, 'sum', 0, 3), 1)",
-        "aliasSub(aliasByNode(scale(asPercent("
+        "aliasByNode(limit(sortByTotal(groupByNodes(MediaWiki.CodeMirror.toggles.$editor.$enabled.$wiki, 'sum', 0, 3)), 10), 1)",
+        "aliasSub(aliasByNode(limit(sortByTotal(scale(asPercent("
         "groupByNodes(MediaWiki.CodeMirror.toggles.$editor.$enabled.$wiki, 'sum', 0, 3), "
-        "groupByNodes(MediaWiki.CodeMirror.sessions.$editor.$wiki, 'sum', 0, 3), 1), 0.01), 1), '$', ' per editing session')",
+        "groupByNodes(MediaWiki.CodeMirror.sessions.$editor.$wiki, 'sum', 0, 3), 1), 0.01)), 10), 1), '$', ' per editing session')",
     ]
     on_off = [t.expr for t in graph_targets(spec, graphs["Switched on vs off"])]
-    assert on_off[1] == "aliasSub(aliasByNode(asPercent(groupByNodes(MediaWiki.CodeMirror.toggles.$editor.$enabled.$wiki, 'sum', 0, 4)), 1), '$', ' %')"
+    assert (
+        on_off[1]
+        == "aliasSub(aliasByNode(limit(sortByTotal(asPercent(groupByNodes(MediaWiki.CodeMirror.toggles.$editor.$enabled.$wiki, 'sum', 0, 4))), 10), 1), '$', ' %')"
+    )
     table = [t.expr for t in graph_targets(spec, graphs["Toggles in the 2017 editor by wiki"])]
     assert table[0] == "aliasSub(aliasByNode(groupByNodes(MediaWiki.CodeMirror.toggles.wikitext_2017.$enabled.$wiki, 'sum', 0, 5), 1), '^', 'toggles ')"
     live = graph_targets(spec, graphs["Live toggle clicks"])[0].expr
-    assert live == "aliasByNode(groupByNodes(stats_counts.MediaWiki.CodeMirror.live.toggle_clicks.$editor.$enabled, 'sum', 0, 6), 1)"
+    assert live == "aliasByNode(limit(sortByTotal(groupByNodes(stats_counts.MediaWiki.CodeMirror.live.toggle_clicks.$editor.$enabled, 'sum', 0, 6)), 10), 1)"
     timing = graph_targets(spec, graphs["Highlighting time"])[0].expr
     sums, counts = ("groupByNodes(stats.timers.MediaWiki.CodeMirror.live.render_ms.$editor.%s, 'sum', 0, 6)" % leaf for leaf in ("sum", "count"))
-    assert timing == f"aliasSub(aliasByNode(scale(asPercent({sums}, {counts}, 1), 0.1), 1), '$', ' mean')"  # x100 / 100 / the 0.1 sample rate
+    assert (
+        timing == f"aliasSub(aliasByNode(limit(sortByTotal(scale(asPercent({sums}, {counts}, 1), 0.1)), 10), 1), '$', ' mean')"
+    )  # x100 / 100 / the 0.1 sample rate
 
 
 def test_normalization_scale_and_split_by_a_dimension_the_denominator_lacks(catalogue_copy: Path) -> None:
@@ -255,3 +260,33 @@ def test_graphite_credentials_are_left_to_the_environment_of_grafana(tmp_path: P
         main, ["--catalogue", str(CATALOGUE), "build", "grafana", "--out", str(tmp_path), "--graphite-url", "http://g/?token=tok-canary"]
     )
     assert refused.exit_code != 0 and "tok-canary" not in refused.output and "--graphite-url: the Graphite URL http://g/?token=XXXXXXXXXX" in refused.output
+
+
+def test_series_limit_units_and_table_legends(catalogue_copy: Path) -> None:
+    edit(
+        catalogue_copy / "codemirror.yaml",
+        "    split_by: editor\n    show: [total, normalized]",
+        "    split_by: editor\n    series_limit: 4\n    show: [total, normalized]",
+    )
+    spec = catalogue.load(catalogue_copy).spec("codemirror")
+    by_editor = graph_targets(spec, next(g for g in spec.graphs if g.title == "Toggles by editor"))
+    assert all("limit(sortByTotal(" in t.expr and t.expr.count(", 4)") == 1 for t in by_editor)
+    table = graph_targets(spec, next(g for g in spec.graphs if g.kind == "table"))
+    assert all("limit(" not in t.expr for t in table)  # a table lists every value
+    panels = {p["title"]: p for p in build_dashboard(spec, today=dt.date(2026, 11, 18))["panels"]}
+    totals = panels["Toggles by editor"]
+    assert totals["options"]["legend"]["displayMode"] == "table"
+    assert totals["fieldConfig"]["defaults"]["decimals"] == 0  # counts added up: no decimals
+    share = panels["Switched on vs off: share of the total"]
+    assert share["fieldConfig"]["defaults"]["unit"] == "percent"
+    rate = panels["Toggles by editor: per editing session"]
+    assert rate["fieldConfig"]["defaults"] == {"unit": "short", "custom": rate["fieldConfig"]["defaults"]["custom"]}
+
+
+def test_a_pie_is_a_pie_chart_panel(catalogue_copy: Path) -> None:
+    edit(catalogue_copy / "codemirror.yaml", "  - title: Switched on vs off\n    kind: line", "  - title: Switched on vs off\n    kind: pie")
+    edit(catalogue_copy / "codemirror.yaml", "    split_by: enabled\n    show: [total, percentage]", "    split_by: enabled\n    show: [total]")
+    spec = catalogue.load(catalogue_copy).spec("codemirror")
+    pie = next(p for p in build_dashboard(spec, today=dt.date(2026, 11, 18))["panels"] if p["title"] == "Switched on vs off")
+    assert pie["type"] == "piechart" and pie["options"]["reduceOptions"]["calcs"] == ["sum"]
+    assert "limit(sortByTotal(" in pie["targets"][0]["target"]

@@ -61,11 +61,11 @@ def test_unknown_nested_key_and_missing_key(catalogue_copy: Path) -> None:
 def test_wrong_types_and_enum_values(catalogue_copy: Path) -> None:
     f = catalogue_copy / "top_pageviews.yaml"
     edit(f, "status: active", "status: retired")
-    edit(f, "    kind: table\n", "    kind: pie\n")
+    edit(f, "    kind: table\n", "    kind: donut\n")
     edit(f, "research_questions:\n", "research_questions: 3\nx_old:\n")
     out = "\n".join(lines([f]))
     assert f"{f}:{line_of(f, 'status: retired')}:9: status: 'retired' is not allowed (use one of 'active' or 'deprecated')" in out
-    assert f"{f}:{line_of(f, 'kind: pie')}:11: graphs[1].kind: 'pie' is not allowed" in out
+    assert f"{f}:{line_of(f, 'kind: donut')}:11: graphs[1].kind: 'donut' is not allowed" in out
     assert "research_questions: input should be a valid list" in out
 
 

@@ -168,6 +168,8 @@ def test_query_context_of_each_chart(cat) -> None:
                 assert query["columns"] == plan.groupby
                 if plan.percent_metrics:
                     assert query["post_processing"][0]["options"]["rename_columns"] == [f"%{m}" for m in plan.percent_metrics]
+            elif plan.viz_type == "world_map":
+                assert query["columns"] == plan.groupby and params["entity"] == plan.graph.split_by
             else:
                 assert plan.viz_type == "big_number_total" and query["columns"] == []
 

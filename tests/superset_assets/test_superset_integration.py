@@ -23,7 +23,7 @@ import pytest
 
 from metrics import catalogue as catalogue_mod
 from metrics.spec import Metric, Spec
-from superset_assets.charts import ChartPlan, plan_charts
+from superset_assets.charts import OTHERS, ChartPlan, plan_charts
 from superset_assets.database import default_uri
 from superset_assets.datasets import Planner
 from superset_assets.importer import ImportProblem, import_bundles
@@ -95,17 +95,41 @@ def aggregate(spec: Spec, metric: Metric, rows: list[dict], how: str) -> float |
     return sum(values)
 
 
+def shown_values(plan: ChartPlan, spec: Spec, warehouse: Path) -> set[str] | None:
+    """The split values a limited chart draws on their own (the largest `rank_by` totals); None: all of them."""
+    if not plan.series_limit or plan.rank_by is None:
+        return None
+    metric = spec.metric(plan.rank_by.removesuffix("_total"))
+    split = plan.graph.split_by
+    rows = [r for r in table_rows(warehouse, metric.table) if all(str(r[c]) == v for c, v in plan.graph.filters.items())]
+    groups = collections.defaultdict(list)
+    for row in rows:
+        groups[str(row[split])].append(row)
+    totals = {value: aggregate(spec, metric, group, "total") or 0 for value, group in groups.items()}
+    if len(totals) <= plan.series_limit:
+        return None
+    return set(sorted(totals, key=lambda v: -totals[v])[: plan.series_limit])
+
+
+def others(rows: list[dict], split: str | None, shown: set[str] | None) -> list[dict]:
+    """Rows with every split value a limited chart does not draw on its own renamed to OTHERS."""
+    if shown is None or split is None:
+        return rows
+    return [r if split not in r or str(r[split]) in shown else {**r, split: OTHERS} for r in rows]
+
+
 def expected(plan: ChartPlan, spec: Spec, warehouse: Path) -> dict[tuple, float | None]:
     """(dt or None, split value or None, column label) -> value, computed from the Parquet files."""
     graph = plan.graph
     keys = (["dt"] if plan.viz_type == "echarts_timeseries_line" else []) + plan.groupby
+    shown = shown_values(plan, spec, warehouse)
     out: dict[tuple, float | None] = {}
     for name in graph.metrics:
         metric = spec.metric(name)
         table = metric.table or (spec.metric(metric.ratio.numerator).table if metric.ratio else None)
         if table is None:
             continue
-        rows = [r for r in table_rows(warehouse, table) if all(str(r[c]) == v for c, v in graph.filters.items())]
+        rows = others([r for r in table_rows(warehouse, table) if all(str(r[c]) == v for c, v in graph.filters.items())], graph.split_by, shown)
         groups = collections.defaultdict(list)
         for row in rows:
             groups[tuple(str(row[k]) for k in keys)].append(row)
@@ -114,7 +138,9 @@ def expected(plan: ChartPlan, spec: Spec, warehouse: Path) -> dict[tuple, float 
                 if metric.normalization is None:
                     continue
                 den = spec.metric(metric.normalization.by)
-                den_rows = [r for r in table_rows(warehouse, den.table) if all(str(r[c]) == v for c, v in graph.filters.items() if c in r)]
+                den_rows = others(
+                    [r for r in table_rows(warehouse, den.table) if all(str(r[c]) == v for c, v in graph.filters.items() if c in r)], graph.split_by, shown
+                )
                 den_groups = collections.defaultdict(list)
                 for row in den_rows:
                     den_groups[tuple(str(row[k]) for k in keys)].append(row)
@@ -141,6 +167,8 @@ def expected(plan: ChartPlan, spec: Spec, warehouse: Path) -> dict[tuple, float 
                         values = {k: (v or 0) / per_day[k[0]] for k, v in values.items()}
                 for key, value in values.items():
                     out[key + (measure,)] = value
+    if plan.viz_type == "table":  # a quantity equal to a column already shown is not a second column
+        out = {k: v for k, v in out.items() if k[-1] in plan.metrics or k[-1].startswith("%")}
     return out
 
 
@@ -154,7 +182,7 @@ def actual(plan: ChartPlan, result: dict[str, Any]) -> dict[tuple, float | None]
             for column, value in row.items():
                 if column != "dt":
                     out[(day, column, metric)] = value
-        elif plan.viz_type == "table":
+        elif plan.viz_type in ("table", "world_map", "pie"):
             key = tuple(str(row[c]) for c in plan.groupby)
             for column, value in row.items():
                 if column not in plan.groupby:

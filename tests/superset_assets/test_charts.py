@@ -1,0 +1,218 @@
+"""The rules that make charts read well, per chart: series limits, titles from what is plotted, number
+formats and axis units, time axes, default filters, table columns, pies and the world map."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from metrics import catalogue as catalogue_mod
+from metrics.describe import describe
+from metrics.problems import InputError
+from metrics.spec import DEFAULT_SERIES_LIMIT
+from superset_assets import measures as ms
+from superset_assets.charts import ChartPlan, params, plan_charts, query_context
+from superset_assets.dashboard import dashboard_yaml
+from superset_assets.datasets import Planner
+from tests.conftest import CATALOGUE, SHIPPED_CATALOGUE, edit, line_of
+
+TODAY = dt.date(2026, 11, 18)
+
+
+def charts_of(cat: catalogue_mod.Catalogue, name: str) -> list[ChartPlan]:
+    planner = Planner(cat, cat.spec(name), "metrics_warehouse")
+    planner.plan_spec()
+    return plan_charts(cat.spec(name), planner)
+
+
+def chart(cat: catalogue_mod.Catalogue, spec: str, graph: str, show: str | None = None) -> ChartPlan:
+    return next(c for c in charts_of(cat, spec) if c.graph.title == graph and (show is None or c.show == (show,)))
+
+
+@pytest.fixture(scope="module")
+def cat() -> catalogue_mod.Catalogue:
+    return catalogue_mod.load(CATALOGUE, today=TODAY)
+
+
+@pytest.fixture(scope="module")
+def shipped() -> catalogue_mod.Catalogue:
+    return catalogue_mod.load(SHIPPED_CATALOGUE, today=TODAY)
+
+
+@pytest.fixture
+def copy(tmp_path: Path) -> Path:
+    root = tmp_path / "catalogue"
+    shutil.copytree(SHIPPED_CATALOGUE, root)
+    return root
+
+
+# -- series limit ----------------------------------------------------------------------------------
+
+
+def test_a_line_draws_the_top_series_by_total_and_the_rest_as_others(cat) -> None:
+    plan = chart(cat, "top_pageviews", "Pageviews by domain", "total")
+    form = params(plan)
+    assert (form["limit"], form["timeseries_limit_metric"], form["group_others_when_limit_reached"]) == (DEFAULT_SERIES_LIMIT, "domain_views_total", True)
+    query = query_context(plan)["queries"][0]
+    assert (query["series_limit"], query["series_limit_metric"], query["group_others_when_limit_reached"]) == (DEFAULT_SERIES_LIMIT, "domain_views_total", True)
+    # a normalized line is ranked by the metric's own total, not by its ratio
+    rate = chart(cat, "country_indicators", "Active editors per million people")
+    assert query_context(rate)["queries"][0]["series_limit_metric"] == ms.total_name(cat.spec("country_indicators").metric("active_editors"))
+
+
+def test_tables_and_big_numbers_are_not_limited(cat) -> None:
+    for plan in charts_of(cat, "codemirror"):
+        if plan.viz_type in ("table", "big_number_total"):
+            assert params(plan).get("limit") is None and query_context(plan)["queries"][0].get("series_limit", 0) == 0
+
+
+def test_series_limit_comes_from_the_spec(copy: Path) -> None:
+    edit(
+        copy / "top_pageviews.yaml",
+        "    split_by: domain_code\n    show: [total, percentage]",
+        "    split_by: domain_code\n    series_limit: 3\n    show: [total, percentage]",
+    )
+    cat = catalogue_mod.load(copy, today=TODAY)
+    for plan in charts_of(cat, "top_pageviews"):
+        if plan.viz_type == "echarts_timeseries_line":
+            assert params(plan)["limit"] == 3 and query_context(plan)["queries"][0]["series_limit"] == 3
+
+
+@pytest.mark.parametrize("value", ["0", "51", "many"])
+def test_a_bad_series_limit_is_a_located_error(copy: Path, value: str) -> None:
+    path = edit(
+        copy / "top_pageviews.yaml",
+        "    split_by: domain_code\n    show: [total, percentage]",
+        f"    split_by: domain_code\n    series_limit: {value}\n    show: [total, percentage]",
+    )
+    with pytest.raises(InputError) as caught:
+        catalogue_mod.load(copy, today=TODAY)
+    message = str(caught.value)
+    assert f"top_pageviews.yaml:{line_of(path, 'series_limit')}" in message and "series_limit" in message
+    why = {"0": "greater than or equal to 1", "51": "less than or equal to 50", "many": "valid integer"}[value]
+    assert why in message
+
+
+# -- titles ----------------------------------------------------------------------------------------
+
+
+def test_titles_say_what_each_chart_plots(cat) -> None:
+    spec = cat.spec("codemirror")
+    toggles = spec.metric("toggles")
+    total = chart(cat, "codemirror", "Toggles per editing session", "total")
+    rate = chart(cat, "codemirror", "Toggles per editing session", "normalized")
+    # the total of toggles is not titled "per editing session"
+    assert total.title == describe(spec, toggles, "total", [], "all", "", {}).title
+    assert "per editing session" not in total.title and "total" in total.title
+    assert rate.title == describe(spec, toggles, "normalized", [], "all", "", {}).title and "per editing session" in rate.title
+    share = chart(cat, "codemirror", "Switched on vs off", "percentage")
+    assert "share" in share.title and share.title == describe(spec, toggles, "percentage", ["enabled"], "day", "", {}).title
+    # a graph of one quantity keeps the title its team gave it
+    assert chart(cat, "country_indicators", "Active editors per million people").title == "Active editors per million people"
+
+
+# -- number formats, axes ------------------------------------------------------------------------
+
+
+def test_number_formats_follow_the_unit_and_type(cat) -> None:
+    big = chart(cat, "top_pageviews", "All pageviews", "total")
+    assert params(big)["y_axis_format"] == ",d"  # a count: no decimals
+    mean = chart(cat, "top_pageviews", "All pageviews", "mean")
+    assert params(mean)["y_axis_format"] == ",.1~f"  # a mean keeps a decimal only where it has one
+    share = chart(cat, "codemirror", "Switched on vs off", "percentage")
+    assert params(share)["y_axis_format"] == ms.PERCENT_FORMAT and params(share)["y_axis_title"] == "% of total"
+    table = params(chart(cat, "country_indicators", "Internet access by country"))
+    assert table["column_config"]["internet_users_pct_total"]["d3NumberFormat"] == ",.1f"  # percent, 0-100
+    assert table["column_config"]["active_editors_total"]["d3NumberFormat"].startswith(",")
+
+
+def test_axes_name_the_unit_and_dates_do_not_run_into_each_other(cat) -> None:
+    form = params(chart(cat, "codemirror", "Toggles by editor", "total"))
+    assert form["y_axis_title"] == "toggles"
+    assert form["x_axis_time_format"] == "smart_date" and form["xAxisLabelRotation"] == 45
+    assert params(chart(cat, "codemirror", "Toggles by editor", "normalized"))["y_axis_title"] == "toggles per editing session"
+
+
+# -- filters, table columns ------------------------------------------------------------------------
+
+
+def test_no_filter_value_is_preselected_unless_the_spec_asks(shipped, cat) -> None:
+    for spec in shipped:
+        planner = Planner(shipped, spec, "metrics_warehouse")
+        planner.plan_spec()
+        board = dashboard_yaml(spec, plan_charts(spec, planner), list(planner.datasets.values()), TODAY)
+        for native in board["metadata"]["native_filter_configuration"]:
+            asked = native["filterType"] == "filter_select" and any(d.default for d in spec.dimensions if d.name == native["targets"][0]["column"]["name"])
+            assert (native["defaultDataMask"]["filterState"] != {}) == asked, (spec.name, native["name"])
+    # the test catalogue asks for dewiki: then, and only then, it is preselected
+    spec = cat.spec("reference_previews")
+    planner = Planner(cat, spec, "metrics_warehouse")
+    planner.plan_spec()
+    board = dashboard_yaml(spec, plan_charts(spec, planner), list(planner.datasets.values()), TODAY)
+    wiki = next(f for f in board["metadata"]["native_filter_configuration"] if f["name"] == "Wiki")
+    assert wiki["defaultDataMask"]["filterState"]["value"] == ["dewiki"]
+
+
+def test_table_columns_are_what_show_asks_without_equal_twins(cat) -> None:
+    country = chart(cat, "country_indicators", "Internet access by country")
+    # population is a level: its mean per period is its total, so one column, not two equal ones
+    assert "population_total" in country.metrics and "population_mean" not in country.metrics
+    assert "internet_users_pct_mean" not in country.metrics  # a ratio's mean is the same ratio
+    toggles = chart(cat, "codemirror", "Toggles in the 2017 editor by wiki")
+    assert {"toggles_total", "toggles_mean"} <= set(toggles.metrics)  # a count's mean per period differs from its total
+
+
+# -- pie, world map --------------------------------------------------------------------------------
+
+
+def test_pie_only_for_a_share_of_a_whole(copy: Path) -> None:
+    edit(copy / "top_pageviews.yaml", "  - title: Pageviews by domain\n    kind: line", "  - title: Pageviews by domain\n    kind: pie")
+    edit(copy / "top_pageviews.yaml", "    split_by: domain_code\n    show: [total, percentage]", "    split_by: domain_code\n    show: [percentage]")
+    cat = catalogue_mod.load(copy, today=TODAY)
+    pie = chart(cat, "top_pageviews", "Pageviews by domain")
+    form, query = params(pie), query_context(pie)["queries"][0]
+    assert pie.viz_type == "pie" and form["groupby"] == ["domain_code"] and form["metric"] == "domain_views_total"
+    assert form["label_type"] == "key_percent" and query["series_limit"] == DEFAULT_SERIES_LIMIT and query["group_others_when_limit_reached"]
+    assert form["number_format"] == ",d" and query["post_processing"] == []  # slices are the totals; the labels show their shares
+    # a ratio is not a share of a whole
+    path = edit(
+        copy / "country_indicators.yaml",
+        "  - title: Active editors per million people\n    kind: line",
+        "  - title: Active editors per million people\n    kind: pie",
+    )
+    with pytest.raises(InputError, match="is a pie of a normalized of 'active_editors', which is not a share of a whole") as caught:
+        catalogue_mod.load(copy, today=TODAY)
+    assert f"country_indicators.yaml:{line_of(path, 'kind: pie')}" in str(caught.value)
+
+
+def test_world_map_of_iso_codes_with_a_year_filter(shipped) -> None:
+    spec = shipped.spec("country_indicators")
+    plans = charts_of(shipped, "country_indicators")
+    world = next(p for p in plans if p.viz_type == "world_map")
+    form, query = params(world), query_context(world)["queries"][0]
+    assert spec.dimension("country").country_codes() == "alpha-3"
+    assert (form["entity"], form["country_fieldtype"], form["metric"]) == ("country", "cca3", "active_editors_per_population")
+    assert query["columns"] == ["country"] and query["metrics"] == ["active_editors_per_population"]
+    planner = Planner(shipped, spec, "metrics_warehouse")
+    planner.plan_spec()
+    board = dashboard_yaml(spec, plans, list(planner.datasets.values()), TODAY)
+    year = next(f for f in board["metadata"]["native_filter_configuration"] if f["name"] == "Year")
+    assert year["targets"][0]["column"]["name"] == "dt" and year["targets"][0]["datasetUuid"] == world.dataset.uuid
+    assert year["controlValues"]["multiSelect"] is False and year["defaultDataMask"]["filterState"] == {}
+    lines = {n + 1 for n, p in enumerate(plans) if p.viz_type == "echarts_timeseries_line"}
+    assert set(year["scope"]["excluded"]) == lines  # a line keeps its time axis
+    json.dumps(board)  # plain data
+
+
+def test_world_map_needs_country_codes(copy: Path) -> None:
+    text = (copy / "top_pageviews.yaml").read_text()
+    (copy / "top_pageviews.yaml").write_text(
+        text.replace("  - title: Pageviews by domain\n    kind: line", "  - title: Pageviews by domain\n    kind: world_map")
+    )
+    edit(copy / "top_pageviews.yaml", "    split_by: domain_code\n    show: [total, percentage]", "    split_by: domain_code\n    show: [total]")
+    with pytest.raises(InputError, match="whose values are not ISO 3166-1 country codes"):
+        catalogue_mod.load(copy, today=TODAY)
