@@ -17,7 +17,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -57,14 +57,25 @@ def _raw_batches(path: Path, threads: bool) -> Iterator[pa.RecordBatch]:
     try:
         raw, stream = pageviews.open_dump(path)
     except pageviews.UNREADABLE as exc:
-        raise pageviews.unreadable(path, exc) from None
+        raise pageviews.damaged(path, exc) from None
     try:
         yield from _parse(pa.PythonFile(pageviews.LineEnds(stream), mode="r"), threads)  # a lone \r ends no line
     except pageviews.UNREADABLE as exc:
-        raise pageviews.unreadable(path, exc) from None
+        raise pageviews.damaged(path, exc) from None
     finally:
         stream.close()
         raw.close()
+
+
+def check(path: Path) -> None:
+    """Read a dump to its end, decompressing only: `InputError` (`CorruptInput` for damage) when it cannot be."""
+    try:
+        raw, stream = pageviews.open_dump(path)
+        with raw, stream:
+            while stream.read(BLOCK):
+                pass
+    except pageviews.UNREADABLE as exc:
+        raise pageviews.damaged(path, exc) from None
 
 
 def _parse(stream: Any, threads: bool) -> Iterator[pa.RecordBatch]:
@@ -123,12 +134,18 @@ def _read_slow(path: Path) -> tuple[pa.Table, list[Rejected]]:
     return table.select(["domain_code", "page_title", "count_views"]), rejected
 
 
-def _feed(ranker: Ranker, batches: Iterator[pa.RecordBatch]) -> int:
-    """Rank raw batches: domains mapped to ids, rows below their floor dropped, the others decoded and kept; returns the lines."""
+def _feed(ranker: Ranker, batches: Iterator[pa.RecordBatch], rows: list[pa.RecordBatch], twice: "_Twice") -> int:
+    """Rank raw batches: domains mapped to ids, rows below their floor dropped, the others decoded and kept; returns the lines.
+
+    Every row is also kept in `rows` (`IDS`) and handed to `twice`.
+    """
     lines = 0
     domains = _Domains(ranker)
     for batch in batches:
         ids, views = domains.of(batch.column(0)), batch.column(2).to_numpy()
+        every = pa.RecordBatch.from_arrays([pa.array(ids), batch.column(1), batch.column(2)], schema=IDS)
+        rows.append(every)
+        twice.add(every)
         keep = ranker.could_rank(ids, views)
         if len(keep):
             ranker.add(ids[keep], _decode(batch.column(1).take(pa.array(keep))), views[keep])
@@ -136,21 +153,98 @@ def _feed(ranker: Ranker, batches: Iterator[pa.RecordBatch]) -> int:
     return lines
 
 
+class _Twice:
+    """Whether a (domain, title) comes in two rows of an hour, found in a thread of its own while the hour is read.
+
+    Each row's 64-bit hash (DuckDB's, as an embedded library) is taken as its batch arrives, on the
+    core the reading leaves mostly free; the hashes are sorted at the end. Two rows sharing a hash
+    but not a page (about one hour in 10^6 at 5 million lines) only make the hour summed needlessly.
+    """
+
+    def __init__(self) -> None:
+        self.batches: queue.Queue[pa.RecordBatch | None] = queue.Queue()
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="toppages-twice")
+        self.found = self.pool.submit(self._run)
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        self.batches.put(batch)
+
+    def result(self) -> bool:
+        """Whether some page came twice (waits for the last hashes); call once, after the last batch."""
+        self.batches.put(None)
+        try:
+            return self.found.result()
+        finally:
+            self.pool.shutdown()
+
+    def _run(self) -> bool:
+        import duckdb
+
+        def given() -> Iterator[pa.RecordBatch]:
+            while (batch := self.batches.get()) is not None:
+                yield batch
+
+        with duckdb.connect(config={"threads": 1}) as con:
+            con.register("hour_rows", pa.RecordBatchReader.from_batches(IDS, given()))
+            hashed = con.sql("SELECT hash(domain, page_title) AS h FROM hour_rows").to_arrow_reader(BLOCK)
+            parts = [batch.column(0).to_numpy() for batch in hashed]
+        hashes = np.concatenate(parts) if parts else np.zeros(0, np.uint64)
+        hashes.sort()
+        return bool((hashes[1:] == hashes[:-1]).any())
+
+
+SUMS = "SELECT domain, page_title, CAST(sum(count_views) AS BIGINT) AS count_views FROM hour_rows GROUP BY domain, page_title"
+"""Views per (domain id, title as written): the dumps' own aggregation key."""
+
+
+def _rank_sums(ranker: Ranker, sums: Iterable[pa.RecordBatch]) -> None:
+    """Rank batches of `IDS` rows that list each (domain, title) once: rows below their floor dropped, the others decoded."""
+    for batch in sums:
+        ids, views = batch.column(0).to_numpy(), batch.column(2).to_numpy()
+        keep = ranker.could_rank(ids, views)
+        if len(keep):
+            ranker.add(ids[keep], _decode(batch.column(1).take(pa.array(keep))), views[keep])
+
+
+def _page_sums(table: pa.Table) -> pa.Table:
+    """(domain, title, views) text columns with views summed per (domain, title)."""
+    summed = table.group_by(["domain_code", "page_title"], use_threads=False).aggregate([("count_views", "sum")])
+    return summed.select(["domain_code", "page_title", "count_views_sum"])
+
+
 def rank_hour(path: Path, make: Callable[[], Ranker]) -> tuple[pa.Table, Read]:
     """The ranked top of one hourly dump (`ranking.RESULT`) and what was read.
 
     Streamed: ISA-L decompresses in Arrow's read-ahead thread while this one parses and ranks.
-    Raises `InputError` when the file cannot be read to its end (truncated, corrupt gzip).
+    A dump lists each page once; one that lists a (domain, title) on several lines is ranked again
+    from the views summed per (domain, title), as a day and the `wmf.pageview_hourly` table are.
+    Raises `InputError` (`CorruptInput` for damage) when the file cannot be read to its end.
     """
+    import duckdb
+
     read = Read(path)
     ranker = make()
+    rows: list[pa.RecordBatch] = []
+    twice = _Twice()
     try:
-        read.lines = _feed(ranker, _raw_batches(path, threads=True))
+        read.lines = _feed(ranker, _raw_batches(path, threads=True), rows, twice)
     except pageviews.BadLine:  # a line the fast path cannot take: the good lines, line by line
+        twice.result()
         table, read.rejected = _read_slow(path)
         ranker = make()
-        ranker.feed(table)
+        ranker.feed(_page_sums(table))
         read.lines = table.num_rows + len(read.rejected)
+        return ranker.result(), read
+    except BaseException:
+        twice.result()
+        raise
+    if twice.result():
+        names = ranker.names
+        ranker = make()
+        ranker.domain_ids(names)  # the same ids, in the same order, as the rows carry
+        with duckdb.connect(config={"threads": 1}) as con:
+            con.register("hour_rows", pa.Table.from_batches(rows, IDS))
+            _rank_sums(ranker, con.sql(SUMS).to_arrow_reader(SUMS_BATCH))
     return ranker.result(), read
 
 
@@ -266,14 +360,7 @@ def _rank_day(paths: Sequence[Path], ranker: Ranker, slow: set[Path], workers: i
     con = duckdb.connect(config={"threads": 1, "memory_limit": memory_limit, "temp_directory": str(spill), "preserve_insertion_order": False})
     try:
         con.register("hour_rows", pa.RecordBatchReader.from_batches(IDS, produce()))
-        summed = con.sql(
-            "SELECT domain, page_title, CAST(sum(count_views) AS BIGINT) AS count_views FROM hour_rows GROUP BY domain, page_title"
-        ).to_arrow_reader(SUMS_BATCH)
-        for batch in summed:
-            ids, views = batch.column(0).to_numpy(), batch.column(2).to_numpy()
-            keep = ranker.could_rank(ids, views)
-            if len(keep):
-                ranker.add(ids[keep], _decode(batch.column(1).take(pa.array(keep))), views[keep])
+        _rank_sums(ranker, con.sql(SUMS).to_arrow_reader(SUMS_BATCH))
     except duckdb.Error as exc:
         if failure:
             raise failure[0] from None
