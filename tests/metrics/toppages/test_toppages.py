@@ -146,7 +146,9 @@ def test_a_failed_rerun_says_the_previous_result_is_kept_and_keeps_it(tmp_path: 
     forced = cli(warehouse, str(raw), "--from", "2026-01-01T01", "--to", "2026-01-01T03", "--force", "--csv-dir", str(csv_dir))
     assert forced.returncode == 1
     first = forced.stderr.splitlines()[0]
-    assert first.startswith(f"2026-01-01T01: failed: {broken}:") and first.endswith("(fetch or copy the file again, then run again); the previous result is kept")
+    assert first.startswith(f"2026-01-01T01: failed: {broken}:") and first.endswith(
+        "(fetch or copy the file again, then run again); the previous result is kept"
+    )
     assert hourly(warehouse, 1) == before and (csv_dir / "toppages-20260101-01.csv.gz").read_bytes() == csv_before
     assert "previous result" not in forced.stderr.splitlines()[1]  # hour 02 was ranked again
     # an hour that never had a result does not claim one
@@ -275,7 +277,13 @@ def test_csv_quotes_what_needs_it_and_writes_the_empty_string_as_two_quotes(tmp_
     csv_path = tmp_path / "csv" / "toppages-20260101-00.csv.gz"
     text = gzip.decompress(csv_path.read_bytes()).decode()
     assert text == 'domain_code,page_title,count_views,rank\n"",x,1,1\nen,"Washington,_D.C.",9,1\nen,"say_""hi""",8,2\nen,"",2,3\nen,NaN,2,4\n'
-    assert list(csv.reader(io.StringIO(text)))[1:] == [["", "x", "1", "1"], ["en", "Washington,_D.C.", "9", "1"], ["en", 'say_"hi"', "8", "2"], ["en", "", "2", "3"], ["en", "NaN", "2", "4"]]
+    assert list(csv.reader(io.StringIO(text)))[1:] == [
+        ["", "x", "1", "1"],
+        ["en", "Washington,_D.C.", "9", "1"],
+        ["en", 'say_"hi"', "8", "2"],
+        ["en", "", "2", "3"],
+        ["en", "NaN", "2", "4"],
+    ]
     # a reader told that "" is text reads the empty strings, never a missing value
     import duckdb
 
@@ -294,4 +302,8 @@ def test_a_page_listed_twice_ranks_the_same_from_the_files_and_from_the_table(tm
     from_table = top_pages(tmp_path / "table", START, START + dt.timedelta(hours=1), top=3, keep_results=True).outcomes[0].result
     assert from_files is not None and from_table is not None
     assert from_files.to_pylist() == from_table.to_pylist() == oracle.top(oracle.sums(lines), 3)
-    assert [(r["page_title"], r["count_views"]) for r in from_files.to_pylist() if r["domain_code"] == "dup"] == [("Page_3", 14), ("Spread", 12), ("Page_9", 11)]
+    assert [(r["page_title"], r["count_views"]) for r in from_files.to_pylist() if r["domain_code"] == "dup"] == [
+        ("Page_3", 14),
+        ("Spread", 12),
+        ("Page_9", 11),
+    ]
