@@ -13,6 +13,7 @@ others with their line numbers.
 from __future__ import annotations
 
 import queue
+import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -134,18 +135,16 @@ def _read_slow(path: Path) -> tuple[pa.Table, list[Rejected]]:
     return table.select(["domain_code", "page_title", "count_views"]), rejected
 
 
-def _feed(ranker: Ranker, batches: Iterator[pa.RecordBatch], rows: list[pa.RecordBatch], twice: "_Twice") -> int:
+def _feed(ranker: Ranker, batches: Iterator[pa.RecordBatch], twice: "_Twice") -> int:
     """Rank raw batches: domains mapped to ids, rows below their floor dropped, the others decoded and kept; returns the lines.
 
-    Every row is also kept in `rows` (`IDS`) and handed to `twice`.
+    Every row is also handed to `twice` (`IDS`).
     """
     lines = 0
     domains = _Domains(ranker)
     for batch in batches:
         ids, views = domains.of(batch.column(0)), batch.column(2).to_numpy()
-        every = pa.RecordBatch.from_arrays([pa.array(ids), batch.column(1), batch.column(2)], schema=IDS)
-        rows.append(every)
-        twice.add(every)
+        twice.add(pa.RecordBatch.from_arrays([pa.array(ids), batch.column(1), batch.column(2)], schema=IDS))
         keep = ranker.could_rank(ids, views)
         if len(keep):
             ranker.add(ids[keep], _decode(batch.column(1).take(pa.array(keep))), views[keep])
@@ -177,6 +176,11 @@ class _Twice:
         finally:
             self.pool.shutdown()
 
+    def close(self) -> None:
+        """End without an answer (the hour is read another way, or not at all)."""
+        self.batches.put(None)
+        self.pool.shutdown()
+
     def _run(self) -> bool:
         import duckdb
 
@@ -194,7 +198,7 @@ class _Twice:
 
 
 SUMS = "SELECT domain, page_title, CAST(sum(count_views) AS BIGINT) AS count_views FROM hour_rows GROUP BY domain, page_title"
-"""Views per (domain id, title as written): the dumps' own aggregation key."""
+"""Views per (domain id, title as written): the dumps' own aggregation key (each title is written one way)."""
 
 
 def _rank_sums(ranker: Ranker, sums: Iterable[pa.RecordBatch]) -> None:
@@ -212,39 +216,38 @@ def _page_sums(table: pa.Table) -> pa.Table:
     return summed.select(["domain_code", "page_title", "count_views_sum"])
 
 
+HOUR_MEMORY = "1GB"
+"""DuckDB's memory limit while it sums the pages of an hour that lists a page twice (it spills beyond)."""
+
+
 def rank_hour(path: Path, make: Callable[[], Ranker]) -> tuple[pa.Table, Read]:
     """The ranked top of one hourly dump (`ranking.RESULT`) and what was read.
 
     Streamed: ISA-L decompresses in Arrow's read-ahead thread while this one parses and ranks.
-    A dump lists each page once; one that lists a (domain, title) on several lines is ranked again
-    from the views summed per (domain, title), as a day and the `wmf.pageview_hourly` table are.
-    Raises `InputError` (`CorruptInput` for damage) when the file cannot be read to its end.
+    A dump lists each page once; one that lists a (domain, title) on several lines is read again
+    and ranked from the views summed per (domain, title), as a day is (`rank_day`) and as the
+    `wmf.pageview_hourly` table is. Raises `InputError` (`CorruptInput` for damage) when the file
+    cannot be read to its end.
     """
-    import duckdb
-
     read = Read(path)
     ranker = make()
-    rows: list[pa.RecordBatch] = []
     twice = _Twice()
     try:
-        read.lines = _feed(ranker, _raw_batches(path, threads=True), rows, twice)
+        read.lines = _feed(ranker, _raw_batches(path, threads=True), twice)
     except pageviews.BadLine:  # a line the fast path cannot take: the good lines, line by line
-        twice.result()
+        twice.close()
         table, read.rejected = _read_slow(path)
         ranker = make()
         ranker.feed(_page_sums(table))
         read.lines = table.num_rows + len(read.rejected)
         return ranker.result(), read
     except BaseException:
-        twice.result()
+        twice.close()
         raise
     if twice.result():
-        names = ranker.names
-        ranker = make()
-        ranker.domain_ids(names)  # the same ids, in the same order, as the rows carry
-        with duckdb.connect(config={"threads": 1}) as con:
-            con.register("hour_rows", pa.Table.from_batches(rows, IDS))
-            _rank_sums(ranker, con.sql(SUMS).to_arrow_reader(SUMS_BATCH))
+        with tempfile.TemporaryDirectory(prefix="toppages-spill-") as spill:
+            result, (read,) = rank_day([path], make, workers=1, memory_limit=HOUR_MEMORY, spill=Path(spill))
+        return result, read
     return ranker.result(), read
 
 
