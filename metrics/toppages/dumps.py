@@ -7,7 +7,9 @@ dictionary-encoded and are decoded once per distinct code, and titles stay undec
 the ranker says a row can still rank (then they are checked as UTF-8 and unquoted). A line Arrow
 cannot take (field count, a count that is not a non-negative integer, bad quoting or UTF-8 in a
 row that is decoded) sends the file to the slow path, which ranks the good lines and returns the
-others with their line numbers.
+others with their line numbers. Views are summed per (domain, title) before ranking on every path:
+an hour is checked, as it is read, for a page listed on several lines (then it is read again and
+summed as a day is); a damaged or 0-byte dump raises `CorruptInput`, as ingestion does.
 """
 
 from __future__ import annotations
@@ -157,7 +159,8 @@ class _Twice:
 
     Each row's 64-bit hash (DuckDB's, as an embedded library) is taken as its batch arrives, on the
     core the reading leaves mostly free; the hashes are sorted at the end. Two rows sharing a hash
-    but not a page (about one hour in 10^6 at 5 million lines) only make the hour summed needlessly.
+    but not a page (about one hour in a million at 5 million lines) only make the hour summed needlessly.
+    It costs about 0.15 s of CPU time on a 5-million-line hour (the reading itself: about 0.55 s).
     """
 
     def __init__(self) -> None:
