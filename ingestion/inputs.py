@@ -41,7 +41,7 @@ class CorruptInput(InputError):
         problem = InputError.at(
             path,
             f"{what}: {readable:,} line(s) readable before the damage; the file was refused whole, nothing of it stored",
-            "fetch or copy the file again, then load it again",
+            "fetch or copy the file again, then run again",
             line=readable + 1,
         ).problems
         super().__init__(problem)

@@ -11,7 +11,7 @@ the file is read again line by line in Python, which stores the good lines and q
 bad ones with their line numbers; a count must fit a BIGINT (0 to 2^63-1). The hour comes from
 the file name; loading an hour again replaces its partition.
 
-A damaged gzip file (truncated, a bad CRC) is refused whole, as every compressed input is (see
+A damaged gzip file (truncated, a bad CRC) or a 0-byte file is refused whole, as every compressed input is (see
 `ingestion.inputs`): its hour keeps what it held, the refusal is one row of `quarantine.pageviews`,
 and `load` goes on with the other files, then raises `RefusedFiles` naming each refused one.
 """
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 import re
 import time
 from pathlib import Path
@@ -71,9 +72,26 @@ def hour_of(path: Path | str) -> dt.datetime:
         raise InputError.at(path, f"file name has an impossible hour: {exc}", "name it pageviews-YYYYMMDD-HH0000.gz") from None
 
 
+EMPTY = "empty file (0 bytes, not even a gzip header; a dump of an hour without pageviews is a gzip of about 20 bytes)"
+"""What is wrong with a 0-byte dump, whatever its name: the trace of a download that failed, never an hour without pageviews."""
+
+
+def _refuse_empty(path: Path, size: int) -> None:
+    if size == 0:
+        raise CorruptInput(path, EMPTY, 0)
+
+
 def _open(path: Path) -> tuple[pa.NativeFile, pa.NativeFile, bool]:
-    """(the file, the stream of its text, whether it is gzip): gzip is recognised by its magic bytes, not the name."""
+    """(the file, the stream of its text, whether it is gzip): gzip is recognised by its magic bytes, not the name.
+
+    Raises `CorruptInput` for a 0-byte file (`EMPTY`).
+    """
     raw = pa.OSFile(str(path), "rb")
+    try:
+        _refuse_empty(path, raw.size())
+    except CorruptInput:
+        raw.close()
+        raise
     gz = raw.read(2) == inputs.GZIP_MAGIC
     raw.seek(0)
     return raw, pa.CompressedInputStream(raw, "gzip") if gz else raw, gz
@@ -83,10 +101,16 @@ def open_dump(path: Path) -> tuple[io.BufferedIOBase, io.BufferedIOBase]:
     """(the file, the stream of its text): gzip is recognised by its magic bytes, not the name.
 
     Decompressed by ISA-L (`isal`), about three times as fast as zlib, CRC and length checked at
-    the end of each member; close the stream, then the file.
+    the end of each member; close the stream, then the file. Raises `CorruptInput` for a 0-byte
+    file (`EMPTY`), `OSError` when the file cannot be opened.
     """
     raw = open(path, "rb")
-    gz = raw.read(2) == b"\x1f\x8b"
+    try:
+        _refuse_empty(path, os.fstat(raw.fileno()).st_size)
+    except CorruptInput:
+        raw.close()
+        raise
+    gz = raw.read(2) == inputs.GZIP_MAGIC
     raw.seek(0)
     return raw, igzip.IGzipFile(fileobj=raw, mode="rb") if gz else raw
 
@@ -95,10 +119,26 @@ UNREADABLE: tuple[type[BaseException], ...] = (OSError, EOFError, cast(type, isa
 """What reading a truncated, corrupt or vanished dump raises."""
 
 
-def unreadable(path: Path | str, exc: BaseException) -> InputError:
-    """The error for a dump that cannot be read to its end (`exc` one of `UNREADABLE`)."""
+def damaged(path: Path | str, exc: BaseException) -> InputError:
+    """The error for a dump that could not be read to its end (`exc`, one of `UNREADABLE`), the same wherever it is met.
+
+    A damaged gzip file is `CorruptInput`, as every loader reports it (`ingestion.inputs`): the file
+    is read again with zlib, which says what is wrong and how many lines were readable before it.
+    A file that cannot be opened or read at all (gone, no permission) is an `InputError` with the
+    system's reason.
+    """
+    try:
+        inputs.check_whole(path)
+        gz = inputs.is_gzip(path)
+    except CorruptInput as corrupt:
+        return corrupt
+    except OSError as gone:
+        exc, gz = gone, False
     reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-    return InputError.at(path, f"cannot read the dump: {reason}", "download the file again: it is truncated, corrupt or not there")
+    if not gz:
+        return InputError.at(path, f"cannot read the dump: {reason}", "check that the file is there and readable")
+    # zlib read it whole where the fast reader did not: refused all the same, with the fast reader's reason
+    return CorruptInput(path, f"corrupt gzip stream ({reason})", 0)
 
 
 QUOTED = r'^"(?:[^"\\]|\\.)*"$'
@@ -219,16 +259,10 @@ def read_batches(path: Path, progress: Progress | None = None) -> Iterator[pa.Ta
         if not gz:
             raise
         stream.close()
-        _refuse_damaged(path, exc)
+        raise damaged(path, exc) from None
     finally:
         stream.close()
         raw.close()
-
-
-def _refuse_damaged(path: Path, exc: OSError) -> None:
-    """Raise the `CorruptInput` of a gzip dump Arrow could not read to its end (read again to count its lines)."""
-    inputs.check_whole(path)  # raises CorruptInput with the lines readable and what is wrong
-    raise CorruptInput(path, f"corrupt gzip stream ({exc})", 0)  # Arrow refused what zlib took: still refused
 
 
 def read_fast(path: Path, progress: Progress | None = None) -> pa.Table:

@@ -29,9 +29,9 @@ TIES = ["row_number", "rank", "dense_rank"]  # metrics.toppages.TIES, spelled ou
 @click.option(
     "--csv-dir",
     type=click.Path(file_okay=False),
-    help="Also write one gzip CSV per period here (toppages-YYYYMMDD-HH.csv.gz; with --daily, toppages-YYYYMMDD.csv.gz).",
+    help='Also write one gzip CSV per period here (toppages-YYYYMMDD-HH.csv.gz; with --daily, toppages-YYYYMMDD.csv.gz); the empty string is written "".',
 )
-@click.option("--force", is_flag=True, help="Compute periods again even when done before with the same settings.")
+@click.option("--force", is_flag=True, help="Compute periods again even when done before with the same settings (one that fails keeps its previous result).")
 @click.option("--workers", type=click.IntRange(1, 64), help="Dumps read at once (default: one per CPU, at most 4).")
 @click.pass_context
 def toppages_command(
@@ -55,8 +55,9 @@ def toppages_command(
     Each hour (or day) is ranked on its own into metrics.top_pages_hourly (partitioned by dt and
     hour) or metrics.top_pages_daily (by dt), and with --csv-dir into one gzip CSV. A period done
     before with the same --top, --ties and --blacklist is skipped (--force computes it again).
-    One line per period on stderr; a period that fails (no dump, a corrupt gzip) does not stop
-    the others, and the exit status is then 1.
+    One line per period on stderr (a day that fails adds one line per hour that failed, with its
+    reason); a period that fails (no dump, a damaged or 0-byte dump) does not stop the others,
+    keeps what an earlier run wrote for it (its line then says so), and the exit status is then 1.
 
     The Python equivalent: metrics.toppages.top_pages(warehouse, start, end, files, top=..., ...).
     """

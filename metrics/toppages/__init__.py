@@ -70,13 +70,20 @@ class Outcome:
     source: str = ""
     result: pa.Table | None = None
     """The ranked rows (`RESULT`), when asked for with `keep_results`."""
+    kept: bool = False
+    """For a failed period: whether a result of an earlier run is there, left as it was (tables and CSV)."""
 
     def line(self) -> str:
-        """One line for a person: the period, what happened, and figures or the error."""
+        """For a person: the period, what happened, and figures or the error.
+
+        One line, but for a day that failed: then one more line per hour that failed, indented.
+        """
         if self.status == "skipped":
             return f"{self.period.label}: skipped, done before with the same settings (--force computes it again)"
         if self.status == "failed":
-            return f"{self.period.label}: failed: {self.error}"
+            head, *more = self.error.splitlines() or [""]
+            kept = "; the previous result is kept" if self.kept else ""
+            return "\n".join([f"{self.period.label}: failed: {head}{kept}", *(f"  {line}" for line in more)])
         read = f"{self.lines:,} line(s)" if self.source != sources.TABLE else sources.TABLE
         text = f"{self.period.label}: {self.rows:,} row(s) from {read}, {self.seconds:.2f} s"
         if self.rejected:
@@ -156,9 +163,11 @@ def top_pages(
     - Output (`metrics.output`): `metrics.top_pages_hourly` (partitioned by dt and hour) or
       `metrics.top_pages_daily` (by dt), and with `csv_dir` one gzip CSV per period.
     - A period done before with the same top, ties and blacklist is skipped unless `force`. A period
-      that fails (no dump for an hour, a truncated or corrupt gzip, an hour not loaded in the table)
-      is recorded as failed and the others still run; lines a dump cannot be parsed at are left
-      out, quarantined in `quarantine.pageviews` with their line numbers, and counted.
+      that fails (no dump for an hour, a truncated, corrupt or 0-byte dump: `CorruptInput`, an hour
+      not loaded in the table) is recorded as failed and the others still run; a day names every
+      hour that fails. A failed period's earlier result, if any, is left as it was (its outcome's
+      `kept`). Lines a dump cannot be parsed at are left out, quarantined in `quarantine.pageviews`
+      with their line numbers, and counted.
 
     Returns a `Summary` (its `ok` is False when a period failed); `on_outcome` is called as each
     period ends. Raises `MetricsError` for bad arguments (no range and no files, a bad blacklist).
@@ -202,7 +211,11 @@ def top_pages(
                 ranker.feed(sources.table_sums(engine_for_table(), warehouse, period))
                 result, reads, source = ranker.result(), [], sources.TABLE
         except MetricsError as exc:
-            return Outcome(period, "failed", error=str(exc).splitlines()[0], seconds=time.perf_counter() - began)
+            error = str(exc)
+            if files and period.grain == "day":  # every hour that fails, not only the first met
+                failed = sources.failed_hours(period, found, given, dumps.check, workers)
+                error = str(sources.HoursFailed(failed)) if failed else error
+            return Outcome(period, "failed", error=error, seconds=time.perf_counter() - began)
         lines = sum(r.lines for r in reads) if reads else 0
         rejected = [bad for r in reads for bad in r.rejected]
         return Outcome(period, "ok", result.num_rows, lines, rejected, seconds=time.perf_counter() - began, source=source, result=result)
@@ -237,6 +250,8 @@ def top_pages(
                 if outcome.rejected:
                     for path in sorted({Path(r.source_file) for r in outcome.rejected}):
                         quarantine.store(warehouse, QUARANTINE, source_key(path), [r for r in outcome.rejected if r.source_file == str(path)])
+            if outcome.status == "failed":
+                outcome.kept = out.has_result(outcome.period)
             if outcome.status != "skipped":
                 attempt = Attempt(outcome.status, outcome.source, outcome.rows, outcome.lines, len(outcome.rejected), outcome.seconds, outcome.error)
                 out.log(outcome.period, ranking, attempt)

@@ -7,17 +7,20 @@ dictionary-encoded and are decoded once per distinct code, and titles stay undec
 the ranker says a row can still rank (then they are checked as UTF-8 and unquoted). A line Arrow
 cannot take (field count, a count that is not a non-negative integer, bad quoting or UTF-8 in a
 row that is decoded) sends the file to the slow path, which ranks the good lines and returns the
-others with their line numbers.
+others with their line numbers. Views are summed per (domain, title) before ranking on every path:
+an hour is checked, as it is read, for a page listed on several lines (then it is read again and
+summed as a day is); a damaged or 0-byte dump raises `CorruptInput`, as ingestion does.
 """
 
 from __future__ import annotations
 
 import queue
+import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -57,14 +60,25 @@ def _raw_batches(path: Path, threads: bool) -> Iterator[pa.RecordBatch]:
     try:
         raw, stream = pageviews.open_dump(path)
     except pageviews.UNREADABLE as exc:
-        raise pageviews.unreadable(path, exc) from None
+        raise pageviews.damaged(path, exc) from None
     try:
         yield from _parse(pa.PythonFile(pageviews.LineEnds(stream), mode="r"), threads)  # a lone \r ends no line
     except pageviews.UNREADABLE as exc:
-        raise pageviews.unreadable(path, exc) from None
+        raise pageviews.damaged(path, exc) from None
     finally:
         stream.close()
         raw.close()
+
+
+def check(path: Path) -> None:
+    """Read a dump to its end, decompressing only: `InputError` (`CorruptInput` for damage) when it cannot be."""
+    try:
+        raw, stream = pageviews.open_dump(path)
+        with raw, stream:
+            while stream.read(BLOCK):
+                pass
+    except pageviews.UNREADABLE as exc:
+        raise pageviews.damaged(path, exc) from None
 
 
 def _parse(stream: Any, threads: bool) -> Iterator[pa.RecordBatch]:
@@ -123,12 +137,16 @@ def _read_slow(path: Path) -> tuple[pa.Table, list[Rejected]]:
     return table.select(["domain_code", "page_title", "count_views"]), rejected
 
 
-def _feed(ranker: Ranker, batches: Iterator[pa.RecordBatch]) -> int:
-    """Rank raw batches: domains mapped to ids, rows below their floor dropped, the others decoded and kept; returns the lines."""
+def _feed(ranker: Ranker, batches: Iterator[pa.RecordBatch], twice: "_Twice") -> int:
+    """Rank raw batches: domains mapped to ids, rows below their floor dropped, the others decoded and kept; returns the lines.
+
+    Every row is also handed to `twice` (`IDS`), which checks that each page comes once.
+    """
     lines = 0
     domains = _Domains(ranker)
     for batch in batches:
         ids, views = domains.of(batch.column(0)), batch.column(2).to_numpy()
+        twice.add(pa.RecordBatch.from_arrays([pa.array(ids), batch.column(1), batch.column(2)], schema=IDS))
         keep = ranker.could_rank(ids, views)
         if len(keep):
             ranker.add(ids[keep], _decode(batch.column(1).take(pa.array(keep))), views[keep])
@@ -136,21 +154,92 @@ def _feed(ranker: Ranker, batches: Iterator[pa.RecordBatch]) -> int:
     return lines
 
 
+class _Twice:
+    """Whether a (domain, title) comes in two rows of an hour: each row's 64-bit hash (DuckDB's, as an
+    embedded library), taken once the hour is read, sorted.
+
+    The rows are kept until then (titles as written, about 25 bytes a row). Hashing in a thread as
+    the batches arrived cost twice the wall time: the two threads kept waiting for each other's
+    turn at the interpreter. Two rows sharing a hash but not a page (about one hour in a million at
+    5 million lines) only make the hour summed needlessly. It costs about 0.15 s on a
+    5-million-line hour (the reading itself: about 0.5 s).
+    """
+
+    def __init__(self) -> None:
+        self.rows: list[pa.RecordBatch] = []
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        self.rows.append(batch.select(["domain", "page_title"]))
+
+    def result(self) -> bool:
+        """Whether some page came twice; call once, after the last batch."""
+        import duckdb
+
+        rows, self.rows = self.rows, []
+        if not rows:
+            return False
+        with duckdb.connect(config={"threads": 1}) as con:
+            con.register("hour_rows", pa.Table.from_batches(rows))
+            hashes = con.sql("SELECT hash(domain, page_title) AS h FROM hour_rows").fetchnumpy()["h"]
+        hashes.sort()
+        return bool((hashes[1:] == hashes[:-1]).any())
+
+    def close(self) -> None:
+        """End without an answer (the hour is read another way, or not at all)."""
+        self.rows = []
+
+
+SUMS = "SELECT domain, page_title, CAST(sum(count_views) AS BIGINT) AS count_views FROM hour_rows GROUP BY domain, page_title"
+"""Views per (domain id, title as written): the dumps' own aggregation key (each title is written one way)."""
+
+
+def _rank_sums(ranker: Ranker, sums: Iterable[pa.RecordBatch]) -> None:
+    """Rank batches of `IDS` rows that list each (domain, title) once: rows below their floor dropped, the others decoded."""
+    for batch in sums:
+        ids, views = batch.column(0).to_numpy(), batch.column(2).to_numpy()
+        keep = ranker.could_rank(ids, views)
+        if len(keep):
+            ranker.add(ids[keep], _decode(batch.column(1).take(pa.array(keep))), views[keep])
+
+
+def _page_sums(table: pa.Table) -> pa.Table:
+    """(domain, title, views) text columns with views summed per (domain, title)."""
+    summed = table.group_by(["domain_code", "page_title"], use_threads=False).aggregate([("count_views", "sum")])
+    return summed.select(["domain_code", "page_title", "count_views_sum"])
+
+
+HOUR_MEMORY = "1GB"
+"""DuckDB's memory limit while it sums the pages of an hour that lists a page twice (it spills beyond)."""
+
+
 def rank_hour(path: Path, make: Callable[[], Ranker]) -> tuple[pa.Table, Read]:
     """The ranked top of one hourly dump (`ranking.RESULT`) and what was read.
 
     Streamed: ISA-L decompresses in Arrow's read-ahead thread while this one parses and ranks.
-    Raises `InputError` when the file cannot be read to its end (truncated, corrupt gzip).
+    A dump lists each page once; one that lists a (domain, title) on several lines is read again
+    and ranked from the views summed per (domain, title), as a day is (`rank_day`) and as the
+    `wmf.pageview_hourly` table is. Raises `InputError` (`CorruptInput` for damage) when the file
+    cannot be read to its end.
     """
     read = Read(path)
     ranker = make()
+    twice = _Twice()
     try:
-        read.lines = _feed(ranker, _raw_batches(path, threads=True))
+        read.lines = _feed(ranker, _raw_batches(path, threads=True), twice)
     except pageviews.BadLine:  # a line the fast path cannot take: the good lines, line by line
+        twice.close()
         table, read.rejected = _read_slow(path)
         ranker = make()
-        ranker.feed(table)
+        ranker.feed(_page_sums(table))
         read.lines = table.num_rows + len(read.rejected)
+        return ranker.result(), read
+    except BaseException:
+        twice.close()
+        raise
+    if twice.result():
+        with tempfile.TemporaryDirectory(prefix="toppages-spill-") as spill:
+            result, (read,) = rank_day([path], make, workers=1, memory_limit=HOUR_MEMORY, spill=Path(spill))
+        return result, read
     return ranker.result(), read
 
 
@@ -266,14 +355,7 @@ def _rank_day(paths: Sequence[Path], ranker: Ranker, slow: set[Path], workers: i
     con = duckdb.connect(config={"threads": 1, "memory_limit": memory_limit, "temp_directory": str(spill), "preserve_insertion_order": False})
     try:
         con.register("hour_rows", pa.RecordBatchReader.from_batches(IDS, produce()))
-        summed = con.sql(
-            "SELECT domain, page_title, CAST(sum(count_views) AS BIGINT) AS count_views FROM hour_rows GROUP BY domain, page_title"
-        ).to_arrow_reader(SUMS_BATCH)
-        for batch in summed:
-            ids, views = batch.column(0).to_numpy(), batch.column(2).to_numpy()
-            keep = ranker.could_rank(ids, views)
-            if len(keep):
-                ranker.add(ids[keep], _decode(batch.column(1).take(pa.array(keep))), views[keep])
+        _rank_sums(ranker, con.sql(SUMS).to_arrow_reader(SUMS_BATCH))
     except duckdb.Error as exc:
         if failure:
             raise failure[0] from None

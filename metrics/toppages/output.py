@@ -4,7 +4,8 @@
   `metrics.top_pages_daily`, partitioned by `dt`: `domain_code, page_title, count_views, rank`.
   A period's partition is replaced atomically; an empty hour is an empty partition.
 - With a CSV folder: `toppages-YYYYMMDD-HH.csv.gz` (or `toppages-YYYYMMDD.csv.gz` for a day), a header
-  line and the rows sorted by domain, then views descending (then title), written beside and renamed.
+  line and the rows sorted by domain, then views descending (then title), written beside and renamed;
+  the empty string is written `""` (see `csv_gzip`).
 - `metrics.top_pages_runs` (partitioned by `dt`, one keyed file per period): the last attempt at
   each period, with the settings it ranked with. A period is done when its last attempt succeeded
   with the same top, ties and blacklist, its partition is there, and (when asked for) its CSV.
@@ -13,14 +14,13 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import gzip
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from metrics import atomic
@@ -102,12 +102,16 @@ class Output:
         rows = pq.read_table(path).to_pylist()
         return rows[0] if rows else None
 
+    def has_result(self, period: Period) -> bool:
+        """Whether the period's partition is there (from this run or an earlier one)."""
+        return (self.warehouse.table_dir(SCHEMA, TABLES[period.grain]) / partition_path(self.partition(period))).is_dir()
+
     def done(self, period: Period, ranking: Ranking) -> bool:
         """Whether the period was computed with `ranking` and its outputs are all there."""
         last = self.last(period)
         if not last or last["status"] != "ok" or Ranking(last["top"], last["ties"], last["blacklist"] or "") != ranking:
             return False
-        if not (self.warehouse.table_dir(SCHEMA, TABLES[period.grain]) / partition_path(self.partition(period))).is_dir():
+        if not self.has_result(period):
             return False
         csv_path = self.csv_path(period)
         return csv_path is None or csv_path.is_file()
@@ -140,10 +144,27 @@ class Output:
         self.warehouse.put_file(SCHEMA, RUNS, {"dt": period.start.date()}, key, pa.Table.from_pylist([row], schema=RUN_COLUMNS))
 
 
+CSV_QUOTED = r'[,"\r\n]'
+"""A text field holding one of these is quoted (RFC 4180: between `"`, a `"` doubled), as Python's `csv` writes it."""
+
+
 def csv_gzip(result: pa.Table) -> bytes:
-    """The result as gzip CSV bytes: a header, then `domain_code,page_title,count_views,rank` rows (RFC 4180 quoting)."""
-    text = io.StringIO()
-    writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(CSV_HEADER)
-    writer.writerows(zip(*(result.column(name).to_pylist() for name in CSV_HEADER)))
-    return gzip.compress(text.getvalue().encode("utf-8"), compresslevel=6, mtime=0)
+    """The result as gzip CSV bytes: a header, then `domain_code,page_title,count_views,rank` rows.
+
+    Text is quoted as RFC 4180 says when it holds a comma, a quote or a line break (`"Washington,_D.C."`,
+    a quote inside doubled), and the empty string is always written `""`, as Spark's CSV writer (the job this
+    replaces) wrote it, so that a reader tells the empty domain code from a missing value.
+    """
+    fields = []
+    for name in CSV_HEADER:
+        column = result.column(name)
+        if pa.types.is_string(column.type):
+            quote = pc.or_(pc.equal(column, ""), pc.match_substring_regex(column, CSV_QUOTED))
+            quoted = pc.binary_join_element_wise('"', pc.replace_substring(column, '"', '""'), '"', "")
+            column = pc.if_else(quote, quoted, column)
+        else:
+            column = column.cast(pa.string())
+        fields.append(column)
+    lines = pc.binary_join_element_wise(*fields, ",") if result.num_rows else pa.array([], pa.string())
+    text = "\n".join([",".join(CSV_HEADER), *lines.to_pylist()]) + "\n"
+    return gzip.compress(text.encode("utf-8"), compresslevel=6, mtime=0)

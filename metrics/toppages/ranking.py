@@ -7,7 +7,8 @@ view) a few percent of the rows are ever looked at. The floors are recomputed fr
 now and then; a floor that lags behind only keeps more rows, never fewer, so the result is exact.
 
 It is exact when each (domain, title) comes once in what is fed: the lines of an hourly dump
-(which lists each page once), or per-page sums (a day, or the warehouse table) made before.
+(which lists each page once, checked by `dumps`), or per-page sums (a day, or the warehouse table)
+made before.
 Blacklisted pages are removed before they count towards any floor.
 """
 

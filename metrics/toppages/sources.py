@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 import pyarrow as pa
 
@@ -63,6 +64,39 @@ def dumps_of(period: Period, dumps: dict[dt.datetime, list[Path]], given: str) -
             doubled[0][1], f"a second dump of hour {pageviews.hour_of(doubled[0][0]):%Y-%m-%dT%H}, beside {doubled[0][0]}", "give each hour once"
         )
     return [dumps[h][0] for h in period.hours()]
+
+
+class HoursFailed(MetricsError):
+    """The hours of a day that cannot be ranked: a first line that counts them, then one line an hour (`YYYY-MM-DDTHH: reason`)."""
+
+    def __init__(self, hours: list[str]):
+        super().__init__(f"{len(hours)} of its 24 hours cannot be ranked\n" + "\n".join(hours))
+        self.hours = hours
+
+
+def failed_hours(period: Period, dumps: dict[dt.datetime, list[Path]], given: str, check: Callable[[Path], None], workers: int) -> list[str]:
+    """Why each hour of the period that cannot be ranked cannot, one line an hour in order (empty when every hour can).
+
+    An hour fails without a dump, with two, or when `check` (reading a dump to its end) raises
+    `MetricsError`; the dumps are checked `workers` at a time. Called once a day has failed, so that
+    it names every failed hour with its reason, not only the first one met.
+    """
+
+    def why(hour: dt.datetime) -> str:
+        paths = dumps.get(hour, [])
+        if not paths:
+            return f"no dump (expected pageviews-{hour:%Y%m%d-%H}0000.gz in {given})"
+        if len(paths) > 1:
+            return f"two dumps of the hour, {paths[0]} and {paths[1]} (give each hour once)"
+        try:
+            check(paths[0])
+        except MetricsError as exc:
+            return str(exc)
+        return ""
+
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="toppages-check") as pool:
+        reasons = list(pool.map(why, period.hours()))
+    return [f"{hour:%Y-%m-%dT%H}: {reason}" for hour, reason in zip(period.hours(), reasons) if reason]
 
 
 def table_sums(engine: Engine, warehouse: Warehouse, period: Period) -> pa.Table:

@@ -145,6 +145,19 @@ def test_the_command_names_the_damaged_file_in_one_line(tmp_path: Path, loader: 
     assert "Traceback" not in result.output
 
 
+def test_a_0_byte_dump_is_refused_whole_and_its_hour_kept(warehouse: Warehouse, tmp_path: Path) -> None:
+    path = generate.write_dump(tmp_path / generate.dump_name(HOUR), DUMP_LINES)
+    stored = pageviews.load(warehouse, [path]).stored
+    path.write_bytes(b"")  # a download that failed: not an hour without pageviews (that is a gzip of nothing)
+    with pytest.raises(RefusedFiles) as caught:
+        pageviews.load(warehouse, [path])
+    assert caught.value.lines() == [str(CorruptInput(path, pageviews.EMPTY, 0))]
+    assert _count(warehouse, "wmf.pageview_hourly") == stored
+    assert [r["reason"] for r in _quarantine(warehouse, "pageviews")] == [pageviews.EMPTY]
+    path.write_bytes(gzip.compress(b""))
+    assert pageviews.load(warehouse, [path]).stored == 0 and _count(warehouse, "wmf.pageview_hourly") == 0
+
+
 def test_other_files_of_the_load_are_loaded(warehouse: Warehouse, tmp_path: Path) -> None:
     good = generate.write_events(tmp_path / "good.json", [json.loads(line) for line in EVENT_LINES[:500]])
     bad = tmp_path / "bad.json.gz"

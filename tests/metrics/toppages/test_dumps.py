@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ingestion import generate
-from metrics.problems import InputError
+from ingestion import generate, pageviews
+from ingestion.inputs import CorruptInput, RefusedFiles
 from metrics.toppages import dumps
 from metrics.toppages.blacklist import Blacklist
 from metrics.toppages.ranking import TIES, Ranker
@@ -81,26 +81,62 @@ def test_bad_utf8_in_a_title_that_can_rank_is_found(tmp_path: Path) -> None:
     assert table.to_pylist() == oracle.top(oracle.sums(lines), 3)
 
 
-def test_an_empty_hour_ranks_nothing(tmp_path: Path) -> None:
-    for name, data in (("pageviews-20261103-070000.gz", gzip.compress(b"")), ("pageviews-20261103-080000", b"")):
+def test_an_empty_hour_is_a_gzip_of_nothing_and_a_0_byte_file_is_damage(tmp_path: Path) -> None:
+    empty = tmp_path / "pageviews-20261103-070000.gz"
+    empty.write_bytes(gzip.compress(b""))
+    table, read = dumps.rank_hour(empty, make())
+    assert (table.num_rows, read.lines, read.rejected) == (0, 0, [])
+    for name in ("pageviews-20261103-080000.gz", "pageviews-20261103-090000"):  # whatever the name says
         path = tmp_path / name
-        path.write_bytes(data)
-        table, read = dumps.rank_hour(path, make())
-        assert (table.num_rows, read.lines, read.rejected) == (0, 0, [])
+        path.write_bytes(b"")
+        with pytest.raises(CorruptInput) as caught:
+            dumps.rank_hour(path, make())
+        assert str(caught.value) == (
+            f"{path}:1:1: empty file (0 bytes, not even a gzip header; a dump of an hour without pageviews is a gzip of about 20 bytes):"
+            " 0 line(s) readable before the damage; the file was refused whole, nothing of it stored (fetch or copy the file again, then run again)"
+        )
 
 
 @pytest.mark.parametrize("damage", ["truncated", "crc"])
-def test_a_corrupt_gzip_is_a_named_error(tmp_path: Path, damage: str) -> None:
-    data = bytearray(gzip.compress(("\n".join(hour_lines(count=20_000)) + "\n").encode()))
+def test_a_corrupt_gzip_is_the_error_ingestion_gives(tmp_path: Path, damage: str) -> None:
+    lines = hour_lines(count=20_000)
+    data = bytearray(gzip.compress(("\n".join(lines) + "\n").encode()))
     if damage == "truncated":
         data = data[: len(data) // 2]
     else:
         data[-8] ^= 0xFF  # the CRC of the member
     path = tmp_path / generate.dump_name(HOUR)
     path.write_bytes(bytes(data))
-    with pytest.raises(InputError) as caught:
+    with pytest.raises(CorruptInput) as caught:
         dumps.rank_hour(path, make())
-    assert str(caught.value).startswith(f"{path}:1:1: cannot read the dump: ") and "download the file again" in str(caught.value)
+    with pytest.raises(RefusedFiles) as loading:  # `metrics ingest pageviews` refuses it with the same error
+        pageviews.load(tmp_path / "wh", [path])
+    assert [str(e) for e in loading.value.refused] == [str(caught.value)]
+    what = "truncated gzip stream" if damage == "truncated" else "corrupt gzip"
+    readable = caught.value.readable
+    assert str(caught.value).startswith(f"{path}:{readable + 1}:1: {what}") and "refused whole" in str(caught.value)
+    assert readable < len(lines) or damage == "crc"  # a bad CRC is found at the end of the member
+
+
+def test_a_duplicated_page_is_summed_before_ranking(tmp_path: Path) -> None:
+    lines = hour_lines(count=5000)
+    # `Dup` comes on 40 lines of one view each, spread over the file: below every floor one by one,
+    # first of its domain summed; `Twice` on two lines whose sum beats the head of `odd`.
+    spread = ["dupdomain Dup 1 0"] * 40 + [f"dupdomain Single_{i} {i + 2} 0" for i in range(30)] + ['odd "say_\\"hi\\"" 500 0']
+    mixed = list(lines)
+    for i, line in enumerate(spread):
+        mixed.insert((i * 97) % len(mixed), line)
+    path = write(tmp_path / generate.dump_name(HOUR), mixed)
+    for ties in TIES:
+        table, read = dumps.rank_hour(path, make(3, ties))
+        rows = table.to_pylist()
+        assert rows == oracle.top(oracle.sums(mixed), 3, ties) and read.lines == len(mixed)
+        assert [(r["page_title"], r["count_views"]) for r in rows if r["domain_code"] == "dupdomain"][0] == ("Dup", 40)
+        assert ("odd", 'say_"hi"', 1400) in {(r["domain_code"], r["page_title"], r["count_views"]) for r in rows}
+    # the slow path (a bad line) sums too
+    path = write(tmp_path / generate.dump_name(HOUR), mixed + ["en Broken 1"])
+    table, read = dumps.rank_hour(path, make(3))
+    assert table.to_pylist() == oracle.top(oracle.sums(mixed), 3) and len(read.rejected) == 1
 
 
 def day_files(tmp_path: Path, hours: int = 5, count: int = 8000) -> tuple[list[Path], list[str]]:
@@ -134,5 +170,5 @@ def test_a_day_with_a_bad_line_is_summed_again_with_that_hour_read_slowly(tmp_pa
 def test_a_day_with_a_corrupt_hour_fails_naming_it(tmp_path: Path) -> None:
     paths, _ = day_files(tmp_path, hours=3)
     paths[1].write_bytes(paths[1].read_bytes()[:1000])
-    with pytest.raises(InputError, match=f"^{paths[1]}:1:1: cannot read the dump"):
+    with pytest.raises(CorruptInput, match=f"^{paths[1]}:[0-9]+:1: truncated gzip stream"):
         dumps.rank_day(paths, make(), workers=2, memory_limit="200MB", spill=tmp_path / "spill")

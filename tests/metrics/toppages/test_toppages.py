@@ -14,7 +14,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from ingestion import generate, pageviews
+from ingestion import generate, inputs, pageviews
+from ingestion.inputs import CorruptInput
 from metrics.engines import open_engine
 from metrics.toppages import output, top_pages
 from metrics.warehouse import Warehouse
@@ -104,10 +105,10 @@ def test_a_corrupt_or_missing_hour_fails_alone_and_the_exit_status_says_so(tmp_p
     result = cli(warehouse, str(raw), "--from", "2026-01-01T00", "--to", "2026-01-01T05")
     assert result.returncode == 1
     lines = result.stderr.splitlines()
-    assert (
-        lines[1]
-        == f"2026-01-01T01: failed: {broken}:1:1: cannot read the dump: Compressed file ended before the end-of-stream marker was reached (download the file again: it is truncated, corrupt or not there)"
-    )
+    with pytest.raises(CorruptInput) as loading:  # the error `metrics ingest pageviews` gives for the same file
+        inputs.check_whole(broken)
+    assert lines[1] == f"2026-01-01T01: failed: {loading.value}"
+    assert str(loading.value).startswith(f"{broken}:{loading.value.readable + 1}:1: truncated gzip stream")
     assert lines[4] == f"2026-01-01T04: failed: no dump for 2026-01-01T04 (expected pageviews-YYYYMMDD-HH0000.gz in {raw})"
     assert lines[-1].startswith("toppages: 3 hour(s) ranked, 0 skipped, 2 failed;")
     assert "Traceback" not in result.stderr
@@ -119,6 +120,40 @@ def test_a_corrupt_or_missing_hour_fails_alone_and_the_exit_status_says_so(tmp_p
     generate.pageview_dumps(3, broken.parent, START + dt.timedelta(hours=1), 1, LINES)
     retried = cli(warehouse, str(raw), "--from", "2026-01-01T00", "--to", "2026-01-01T04")
     assert retried.returncode == 0 and retried.stderr.count("skipped, done before") == 3 and hourly(warehouse, 1) == expected(raw, 1)
+
+
+def test_a_0_byte_dump_fails_like_a_truncated_one_and_the_other_hours_are_done(tmp_path: Path, raw: Path) -> None:
+    warehouse = tmp_path / "wh"
+    empty = next(raw.rglob(generate.dump_name(START + dt.timedelta(hours=2))))
+    empty.write_bytes(b"")
+    result = cli(warehouse, str(raw))
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[2] == (
+        f"2026-01-01T02: failed: {empty}:1:1: empty file (0 bytes, not even a gzip header; a dump of an hour without pageviews is a gzip"
+        " of about 20 bytes): 0 line(s) readable before the damage; the file was refused whole, nothing of it stored (fetch or copy the file again, then run again)"
+    )
+    assert result.stderr.splitlines()[-1].startswith("toppages: 3 hour(s) ranked, 0 skipped, 1 failed;")
+    assert not (Warehouse(warehouse).table_dir("metrics", "top_pages_hourly") / "dt=2026-01-01" / "hour=2").exists()
+    assert [hourly(warehouse, h) == expected(raw, h) for h in (0, 1, 3)] == [True] * 3
+
+
+def test_a_failed_rerun_says_the_previous_result_is_kept_and_keeps_it(tmp_path: Path, raw: Path) -> None:
+    warehouse, csv_dir = tmp_path / "wh", tmp_path / "csv"
+    assert cli(warehouse, str(raw), "--csv-dir", str(csv_dir)).returncode == 0
+    before, csv_before = hourly(warehouse, 1), (csv_dir / "toppages-20260101-01.csv.gz").read_bytes()
+    broken = next(raw.rglob(generate.dump_name(START + dt.timedelta(hours=1))))
+    broken.write_bytes(broken.read_bytes()[:3000])
+    forced = cli(warehouse, str(raw), "--from", "2026-01-01T01", "--to", "2026-01-01T03", "--force", "--csv-dir", str(csv_dir))
+    assert forced.returncode == 1
+    first = forced.stderr.splitlines()[0]
+    assert first.startswith(f"2026-01-01T01: failed: {broken}:") and first.endswith(
+        "(fetch or copy the file again, then run again); the previous result is kept"
+    )
+    assert hourly(warehouse, 1) == before and (csv_dir / "toppages-20260101-01.csv.gz").read_bytes() == csv_before
+    assert "previous result" not in forced.stderr.splitlines()[1]  # hour 02 was ranked again
+    # an hour that never had a result does not claim one
+    never = cli(tmp_path / "other", str(broken))
+    assert never.returncode == 1 and "previous result" not in never.stderr
 
 
 def test_an_empty_hour_is_an_empty_partition_and_done(tmp_path: Path) -> None:
@@ -172,6 +207,32 @@ def test_daily_from_dumps_and_from_the_table_agree_with_the_plain_sums(tmp_path:
     assert hourly(loaded, 23) == oracle.top(oracle.sums(oracle.lines_of(paths[23])), 25)
 
 
+def test_a_day_names_every_hour_that_fails_with_its_reason(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    paths = generate.pageview_dumps(6, raw, START, 24, 300)
+    warehouse = tmp_path / "wh"
+    assert cli(warehouse, "--daily", str(raw)).returncode == 0
+    before = pq.read_table(Warehouse(warehouse).table_dir("metrics", "top_pages_daily") / "dt=2026-01-01").to_pylist()
+    paths[4].unlink()
+    paths[7].write_bytes(paths[7].read_bytes()[:500])
+    paths[19].write_bytes(b"")
+    result = cli(warehouse, "--daily", str(raw), "--force")
+    assert result.returncode == 1
+    with pytest.raises(CorruptInput) as truncated:  # the error `metrics ingest pageviews` gives for the same file
+        inputs.check_whole(paths[7])
+    errors = {7: str(truncated.value), 19: str(CorruptInput(paths[19], pageviews.EMPTY, 0))}
+    assert result.stderr.splitlines()[:4] == [
+        "2026-01-01: failed: 3 of its 24 hours cannot be ranked; the previous result is kept",
+        f"  2026-01-01T04: no dump (expected pageviews-20260101-040000.gz in {raw})",
+        f"  2026-01-01T07: {errors[7]}",
+        f"  2026-01-01T19: {errors[19]}",
+    ]
+    assert pq.read_table(Warehouse(warehouse).table_dir("metrics", "top_pages_daily") / "dt=2026-01-01").to_pylist() == before
+    with open_engine(warehouse) as engine:  # the run log keeps every hour's reason
+        error = engine.query("SELECT error FROM metrics.top_pages_runs WHERE grain = 'day'").column(0)[0].as_py()
+    assert error.splitlines()[1:] == [line.strip() for line in result.stderr.splitlines()[1:4]]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -209,9 +270,40 @@ def test_a_bad_blacklist_or_a_missing_folder_is_named(tmp_path: Path, raw: Path)
     assert not (tmp_path / "wh" / "metrics").exists()  # nothing was written
 
 
-def test_csv_quotes_what_needs_it(tmp_path: Path) -> None:
-    path = generate.write_dump(tmp_path / generate.dump_name(START), ["en Washington,_D.C. 9 0", 'en "say_\\"hi\\"" 8 0', '"" x 1 0'])
+def test_csv_quotes_what_needs_it_and_writes_the_empty_string_as_two_quotes(tmp_path: Path) -> None:
+    lines = ["en Washington,_D.C. 9 0", 'en "say_\\"hi\\"" 8 0', '"" x 1 0', 'en "" 2 0', "en NaN 2 0"]
+    path = generate.write_dump(tmp_path / generate.dump_name(START), lines)
     top_pages(tmp_path / "wh", files=[path], csv_dir=tmp_path / "csv")
-    text = gzip.decompress((tmp_path / "csv" / "toppages-20260101-00.csv.gz").read_bytes()).decode()
-    assert text == 'domain_code,page_title,count_views,rank\n,x,1,1\nen,"Washington,_D.C.",9,1\nen,"say_""hi""",8,2\n'
-    assert list(csv.reader(io.StringIO(text)))[3] == ["en", 'say_"hi"', "8", "2"]
+    csv_path = tmp_path / "csv" / "toppages-20260101-00.csv.gz"
+    text = gzip.decompress(csv_path.read_bytes()).decode()
+    assert text == 'domain_code,page_title,count_views,rank\n"",x,1,1\nen,"Washington,_D.C.",9,1\nen,"say_""hi""",8,2\nen,"",2,3\nen,NaN,2,4\n'
+    assert list(csv.reader(io.StringIO(text)))[1:] == [
+        ["", "x", "1", "1"],
+        ["en", "Washington,_D.C.", "9", "1"],
+        ["en", 'say_"hi"', "8", "2"],
+        ["en", "", "2", "3"],
+        ["en", "NaN", "2", "4"],
+    ]
+    # a reader told that "" is text reads the empty strings, never a missing value
+    import duckdb
+
+    read = duckdb.sql("SELECT domain_code, page_title FROM read_csv(?, header = true, allow_quoted_nulls = false, all_varchar = true)", params=[str(csv_path)])
+    assert read.fetchall() == [("", "x"), ("en", "Washington,_D.C."), ("en", 'say_"hi"'), ("en", ""), ("en", "NaN")]
+
+
+def test_a_page_listed_twice_ranks_the_same_from_the_files_and_from_the_table(tmp_path: Path) -> None:
+    lines = generate.pageview_lines(8, START, 3000)
+    twice = ["dup Spread 1 0"] * 12 + [f"dup Page_{i} {i + 2} 0" for i in range(10)] + ["dup Page_3 9 0", '"" "" 4 0', '"" "" 4 0']
+    for i, line in enumerate(twice):
+        lines.insert(i * 211 % len(lines), line)
+    path = generate.write_dump(tmp_path / "raw" / generate.dump_name(START), lines)
+    from_files = top_pages(tmp_path / "files", files=[path], top=3, keep_results=True).outcomes[0].result
+    pageviews.load(tmp_path / "table", [path])
+    from_table = top_pages(tmp_path / "table", START, START + dt.timedelta(hours=1), top=3, keep_results=True).outcomes[0].result
+    assert from_files is not None and from_table is not None
+    assert from_files.to_pylist() == from_table.to_pylist() == oracle.top(oracle.sums(lines), 3)
+    assert [(r["page_title"], r["count_views"]) for r in from_files.to_pylist() if r["domain_code"] == "dup"] == [
+        ("Page_3", 14),
+        ("Spread", 12),
+        ("Page_9", 11),
+    ]
