@@ -20,8 +20,8 @@ PASSWORD_PARAMETERS = frozenset({"password", "passwd", "pwd"})
 
 ENVIRONMENT_URI = "metrics-environment://database"
 """The database URI of an environment-neutral bundle (the committed ones): no machine's path or host.
-The importer replaces the database file with the selected environment's (`fill_database_uri`);
-Superset itself would refuse it ("Could not load database driver")."""
+The importer replaces the database file with the selected environment's (`bundle.fill_database_uri`);
+Superset has no driver for it."""
 
 
 def is_neutral(uri: str) -> bool:
