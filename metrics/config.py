@@ -100,6 +100,16 @@ def load_settings(config_file: Path | str | None = None, env: str | None = None,
     settings = settings.with_overrides(**env_vars).with_overrides(**overrides)
     redact.remember_url(settings.engine_uri)  # masked wherever it would be shown, even outside the URI
     redact.remember_url(settings.database_uri)
+    if settings.database_uri and redact.url_secrets(settings.database_uri):
+        from_file = not os.environ.get(ENV_PREFIX + "DATABASE_URI")
+        text = path.read_text("utf-8") if from_file else ""
+        line = _line(text, "database_uri", _section_line(text, env) if env else 1) if from_file else 1
+        raise InputError.at(
+            path if from_file else ENV_PREFIX + "DATABASE_URI",
+            f"database_uri {redact.mask_url(settings.database_uri)} holds a secret",
+            "remove it: Superset gets the database password from SUPERSET_DB_PASSWORD at import, never from a file",
+            line,
+        )
     if settings.engine not in ENGINES:
         raise InputError.at(path if path.is_file() else "METRICS_ENGINE", f"unknown engine {settings.engine!r}", f"use one of {', '.join(ENGINES)}")
     if settings.write_mode not in WRITE_MODES:

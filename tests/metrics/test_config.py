@@ -93,3 +93,16 @@ def test_an_environment_without_a_config_file(tmp_path: Path, monkeypatch: pytes
     monkeypatch.setenv("METRICS_ENV", "prod")
     with pytest.raises(InputError, match="environment 'prod' is selected .* but there is no config file"):
         load_settings()
+
+
+def test_a_database_password_in_the_config_is_refused_and_never_shown(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config.write_text(CONFIG.replace("trino://superset@trino", "trino://superset:pw-canary@trino"))
+    with pytest.raises(InputError) as error:
+        load_settings(config, "prod")
+    line = error.value.lines()[0]
+    assert line.startswith(f"{config}:10:1: database_uri trino://superset:XXXXXXXXXX@trino.example.org:8443/hive holds a secret")
+    assert "SUPERSET_DB_PASSWORD" in line and "pw-canary" not in line
+    monkeypatch.setenv("METRICS_DATABASE_URI", "postgresql://u@db/x?token=tok-canary")
+    with pytest.raises(InputError) as error:
+        load_settings(config)
+    assert error.value.lines()[0].startswith("METRICS_DATABASE_URI:1:1: database_uri postgresql://u@db/x?token=XXXXXXXXXX holds a secret")
