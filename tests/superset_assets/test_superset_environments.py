@@ -1,6 +1,7 @@
 """Bundles built environment-neutral on one path, imported into a real Superset 6.1 for an
 environment whose warehouse is on another path: Superset gets that environment's database and
-every chart returns data. The warehouse the bundles were built beside is gone by then.
+every chart returns data. The warehouse the bundles were built beside is gone by then. Then the
+committed bundles (built on another machine) are imported the same way.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from superset_assets.bundle import database_uri_of
 from superset_assets.charts import plan_charts
 from superset_assets.database import DATABASE_NAME, ENVIRONMENT_URI, default_uri
 from superset_assets.datasets import Planner
-from superset_assets.writer import read_index
+from superset_assets.writer import DEFAULT_OUT, read_index
 from tests.conftest import CATALOGUE
-from tests.services.superset import SupersetClient, running_superset
+from tests.services.superset import SupersetClient, SupersetInstance, running_superset
 from tests.superset_assets.pipeline import TODAY, build_warehouse
 
 pytestmark = pytest.mark.superset
@@ -60,21 +61,30 @@ def test_a_bundle_built_on_one_path_imports_for_an_environment_on_another(tmp_pa
         out = cli("--env", "other", "import", "superset", "--user", superset.user, "--bundles-dir", str(bundles), cwd=elsewhere, env=env)
         want_uri = default_uri(elsewhere / "warehouse")
         assert f"database {want_uri} for environment-neutral bundles (environment other)" in out
-        with SupersetClient(superset.url, superset.user, superset.password) as api:
-            databases = api.get_json("/api/v1/database/", params={"q": "(page_size:100)"})["result"]
-            ours = [d for d in databases if d["database_name"] == DATABASE_NAME]
-            assert len(ours) == 1
-            connection = api.get_json(f"/api/v1/database/{ours[0]['id']}/connection")["result"]
-            assert connection["sqlalchemy_uri"] == want_uri, connection
-            assert connection["extra"] and '"read_only": true' in connection["extra"]
-            cat = catalogue_mod.load(catalogue, today=TODAY)
-            charts = rows = 0
-            for spec in cat:
-                planner = Planner(cat, spec, DATABASE_NAME)
-                planner.plan_spec()
-                for plan in plan_charts(spec, planner):
-                    payload = api.chart_data(api.chart_id(plan.uuid))["result"][0]
-                    assert payload.get("error") is None, (plan.title, payload.get("error"), superset.log_tail())
-                    charts += 1
-                    rows += int(payload.get("rowcount") or 0)
-            assert charts >= 15 and rows > 100, (charts, rows)
+        check_database_and_charts(superset, want_uri, catalogue)
+        # The committed bundles, built on another machine, import the same way.
+        out = cli("--env", "other", "import", "superset", "--user", superset.user, cwd=elsewhere, env=env)
+        assert str(DEFAULT_OUT) in out
+        check_database_and_charts(superset, want_uri, CATALOGUE)
+
+
+def check_database_and_charts(superset: SupersetInstance, want_uri: str, catalogue: Path) -> None:
+    """Superset's database is `want_uri` (read-only), and every chart of the catalogue answers with rows."""
+    with SupersetClient(superset.url, superset.user, superset.password) as api:
+        databases = api.get_json("/api/v1/database/", params={"q": "(page_size:100)"})["result"]
+        ours = [d for d in databases if d["database_name"] == DATABASE_NAME]
+        assert len(ours) == 1
+        connection = api.get_json(f"/api/v1/database/{ours[0]['id']}/connection")["result"]
+        assert connection["sqlalchemy_uri"] == want_uri, connection
+        assert connection["extra"] and '"read_only": true' in connection["extra"]
+        cat = catalogue_mod.load(catalogue, today=TODAY)
+        charts = rows = 0
+        for spec in cat:
+            planner = Planner(cat, spec, DATABASE_NAME)
+            planner.plan_spec()
+            for plan in plan_charts(spec, planner):
+                payload = api.chart_data(api.chart_id(plan.uuid))["result"][0]
+                assert payload.get("error") is None, (plan.title, payload.get("error"), superset.log_tail())
+                charts += 1
+                rows += int(payload.get("rowcount") or 0)
+        assert charts >= 15 and rows > 100, (charts, rows)
