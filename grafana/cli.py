@@ -60,7 +60,7 @@ def build_grafana(ctx: click.Context, out: Path, datasource_uid: str, graphite_u
 
 @click.command("grafana")
 @click.argument("dashboards", nargs=-1)
-@click.option("--url", required=True, help="Grafana base URL, e.g. https://grafana.example.org (token from GRAFANA_TOKEN).")
+@click.option("--url", help="Grafana base URL, e.g. https://grafana.example.org (token from GRAFANA_TOKEN). Default: the environment's grafana_url.")
 @click.option("--folder", default=FOLDER, show_default=True, help="Folder title; created when missing.")
 @click.option(
     "--dashboards-dir",
@@ -71,7 +71,8 @@ def build_grafana(ctx: click.Context, out: Path, datasource_uid: str, graphite_u
 )
 @click.option("--dry-run", is_flag=True, help="Print what would be posted; contact no server.")
 @click.option("--force", is_flag=True, help="Overwrite dashboards changed in Grafana since the last import.")
-def import_grafana(dashboards: tuple[str, ...], url: str, folder: str, dashboards_dir: Path, dry_run: bool, force: bool) -> None:
+@click.pass_context
+def import_grafana(ctx: click.Context, dashboards: tuple[str, ...], url: str | None, folder: str, dashboards_dir: Path, dry_run: bool, force: bool) -> None:
     """Import built dashboards (files or spec names; default: all) into Grafana.
 
     A dashboard saved in Grafana since this tool last imported it is not overwritten (nothing is
@@ -79,7 +80,15 @@ def import_grafana(dashboards: tuple[str, ...], url: str, folder: str, dashboard
     $METRICS_STATE_DIR/grafana-imports.json (default ~/.local/state/metrics-service/).
     """
     from grafana.importer import import_dashboards  # httpx: only for this command
+    from metrics.problems import InputError
 
+    s = settings(ctx)
+    url = url or s.grafana_url
+    if not url:
+        where = f"environment {s.env} has no grafana_url" if s.env else "no environment is selected"
+        raise InputError.at(
+            "--url", f"no Grafana URL: {where}", "pass --url, or set grafana_url in the [env.NAME] table of metrics.toml and select it with --env"
+        )
     paths = [_resolve(d, dashboards_dir) for d in dashboards] or sorted(dashboards_dir.glob("*.json"))
     if not paths:
         raise click.ClickException(f"no dashboards in {dashboards_dir}: run `metrics build grafana` first")

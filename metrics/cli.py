@@ -26,6 +26,12 @@ if TYPE_CHECKING:
 
 @click.group(cls=RootGroup, context_settings=CONTEXT)
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Project config file (default: ./metrics.toml if present).")
+@click.option(
+    "--env",
+    "env_name",
+    metavar="NAME",
+    help="Environment: the [env.NAME] table of the config file (its warehouse, database URI, Superset and Grafana URLs). Default: METRICS_ENV, else none.",
+)
 @click.option("--catalogue", type=click.Path(file_okay=False), help="Catalogue folder of spec YAML files (default: metrics/catalogue).")
 @click.option("--queries", type=click.Path(file_okay=False), help="Folder of Reportupdater-style query folders (default: reportupdater_queries).")
 @click.option("--warehouse", type=click.Path(file_okay=False), help="Warehouse root of Parquet tables (default: ./warehouse).")
@@ -42,6 +48,7 @@ if TYPE_CHECKING:
 def main(
     ctx: click.Context,
     config_file: str | None,
+    env_name: str | None,
     catalogue: str | None,
     queries: str | None,
     warehouse: str | None,
@@ -59,7 +66,9 @@ def main(
       metrics new NAME             scaffold a spec and its query folder
       metrics schema > spec.json   the JSON Schema of a spec, for editors
     """
-    ctx.obj = load_settings(config_file, catalogue=catalogue, queries=queries, warehouse=warehouse, engine=engine, engine_uri=engine_uri, write_mode=write_mode)
+    ctx.obj = load_settings(
+        config_file, env_name, catalogue=catalogue, queries=queries, warehouse=warehouse, engine=engine, engine_uri=engine_uri, write_mode=write_mode
+    )
 
 
 @main.command()

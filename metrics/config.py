@@ -1,7 +1,18 @@
-"""Project settings: where the catalogue, the query folders and the warehouse are.
+"""Project settings: where the catalogue, the query folders and the warehouse are, and where an environment's services are.
 
-Precedence: command-line option > environment variable > `metrics.toml` in the current
-folder > built-in default (paths relative to the current folder).
+Precedence: command-line option > environment variable > the selected environment's
+`[env.NAME]` table > the `[metrics]` table of `metrics.toml` in the current folder > built-in
+default (paths relative to the config file's folder). An environment is selected with
+`--env NAME` or `METRICS_ENV`; none is selected by default.
+
+    [metrics]
+    warehouse = "warehouse"
+
+    [env.prod]
+    warehouse = "/srv/metrics/warehouse"
+    database_uri = "trino://superset@trino.example.org:8443/hive"
+    superset_url = "https://superset.example.org"
+    grafana_url = "https://grafana.example.org"
 """
 
 from __future__ import annotations
@@ -37,10 +48,15 @@ class Settings:
     """For Trino: `trino://user@host:port/catalog` (secrets only from the environment, see metrics.engines.trino)."""
     write_mode: str = "files"
     """How the runner writes report tables: `files` (into the warehouse folder) or `sql` (through Trino); see WRITE_MODES."""
+    env: str | None = None
+    """The selected environment (`[env.NAME]` of the config file), None when none is."""
+    database_uri: str | None = None
+    """The SQLAlchemy URI Superset queries the warehouse through, filled into bundles at import (default: the
+    warehouse's `catalog.duckdb`, see superset_assets.database.default_uri). No password: SUPERSET_DB_PASSWORD at import."""
     superset_url: str | None = None
-    """Superset's base URL, for links to a spec's dashboard (`metrics site`); none when not set."""
+    """Base URL of the environment's Superset: the default of `metrics import superset --url`, and the links of `metrics site`."""
     grafana_url: str | None = None
-    """Grafana's base URL, for links to a spec's board (`metrics site`); none when not set."""
+    """Base URL of the environment's Grafana: the default of `metrics import grafana --url`, and the links of `metrics site`."""
 
     def with_overrides(self, **values: object) -> "Settings":
         """A copy with the given non-None values set (paths as paths)."""
@@ -49,24 +65,51 @@ class Settings:
         return replace(self, **changes)
 
 
-def load_settings(config_file: Path | str | None = None, **overrides: object) -> Settings:
-    """Settings from the config file, the environment and `overrides`, in rising precedence.
+ENV_TABLE = "env"
+SETTING_NAMES = tuple(f.name for f in fields(Settings) if f.name != "env")
+"""What `[metrics]` and each `[env.NAME]` may set."""
 
-    Raises `InputError` at the line of a bad setting: the file unreadable, not TOML, `[metrics]`
-    not a table, an unknown key, a value that is not text or holds a control character.
+
+def load_settings(config_file: Path | str | None = None, env: str | None = None, **overrides: object) -> Settings:
+    """Settings from the config file, the selected environment, the environment variables and `overrides`, in rising precedence.
+
+    `env` (else METRICS_ENV) names an `[env.NAME]` table of the config file, whose settings replace
+    those of `[metrics]`. Raises `InputError` at the line of a bad setting: the file unreadable, not
+    TOML, a table that is not one, an unknown key, a value that is not text or holds a control
+    character, an environment the file does not name (the error lists those it names).
     """
     from metrics.problems import InputError
 
     settings = Settings()
     path = Path(config_file) if config_file else Path(CONFIG_FILE)
+    env = env or os.environ.get(ENV_PREFIX + "ENV") or None
     if path.exists():
-        table = _read(path)
-        settings = settings.with_overrides(**{k: path.parent / v if k in ("catalogue", "queries", "warehouse") else v for k, v in table.items()})
+        tables = _read(path, env)
+        for table in tables:
+            settings = settings.with_overrides(**{k: path.parent / v if k in ("catalogue", "queries", "warehouse") else v for k, v in table.items()})
     elif config_file:
         raise InputError.at(path, "config file not found", "check the --config path")
-    env = {f.name: os.environ.get(ENV_PREFIX + f.name.upper()) for f in fields(Settings)}
-    settings = settings.with_overrides(**env).with_overrides(**overrides)
+    elif env:
+        raise InputError.at(
+            path.absolute(),
+            f"environment {env!r} is selected (--env or METRICS_ENV) but there is no config file",
+            f"write [{ENV_TABLE}.{env}] into {CONFIG_FILE}, or pass --config",
+        )
+    settings = replace(settings, env=env)
+    env_vars = {name: os.environ.get(ENV_PREFIX + name.upper()) for name in SETTING_NAMES}
+    settings = settings.with_overrides(**env_vars).with_overrides(**overrides)
     redact.remember_url(settings.engine_uri)  # masked wherever it would be shown, even outside the URI
+    redact.remember_url(settings.database_uri)
+    if settings.database_uri and redact.url_secrets(settings.database_uri):
+        from_file = not os.environ.get(ENV_PREFIX + "DATABASE_URI")
+        text = path.read_text("utf-8") if from_file else ""
+        line = _line(text, "database_uri", _section_line(text, env) if env else 1) if from_file else 1
+        raise InputError.at(
+            path if from_file else ENV_PREFIX + "DATABASE_URI",
+            f"database_uri {redact.mask_url(settings.database_uri)} holds a secret",
+            "remove it: Superset gets the database password from SUPERSET_DB_PASSWORD at import, never from a file",
+            line,
+        )
     if settings.engine not in ENGINES:
         raise InputError.at(path if path.is_file() else "METRICS_ENGINE", f"unknown engine {settings.engine!r}", f"use one of {', '.join(ENGINES)}")
     if settings.write_mode not in WRITE_MODES:
@@ -82,8 +125,8 @@ def load_settings(config_file: Path | str | None = None, **overrides: object) ->
     return settings
 
 
-def _read(path: Path) -> dict[str, str]:
-    """The `[metrics]` table of a config file, each value checked to be text."""
+def _read(path: Path, env: str | None = None) -> list[dict[str, str]]:
+    """The `[metrics]` table of a config file, then the `[env.<env>]` table when `env` is given, each value checked to be text."""
     from metrics.problems import InputError
     from metrics.yamlfile import read_text
 
@@ -103,25 +146,63 @@ def _read(path: Path) -> dict[str, str]:
         raise InputError.at(
             path, "`metrics` is not a table", 'write [metrics] and under it settings such as catalogue = "metrics/catalogue"', _line(text, "metrics")
         )
-    known = {f.name for f in fields(Settings)}
-    unknown = sorted(set(table) - known)
+    tables = [_checked(path, text, table, "metrics")]
+    envs = document.get(ENV_TABLE, {})
+    if not isinstance(envs, dict) or not all(isinstance(v, dict) for v in envs.values()):
+        raise InputError.at(
+            path,
+            f"`{ENV_TABLE}` is not a table of environments",
+            f'write [{ENV_TABLE}.NAME] and under it settings such as superset_url = "https://..."',
+            _line(text, ENV_TABLE),
+        )
+    for name in envs:
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name):
+            raise InputError.at(path, f"environment name {name[:64]!r} is not a plain name", "use letters, digits, '-' and '_'", _section_line(text, name))
+    if env is not None:
+        if env not in envs:
+            known = ", ".join(sorted(envs)) or f"none (no [{ENV_TABLE}.NAME] table)"
+            raise InputError.at(
+                path, f"unknown environment {env[:64]!r} (--env or METRICS_ENV)", f"environments in this file: {known}", _section_line(text, None)
+            )
+        tables.append(_checked(path, text, envs[env], f"{ENV_TABLE}.{env}"))
+    return tables
+
+
+def _checked(path: Path, text: str, table: dict, section: str) -> dict[str, str]:
+    """`table` (of `[section]`) if it sets only known settings, each to one line of text."""
+    from metrics.problems import InputError
+
+    start = _section_line(text, section.partition(".")[2] or None) if section != "metrics" else 1
+    unknown = sorted(set(table) - set(SETTING_NAMES))
     if unknown:
         raise InputError.at(
-            path, f"unknown setting(s) {', '.join(unknown)} in [metrics]", f"known settings: {', '.join(sorted(known))}", _line(text, unknown[0])
+            path,
+            f"unknown setting(s) {', '.join(unknown)} in [{section}]",
+            f"known settings: {', '.join(sorted(SETTING_NAMES))}",
+            _line(text, unknown[0], start),
         )
     for key, value in table.items():
         if not isinstance(value, str):
             kind = "a list" if isinstance(value, list) else "a table" if isinstance(value, dict) else f"the {type(value).__name__} {value}"
-            raise InputError.at(path, f"setting {key} is {kind[:60]}, not text", f'write it in quotes: {key} = "..."', _line(text, key))
+            raise InputError.at(path, f"setting {key} is {kind[:60]}, not text", f'write it in quotes: {key} = "..."', _line(text, key, start))
         if any(ord(c) < 32 or ord(c) == 127 for c in value):
-            raise InputError.at(path, f"setting {key} holds a control character", "write the path or name on its own, without escapes", _line(text, key))
+            raise InputError.at(path, f"setting {key} holds a control character", "write the path or name on its own, without escapes", _line(text, key, start))
     return table
 
 
-def _line(text: str, key: str) -> int:
-    """The line where `key` is set (`key = ...`, `"key" = ...` or `metrics.key = ...`), else 1."""
-    pattern = re.compile(rf"""^\s*(?:metrics\.)?["']?{re.escape(key)}["']?\s*[=.\]]""")
+def _section_line(text: str, env: str | None) -> int:
+    """The line of `[env.<env>]` (of the first `[env.` table when `env` is None), else 1."""
+    pattern = re.compile(rf"""^\s*\[\s*{ENV_TABLE}\s*\.\s*["']?{re.escape(env) if env else ""}""")
     for number, line in enumerate(text.splitlines(), 1):
-        if pattern.match(line) or line.strip() == f"[{key}]":
+        if pattern.match(line):
             return number
     return 1
+
+
+def _line(text: str, key: str, start: int = 1) -> int:
+    """The first line from `start` on where `key` is set (`key = ...`, `"key" = ...` or `metrics.key = ...`), else `start`."""
+    pattern = re.compile(rf"""^\s*(?:metrics\.)?["']?{re.escape(key)}["']?\s*[=.\]]""")
+    for number, line in enumerate(text.splitlines()[start - 1 :], start):
+        if pattern.match(line) or line.strip() == f"[{key}]":
+            return number
+    return start

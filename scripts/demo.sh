@@ -53,7 +53,7 @@ Done. What was made:
   $out/warehouse           Hive-layout Parquet tables, events with struct columns as in Hive (DuckDB, Trino, pyarrow)
   $out/warehouse/catalog.duckdb   views for Superset (open read-only)
   $out/reports             Reportupdater TSV files, byte-compatible
-  $out/superset            Superset import bundles (metrics import superset --url ...)
+  $out/superset            Superset import bundles (metrics --warehouse $out/warehouse import superset --url ... --bundles-dir $out/superset)
   $out/grafana             Grafana dashboards and provisioning (metrics import grafana --url ...)
   $out/site/index.html     the catalogue site: open it in a browser, from disk (file://$(realpath "$out")/site/index.html)
 Query it:  .venv/bin/metrics --warehouse $out/warehouse query "SELECT * FROM metrics.report_runs LIMIT 5"

@@ -57,17 +57,52 @@ class Bundle:
 
     def zip_bytes(self) -> bytes:
         """The ZIP: sorted entries, fixed timestamps and permissions."""
-        out = io.BytesIO()
         entries = {path: dump_yaml(data) for path, data in self.files.items()}
         entries[INFO_FILE] = json.dumps(self.info(), indent=2, sort_keys=True) + "\n"
-        with zipfile.ZipFile(out, "w") as archive:
-            for path in sorted(entries):
-                info = zipfile.ZipInfo(f"{self.top}/{path}", date_time=ZIP_TIME)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.external_attr = 0o644 << 16
-                info.create_system = 3
-                archive.writestr(info, entries[path].encode("utf-8"), compresslevel=9)
-        return out.getvalue()
+        return _zip(self.top, entries)
+
+
+def _zip(top: str, entries: dict[str, str]) -> bytes:
+    """`entries` (path inside `top` -> text) as a ZIP of sorted entries with fixed timestamps and permissions."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for path in sorted(entries):
+            info = zipfile.ZipInfo(f"{top}/{path}", date_time=ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            info.create_system = 3
+            archive.writestr(info, entries[path].encode("utf-8"), compresslevel=9)
+    return out.getvalue()
+
+
+def database_uri_of(data: bytes) -> str | None:
+    """The `sqlalchemy_uri` of a built bundle's database file (None when it has none)."""
+    database = read_zip(data)[1].get(database_file())
+    uri = database.get("sqlalchemy_uri") if isinstance(database, dict) else None
+    return uri if isinstance(uri, str) else None
+
+
+def fill_database_uri(data: bytes, uri: str) -> bytes:
+    """A built bundle (ZIP bytes) with its database file made for `uri`, every other entry unchanged.
+
+    How an environment-neutral bundle (database URI `ENVIRONMENT_URI`) becomes one for an
+    environment at import: the database file is built again by `database_yaml` (read-only for
+    DuckDB, the password masked) with the keys of the bundle's target Superset. Rebuilding with
+    `ENVIRONMENT_URI` gives the neutral bytes back. Raises BundleError for a ZIP this builder did not make.
+    """
+    read_zip(data)  # the size check before inflating
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = archive.namelist()
+        tops = {name.split("/", 1)[0] for name in names}
+        if len(tops) != 1 or any("/" not in name for name in names):
+            raise BundleError("not a bundle of one top folder")
+        top = tops.pop()
+        entries = {name.split("/", 1)[1]: archive.read(name).decode("utf-8") for name in names}
+    if INFO_FILE not in entries or database_file() not in entries:
+        raise BundleError(f"has no {INFO_FILE} or no {database_file()}: not built by `metrics build superset`")
+    target = json.loads(entries[INFO_FILE]).get("superset_version", versions.DEFAULT_VERSION)
+    entries[database_file()] = dump_yaml(restrict_file(database_file(), database_yaml(uri), target))
+    return _zip(top, entries)
 
 
 def dump_yaml(data: Any) -> str:

@@ -16,7 +16,9 @@ from superset_assets import versions
 @click.command("superset")
 @click.option(
     "--engine-uri",
-    help="SQLAlchemy URI of the warehouse for Superset (default: duckdb:///<warehouse>/catalog.duckdb, read-only). No password: give it at import (SUPERSET_DB_PASSWORD).",
+    help="SQLAlchemy URI of the warehouse for Superset, written into the bundles. Default: none, the bundles are environment-neutral and "
+    "`metrics import superset` fills in the environment's (with --env: that environment's database_uri, else duckdb:///<warehouse>/catalog.duckdb). "
+    "No password: give it at import (SUPERSET_DB_PASSWORD).",
 )
 @click.option(
     "--superset-version",
@@ -37,6 +39,11 @@ from superset_assets import versions
 def build_superset(ctx: click.Context, engine_uri: str | None, superset_version: str, out: Path | None, strict: bool, data_as_of: bool) -> None:
     """Write a Superset import bundle per spec (<out>/<spec>/<spec>-<version>.zip) and <out>/index.json.
 
+    Without --engine-uri or --env the bundles are environment-neutral (what is committed): their
+    database URI is a placeholder that `metrics import superset` replaces with the selected
+    environment's. With --env NAME (and --out, a folder of that environment's own) they are built
+    for that environment's database.
+
     Older versions are kept, so an earlier one can be imported again to roll back. Rebuilding an
     unchanged spec changes no file; a spec changed without a version bump keeps its released
     bundle and is reported (exit 1 with --strict). The "data as of" text changes only with the
@@ -45,13 +52,19 @@ def build_superset(ctx: click.Context, engine_uri: str | None, superset_version:
     from metrics import catalogue as catalogue_mod
     from metrics.status import dashboard_freshness
     from superset_assets.bundle import BundleError
-    from superset_assets.database import default_uri, mask_password
+    from superset_assets.database import ENVIRONMENT_URI, default_uri, mask_password
     from superset_assets.datasets import PlanError
     from superset_assets.writer import DEFAULT_OUT, build_all
 
     s = settings(ctx)
     cat = catalogue_mod.load(s.catalogue)
-    uri = engine_uri or default_uri(s.warehouse)
+    if s.env is not None and engine_uri is None and out is None:
+        raise InputError.at(
+            "--out",
+            f"a build for environment {s.env} would write its database into the committed, environment-neutral bundles",
+            f"pass --out FOLDER for environment {s.env}'s bundles, or build without --env (the import fills in the environment)",
+        )
+    uri = engine_uri or ((s.database_uri or default_uri(s.warehouse)) if s.env is not None else ENVIRONMENT_URI)
     if mask_password(uri)[1]:
         click.echo("warning: the password in --engine-uri is not written into the bundles; give it at import time in SUPERSET_DB_PASSWORD", err=True)
     try:
@@ -69,26 +82,44 @@ def build_superset(ctx: click.Context, engine_uri: str | None, superset_version:
 
 @click.command("superset")
 @click.argument("bundles", nargs=-1)
-@click.option("--url", required=True, help="Superset base URL, e.g. http://127.0.0.1:8088 (password from SUPERSET_PASSWORD).")
+@click.option("--url", help="Superset base URL, e.g. http://127.0.0.1:8088 (password from SUPERSET_PASSWORD). Default: the environment's superset_url.")
 @click.option("--user", default="admin", show_default=True, help="Superset user (needs the Admin role to import).")
 @click.option(
     "--bundles-dir", type=click.Path(file_okay=False, path_type=Path), help="Where built bundles and index.json are (default: superset_assets/bundles)."
 )
 @click.option("--dry-run", is_flag=True, help="Show what would change against what is live; import nothing.")
 @click.option("--force", is_flag=True, help="Overwrite dashboards changed in Superset since our last import.")
-def import_superset(bundles: tuple[str, ...], url: str, user: str, bundles_dir: Path | None, dry_run: bool, force: bool) -> None:
+@click.pass_context
+def import_superset(ctx: click.Context, bundles: tuple[str, ...], url: str | None, user: str, bundles_dir: Path | None, dry_run: bool, force: bool) -> None:
     """Import bundles (ZIP files, spec names or SPEC@VERSION; default: the latest version of every spec).
+
+    An environment-neutral bundle (built without --engine-uri) gets the database of the selected
+    environment (--env: its database_uri, else duckdb:///<its warehouse>/catalog.duckdb; without
+    --env, the configured warehouse's catalog.duckdb). A password in that URI comes from
+    SUPERSET_DB_PASSWORD at import, never from a file.
 
     A dashboard changed in Superset since this tool last imported it is not overwritten (nothing
     is imported) unless --force; the record is $METRICS_STATE_DIR/superset-imports.json (default
     ~/.local/state/metrics-service/). To roll back, import an older version: SPEC@VERSION.
     """
+    from superset_assets.database import default_uri, mask_password
     from superset_assets.importer import import_bundles
     from superset_assets.writer import DEFAULT_OUT
 
+    s = settings(ctx)
+    url = url or s.superset_url
+    if not url:
+        where = f"environment {s.env} has no superset_url" if s.env else "no environment is selected"
+        raise InputError.at(
+            "--url", f"no Superset URL: {where}", "pass --url, or set superset_url in the [env.NAME] table of metrics.toml and select it with --env"
+        )
     folder = bundles_dir or DEFAULT_OUT
     paths = resolve_bundles(bundles, folder)
-    result = import_bundles(url, paths, user=user, dry_run=dry_run, force=force)
+    database_uri = s.database_uri or default_uri(s.warehouse)
+    result = import_bundles(url, paths, user=user, dry_run=dry_run, force=force, database_uri=database_uri, environment=s.env)
+    click.echo(
+        f"database {redact.mask_url(mask_password(database_uri)[0])} for environment-neutral bundles ({'environment ' + s.env if s.env else 'no environment selected'})"
+    )
     for bundle in result.bundles:
         click.echo(f"{'would import' if dry_run else 'imported'} {bundle.path} ({bundle.label})")
     if dry_run:

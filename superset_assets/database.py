@@ -18,6 +18,17 @@ PASSWORD_PARAMETERS = frozenset({"password", "passwd", "pwd"})
 """Query parameters SQLAlchemy dialects pass to the driver as the password, like the URI's own."""
 
 
+ENVIRONMENT_URI = "metrics-environment://database"
+"""The database URI of an environment-neutral bundle (the committed ones): no machine's path or host.
+The importer replaces the database file with the selected environment's (`bundle.fill_database_uri`);
+Superset has no driver for it."""
+
+
+def is_neutral(uri: str) -> bool:
+    """Whether a bundle's database URI is the environment placeholder."""
+    return uri == ENVIRONMENT_URI
+
+
 def duckdb_uri(catalog: Path | str) -> str:
     """`duckdb:////abs/path/catalog.duckdb` for the views file `metrics export-duckdb` writes."""
     return f"duckdb:///{Path(catalog).absolute()}"

@@ -7,6 +7,10 @@
   `$METRICS_STATE_DIR/superset-imports.json` (default `~/.local/state/metrics-service/`, beside
   Grafana's), keyed by Superset URL and dashboard UUID: the state belongs to the operator's
   machine and the server, not to the repository.
+- Environments: a bundle built without `--engine-uri` is environment-neutral (database URI
+  `database.ENVIRONMENT_URI`); its database file is made for the given `database_uri` (the selected
+  environment's) in memory before it is posted. A bundle built for one database is imported as
+  built, and refused when an environment is selected whose database is another.
 - Dry run: what each object of the bundles would be on the server (new, changed version,
   unchanged, edited in the UI), read by UUID; nothing is posted.
 """
@@ -14,7 +18,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +29,9 @@ from metrics.errors import MetricsError
 from metrics.spec import MARKER
 from metrics.state import StateFile
 from superset_assets import versions
-from superset_assets.bundle import read_zip
+from superset_assets.bundle import BundleError, database_uri_of, fill_database_uri, read_zip
 from superset_assets.client import SupersetClient, SupersetError
-from superset_assets.database import MASKED_PASSWORD, file_name as database_file
+from superset_assets.database import MASKED_PASSWORD, file_name as database_file, is_neutral, mask_password
 
 STATE_NAME = "superset-imports"
 PASSWORD_ENV = "SUPERSET_PASSWORD"
@@ -73,6 +77,32 @@ def read_bundle(path: Path) -> BundleFile:
         if kind and isinstance(content, dict):
             objects.append((kind, str(content.get("uuid")), str(content.get(names[kind]))))
     return BundleFile(path, data, info, objects, masked)
+
+
+def for_database(bundle: BundleFile, uri: str | None, environment: str | None = None) -> BundleFile:
+    """The bundle as it is posted: a neutral one filled with `uri`; one built for a database, as built.
+
+    Raises ImportProblem for a neutral bundle without `uri`, and for a bundle built for another
+    database than `uri` when `environment` is selected (the masked URIs are compared, never shown
+    with a password).
+    """
+    built = database_uri_of(bundle.data)
+    if built is None:
+        raise ImportProblem(f"{bundle.path}: the bundle has no {database_file()}: rebuild it with `metrics build superset`")
+    if not is_neutral(built):
+        if environment is not None and uri is not None and mask_password(uri)[0] != built:
+            raise ImportProblem(
+                f"{bundle.path}: built for the database {redact.mask_url(built)}, not environment {environment}'s "
+                f"{redact.mask_url(mask_password(uri)[0])}: build it without --engine-uri (environment-neutral) and import again"
+            )
+        return bundle
+    if uri is None:
+        raise ImportProblem(f"{bundle.path}: the bundle is environment-neutral and no database URI was given: select an environment (--env)")
+    try:
+        data = fill_database_uri(bundle.data, uri)
+    except BundleError as exc:
+        raise ImportProblem(f"{bundle.path}: {exc}") from None
+    return replace(bundle, data=data, masked_password=mask_password(uri)[1])
 
 
 @dataclass
@@ -194,9 +224,21 @@ def _status(live: dict[str, Any] | None, bundle: BundleFile, edited: str | None)
 
 
 def import_bundles(
-    url: str, paths: list[Path], *, user: str = "admin", password: str | None = None, dry_run: bool = False, force: bool = False, state_path: Path | None = None
+    url: str,
+    paths: list[Path],
+    *,
+    user: str = "admin",
+    password: str | None = None,
+    dry_run: bool = False,
+    force: bool = False,
+    state_path: Path | None = None,
+    database_uri: str | None = None,
+    environment: str | None = None,
 ) -> ImportResult:
     """Import (or, with `dry_run`, compare) the bundles at `paths` into the Superset at `url`.
+
+    Environment-neutral bundles get `database_uri` (the selected environment's database, see
+    `for_database`); its password, if any, is masked in the bundle and given from SUPERSET_DB_PASSWORD.
 
     A `url` holding a secret (`http://admin:S@host`, `?token=`) is refused, naming it masked: the
     password comes from SUPERSET_PASSWORD only, so it never sits in a command line or a state file.
@@ -209,7 +251,10 @@ def import_bundles(
     password = password if password is not None else os.environ.get(PASSWORD_ENV)
     if password is None:
         raise ImportProblem(f"no Superset password: set {PASSWORD_ENV} (the password of --user {user})")
-    bundles = [read_bundle(p) for p in paths]
+    if database_uri is not None:
+        redact.remember_url(database_uri)
+        mask_password(database_uri)  # refuses a secret that cannot travel in a bundle, before anything is posted
+    bundles = [for_database(read_bundle(p), database_uri, environment) for p in paths]
     store = StateFile(STATE_NAME, state_path)
     ours = store.read().get(url, {})
     result = ImportResult(bundles)

@@ -145,21 +145,33 @@ class DuckDBEngine(Engine):
         self.con.close()
 
 
+CATALOG_STORAGE_VERSION = "v1.0.0"
+"""The storage version of the catalog file: every DuckDB 1.x reads it. A stock Superset's driver
+(`apache-superset[duckdb]` 6.1.0 pins duckdb >=1.4.2,<2) cannot open a file in DuckDB 2.0's own
+format ("version number 69"); measured in scripts/superset/NOTES.md."""
+
+
 def write_catalog(warehouse: Warehouse, path: Path | str) -> Path:
     """Write a DuckDB file holding only views over the warehouse, swapped in with `os.replace`.
 
     Superset (and any other reader) opens it read-only; no process keeps a write connection to
-    the live file, so readers never meet a lock. The views use absolute paths.
+    the live file, so readers never meet a lock. The views use absolute paths. The file is in
+    storage version CATALOG_STORAGE_VERSION, so DuckDB 1.x (a stock Superset's driver) reads it too.
     """
     path = Path(path).absolute()
     with atomic.temporary(path) as tmp:
         tmp.unlink()  # DuckDB makes its own file; an empty one is not a database to it
-        con = duckdb.connect(str(tmp))
+        con = duckdb.connect()
         try:
+            file_name = str(tmp).replace("'", "''")
+            con.execute(f"ATTACH '{file_name}' AS catalog_file (STORAGE_VERSION '{CATALOG_STORAGE_VERSION}')")
+            con.execute("USE catalog_file")
             for info in warehouse.tables():
                 con.execute(f'CREATE SCHEMA IF NOT EXISTS "{info.schema}"')
                 con.execute(view_sql(warehouse, info))
             con.execute("CHECKPOINT")
+            con.execute("USE memory")
+            con.execute("DETACH catalog_file")
         finally:
             con.close()
         tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
