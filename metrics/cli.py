@@ -13,7 +13,7 @@ import click
 
 from grafana import cli as grafana_cli
 from ingestion import cli as ingestion_cli
-from metrics import plot_cli, runner_cli, statsd_cli, toppages_cli
+from metrics import plan_cli, plot_cli, runner_cli, statsd_cli, toppages_cli
 from metrics.cli_kit import CONTEXT, RootGroup, settings
 from metrics.config import load_settings
 from metrics.operations_cli import run_command, status_command
@@ -316,6 +316,7 @@ main.add_command(runner_cli.update_reports_command)
 main.add_command(runner_cli.rerun_reports_command)
 main.add_command(run_command)
 main.add_command(status_command)
+main.add_command(plan_cli.plan_command)
 main.add_command(ingestion_cli.ingest)
 main.add_command(statsd_cli.statsd)
 main.add_command(plot_cli.plot_command)

@@ -74,26 +74,45 @@ def build_superset(ctx: click.Context, engine_uri: str | None, superset_version:
 @click.option(
     "--bundles-dir", type=click.Path(file_okay=False, path_type=Path), help="Where built bundles and index.json are (default: superset_assets/bundles)."
 )
-@click.option("--dry-run", is_flag=True, help="Show what would change against what is live; import nothing.")
-@click.option("--force", is_flag=True, help="Overwrite dashboards changed in Superset since our last import.")
-def import_superset(bundles: tuple[str, ...], url: str, user: str, bundles_dir: Path | None, dry_run: bool, force: bool) -> None:
+@click.option("--dry-run", is_flag=True, help="Show the plan (what would change against what is live); import nothing.")
+@click.option("--force", is_flag=True, help="Overwrite assets changed in Superset since our last import, and dashboards we never imported.")
+@click.option("--prune", is_flag=True, help="Delete the assets we imported that the catalogue no longer builds (the plan's orphans).")
+@click.option(
+    "--plan",
+    "plan_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A plan saved by `metrics plan -o FILE`: refuse (exit 2) if the live Superset no longer matches it.",
+)
+def import_superset(
+    bundles: tuple[str, ...], url: str, user: str, bundles_dir: Path | None, dry_run: bool, force: bool, prune: bool, plan_file: Path | None
+) -> None:
     """Import bundles (ZIP files, spec names or SPEC@VERSION; default: the latest version of every spec).
 
-    A dashboard changed in Superset since this tool last imported it is not overwritten (nothing
-    is imported) unless --force; the record is $METRICS_STATE_DIR/superset-imports.json (default
-    ~/.local/state/metrics-service/). To roll back, import an older version: SPEC@VERSION.
+    Prints the plan first (as `metrics plan` does), then applies exactly it. An asset changed in
+    Superset since this tool last imported it, or a dashboard it never imported, is not
+    overwritten (nothing is imported) unless --force; the record is
+    $METRICS_STATE_DIR/superset-imports.json (default ~/.local/state/metrics-service/). To roll
+    back, import an older version: SPEC@VERSION.
     """
+    from metrics import plan as plan_mod
     from superset_assets.importer import import_bundles
     from superset_assets.writer import DEFAULT_OUT
 
     folder = bundles_dir or DEFAULT_OUT
     paths = resolve_bundles(bundles, folder)
-    result = import_bundles(url, paths, user=user, dry_run=dry_run, force=force)
+    expected = plan_mod.load(plan_file, "superset") if plan_file else None
+    if expected is not None:
+        prune = prune or expected.prune
+
+    def show(plan: plan_mod.SystemPlan) -> None:
+        for line in plan.lines():
+            click.echo(line)
+
+    result = import_bundles(url, paths, user=user, dry_run=dry_run, force=force, prune=prune, complete=not bundles, expected=expected, on_plan=show)
     for bundle in result.bundles:
         click.echo(f"{'would import' if dry_run else 'imported'} {bundle.path} ({bundle.label})")
-    if dry_run:
-        for change in result.changes:
-            click.echo("  " + change.line())
+    for asset in result.deleted:
+        click.echo(f"deleted {asset.kind} {asset.name} ({asset.key})")
     for uuid, number in sorted(result.dashboards.items()):
         click.echo(f"dashboard {uuid}: {redact.mask_url(url.rstrip('/'))}/superset/dashboard/{number}/")
 
