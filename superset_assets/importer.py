@@ -225,8 +225,10 @@ def import_bundles(
                 store.update(url, ours)
             if prune:
                 result.deleted = asset_plan.delete(client, result.plan.of("orphan"), live)
-                for asset in result.deleted:
-                    ours.pop(asset.key, None)
+            gone = {a.key for a in result.deleted} | {uuid for uuid in ours if uuid not in live and uuid not in built}
+            if gone:  # deleted by us or by someone else: nothing left to guard or to prune
+                for uuid in gone:
+                    ours.pop(uuid, None)
                 store.update(url, ours)
         except SupersetError as exc:
             raise ImportProblem(_one_line(exc)) from None
