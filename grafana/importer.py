@@ -216,14 +216,15 @@ def _plan(
         recorded = _recorded(raw)
         if uid in live or recorded is None or not (complete or recorded.get("spec") in specs):
             continue
-        version = _live_version(client, uid)
-        if version is not None:
+        found = _live(client, uid)
+        if found is not None:
+            version = found.get("version")
             assets.append(
                 AssetPlan(
                     "grafana",
                     "dashboard",
                     uid,
-                    uid,
+                    str(found.get("title") or uid),
                     "orphan",
                     detail=f"imported from spec {recorded.get('spec') or '?'}",
                     live=str(version),
@@ -233,12 +234,19 @@ def _plan(
     return SystemPlan("grafana", url.rstrip("/"), assets, prune), live
 
 
+def _live(client: httpx.Client, uid: str) -> dict[str, Any] | None:
+    """The dashboard model in Grafana, or None when it does not exist."""
+    answer = _request(client, "GET", f"/api/dashboards/uid/{uid}", None, what=f"dashboard {uid}", missing_ok=True)
+    if not isinstance(answer, dict):
+        return None
+    dashboard = answer.get("dashboard")
+    return dashboard if isinstance(dashboard, dict) else {}
+
+
 def _live_version(client: httpx.Client, uid: str) -> int | None:
     """The version of the dashboard in Grafana, or None when it does not exist."""
-    answer = _request(client, "GET", f"/api/dashboards/uid/{uid}", None, what=f"dashboard {uid}", missing_ok=True)
-    if answer is None:
-        return None
-    version = (answer.get("dashboard") or {}).get("version")
+    dashboard = _live(client, uid)
+    version = dashboard.get("version") if dashboard is not None else None
     return version if isinstance(version, int) else None
 
 

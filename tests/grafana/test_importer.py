@@ -286,7 +286,7 @@ def test_plan_names_new_changed_fields_unchanged_edited_and_orphans(grafana: Fak
     grafana.live[uid[edited]] += 1
     now = statuses(grafana, sorted(rebuilt.glob("*.json")), complete=True)
     assert now[uid[changed]].status == "changed" and now[uid[changed]].fields == ["title"]
-    assert now[uid[dropped]].status == "orphan"
+    assert now[uid[dropped]].status == "orphan" and now[uid[dropped]].name == json.loads(dropped.read_text())["title"]
     assert now[uid[edited]].status == "edited" and "EDITED IN THE UI" in now[uid[edited]].line()
     assert all(a.status == "unchanged" for k, a in now.items() if k not in {uid[changed], uid[dropped], uid[edited]})
     # a plan of one spec's dashboard offers no other spec's dashboard as an orphan

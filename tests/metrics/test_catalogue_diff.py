@@ -95,3 +95,11 @@ def test_json_output(repo: Path) -> None:
     assert document["plans"] == [] and document["catalogue"]["graphite"] == [
         {"metric": "editing_sessions", "old": "MediaWiki.CodeMirror.sessions.{editor}.{wiki}", "new": None}
     ]
+
+
+def test_a_retyped_column(repo: Path) -> None:
+    spec = repo / "catalogue" / "codemirror.yaml"
+    replace(spec, "    unit: sessions\n    type: counter\n", "    unit: sessions\n    type: gauge\n")
+    diff = catalogue_diff.since("HEAD", repo / "catalogue", repo / "queries")
+    assert [(t.table, t.retyped) for t in diff.tables] == [("codemirror_sessions", [("sessions", "counter metric", "gauge metric")])]
+    assert "sessions: counter metric -> gauge metric" in "\n".join(diff.lines())
