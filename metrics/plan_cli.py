@@ -50,8 +50,8 @@ def plan_command(
       new, changed (which fields), unchanged, EDITED IN THE UI since our last import,
       not imported by us / unknown, and orphans: assets we imported that the catalogue no
       longer builds (deleted by `metrics import ... --prune`; never someone else's).
-    From `git diff --since` of the catalogue and the query folders: the reports whose results
-    would change, the tables whose columns change, the Graphite paths that would be renamed.
+    From the catalogue and the query folders compared with git (--since REV, default HEAD):
+    the reports whose results would change, the tables whose columns change, the Graphite paths that would be renamed.
     Reads only. Save it with -o FILE and import with --plan FILE to refuse (exit 2) an import
     whose live state moved since the plan was shown.
     """
@@ -60,11 +60,11 @@ def plan_command(
     s = settings(ctx)
     plans: list[plan_mod.SystemPlan] = []
     if superset_url:
-        from superset_assets.cli import resolve_bundles
+        from superset_assets.cli import catalogue_specs, resolve_bundles
         from superset_assets.importer import import_bundles
         from superset_assets.writer import DEFAULT_OUT
 
-        paths = resolve_bundles((), bundles_dir or DEFAULT_OUT)
+        paths = resolve_bundles((), bundles_dir or DEFAULT_OUT, catalogue_specs(ctx))
         plans.append(import_bundles(superset_url, paths, user=superset_user, dry_run=True, prune=prune, complete=True).plan)
     if grafana_url:
         from grafana.importer import plan_dashboards

@@ -83,8 +83,9 @@ def build_superset(ctx: click.Context, engine_uri: str | None, superset_version:
     type=click.Path(dir_okay=False, path_type=Path),
     help="A plan saved by `metrics plan -o FILE`: refuse (exit 2) if the live Superset no longer matches it.",
 )
+@click.pass_context
 def import_superset(
-    bundles: tuple[str, ...], url: str, user: str, bundles_dir: Path | None, dry_run: bool, force: bool, prune: bool, plan_file: Path | None
+    ctx: click.Context, bundles: tuple[str, ...], url: str, user: str, bundles_dir: Path | None, dry_run: bool, force: bool, prune: bool, plan_file: Path | None
 ) -> None:
     """Import bundles (ZIP files, spec names or SPEC@VERSION; default: the latest version of every spec).
 
@@ -99,7 +100,7 @@ def import_superset(
     from superset_assets.writer import DEFAULT_OUT
 
     folder = bundles_dir or DEFAULT_OUT
-    paths = resolve_bundles(bundles, folder)
+    paths = resolve_bundles(bundles, folder, None if bundles else catalogue_specs(ctx))
     expected = plan_mod.load(plan_file, "superset") if plan_file else None
     if expected is not None:
         prune = prune or expected.prune
@@ -117,13 +118,23 @@ def import_superset(
         click.echo(f"dashboard {uuid}: {redact.mask_url(url.rstrip('/'))}/superset/dashboard/{number}/")
 
 
-def resolve_bundles(names: tuple[str, ...], folder: Path) -> list[Path]:
-    """ZIP paths for the arguments: a path, a spec name (its latest version) or SPEC@VERSION; none: every spec's latest."""
+def catalogue_specs(ctx: click.Context) -> set[str]:
+    """The names of the specs in the configured catalogue."""
+    from metrics import catalogue as catalogue_mod
+
+    return {spec.name for spec in catalogue_mod.load(settings(ctx).catalogue)}
+
+
+def resolve_bundles(names: tuple[str, ...], folder: Path, specs: set[str] | None = None) -> list[Path]:
+    """ZIP paths for the arguments: a path, a spec name (its latest version) or SPEC@VERSION; none: every spec's
+    latest, of the `specs` still in the catalogue when given (a removed spec's bundles stay for rollbacks, its assets become orphans)."""
     from superset_assets.importer import ImportProblem
     from superset_assets.writer import latest, read_index
 
     entries = read_index(folder)
     newest = latest(entries)
+    if not names and specs is not None:
+        newest = {spec: entry for spec, entry in newest.items() if spec in specs}
     if not names:
         if not newest:
             raise ImportProblem(f"no bundles in {folder}/index.json: run `metrics build superset` first")

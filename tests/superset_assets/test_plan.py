@@ -193,3 +193,27 @@ def test_import_with_a_saved_plan_refuses_when_the_live_state_moved(env) -> None
     assert "no longer matches the saved plan" in refused.output and board.key in refused.output and "Traceback" not in refused.output
     with api(env) as client:
         assert client.get_json(f"/api/v1/dashboard/{board.key}")["result"]["dashboard_title"] == "Edited after the plan"
+
+
+def test_a_spec_removed_from_the_catalogue_leaves_orphans_that_prune_deletes(env) -> None:
+    run(env, force=True)
+    s = env["superset"]
+    environ = {"SUPERSET_PASSWORD": s.password, "METRICS_STATE_DIR": str(env["state"].parent)}
+    common = ["--catalogue", str(env["catalogue"])]
+    board = next(a for a in plan(env).values() if a.kind == "dashboard" and a.spec == "top_pageviews")
+    (env["catalogue"] / "top_pageviews.yaml").unlink()  # its built bundles stay in the folder, for rollbacks
+    shown = CliRunner().invoke(main, [*common, "plan", "--superset-url", s.url, "--bundles-dir", str(env["out"]), "--prune", "--json"], env=environ)
+    assert shown.exit_code == 0, shown.output
+    assets = json.loads(shown.output)["plans"][0]["assets"]
+    orphans = {a["key"] for a in assets if a["status"] == "orphan"}
+    assert board.key in orphans and all(a["spec"] == "top_pageviews" for a in assets if a["status"] == "orphan")
+    assert {a["status"] for a in assets if a["status"] != "orphan"} == {"unchanged"}
+    pruned = CliRunner().invoke(main, [*common, "import", "superset", "--url", s.url, "--bundles-dir", str(env["out"]), "--prune"], env=environ)
+    assert pruned.exit_code == 0, pruned.output
+    assert f"deleted dashboard {board.name} ({board.key})" in pruned.output
+    with api(env) as client:
+        with pytest.raises(SupersetError, match="404"):
+            client.get_json(f"/api/v1/dashboard/{board.key}")
+    again = CliRunner().invoke(main, [*common, "plan", "--superset-url", s.url, "--bundles-dir", str(env["out"]), "--json"], env=environ)
+    left = json.loads(again.output)["plans"][0]["assets"]
+    assert not orphans & {a["key"] for a in left} and {a["status"] for a in left} == {"unchanged"}
