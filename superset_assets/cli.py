@@ -118,11 +118,12 @@ def import_superset(
         click.echo(f"dashboard {uuid}: {redact.mask_url(url.rstrip('/'))}/superset/dashboard/{number}/")
 
 
-def catalogue_specs(ctx: click.Context) -> set[str]:
-    """The names of the specs in the configured catalogue."""
+def catalogue_specs(ctx: click.Context) -> set[str] | None:
+    """The names of the specs in the configured catalogue; None where there is no catalogue (an import from built bundles alone)."""
     from metrics import catalogue as catalogue_mod
 
-    return {spec.name for spec in catalogue_mod.load(settings(ctx).catalogue)}
+    folder = settings(ctx).catalogue
+    return {spec.name for spec in catalogue_mod.load(folder)} if Path(folder).is_dir() else None
 
 
 def resolve_bundles(names: tuple[str, ...], folder: Path, specs: set[str] | None = None) -> list[Path]:
