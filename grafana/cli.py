@@ -71,15 +71,34 @@ def build_grafana(ctx: click.Context, out: Path, datasource_uid: str, graphite_u
 )
 @click.option("--dry-run", is_flag=True, help="Print what would be posted; contact no server.")
 @click.option("--force", is_flag=True, help="Overwrite dashboards changed in Grafana since the last import.")
+@click.option("--prune", is_flag=True, help="Delete the dashboards we imported that the catalogue no longer builds (the plan's orphans).")
+@click.option(
+    "--plan",
+    "plan_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A plan saved by `metrics plan -o FILE`: refuse (exit 2) if the live Grafana no longer matches it.",
+)
 @click.pass_context
-def import_grafana(ctx: click.Context, dashboards: tuple[str, ...], url: str | None, folder: str, dashboards_dir: Path, dry_run: bool, force: bool) -> None:
+def import_grafana(
+    ctx: click.Context,
+    dashboards: tuple[str, ...],
+    url: str | None,
+    folder: str,
+    dashboards_dir: Path,
+    dry_run: bool,
+    force: bool,
+    prune: bool,
+    plan_file: Path | None,
+) -> None:
     """Import built dashboards (files or spec names; default: all) into Grafana.
 
-    A dashboard saved in Grafana since this tool last imported it is not overwritten (nothing is
-    posted) unless --force; the versions of our imports are kept in
-    $METRICS_STATE_DIR/grafana-imports.json (default ~/.local/state/metrics-service/).
+    Prints the plan first (as `metrics plan` does), then applies exactly it. A dashboard saved in
+    Grafana since this tool last imported it is not overwritten (nothing is posted) unless
+    --force; the versions of our imports are kept in $METRICS_STATE_DIR/grafana-imports.json
+    (default ~/.local/state/metrics-service/).
     """
     from grafana.importer import import_dashboards  # httpx: only for this command
+    from metrics import plan as plan_mod
     from metrics.problems import InputError
 
     s = settings(ctx)
@@ -92,11 +111,21 @@ def import_grafana(ctx: click.Context, dashboards: tuple[str, ...], url: str | N
     paths = [_resolve(d, dashboards_dir) for d in dashboards] or sorted(dashboards_dir.glob("*.json"))
     if not paths:
         raise click.ClickException(f"no dashboards in {dashboards_dir}: run `metrics build grafana` first")
-    results = import_dashboards(url, paths, folder=folder, dry_run=dry_run, force=force)
+    expected = plan_mod.load(plan_file, "grafana") if plan_file else None
+    if expected is not None:
+        prune = prune or expected.prune
+
+    def show(plan: plan_mod.SystemPlan) -> None:
+        for line in plan.lines():
+            click.echo(line)
+
+    results = import_dashboards(url, paths, folder=folder, dry_run=dry_run, force=force, prune=prune, complete=not dashboards, expected=expected, on_plan=show)
     for result in results:
         if dry_run:
             click.echo(f"would POST {redact.mask_url(url.rstrip('/'))}/api/dashboards/db ({result.path}):")
             click.echo(json.dumps(result.body, indent=2, sort_keys=True))
+        elif result.deleted:
+            click.echo(f"deleted {result.uid}")
         else:
             click.echo(f"imported {result.uid} version {result.version}: {redact.mask_url(url.rstrip('/'))}{result.url or ''}")
     if dry_run and folder:

@@ -87,21 +87,41 @@ def build_superset(ctx: click.Context, engine_uri: str | None, superset_version:
 @click.option(
     "--bundles-dir", type=click.Path(file_okay=False, path_type=Path), help="Where built bundles and index.json are (default: superset_assets/bundles)."
 )
-@click.option("--dry-run", is_flag=True, help="Show what would change against what is live; import nothing.")
-@click.option("--force", is_flag=True, help="Overwrite dashboards changed in Superset since our last import.")
+@click.option("--dry-run", is_flag=True, help="Show the plan (what would change against what is live); import nothing.")
+@click.option("--force", is_flag=True, help="Overwrite assets changed in Superset since our last import, and dashboards we never imported.")
+@click.option("--prune", is_flag=True, help="Delete the assets we imported that the catalogue no longer builds (the plan's orphans).")
+@click.option(
+    "--plan",
+    "plan_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A plan saved by `metrics plan -o FILE`: refuse (exit 2) if the live Superset no longer matches it.",
+)
 @click.pass_context
-def import_superset(ctx: click.Context, bundles: tuple[str, ...], url: str | None, user: str, bundles_dir: Path | None, dry_run: bool, force: bool) -> None:
+def import_superset(
+    ctx: click.Context,
+    bundles: tuple[str, ...],
+    url: str | None,
+    user: str,
+    bundles_dir: Path | None,
+    dry_run: bool,
+    force: bool,
+    prune: bool,
+    plan_file: Path | None,
+) -> None:
     """Import bundles (ZIP files, spec names or SPEC@VERSION; default: the latest version of every spec).
+
+    Prints the plan first (as `metrics plan` does), then applies exactly it. An asset changed in
+    Superset since this tool last imported it, or a dashboard it never imported, is not
+    overwritten (nothing is imported) unless --force; the record is
+    $METRICS_STATE_DIR/superset-imports.json (default ~/.local/state/metrics-service/). To roll
+    back, import an older version: SPEC@VERSION.
 
     An environment-neutral bundle (built without --engine-uri) gets the database of the selected
     environment (--env: its database_uri, else duckdb:///<its warehouse>/catalog.duckdb; without
     --env, the configured warehouse's catalog.duckdb). A password in that URI comes from
     SUPERSET_DB_PASSWORD at import, never from a file.
-
-    A dashboard changed in Superset since this tool last imported it is not overwritten (nothing
-    is imported) unless --force; the record is $METRICS_STATE_DIR/superset-imports.json (default
-    ~/.local/state/metrics-service/). To roll back, import an older version: SPEC@VERSION.
     """
+    from metrics import plan as plan_mod
     from superset_assets.database import default_uri, mask_password
     from superset_assets.importer import import_bundles
     from superset_assets.writer import DEFAULT_OUT
@@ -114,28 +134,58 @@ def import_superset(ctx: click.Context, bundles: tuple[str, ...], url: str | Non
             "--url", f"no Superset URL: {where}", "pass --url, or set superset_url in the [env.NAME] table of metrics.toml and select it with --env"
         )
     folder = bundles_dir or DEFAULT_OUT
-    paths = resolve_bundles(bundles, folder)
+    paths = resolve_bundles(bundles, folder, None if bundles else catalogue_specs(ctx))
+    expected = plan_mod.load(plan_file, "superset") if plan_file else None
+    if expected is not None:
+        prune = prune or expected.prune
+
+    def show(plan: plan_mod.SystemPlan) -> None:
+        for line in plan.lines():
+            click.echo(line)
+
     database_uri = s.database_uri or default_uri(s.warehouse)
-    result = import_bundles(url, paths, user=user, dry_run=dry_run, force=force, database_uri=database_uri, environment=s.env)
+    result = import_bundles(
+        url,
+        paths,
+        user=user,
+        dry_run=dry_run,
+        force=force,
+        prune=prune,
+        complete=not bundles,
+        expected=expected,
+        on_plan=show,
+        database_uri=database_uri,
+        environment=s.env,
+    )
     click.echo(
         f"database {redact.mask_url(mask_password(database_uri)[0])} for environment-neutral bundles ({'environment ' + s.env if s.env else 'no environment selected'})"
     )
     for bundle in result.bundles:
         click.echo(f"{'would import' if dry_run else 'imported'} {bundle.path} ({bundle.label})")
-    if dry_run:
-        for change in result.changes:
-            click.echo("  " + change.line())
+    for asset in result.deleted:
+        click.echo(f"deleted {asset.kind} {asset.name} ({asset.key})")
     for uuid, number in sorted(result.dashboards.items()):
         click.echo(f"dashboard {uuid}: {redact.mask_url(url.rstrip('/'))}/superset/dashboard/{number}/")
 
 
-def resolve_bundles(names: tuple[str, ...], folder: Path) -> list[Path]:
-    """ZIP paths for the arguments: a path, a spec name (its latest version) or SPEC@VERSION; none: every spec's latest."""
+def catalogue_specs(ctx: click.Context) -> set[str] | None:
+    """The names of the specs in the configured catalogue; None where there is no catalogue (an import from built bundles alone)."""
+    from metrics import catalogue as catalogue_mod
+
+    folder = settings(ctx).catalogue
+    return {spec.name for spec in catalogue_mod.load(folder)} if Path(folder).is_dir() else None
+
+
+def resolve_bundles(names: tuple[str, ...], folder: Path, specs: set[str] | None = None) -> list[Path]:
+    """ZIP paths for the arguments: a path, a spec name (its latest version) or SPEC@VERSION; none: every spec's
+    latest, of the `specs` still in the catalogue when given (a removed spec's bundles stay for rollbacks, its assets become orphans)."""
     from superset_assets.importer import ImportProblem
     from superset_assets.writer import latest, read_index
 
     entries = read_index(folder)
     newest = latest(entries)
+    if not names and specs is not None:
+        newest = {spec: entry for spec, entry in newest.items() if spec in specs}
     if not names:
         if not newest:
             raise ImportProblem(f"no bundles in {folder}/index.json: run `metrics build superset` first")

@@ -2,33 +2,36 @@
 
 - Login (JWT), CSRF token with the session cookie, no redirect followed: `client.SupersetClient`.
 - Version check: the server's version (`/static/version_info.json`) must accept the bundle's keys.
-- UI-edit guard: a dashboard whose `changed_on` differs from what we recorded right after our last
-  import was edited in Superset; it is not overwritten unless `force`. The records live in
-  `$METRICS_STATE_DIR/superset-imports.json` (default `~/.local/state/metrics-service/`, beside
-  Grafana's), keyed by Superset URL and dashboard UUID: the state belongs to the operator's
-  machine and the server, not to the repository.
+- Plan first (`superset_assets.plan`): every database, dataset, chart and dashboard of the bundles is
+  new, changed (naming the fields), unchanged, edited in Superset since our last import, or not
+  imported by us; assets we imported that no bundle builds any more are orphans, deleted only with
+  `prune`. The import applies exactly that plan.
+- UI-edit guard: an asset whose change time differs from what we recorded right after our last
+  import was edited in Superset; it (and a dashboard we never imported) is not overwritten unless
+  `force`. The records live in `$METRICS_STATE_DIR/superset-imports.json` (default
+  `~/.local/state/metrics-service/`, beside Grafana's), keyed by Superset URL and UUID: the state
+  belongs to the operator's machine and the server, not to the repository.
 - Environments: a bundle built without `--engine-uri` is environment-neutral (database URI
   `database.ENVIRONMENT_URI`); its database file is made for the given `database_uri` (the selected
   environment's) in memory before it is posted. A bundle built for one database is imported as
   built, and refused when an environment is selected whose database is another.
-- Dry run: what each object of the bundles would be on the server (new, changed version,
-  unchanged, edited in the UI), read by UUID; nothing is posted.
+- Dry run: the plan only; nothing is posted.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 from metrics import redact
 from metrics.errors import MetricsError
-from metrics.spec import MARKER
+from metrics.plan import AssetPlan, SystemPlan, stale
 from metrics.state import StateFile
-from superset_assets import versions
+from superset_assets import plan as asset_plan, versions
 from superset_assets.bundle import BundleError, database_uri_of, fill_database_uri, read_zip
 from superset_assets.client import SupersetClient, SupersetError
 from superset_assets.database import MASKED_PASSWORD, file_name as database_file, is_neutral, mask_password
@@ -50,7 +53,7 @@ class BundleFile:
     data: bytes
     info: dict[str, str]
     objects: list[tuple[str, str, str]]
-    """(kind, uuid, name) of each dataset, chart and dashboard."""
+    """(kind, uuid, name) of its database and each dataset, chart and dashboard."""
     masked_password: bool = False
     """Whether its database URI holds a masked password, which Superset needs given (SUPERSET_DB_PASSWORD) for a database it lacks."""
 
@@ -71,9 +74,9 @@ def read_bundle(path: Path) -> BundleFile:
     objects = []
     database = files.get(database_file())
     masked = isinstance(database, dict) and f":{MASKED_PASSWORD}@" in str(database.get("sqlalchemy_uri", ""))
-    names = {"dataset": "table_name", "chart": "slice_name", "dashboard": "dashboard_title"}
+    names = {"database": "database_name", "dataset": "table_name", "chart": "slice_name", "dashboard": "dashboard_title"}
     for inner, content in sorted(files.items()):
-        kind = {"datasets": "dataset", "charts": "chart", "dashboards": "dashboard"}.get(inner.split("/", 1)[0])
+        kind = {"databases": "database", "datasets": "dataset", "charts": "chart", "dashboards": "dashboard"}.get(inner.split("/", 1)[0])
         if kind and isinstance(content, dict):
             objects.append((kind, str(content.get("uuid")), str(content.get(names[kind]))))
     return BundleFile(path, data, info, objects, masked)
@@ -106,22 +109,12 @@ def for_database(bundle: BundleFile, uri: str | None, environment: str | None = 
 
 
 @dataclass
-class Change:
-    """What importing one object would do."""
-
-    kind: str
-    uuid: str
-    name: str
-    status: str
-
-    def line(self) -> str:
-        return f"{self.kind:<9} {self.uuid}  {self.name}: {self.status}"
-
-
-@dataclass
 class ImportResult:
     bundles: list[BundleFile] = field(default_factory=list)
-    changes: list[Change] = field(default_factory=list)
+    plan: SystemPlan = field(default_factory=lambda: SystemPlan("superset", ""))
+    """What the import does (or, in a dry run, would do), asset by asset."""
+    deleted: list[AssetPlan] = field(default_factory=list)
+    """Orphans deleted with `prune`."""
     dashboards: dict[str, int] = field(default_factory=dict)
     """dashboard UUID -> id on the server, after the import."""
 
@@ -175,52 +168,10 @@ def check_versions(bundles: list[BundleFile], version: str | None) -> None:
             raise ImportProblem(f"{bundle.path}: built for Superset {target}, but the server runs {version}: {hint}")
 
 
-def _live(client: SupersetClient, kind: str, uuid: str) -> dict[str, Any] | None:
-    """The live object with this UUID, or None."""
-    try:
-        if kind == "dashboard":
-            return client.get_json(f"/api/v1/dashboard/{uuid}")["result"]
-        if kind == "chart":
-            return client.get_json(f"/api/v1/chart/{uuid}")["result"]
-        query = f"(filters:!((col:uuid,opr:eq,value:'{uuid}')))"
-        found = client.get_json("/api/v1/dataset/", params={"q": query})["result"]
-        return found[0] if found else None
-    except SupersetError as exc:
-        if exc.response is not None and exc.response.status_code == 404:
-            return None
-        raise
+class StalePlan(ImportProblem):
+    """The live Superset changed since the plan the operator approved: bad input to `--plan`, exit 2."""
 
-
-def _edited(live: dict[str, Any], recorded: dict[str, str] | None) -> str | None:
-    """Why a live dashboard counts as edited since our last import (None: it does not)."""
-    if recorded is None:
-        return "it exists on the server but was never imported by this tool from here (no record in the import state)"
-    if live.get("changed_on") != recorded.get("changed_on"):
-        who = live.get("changed_by") or {}
-        by = " ".join(str(who.get(k, "")) for k in ("first_name", "last_name")).strip()
-        return f"it was changed in Superset on {live.get('changed_on')}{' by ' + by if by else ''}, after our import of {recorded.get('version')} ({recorded.get('changed_on')})"
-    return None
-
-
-def _status(live: dict[str, Any] | None, bundle: BundleFile, edited: str | None) -> str:
-    if live is None:
-        return "new"
-    found = MARKER.search(str(live.get("description") or ""))
-    if found is None and live.get("dashboard_title"):
-        title = str(live["dashboard_title"])
-        found_version = title.rsplit("(v", 1)[-1].rstrip(")") if title.endswith(")") and "(v" in title else None
-    else:
-        found_version = found.group("version") if found else None
-    version = bundle.info.get("version", "?")
-    if edited:
-        return f"EDITED IN THE UI ({edited}): refused without --force"
-    if found_version is None:
-        return f"changed (live object has no version mark) -> {version}"
-    if found_version != version:
-        return f"changed version {found_version} -> {version}"
-    if found is not None and found.group("hash") != bundle.info.get("content_hash"):
-        return f"changed content at the same version {version}"
-    return f"unchanged ({version})"
+    exit_code = 2
 
 
 def import_bundles(
@@ -234,8 +185,18 @@ def import_bundles(
     state_path: Path | None = None,
     database_uri: str | None = None,
     environment: str | None = None,
+    prune: bool = False,
+    complete: bool = False,
+    expected: SystemPlan | None = None,
+    on_plan: Callable[[SystemPlan], None] | None = None,
 ) -> ImportResult:
-    """Import (or, with `dry_run`, compare) the bundles at `paths` into the Superset at `url`.
+    """Plan, then import (with `dry_run`: only plan) the bundles at `paths` into the Superset at `url`.
+
+    The plan (`superset_assets.plan`) is handed to `on_plan` before anything is posted; the import
+    applies exactly it: dashboards edited in Superset, or not imported by us, and any edited asset are
+    refused unless `force`; with `prune`, the orphans it lists are deleted after the import. With
+    `expected` (a plan saved by `metrics plan -o`), a live state that differs from it is refused
+    (`StalePlan`, exit 2). `complete`: the bundles are the whole catalogue (orphans of any spec).
 
     Environment-neutral bundles get `database_uri` (the selected environment's database, see
     `for_database`); its password, if any, is masked in the bundle and given from SUPERSET_DB_PASSWORD.
@@ -257,40 +218,57 @@ def import_bundles(
     bundles = [for_database(read_bundle(p), database_uri, environment) for p in paths]
     store = StateFile(STATE_NAME, state_path)
     ours = store.read().get(url, {})
+    ours = ours if isinstance(ours, dict) else {}
     result = ImportResult(bundles)
     client = _connect(url, user, password)
     with client:
         try:
             check_versions(bundles, server_version(client))
-            refused = []
-            for bundle in bundles:
-                for kind, uuid, name in bundle.objects:
-                    live = _live(client, kind, uuid)
-                    edited = _edited(live, ours.get(uuid)) if kind == "dashboard" and live is not None else None
-                    result.changes.append(Change(kind, uuid, name, _status(live, bundle, edited)))
-                    if edited and live is not None:
-                        refused.append(f"dashboard {live.get('dashboard_title', name)!r} ({uuid}, to be replaced by {bundle.path.name}): {edited}")
+            built = {b.uuid: b for b in asset_plan.built_objects((bundle.data, bundle.info) for bundle in bundles)}
+            live = asset_plan.inventory(client)
+            result.plan = asset_plan.plan(url, list(built.values()), live, ours, complete=complete, prune=prune)
+            if on_plan is not None:
+                on_plan(result.plan)
             if dry_run:
                 return result
+            if expected is not None:
+                moved = stale(expected, result.plan)
+                if moved:
+                    raise StalePlan(
+                        f"the live Superset no longer matches the saved plan: {moved[0]}"
+                        + (f" ({len(moved) - 1} more difference(s))" if len(moved) > 1 else "")
+                        + "; nothing was imported: run `metrics plan -o FILE` again, review it, then import with it"
+                    )
+            refused = [a for a in result.plan.assets if a.status == "edited" or (a.status == "unknown" and a.kind == "dashboard")]
             if refused and not force:
+                first = refused[0]
+                owner = next((b.path.name for b in bundles if (first.kind, first.key) in {(k, u) for k, u, _ in b.objects}), "?")
+                reason = (
+                    first.detail
+                    if first.status == "edited"
+                    else "it exists on the server but was never imported by this tool from here (no record in the import state)"
+                )
                 raise ImportProblem(
-                    f"refusing to overwrite {refused[0]}; look at the edits, then import with --force to overwrite them"
-                    + (f" ({len(refused) - 1} more dashboard(s) too)" if len(refused) > 1 else "")
+                    f"refusing to overwrite {first.kind} {first.name!r} ({first.key}, to be replaced by {owner}): {reason}; "
+                    "look at the edits, then import with --force to overwrite them" + (f" ({len(refused) - 1} more asset(s) too)" if len(refused) > 1 else "")
                 )
             db_password = os.environ.get(DB_PASSWORD_ENV)
             for bundle in bundles:
                 _post(client, bundle, {database_file(): db_password} if db_password else None)
+                live = asset_plan.inventory(client)
                 for kind, uuid, _ in bundle.objects:
-                    if kind == "dashboard":
-                        live = _live(client, kind, uuid) or {}
-                        result.dashboards[uuid] = int(live.get("id", 0))
-                        ours[uuid] = {
-                            "changed_on": str(live.get("changed_on")),
-                            "spec": bundle.info.get("spec", ""),
-                            "version": bundle.info.get("version", ""),
-                            "content_hash": bundle.info.get("content_hash", ""),
-                        }
-                        store.update(url, ours)
+                    if uuid in live and uuid in built:
+                        ours[uuid] = asset_plan.record(built[uuid], live[uuid])
+                    if kind == "dashboard" and uuid in live:
+                        result.dashboards[uuid] = live[uuid].id
+                store.update(url, ours)
+            if prune:
+                result.deleted = asset_plan.delete(client, result.plan.of("orphan"), live)
+            gone = {a.key for a in result.deleted} | {uuid for uuid in ours if uuid not in live and uuid not in built}
+            if gone:  # deleted by us or by someone else: nothing left to guard or to prune
+                for uuid in gone:
+                    ours.pop(uuid, None)
+                store.update(url, ours)
         except SupersetError as exc:
             raise ImportProblem(_one_line(exc)) from None
         except httpx.HTTPError as exc:

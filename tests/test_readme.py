@@ -32,6 +32,7 @@ NOT_RUN = {
     "metrics ingest events [--schemas DIR] FILE...|-": "its arguments are placeholders; make demo ingests events",
     "metrics ingest pageviews pageviews-20261101-050000.gz": "names a dump file the reader downloads; make demo ingests generated dumps",
     "metrics import grafana --url https://grafana.example.org": "a remote Grafana (tests/grafana/test_importer.py)",
+    "metrics plan --superset-url https://superset.example.org": "a remote Superset and Grafana (tests/superset_assets/test_plan.py runs it on a real Superset)",
     "metrics toppages --from 2026-01-01T00": "names the reader's dump folder (tests/metrics/toppages run it on generated dumps)",
     "metrics toppages --daily --from 2026-01-01": "a month of wmf.pageview_hourly the demo does not hold (tests/metrics/toppages)",
 }

@@ -229,7 +229,7 @@ def test_reimport_keeps_ids_and_makes_no_duplicates(env) -> None:
         assert api.get_json("/api/v1/dataset/", params={"q": "(page_size:100)"})["count"] == datasets
         assert api.get_json("/api/v1/dashboard/", params={"q": "(page_size:100)"})["count"] == 4
     dry = do_import(env, dry_run=True)
-    assert dry.changes and all(c.status.startswith("unchanged") for c in dry.changes), [c.line() for c in dry.changes]
+    assert dry.plan.assets and all(a.status == "unchanged" for a in dry.plan.assets), dry.plan.lines()
 
 
 def test_dashboard_renders_every_chart_in_chromium(env) -> None:
@@ -290,8 +290,8 @@ def test_bumped_spec_updates_charts_and_datasets_in_place(env) -> None:
     with client(env) as api:
         ids = {p.uuid: api.chart_id(p.uuid) for p in plans}
     dry = do_import(env, dry_run=True)
-    codemirror = [c for c in dry.changes if c.kind in ("chart", "dashboard") and c.uuid in set(ids) | set(before.dashboards)]
-    assert any("changed version 1.2.0 -> 1.3.0" in c.status for c in codemirror)
+    codemirror = [a for a in dry.plan.assets if a.kind in ("chart", "dashboard") and a.key in set(ids) | set(before.dashboards)]
+    assert any(a.status == "changed" and "version 1.2.0 -> 1.3.0" in a.detail for a in codemirror), dry.plan.lines()
     after = do_import(env)
     assert after.dashboards == before.dashboards
     with client(env) as api:
@@ -319,7 +319,7 @@ def test_ui_edit_is_not_overwritten_without_force(env) -> None:
         api.request("PUT", f"/api/v1/dashboard/{number}", json={"dashboard_title": "Edited by hand"})
     with pytest.raises(ImportProblem, match="refusing to overwrite dashboard 'Edited by hand'.*--force"):
         do_import(env)
-    assert any(c.status.startswith("EDITED IN THE UI") for c in do_import(env, dry_run=True).changes)
+    assert any(a.status == "edited" and a.key == uuid for a in do_import(env, dry_run=True).plan.assets)
     with client(env) as api:
         assert api.get_json(f"/api/v1/dashboard/{uuid}")["result"]["dashboard_title"] == "Edited by hand"
     do_import(env, force=True)
