@@ -15,9 +15,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from metrics import catalogue as catalogue_mod
+from superset_assets.charts import plan_charts
 from superset_assets.client import SupersetClient
+from superset_assets.datasets import Planner
 from superset_assets.naming import slug
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SHIPPED_CATALOGUE
+from tests.superset_assets.browser import render_dashboards
 
 pytestmark = [pytest.mark.superset, pytest.mark.graphite]
 
@@ -35,6 +39,35 @@ def _alive(pid: int) -> bool:
 def _pids(directory: Path) -> set[int]:
     files = [directory / "superset" / "superset.pid", *sorted((directory / "graphite" / "run").glob("*.pid"))]
     return {int(f.read_text().split()[0]) for f in files if f.is_file()}  # carbon writes its own pid file too
+
+
+def _every_demo_dashboard_reads_well(url: str, dashboards: dict[str, int]) -> None:
+    """Every demo dashboard draws every chart without an error alert (screenshots in test-artifacts/),
+    and no line chart's data holds more series than its graph's `series_limit` plus "Others"."""
+    subprocess.run(["bash", str(ROOT / "scripts" / "superset" / "install-chromium.sh")], check=True, timeout=900, capture_output=True)
+    limits = {}
+    cat = catalogue_mod.load(SHIPPED_CATALOGUE)
+    for spec in cat:
+        planner = Planner(cat, spec, "metrics_warehouse")
+        planner.plan_spec()
+        limits.update({plan.uuid: (plan.title, plan.series_limit) for plan in plan_charts(spec, planner) if plan.viz_type == "echarts_timeseries_line"})
+    charts: dict[str, int] = {}
+    lines = 0
+    with SupersetClient(url, "admin", "admin") as client:
+        client.login()
+        for uuid in dashboards:
+            charts[uuid] = len(client.get_json(f"/api/v1/dashboard/{uuid}/charts")["result"])
+        for chart_uuid, (title, limit) in sorted(limits.items()):
+            payload = client.chart_data(client.chart_id(chart_uuid))["result"][0]
+            assert payload.get("error") is None, (title, payload.get("error"))
+            series = {column for row in payload["data"] for column in row if column != "dt"}
+            assert 0 < len(series) <= (limit or len(series)) + 1, f"{title}: {len(series)} series, limit {limit}"
+            lines += 1
+    assert lines >= 5, "the demo's line charts were not found by their UUIDs"
+    states = render_dashboards(url, "admin", "admin", dashboards, charts, ROOT / "test-artifacts", "up-dashboard")
+    for uuid, state in states.items():
+        assert state.get("charts") == charts[uuid] and state.get("drawn") == charts[uuid] and not state.get("loading"), state
+        assert state.get("errors") == [], state
 
 
 def test_up_serves_the_demo_dashboards_and_statsd_samples_and_down_stops_them(tmp_path: Path) -> None:
@@ -55,6 +88,7 @@ def test_up_serves_the_demo_dashboards_and_statsd_samples_and_down_stops_them(tm
             listed = client.get_json("/api/v1/dashboard/", params={"q": "(page_size:100)"})
         slugs = {d["slug"] for d in listed["result"]}
         assert {slug(spec) for spec in specs} <= slugs, f"dashboards missing after up: {sorted(specs)} against {sorted(slugs)}"
+        _every_demo_dashboard_reads_well(printed["SUPERSET_URL"], {d["uuid"]: d["id"] for d in listed["result"]})
 
         deadline = time.monotonic() + 60  # StatsD flushes every second
         nodes: set[str] = set()

@@ -165,3 +165,50 @@ class Chromium:
                 self.process.kill()
                 self.process.wait(10)
         shutil.rmtree(self.profile, ignore_errors=True)
+
+
+DASHBOARD_STATE = """(() => {
+  const charts = Array.from(document.querySelectorAll('[data-test="chart-grid-component"]'));
+  return {charts: charts.length,
+          loading: document.querySelectorAll('[data-test="chart-grid-component"] [data-test="loading-indicator"], [data-test="chart-grid-component"] .loading').length,
+          drawn: charts.filter(c => c.querySelector('canvas, table, .header-line, svg.datamap path.datamaps-subunit')).length,
+          errors: Array.from(document.querySelectorAll('[role="alert"], .ant-alert-error, [data-test="error-tooltip"]')).map(e => e.innerText.slice(0, 200))};
+})()"""
+"""What a Superset dashboard page shows: its chart cells, how many still load, how many drew
+something (an ECharts canvas, a table, a big number, a world map's countries: not any SVG, as the
+chart menu's icon is one) and the text of every error alert."""
+
+
+def render_dashboards(url: str, user: str, password: str, dashboards: dict[str, int], charts: dict[str, int], artifacts: Path, name: str) -> dict[str, dict]:
+    """Open each dashboard (uuid -> id) of the Superset at `url` in headless Chromium, logged in.
+
+    Waits (up to 90 s each) until the page shows `charts[uuid]` chart cells, none loading and all
+    drawn; saves a screenshot as `artifacts/<name>-<id>.png`; returns `DASHBOARD_STATE` per uuid.
+    """
+    import re
+
+    import httpx
+
+    with httpx.Client(base_url=url, follow_redirects=False) as web:
+        found = re.search(r'id="csrf_token"[^>]*value="([^"]+)"', web.get("/login/").text)
+        assert found, "no CSRF token on Superset's login page"
+        answer = web.post("/login/", data={"username": user, "password": password, "csrf_token": found.group(1)})
+        assert answer.status_code == 302, f"login to {url} failed: {answer.status_code}"
+        session = web.cookies["session"]
+    states: dict[str, dict] = {}
+    artifacts.mkdir(parents=True, exist_ok=True)
+    with Chromium() as browser:
+        page = browser.page()
+        page.call("Network.setCookie", name="session", value=session, url=url)
+        page.call("Page.enable")
+        for uuid, number in sorted(dashboards.items()):
+            page.call("Page.navigate", url=f"{url}/superset/dashboard/{number}/")
+            state: dict = {}
+            for _ in range(90):
+                time.sleep(1)
+                state = page.evaluate(DASHBOARD_STATE) or {}
+                if state.get("charts") == charts[uuid] and not state.get("loading") and state.get("drawn") == state.get("charts"):
+                    break
+            page.screenshot(artifacts / f"{name}-{number}.png")
+            states[uuid] = state
+    return states

@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
-import re
 import shutil
-import time
 import zipfile
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pyarrow.dataset as ds
 import pytest
 
@@ -233,45 +230,21 @@ def test_reimport_keeps_ids_and_makes_no_duplicates(env) -> None:
 
 
 def test_dashboard_renders_every_chart_in_chromium(env) -> None:
-    from tests.superset_assets.browser import CHROMIUM, Chromium
+    from tests.superset_assets.browser import CHROMIUM, render_dashboards
 
     if not Path(CHROMIUM).exists():
         import subprocess
 
         subprocess.run(["bash", str(ROOT / "scripts" / "superset" / "install-chromium.sh")], check=True, timeout=600)
     s = env["superset"]
-    with httpx.Client(base_url=s.url, follow_redirects=False) as web:
-        token = re.search(r'id="csrf_token"[^>]*value="([^"]+)"', web.get("/login/").text).group(1)
-        assert web.post("/login/", data={"username": s.user, "password": s.password, "csrf_token": token}).status_code == 302
-        session = web.cookies["session"]
     dashboards = do_import(env).dashboards
     with client(env) as api:
         expected_charts = {uuid: len(api.get_json(f"/api/v1/dashboard/{uuid}/charts")["result"]) for uuid in dashboards}
-    with Chromium() as browser:
-        page = browser.page()
-        page.call("Network.setCookie", name="session", value=session, url=s.url)
-        page.call("Page.enable")
-        for uuid, number in sorted(dashboards.items()):
-            page.call("Page.navigate", url=f"{s.url}/superset/dashboard/{number}/")
-            state: dict = {}
-            for _ in range(90):
-                time.sleep(1)
-                state = (
-                    page.evaluate("""(() => {
-                  const charts = Array.from(document.querySelectorAll('[data-test="chart-grid-component"]'));
-                  return {charts: charts.length,
-                          loading: document.querySelectorAll('[data-test="chart-grid-component"] [data-test="loading-indicator"], [data-test="chart-grid-component"] .loading').length,
-                          drawn: charts.filter(c => c.querySelector('canvas, svg, table, .header-line')).length,
-                          errors: Array.from(document.querySelectorAll('[role="alert"], .ant-alert-error, [data-test="error-tooltip"]')).map(e => e.innerText.slice(0, 200))};
-                })()""")
-                    or {}
-                )
-                if state.get("charts") == expected_charts[uuid] and not state.get("loading") and state.get("drawn") == state.get("charts"):
-                    break
-            page.screenshot(ARTIFACTS / f"superset-dashboard-{number}.png")
-            assert state.get("charts") == expected_charts[uuid], state
-            assert state.get("drawn") == state.get("charts") and not state.get("loading"), state
-            assert state.get("errors") == [], state
+    states = render_dashboards(s.url, s.user, s.password, dashboards, expected_charts, ARTIFACTS, "superset-dashboard")
+    for uuid, state in states.items():
+        assert state.get("charts") == expected_charts[uuid], state
+        assert state.get("drawn") == state.get("charts") and not state.get("loading"), state
+        assert state.get("errors") == [], state
 
 
 def test_bumped_spec_updates_charts_and_datasets_in_place(env) -> None:
