@@ -236,6 +236,15 @@ def superset_totals(payload: dict[str, Any], plan: Any, metric: Metric, dates: l
     return _rows_totals(payload.get("data", []), values, dates)
 
 
+def dataset_id(client: Any, uuid: str, name: str) -> int:
+    """The numeric id of the Superset dataset with this UUID; VerifyError when there is none."""
+    checked = str(uuid_mod.UUID(uuid))  # it goes into a query string
+    found = client.get_json("/api/v1/dataset/", params={"q": f"(columns:!(id),filters:!((col:uuid,opr:eq,value:'{checked}')))"})
+    if not found.get("result"):
+        raise VerifyError(f"Superset has no dataset {name} ({checked}): import the bundles first")
+    return int(found["result"][0]["id"])
+
+
 def superset_dataset_totals(client: Any, plan: Any, metric: Metric, dates: list[dt.date]) -> Totals:
     """The daily totals of the metric's saved measure on the chart's dataset: POST /api/v1/chart/data, grain P1D.
 
@@ -244,14 +253,10 @@ def superset_dataset_totals(client: Any, plan: Any, metric: Metric, dates: list[
     """
     from superset_assets import measures
 
-    dataset_uuid = str(uuid_mod.UUID(plan.dataset.uuid))  # checked: it goes into a query string
-    found = client.get_json("/api/v1/dataset/", params={"q": f"(columns:!(id),filters:!((col:uuid,opr:eq,value:'{dataset_uuid}')))"})
-    if not found.get("result"):
-        raise VerifyError(f"Superset has no dataset {plan.dataset.name} ({dataset_uuid}): import the bundles first")
     measure = measures.total_name(metric)
     axis = {"timeGrain": "P1D", "columnType": "BASE_AXIS", "sqlExpression": TIME_COLUMN, "label": TIME_COLUMN, "expressionType": "SQL"}
     context = {
-        "datasource": {"id": int(found["result"][0]["id"]), "type": "table"},
+        "datasource": {"id": dataset_id(client, plan.dataset.uuid, plan.dataset.name), "type": "table"},
         "force": True,
         "queries": [
             {

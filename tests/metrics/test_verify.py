@@ -9,6 +9,7 @@ sent to the test carbon, the bundles built and imported into Superset (as `make 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 import time
 from pathlib import Path
@@ -24,8 +25,10 @@ from grafana.targets import in_graphite
 from metrics import catalogue as catalogue_mod
 from metrics.cli import main
 from metrics.reports.graphite import day_timestamp
-from metrics.verify import agree, sample_dates
+from metrics.verify import agree, dataset_id, sample_dates, superset_chart
 from metrics.warehouse import Warehouse
+from superset_assets.charts import query_context
+from superset_assets.client import SupersetClient
 from superset_assets.database import default_uri
 from superset_assets.datasets import stored_parts
 from superset_assets.importer import import_bundles
@@ -120,6 +123,9 @@ def test_verify_names_the_surface_of_a_planted_mismatch(demo: Any) -> None:
     data = data.set_column(data.schema.get_field_index("toggles"), "toggles", pc.add(data["toggles"], pa.scalar(1000, data["toggles"].type)))
     warehouse.replace_partition("metrics", "codemirror_toggles", {"dt": dt.date.fromisoformat(last)}, data)
 
+    # Superset: the daily chart of domain views edited by hand to show one domain only
+    domain_line = edit_chart_to_one_series(demo, "domain_views")
+
     result = run_until(demo, lambda r: "footnote_clicks" in r.output and "MISMATCH toggles" in r.output)
     assert result.exit_code == 1, result.output
     mismatches = [line for line in result.output.splitlines() if line.startswith("MISMATCH")]
@@ -128,7 +134,27 @@ def test_verify_names_the_surface_of_a_planted_mismatch(demo: Any) -> None:
     # the table and metrics.query read the rewritten Parquet; the chart reads it too (a view); Graphite has the old values
     assert [line.split(": ")[1].split(" says ")[0] for line in toggles_lines] == ["Graphite"], result.output
     assert "metrics.query" not in result.output
+    domain_lines = [line for line in mismatches if line.startswith("MISMATCH domain_views ")]
+    assert domain_lines and all(f": Superset (chart {domain_line!r}) says " in line for line in domain_lines), result.output
     print(result.output)
+
+
+def edit_chart_to_one_series(demo: Any, metric_name: str) -> str:
+    """Filter the metric's daily line chart to its first series, as an edit in Superset's UI would; returns its title."""
+    cat = catalogue_mod.load(demo["catalogue"], today=TODAY)
+    spec = next(s for s in cat if any(m.name == metric_name for m in s.metrics))
+    plan, how = superset_chart(cat, spec, spec.metric(metric_name))
+    assert how == "chart" and plan.groupby, (plan, how)
+    s = demo["superset"]
+    with SupersetClient(s.url, s.user, s.password) as api:
+        number = api.chart_id(plan.uuid)
+        series = [k for k in api.chart_data(number)["result"][0]["data"][0] if k != "dt"]
+        assert len(series) > 1, series
+        context = query_context(plan)
+        context["datasource"]["id"] = dataset_id(api, plan.dataset.uuid, plan.dataset.name)
+        context["queries"][0]["filters"].append({"col": plan.groupby[0], "op": "==", "val": series[0]})
+        api.request("PUT", f"/api/v1/chart/{number}", json={"query_context": json.dumps(context)})
+    return str(plan.title)
 
 
 def test_verify_without_a_password_is_a_one_line_error(tmp_path: Path) -> None:
