@@ -353,7 +353,24 @@ def verify(
     if unknown:
         raise InputError.at(settings.catalogue, f"no spec {unknown[0]!r} in the catalogue", f"--spec takes one of {', '.join(known)}")
     report = Report(dates)
-    with open_configured(settings) as engine, SupersetClient(superset_url, superset_user, superset_password) as client:
+    try:
+        _check(settings, cat, wanted, report, SupersetClient(superset_url, superset_user, superset_password), graphite_url, dates, log)
+    except httpx.HTTPError as exc:  # graphite_totals wraps its own: this one is Superset's
+        raise VerifyError(f"Superset at {superset_url} did not answer: {exc}") from None
+    return report
+
+
+def _check(
+    settings: Settings,
+    cat: catalogue_mod.Catalogue,
+    wanted: list[str],
+    report: Report,
+    superset: Any,
+    graphite_url: str,
+    dates: int,
+    log: Callable[[str], None],
+) -> None:
+    with open_configured(settings) as engine, superset as client:
         for spec in cat:
             if wanted and spec.name not in wanted:
                 continue
@@ -390,7 +407,6 @@ def verify(
                 if not bad:
                     report.agreed[metric.name] = 1 + len(surfaces)
                 log(f"{metric.name}: {len(days)} dates on {1 + len(surfaces)} surfaces, {len(bad)} mismatch(es)")
-    return report
 
 
 def _timestamp(day: dt.date) -> int:

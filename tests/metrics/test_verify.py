@@ -161,3 +161,12 @@ def test_verify_without_a_password_is_a_one_line_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["verify", "--superset-url", "http://127.0.0.1:9", "--graphite-url", "http://127.0.0.1:9"], env={"SUPERSET_PASSWORD": ""})
     assert result.exit_code == 2
     assert "SUPERSET_PASSWORD" in result.output and "Traceback" not in result.output
+
+
+def test_verify_of_an_unknown_spec_or_an_unreachable_superset_is_a_one_line_error() -> None:
+    args = ["--catalogue", str(CATALOGUE), "verify", "--superset-url", "http://127.0.0.1:9", "--graphite-url", "http://127.0.0.1:9"]
+    result = CliRunner().invoke(main, [*args, "--spec", "nope"], env={"SUPERSET_PASSWORD": "x"})
+    assert result.exit_code == 2 and "no spec 'nope'" in result.output and "Traceback" not in result.output, result.output
+    result = CliRunner().invoke(main, args, env={"SUPERSET_PASSWORD": "x"})
+    assert result.exit_code == 1 and "Superset at http://127.0.0.1:9 did not answer" in result.output, result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
