@@ -285,7 +285,7 @@ def graphite_target(spec: Spec, metric: Metric) -> str | None:
 
     if not in_graphite(spec, metric):
         return None
-    targets = graph_targets(spec, Graph(title=metric.name, kind="line", metrics=[metric.name], split_by=None, show=["total"]))
+    targets = graph_targets(spec, Graph.model_validate({"title": metric.name, "kind": "line", "metrics": [metric.name], "show": ["total"]}))
     if not targets:
         return None
     expr = targets[0].expr
