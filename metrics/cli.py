@@ -13,7 +13,7 @@ import click
 
 from grafana import cli as grafana_cli
 from ingestion import cli as ingestion_cli
-from metrics import plan_cli, plot_cli, runner_cli, site_cli, statsd_cli, toppages_cli
+from metrics import plan_cli, plot_cli, runner_cli, site_cli, statsd_cli, toppages_cli, verify_cli
 from metrics.cli_kit import CONTEXT, RootGroup, settings
 from metrics.config import load_settings
 from metrics.operations_cli import down_command, run_command, status_command, up_command
@@ -333,6 +333,7 @@ main.add_command(statsd_cli.statsd)
 main.add_command(plot_cli.plot_command)
 main.add_command(site_cli.site_command)
 main.add_command(toppages_cli.toppages_command)
+main.add_command(verify_cli.verify_command)
 build.add_command(superset_cli.build_superset)
 build.add_command(grafana_cli.build_grafana)
 import_.add_command(superset_cli.import_superset)

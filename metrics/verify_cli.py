@@ -1,0 +1,39 @@
+"""`metrics verify`: a thin command over `metrics.verify.verify`."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from metrics.cli_kit import settings
+
+
+@click.command("verify")
+@click.option("--superset-url", required=True, help="Superset base URL with the bundles imported, e.g. http://127.0.0.1:8088.")
+@click.option("--graphite-url", required=True, help="graphite-web base URL the runner's carbon feeds, e.g. http://127.0.0.1:8080.")
+@click.option("--dates", type=click.IntRange(min=1), default=3, show_default=True, help="Dates per metric: first, last and evenly between.")
+@click.option("--spec", "specs", multiple=True, metavar="NAME", help="Only this spec (repeatable; default: every spec).")
+@click.option("--user", envvar="SUPERSET_USER", default="admin", show_default=True, help="Superset user (or SUPERSET_USER); password from SUPERSET_PASSWORD.")
+@click.pass_context
+def verify_command(ctx: click.Context, superset_url: str, graphite_url: str, dates: int, specs: tuple[str, ...], user: str) -> None:
+    """Check that each metric's daily total agrees in its table, metrics.query, Superset and Graphite.
+
+    \b
+    Exit 0 when every checked value agrees, 1 on a mismatch (one line each: metric, date, surface,
+    both values) or when a service cannot be read, 2 on bad input.
+    Python: from metrics.verify import verify
+    """
+    from metrics.problems import InputError
+    from metrics.verify import verify
+
+    password = os.environ.get("SUPERSET_PASSWORD")
+    if not password:
+        raise InputError.at("SUPERSET_PASSWORD", "no Superset password in the environment", "export SUPERSET_PASSWORD for the --user account")
+    report = verify(
+        settings(ctx), superset_url=superset_url, superset_user=user, superset_password=password, graphite_url=graphite_url, dates=dates, spec_names=specs
+    )
+    for line in report.lines():
+        click.echo(line)
+    if not report.ok:
+        ctx.exit(1)
