@@ -54,7 +54,8 @@ def toppages_command(
     without FILES the hours are read from wmf.pageview_hourly (then --from and --to are needed).
     Each hour (or day) is ranked on its own into metrics.top_pages_hourly (partitioned by dt and
     hour) or metrics.top_pages_daily (by dt), and with --csv-dir into one gzip CSV. A period done
-    before with the same --top, --ties and --blacklist is skipped (--force computes it again).
+    before with the same --top, --ties and --blacklist, from the same kind of source (files or
+    the table), is skipped (--force computes it again).
     One line per period on stderr (a day that fails adds one line per hour that failed, with its
     reason); a period that fails (no dump, a damaged or 0-byte dump) does not stop the others,
     keeps what an earlier run wrote for it (its line then says so), and the exit status is then 1.

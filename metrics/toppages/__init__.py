@@ -134,10 +134,21 @@ def _blacklist(blacklist: Blacklist | Path | str | None) -> Blacklist:
     return blacklist_mod.read(blacklist)
 
 
+def _utc(moment: dt.datetime | dt.date | None, name: str) -> dt.datetime | None:
+    """`moment` as an aware UTC datetime: a naive datetime is taken as UTC, a `date` as its midnight UTC."""
+    if moment is None:
+        return None
+    if isinstance(moment, dt.datetime):
+        return moment.replace(tzinfo=periods_mod.UTC) if moment.tzinfo is None else moment.astimezone(periods_mod.UTC)
+    if isinstance(moment, dt.date):
+        return dt.datetime(moment.year, moment.month, moment.day, tzinfo=periods_mod.UTC)
+    raise TypeError(f"top_pages: {name} must be a datetime or a date, not {type(moment).__name__} ({moment!r})")
+
+
 def top_pages(
     warehouse: Warehouse | Path | str,
-    start: dt.datetime | None = None,
-    end: dt.datetime | None = None,
+    start: dt.datetime | dt.date | None = None,
+    end: dt.datetime | dt.date | None = None,
     files: Sequence[Path | str] = (),
     *,
     top: int = 25,
@@ -153,6 +164,10 @@ def top_pages(
 ) -> Summary:
     """Rank every hour (or, `daily`, every day) of `[start, end)` (UTC) and write the results.
 
+    - Range: `start` and `end` are datetimes on the hour; a naive datetime is taken as UTC (as the
+      dumps are named), an aware one converted to UTC, a `date` is its midnight UTC. Anything else
+      raises `TypeError` naming the argument.
+
     - Source: the dumps among `files` (files, or folders searched at any depth), or, when none is
       given, the `wmf.pageview_hourly` table through `engine` (default: DuckDB over `warehouse`).
       With files, `start` and `end` default to the whole periods the files cover.
@@ -162,10 +177,11 @@ def top_pages(
       over its 24 hours.
     - Output (`metrics.output`): `metrics.top_pages_hourly` (partitioned by dt and hour) or
       `metrics.top_pages_daily` (by dt), and with `csv_dir` one gzip CSV per period.
-    - A period done before with the same top, ties and blacklist is skipped unless `force`. A period
+    - A period done before with the same top, ties and blacklist, from the same kind of source
+      (files, or the table), is skipped unless `force`. A period
       that fails (no dump for an hour, a truncated, corrupt or 0-byte dump: `CorruptInput`, an hour
       not loaded in the table) is recorded as failed and the others still run; a day names every
-      hour that fails. A failed period's earlier result, if any, is left as it was (its outcome's
+      hour that fails, one line each. A page whose views sum past 2^63-1 fails its period alone. A failed period's earlier result, if any, is left as it was (its outcome's
       `kept`). Lines a dump cannot be parsed at are left out, quarantined in `quarantine.pageviews`
       with their line numbers, and counted.
 
@@ -173,6 +189,7 @@ def top_pages(
     period ends. Raises `MetricsError` for bad arguments (no range and no files, a bad blacklist).
     """
     started = time.perf_counter()
+    start, end = _utc(start, "start"), _utc(end, "end")
     warehouse = warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
     grain: periods_mod.Grain = "day" if daily else "hour"
     listed = _blacklist(blacklist)
@@ -186,7 +203,7 @@ def top_pages(
         first, last = periods_mod.covering(list(found), grain)
         start, end = start or first, end or last
     todo = periods_mod.periods(start, end, grain)
-    ranking = Ranking(top, ties, listed.digest)
+    ranking = Ranking(top, ties, listed.digest, "files" if files else "table")
     out = Output(warehouse, Path(csv_dir) if csv_dir else None)
     given = ", ".join(str(f) for f in files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
     make = lambda: Ranker(top, ties, listed)  # noqa: E731

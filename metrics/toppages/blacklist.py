@@ -62,6 +62,7 @@ def read(path: Path | str) -> Blacklist:
     pairs: set[tuple[str, str]] = set()
     problems: list[Problem] = []
     hint = "write one 'domain_code page_title' pair a line, quoted as in the dumps (\"\" for the empty domain)"
+    data = data.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte order mark, as some editors write
     for number, raw in enumerate(data.split(b"\n"), 1):
         raw = raw.rstrip(b"\r")
         try:

@@ -30,7 +30,7 @@ import pyarrow.csv as pacsv
 from ingestion import pageviews
 from ingestion.quarantine import Rejected
 from metrics.errors import MetricsError
-from metrics.toppages.ranking import Ranker
+from metrics.toppages.ranking import BIGINT_MAX, Ranker, summed_past
 
 RAW = pa.schema([("domain_code", pa.binary()), ("page_title", pa.binary()), ("count_views", pa.int64())])
 """What is converted of a line; the fourth field (`total_response_size`) must be there but is not read."""
@@ -189,14 +189,21 @@ class _Twice:
         self.rows = []
 
 
-SUMS = "SELECT domain, page_title, CAST(sum(count_views) AS BIGINT) AS count_views FROM hour_rows GROUP BY domain, page_title"
-"""Views per (domain id, title as written): the dumps' own aggregation key (each title is written one way)."""
+SUMS = (
+    "SELECT domain, page_title, CAST(CASE WHEN sum(count_views) > 9223372036854775807 THEN -1 ELSE sum(count_views) END AS BIGINT) AS count_views"
+    " FROM hour_rows GROUP BY domain, page_title"
+)
+"""Views per (domain id, title as written): the dumps' own aggregation key (each title is written one way);
+a sum past 2^63-1 is given as `ranking.SUMMED_PAST`, for `_rank_sums` to name the page."""
 
 
 def _rank_sums(ranker: Ranker, sums: Iterable[pa.RecordBatch]) -> None:
     """Rank batches of `IDS` rows that list each (domain, title) once: rows below their floor dropped, the others decoded."""
     for batch in sums:
         ids, views = batch.column(0).to_numpy(), batch.column(2).to_numpy()
+        if len(views) and views.min() < 0:  # SUMMED_PAST
+            first = int(np.argmax(views < 0))
+            raise summed_past(ranker.names[ids[first]], _decode(batch.column(1).slice(first, 1))[0].as_py())
         keep = ranker.could_rank(ids, views)
         if len(keep):
             ranker.add(ids[keep], _decode(batch.column(1).take(pa.array(keep))), views[keep])
@@ -204,8 +211,14 @@ def _rank_sums(ranker: Ranker, sums: Iterable[pa.RecordBatch]) -> None:
 
 def _page_sums(table: pa.Table) -> pa.Table:
     """(domain, title, views) text columns with views summed per (domain, title)."""
-    summed = table.group_by(["domain_code", "page_title"], use_threads=False).aggregate([("count_views", "sum")])
-    return summed.select(["domain_code", "page_title", "count_views_sum"])
+    exact = table.set_column(2, "count_views", table.column("count_views").cast(pa.decimal128(38, 0)))  # no int64 wrap-around
+    summed = exact.group_by(["domain_code", "page_title"], use_threads=False).aggregate([("count_views", "sum")])
+    past = pc.greater(summed.column("count_views_sum"), pa.scalar(BIGINT_MAX, pa.decimal128(38, 0)))
+    if pc.any(past).as_py():
+        first = summed.filter(past).slice(0, 1).to_pylist()[0]
+        raise summed_past(first["domain_code"], first["page_title"])
+    views = summed.column("count_views_sum").cast(pa.int64())
+    return pa.table([summed.column("domain_code"), summed.column("page_title"), views], names=["domain_code", "page_title", "count_views"])
 
 
 HOUR_MEMORY = "1GB"

@@ -8,7 +8,7 @@
   the empty string is written `""` (see `csv_gzip`).
 - `metrics.top_pages_runs` (partitioned by `dt`, one keyed file per period): the last attempt at
   each period, with the settings it ranked with. A period is done when its last attempt succeeded
-  with the same top, ties and blacklist, its partition is there, and (when asked for) its CSV.
+  with the same top, ties and blacklist, from the same kind of source (files or table), its partition is there, and (when asked for) its CSV.
   The log is written after the data, so a crash in between only makes the period run again.
 """
 
@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 
 from metrics import atomic
 from metrics.toppages.periods import Period
+from metrics.toppages.sources import TABLE
 from metrics.warehouse import Warehouse, partition_path
 
 SCHEMA = "metrics"
@@ -57,6 +58,13 @@ class Ranking:
     top: int
     ties: str
     blacklist: str = ""
+    source: str = ""
+    """The kind of source, `files` or `table` (`source_kind`): a period done from one is not done for the other."""
+
+
+def source_kind(source: str) -> str:
+    """`table` for an attempt's source `wmf.pageview_hourly`, `files` for any other (dump paths)."""
+    return "table" if source == TABLE else "files"
 
 
 @dataclass
@@ -109,7 +117,7 @@ class Output:
     def done(self, period: Period, ranking: Ranking) -> bool:
         """Whether the period was computed with `ranking` and its outputs are all there."""
         last = self.last(period)
-        if not last or last["status"] != "ok" or Ranking(last["top"], last["ties"], last["blacklist"] or "") != ranking:
+        if not last or last["status"] != "ok" or Ranking(last["top"], last["ties"], last["blacklist"] or "", source_kind(last["source"] or "")) != ranking:
             return False
         if not self.has_result(period):
             return False

@@ -21,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from metrics.errors import MetricsError
 from metrics.toppages.blacklist import Blacklist
 
 Ties = Literal["row_number", "rank", "dense_rank"]
@@ -30,6 +31,20 @@ TIES: tuple[str, ...] = get_args(Ties)
 
 RESULT = pa.schema([("domain_code", pa.string()), ("page_title", pa.string()), ("count_views", pa.int64()), ("rank", pa.int64())])
 """The columns of a result, in order: one row per (domain, page) that made the top."""
+
+BIGINT_MAX = 2**63 - 1
+"""The most views a page may have in a period: results and the warehouse store views as BIGINT."""
+SUMMED_PAST = -1
+"""What the summing queries give, instead of failing, for a page whose views sum past `BIGINT_MAX`
+(counts are never negative, so it cannot be a real sum)."""
+
+
+def summed_past(domain: str, title: str) -> MetricsError:
+    """The error of a period in which a page's views sum past `BIGINT_MAX` (the period fails alone)."""
+    return MetricsError(
+        f"views of {domain}/{title} sum past 2^63-1", "a count in the input is wrong: correct or leave out the lines of that page, then run again"
+    )
+
 
 REFLOOR_ROWS = 16_384
 """Floors are recomputed when this many rows (or as many as are kept, if more) were added since the last time."""
@@ -108,6 +123,9 @@ class Ranker:
         encoded = domains if pa.types.is_dictionary(domains.type) else pc.dictionary_encode(domains)
         ids = self.domain_ids(encoded.dictionary.to_pylist())[encoded.indices.to_numpy(zero_copy_only=False)]
         counts = views.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+        if len(counts) and counts.min() < 0:  # a sum past BIGINT_MAX (SUMMED_PAST)
+            first = int(np.argmax(counts < 0))
+            raise summed_past(domains[first].as_py(), titles[first].as_py())
         keep = self.could_rank(ids, counts)
         self.add(ids[keep], titles.take(pa.array(keep)), counts[keep])
 

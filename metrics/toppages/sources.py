@@ -27,7 +27,9 @@ if TYPE_CHECKING:
 TABLE = f"{pageviews.SCHEMA}.{pageviews.TABLE}"
 DUMP_NAME = re.compile(pageviews.NAME.pattern + r"(\.gz)?")
 PAGE_SUMS = """
-SELECT domain_code, page_title, CAST(sum(count_views) AS BIGINT) AS count_views
+SELECT domain_code, page_title,
+  CAST(CASE WHEN sum(CAST(count_views AS DECIMAL(38, 0))) > 9223372036854775807 THEN -1
+       ELSE sum(CAST(count_views AS DECIMAL(38, 0))) END AS BIGINT) AS count_views
 FROM wmf.pageview_hourly
 WHERE year = :year AND month = :month AND day = :day{hour}
 GROUP BY domain_code, page_title
@@ -56,7 +58,8 @@ def dumps_of(period: Period, dumps: dict[dt.datetime, list[Path]], given: str) -
     if missing:
         hours = ", ".join(f"{h:%H}" for h in missing) if period.grain == "day" else f"{missing[0]:%Y-%m-%dT%H}"
         raise MetricsError(
-            f"no dump for {period.label}" + (f" hour(s) {hours}" if period.grain == "day" else ""), f"expected pageviews-YYYYMMDD-HH0000.gz in {given}"
+            f"no dump for {period.label}" + (f" hour(s) {hours}" if period.grain == "day" else ""),
+            f"expected pageviews-{missing[0]:%Y%m%d-%H}0000.gz in {given}",
         )
     doubled = [paths for h in period.hours() if len(paths := dumps[h]) > 1]
     if doubled:
@@ -100,18 +103,22 @@ def failed_hours(period: Period, dumps: dict[dt.datetime, list[Path]], given: st
 
 
 def table_sums(engine: Engine, warehouse: Warehouse, period: Period) -> pa.Table:
-    """Views per (domain, page) in the period from `wmf.pageview_hourly`; `MetricsError` when an hour is not loaded.
+    """Views per (domain, page) in the period from `wmf.pageview_hourly`; `MetricsError` when an hour is not loaded
+    (for a day, `HoursFailed`: one line per missing hour).
 
-    An hour whose partition is there but empty is an hour without pageviews, not a missing one.
+    An hour whose partition is there but empty is an hour without pageviews, not a missing one. A
+    page whose views sum past 2^63-1 has views `ranking.SUMMED_PAST` (-1), which the ranker refuses.
     """
     info = warehouse.info(pageviews.SCHEMA, pageviews.TABLE)
     loaded = set()
     if info is not None:
         loaded = {tuple(int(p[k]) for k in ("year", "month", "day", "hour")) for p in warehouse.partitions(info)}
     missing = [h for h in period.hours() if (h.year, h.month, h.day, h.hour) not in loaded]
+    hint = "load the dumps first (metrics ingest pageviews FILE...), or give them to toppages"
+    if missing and period.grain == "day":
+        raise HoursFailed([f"{h:%Y-%m-%dT%H}: no partition in {TABLE} ({hint})" for h in missing])
     if missing:
-        hours = ", ".join(f"{h:%Y-%m-%dT%H}" for h in missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
-        raise MetricsError(f"{TABLE} has no partition for {hours}", "load the dumps first (metrics ingest pageviews FILE...), or give them to toppages")
+        raise MetricsError(f"{TABLE} has no partition for {missing[0]:%Y-%m-%dT%H}", hint)
     start = period.start
     params = {"year": start.year, "month": start.month, "day": start.day}
     if period.grain == "hour":

@@ -109,7 +109,7 @@ def test_a_corrupt_or_missing_hour_fails_alone_and_the_exit_status_says_so(tmp_p
         inputs.check_whole(broken)
     assert lines[1] == f"2026-01-01T01: failed: {loading.value}"
     assert str(loading.value).startswith(f"{broken}:{loading.value.readable + 1}:1: truncated gzip stream")
-    assert lines[4] == f"2026-01-01T04: failed: no dump for 2026-01-01T04 (expected pageviews-YYYYMMDD-HH0000.gz in {raw})"
+    assert lines[4] == f"2026-01-01T04: failed: no dump for 2026-01-01T04 (expected pageviews-20260101-040000.gz in {raw})"
     assert lines[-1].startswith("toppages: 3 hour(s) ranked, 0 skipped, 2 failed;")
     assert "Traceback" not in result.stderr
     for hour in (0, 2, 3):
