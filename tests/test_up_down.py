@@ -75,8 +75,8 @@ def test_up_serves_the_demo_dashboards_and_statsd_samples_and_down_stops_them(tm
     up = subprocess.run([METRICS, "up", "--dir", str(tmp_path)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
     try:
         assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
-        printed = dict(re.findall(r"^(SUPERSET_URL|GRAPHITE_WEB_URL|GRAPHITE_STATSD_PORT)=(\S+)$", up.stdout, flags=re.M))
-        assert set(printed) == {"SUPERSET_URL", "GRAPHITE_WEB_URL", "GRAPHITE_STATSD_PORT"}, up.stdout
+        printed = dict(re.findall(r"^([A-Z_]+)=(\S+)$", up.stdout, flags=re.M))
+        assert {"SUPERSET_URL", "GRAPHITE_WEB_URL", "GRAPHITE_STATSD_PORT", "GRAPHITE_CARBON_PORT", "METRICS_WAREHOUSE"} <= set(printed), up.stdout
         assert "log in as admin / admin" in up.stdout
         pids = _pids(tmp_path)
         assert len(pids) == 4 and all(_alive(p) for p in pids), pids  # gunicorn, carbon, graphite-web, statsd
@@ -89,6 +89,15 @@ def test_up_serves_the_demo_dashboards_and_statsd_samples_and_down_stops_them(tm
         slugs = {d["slug"] for d in listed["result"]}
         assert {slug(spec) for spec in specs} <= slugs, f"dashboards missing after up: {sorted(specs)} against {sorted(slugs)}"
         _every_demo_dashboard_reads_well(printed["SUPERSET_URL"], {d["uuid"]: d["id"] for d in listed["result"]})
+
+        # The line `metrics up` prints: the demo's numbers agree in the tables, metrics.query, Superset and Graphite.
+        verify = [METRICS, "--warehouse", printed["METRICS_WAREHOUSE"], "verify", "--superset-url", printed["SUPERSET_URL"]]
+        verify += ["--graphite-url", printed["GRAPHITE_WEB_URL"]]
+        assert " ".join(verify[1:]) in up.stdout.replace("\n  ", " ")
+        checked = subprocess.run(verify, cwd=ROOT, env={**env, "SUPERSET_PASSWORD": "admin"}, capture_output=True, text=True, timeout=600)
+        assert checked.returncode == 0, checked.stdout[-3000:] + checked.stderr[-3000:]
+        agree = re.search(r"^(\d+) metrics x (\d+) dates agree on 4 surfaces", checked.stdout, flags=re.M)
+        assert agree and int(agree.group(1)) >= 5, checked.stdout
 
         deadline = time.monotonic() + 60  # StatsD flushes every second
         nodes: set[str] = set()

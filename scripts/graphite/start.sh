@@ -183,7 +183,7 @@ retentions = ${FLUSH_SECONDS}s:6h,1m:7d,1h:2y
 # timestamps, possibly years in the past. Points older than the longest retention are dropped.
 [reports]
 pattern = .*
-retentions = 1d:10y
+retentions = 1d:30y
 EOF
 
 cat >"$CONF/storage-aggregation.conf" <<'EOF'
