@@ -54,7 +54,13 @@ def parse_hour(text: str, option: str) -> dt.datetime:
 
 
 def periods(start: dt.datetime, end: dt.datetime, grain: Grain) -> list[Period]:
-    """Every hour, or every day, of `[start, end)`; days need both ends at midnight."""
+    """Every hour, or every day, of `[start, end)`; both ends on the hour, and for days at midnight.
+
+    Raises `UsageError` for an empty range, an end not on the hour, or a day not at midnight.
+    """
+    for moment, option in ((start, "--from"), (end, "--to")):
+        if moment.minute or moment.second or moment.microsecond:
+            raise UsageError(f"{option} is {moment.isoformat()}, not on the hour", "give a whole hour (minutes, seconds at 0)", Location(option))
     if end <= start:
         raise UsageError(
             f"the range {start:%Y-%m-%dT%H} to {end:%Y-%m-%dT%H} is empty", "--to is the first hour after the range: give a later one", Location("--to")

@@ -37,8 +37,12 @@ GROUP BY domain_code, page_title
 
 
 def find_dumps(paths: Iterable[Path | str]) -> dict[dt.datetime, list[Path]]:
-    """The dumps among `paths` (files, and folders searched at any depth), by the hour their names give."""
+    """The dumps among `paths` (files, and folders searched at any depth), by the hour their names give.
+
+    A file reached twice (the same file given twice, or a folder and a file or folder inside it) counts once.
+    """
     found: dict[dt.datetime, list[Path]] = {}
+    seen: set[Path] = set()
     for given in paths:
         path = Path(given)
         if path.is_dir():
@@ -48,7 +52,10 @@ def find_dumps(paths: Iterable[Path | str]) -> dict[dt.datetime, list[Path]]:
         else:
             raise InputError.at(path, "no such file or folder", "give dump files (pageviews-YYYYMMDD-HH0000.gz) or folders holding them")
         for file in files:
-            found.setdefault(pageviews.hour_of(file), []).append(file)
+            real = file.resolve()
+            if real not in seen:
+                seen.add(real)
+                found.setdefault(pageviews.hour_of(file), []).append(file)
     return found
 
 

@@ -141,3 +141,27 @@ def test_a_page_summed_past_bigint_in_an_hour_read_line_by_line_is_named(tmp_pat
     fine = generate.write_dump(tmp_path / "other" / generate.dump_name(START), [*lines[:-3], "en Big 9223372036854775806 0", "en Big 1 0", "en x"])
     en = [(r["page_title"], r["count_views"]) for r in rank_file(fine, top=1).to_pylist() if r["domain_code"] == "en"]
     assert en == [("Big", 2**63 - 1)]  # exactly the largest BIGINT still ranks
+
+
+def test_a_dump_reached_twice_counts_once(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    paths = three_hours(raw, [])
+    warehouse = tmp_path / "wh"
+    result = cli(warehouse, str(raw), str(paths[1]), str(raw / "." / paths[1].name))  # the folder, and a file in it twice
+    assert result.returncode == 0, result.stderr
+    for hour in range(3):
+        assert hourly(warehouse, hour) == oracle.top(oracle.sums(oracle.lines_of(paths[hour])), 25)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "daily"),
+    [(START + HOUR / 2, START + 2 * HOUR, False), (START, START + HOUR / 2, False), (START.replace(minute=30), START + 48 * HOUR, True)],
+)
+def test_the_python_api_refuses_times_not_on_the_hour(tmp_path: Path, start: dt.datetime, end: dt.datetime, daily: bool) -> None:
+    from metrics.errors import UsageError
+
+    raw = tmp_path / "raw"
+    three_hours(raw, [])
+    with pytest.raises(UsageError, match="not on the hour"):
+        top_pages(tmp_path / "wh", start, end, [raw], daily=daily)
+    assert not (tmp_path / "wh" / "metrics").exists() or not list((tmp_path / "wh" / "metrics").rglob("*.parquet"))
