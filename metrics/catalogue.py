@@ -369,6 +369,7 @@ def _check_spec(spec: Spec, located: yamlfile.Located, path: Path, today: dt.dat
                                 f"split by one of {', '.join(m.dimensions) or '(none)'}",
                             )
                         )
+        out.extend(_check_within(graph, i, known, dims, p))
         for name, value in graph.filters.items():
             if name not in dims:
                 out.append(
@@ -549,10 +550,26 @@ def _check_graph_kind(graph: Graph, i: int, known: list[Metric], dims: dict[str,
     return out
 
 
+def _check_within(graph: Graph, i: int, known: list[Metric], dims: dict[str, Dimension], p) -> list[Problem]:
+    """`within` keeps a table's rows apart by a second dimension: a table's, beside split_by, of every metric."""
+    if not graph.within:
+        return []
+    where = ("graphs", i, "within")
+    if graph.kind != "table" or not graph.split_by or graph.within == graph.split_by:
+        return [p(where, f"graph '{graph.title}' has within: '{graph.within}'", "within is for a table with split_by, naming another dimension")]
+    if graph.within not in dims:
+        return [p(where, f"graph '{graph.title}' is kept apart by '{graph.within}', which is not a dimension", _suggest(graph.within, dims, "dimensions"))]
+    return [
+        p(where, f"metric '{m.name}' of graph '{graph.title}' has no dimension '{graph.within}'", f"use one of {', '.join(m.dimensions) or '(none)'}")
+        for m in known
+        if graph.within not in m.dimensions
+    ]
+
+
 def _check_graph_grain(spec: Spec, i: int, graph: Graph, known: list[Metric], p) -> list[Problem]:
     """A graph asks for each metric only at grains where its aggregation gives a value."""
     out: list[Problem] = []
-    fixed = set(graph.filters) | ({graph.split_by} if graph.split_by else set())
+    fixed = set(graph.filters) | {d for d in (graph.split_by, graph.within) if d}
     for m in known:
         if m.aggregation == "non_additive" and "percentage" in graph.show:
             out.append(

@@ -248,6 +248,11 @@ class Graph(_Strict):
     )
     metrics: Annotated[list[Identifier], Field(min_length=1)]
     split_by: Identifier | None = Field(None, description="A dimension: one line (or row) per value.")
+    within: Identifier | None = Field(
+        default=None,
+        description="A table only: a second dimension the rows are kept apart by, shown as the first column "
+        "(e.g. `within: domain_code` with `split_by: page_title`: one row per page of each wiki, not pages summed across wikis).",
+    )
     filters: dict[Identifier, str] = Field(default_factory=dict, description="Dimension -> value this graph is restricted to.")
     series_limit: int = Field(
         DEFAULT_SERIES_LIMIT,

@@ -7,7 +7,7 @@ of them), except a table, which shows every quantity as columns:
 | --- | --- | --- |
 | line | echarts_timeseries_line, one line per `split_by` value (the graph's `series_limit` largest by total, the rest as "Others"), not stacked | same, each line's share of the day (contribution by row) |
 | big_number | big_number_total over the dashboard's time range | (needs split_by: not offered) |
-| table | one row per `split_by` value, a column per metric and quantity (a quantity equal to one already shown is left out) | a `%` column: the row's share of the metric's total |
+| table | one row per `split_by` value (per `within` and `split_by` pair, `within` the first column), a column per metric and quantity (a quantity equal to one already shown is left out), largest first | a `%` column: the row's share of the metric's total |
 | pie | pie, one slice per `split_by` value (the `series_limit` largest, the rest as "Others") | same, labelled with shares |
 | world_map | world_map, countries coloured by the value (ISO 3166-1 codes), with a year filter on the dashboard | (not offered) |
 
@@ -67,7 +67,9 @@ class ChartPlan:
 
     @property
     def groupby(self) -> list[str]:
-        return [self.graph.split_by] if self.graph.split_by else []
+        """The chart's group-by columns: a table's `within` dimension first (its rows are kept apart by it), then split_by."""
+        within = [self.graph.within] if self.graph.within and self.viz_type == "table" else []
+        return within + ([self.graph.split_by] if self.graph.split_by else [])
 
     def number_format(self, metric: str) -> str:
         if self.contribution:
@@ -180,7 +182,7 @@ def _table(spec: Spec, graph: Graph, metrics: list[Metric], show: list[Show], pl
 
 def _dataset(graph: Graph, metrics: list[Metric], normalized: bool, planner: Planner) -> Dataset:
     dataset = planner.virtual(planner.tables_for(metrics, normalized))
-    for column in [graph.split_by, *graph.filters]:
+    for column in [graph.split_by, graph.within, *graph.filters]:
         if column and not dataset.has_column(column):
             raise PlanError(
                 f"graph {graph.title!r} splits or filters by {column!r}, which dataset {dataset.name} does not have "

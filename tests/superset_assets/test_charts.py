@@ -166,6 +166,30 @@ def test_table_columns_are_what_show_asks_without_equal_twins(cat) -> None:
     assert {"toggles_total", "toggles_mean"} <= set(toggles.metrics)  # a count's mean per period differs from its total
 
 
+def test_top_pages_tables_keep_each_wiki_apart(shipped) -> None:
+    # Grouped by page title alone, a table sums each title's views across every wiki (Main_Page of
+    # a thousand wikis on top); the top pages tables are one row per page of each wiki, wiki first.
+    for spec, graph in (("top_articles", "Top articles"), ("top_pageviews", "Top pages")):
+        plan = chart(shipped, spec, graph)
+        form, query = params(plan), query_context(plan)["queries"][0]
+        assert form["groupby"] == ["domain_code", "page_title"], spec
+        assert query["columns"] == ["domain_code", "page_title"], spec
+        assert query["orderby"][0][1] is False  # largest first
+
+
+def test_within_is_checked(copy: Path) -> None:
+    spec = copy / "top_pageviews.yaml"
+    edit(spec, "    split_by: page_title\n    within: domain_code", "    split_by: page_title\n    within: wiki")
+    with pytest.raises(InputError) as err:
+        catalogue_mod.load(copy, today=TODAY)
+    assert f"top_pageviews.yaml:{line_of(spec, 'within: wiki')}:" in str(err.value) and "not a dimension" in str(err.value)
+    edit(spec, "within: wiki", "within: domain_code")
+    edit(spec, "    split_by: domain_code\n    show: [total, percentage]", "    split_by: domain_code\n    within: page_title\n    show: [total, percentage]")
+    with pytest.raises(InputError) as err:
+        catalogue_mod.load(copy, today=TODAY)
+    assert "within is for a table" in str(err.value)
+
+
 # -- pie, world map --------------------------------------------------------------------------------
 
 
