@@ -122,23 +122,31 @@ def about_markdown(spec: Spec, today: dt.date, data_as_of: Sequence[Freshness] =
 
 
 def _graph_panels(spec: Spec, graph: Graph, targets: list[Target]) -> list[dict]:
-    """One panel per graph; a line graph's ratios and percentages get their own panel beside it.
+    """One panel per graph; a line or table graph's ratios, percentages and quantities of another
+    unit get their own panel beside it (one unit an axis: population beside a percent is a flat line).
 
     (Grafana puts series on a second axis only through field overrides, whose scalar values the
     shared dashboard schema rejects; a ratio on the axis of its totals would be a flat line.)
     """
-    if graph.kind != "line":
+    if graph.kind not in ("line", "table"):
         return [_graph_panel(spec, graph, targets, graph.title)]
-    families: dict[str, list[Target]] = {}
+    families: dict[tuple[str, str], list[Target]] = {}
     for target in targets:
-        families.setdefault({"mean": "total"}.get(target.show, target.show), []).append(target)
+        families.setdefault(({"mean": "total"}.get(target.show, target.show), _axis_label(spec, [target])), []).append(target)
     panels = []
-    for index, (family, members) in enumerate(families.items()):
+    seen: set[str] = set()
+    for index, ((family, _), members) in enumerate(families.items()):
         title = graph.title
-        if index > 0 and family == "normalized":
+        names = ", ".join(dict.fromkeys(t.metric.replace("_", " ") for t in members))
+        if family in seen and family == "percentage":  # the same quantity in another unit: named by its metrics
+            title += ": share of all " + names
+        elif family in seen and family != "normalized":
+            title += ": " + names
+        elif index > 0 and family == "normalized":
             title += ": " + " / ".join(sorted({spec.metric(t.metric).normalization.label for t in members}))  # type: ignore[union-attr]
         elif index > 0:
             title += {"total": ": totals", "percentage": ": share of the total"}[family]
+        seen.add(family)
         panels.append(_graph_panel(spec, graph, members, title))
     return panels
 

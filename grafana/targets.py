@@ -16,8 +16,9 @@ from metrics.graphite_paths import node_index, pattern, placeholders, sanitize_s
 from metrics.spec import Dimension, Graph, Metric, Spec
 
 SHOW_SUFFIX = {"total": "", "mean": " mean", "percentage": " %"}
-LIMITED_KINDS = ("line", "pie", "world_map")
-"""Graph kinds drawn as one series per split value, so limited to the graph's `series_limit` (a table lists every value)."""
+LIMITED_KINDS = ("line", "table", "pie", "world_map")
+"""Graph kinds drawn as one series per split value, so limited to the graph's `series_limit` (in Grafana a table is
+a time series panel too: hundreds of lines on one axis cannot be read)."""
 
 
 @dataclass(frozen=True)

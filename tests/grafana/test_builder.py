@@ -184,7 +184,10 @@ def test_codemirror_targets() -> None:
         == "aliasSub(aliasByNode(limit(sortByTotal(asPercent(groupByNodes(MediaWiki.CodeMirror.toggles.$editor.$enabled.$wiki, 'sum', 0, 4))), 10), 1), '$', ' %')"
     )
     table = [t.expr for t in graph_targets(spec, graphs["Toggles in the 2017 editor by wiki"])]
-    assert table[0] == "aliasSub(aliasByNode(groupByNodes(MediaWiki.CodeMirror.toggles.wikitext_2017.$enabled.$wiki, 'sum', 0, 5), 1), '^', 'toggles ')"
+    assert (
+        table[0]
+        == "aliasSub(aliasByNode(limit(sortByTotal(groupByNodes(MediaWiki.CodeMirror.toggles.wikitext_2017.$enabled.$wiki, 'sum', 0, 5)), 10), 1), '^', 'toggles ')"
+    )
     live = graph_targets(spec, graphs["Live toggle clicks"])[0].expr
     assert live == "aliasByNode(limit(sortByTotal(groupByNodes(stats_counts.MediaWiki.CodeMirror.live.toggle_clicks.$editor.$enabled, 'sum', 0, 6)), 10), 1)"
     timing = graph_targets(spec, graphs["Highlighting time"])[0].expr
@@ -272,7 +275,7 @@ def test_series_limit_units_and_table_legends(catalogue_copy: Path) -> None:
     by_editor = graph_targets(spec, next(g for g in spec.graphs if g.title == "Toggles by editor"))
     assert all("limit(sortByTotal(" in t.expr and t.expr.count(", 4)") == 1 for t in by_editor)
     table = graph_targets(spec, next(g for g in spec.graphs if g.kind == "table"))
-    assert all("limit(" not in t.expr for t in table)  # a table lists every value
+    assert table and all("limit(sortByTotal(" in t.expr and t.expr.count(", 10)") == 1 for t in table)  # a table is lines too
     panels = {p["title"]: p for p in build_dashboard(spec, today=dt.date(2026, 11, 18))["panels"]}
     totals = panels["Toggles by editor"]
     assert totals["options"]["legend"]["displayMode"] == "table"
@@ -290,3 +293,26 @@ def test_a_pie_is_a_pie_chart_panel(catalogue_copy: Path) -> None:
     pie = next(p for p in build_dashboard(spec, today=dt.date(2026, 11, 18))["panels"] if p["title"] == "Switched on vs off")
     assert pie["type"] == "piechart" and pie["options"]["reduceOptions"]["calcs"] == ["sum"]
     assert "limit(sortByTotal(" in pie["targets"][0]["target"]
+
+
+def test_every_split_panel_is_limited_and_one_unit_an_axis() -> None:
+    # "Internet access by country" drew every country's population, internet share and editors
+    # (~750 lines) on one axis labelled "percent, people, editors".
+    shipped = catalogue.load(SHIPPED_CATALOGUE)
+    for spec in shipped:
+        titles = [p["title"] for p in build_dashboard(spec, today=TODAY)["panels"]]
+        assert len(titles) == len(set(titles)), (spec.name, titles)
+        for panel in build_dashboard(spec, today=TODAY)["panels"]:
+            if panel["type"] != "timeseries":
+                continue
+            assert ", " not in panel["fieldConfig"]["defaults"]["custom"]["axisLabel"], (spec.name, panel["title"])
+            for target in panel["targets"]:
+                if "aliasByNode(" in target["target"]:  # one series per split value
+                    assert "limit(sortByTotal(" in target["target"], (spec.name, panel["title"], target["target"])
+    panels = {p["title"]: p for p in build_dashboard(shipped.spec("country_indicators"), today=TODAY)["panels"]}
+    units = {title: panels[title]["fieldConfig"]["defaults"]["custom"]["axisLabel"] for title in panels if title.startswith("Internet access by country")}
+    assert units == {
+        "Internet access by country": "percent",
+        "Internet access by country: population": "people",
+        "Internet access by country: active editors": "editors",
+    }
