@@ -61,7 +61,7 @@ class ChartPlan:
     series_limit: int = 0
     """At most this many split values drawn (0: all); the rest are one "Others" series."""
     rank_by: str | None = None
-    """The measure the split values are ranked by for the series limit (the metric's total)."""
+    """The measure the split values are ranked by for the series limit: the plotted one (a share: its total)."""
     country_codes: str | None = None
     """A world map's ISO 3166-1 code set of its split dimension (`Dimension.country_codes`)."""
 
@@ -145,7 +145,8 @@ def plan_charts(spec: Spec, planner: Planner) -> list[ChartPlan]:
                     unit=about.unit,
                     formats=_formats(spec, graph, metrics, [item], viz),
                     series_limit=graph.series_limit if limited else 0,
-                    rank_by=ms.total_name(metrics[0]) if limited else None,
+                    # ranked by what is drawn (a rate by the rate); a share by the totals it is a share of
+                    rank_by=names[0] if limited else None,
                     country_codes=spec.dimension(graph.split_by).country_codes() if graph.split_by else None,
                 )
             )

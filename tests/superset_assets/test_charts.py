@@ -59,9 +59,11 @@ def test_a_line_draws_the_top_series_by_total_and_the_rest_as_others(cat) -> Non
     assert (form["limit"], form["timeseries_limit_metric"], form["group_others_when_limit_reached"]) == (DEFAULT_SERIES_LIMIT, "domain_views_total", True)
     query = query_context(plan)["queries"][0]
     assert (query["series_limit"], query["series_limit_metric"], query["group_others_when_limit_reached"]) == (DEFAULT_SERIES_LIMIT, "domain_views_total", True)
-    # a normalized line is ranked by the metric's own total, not by its ratio
+    # a normalized line is ranked by the rate it plots (editors per million people), not by the editor count
     rate = chart(cat, "country_indicators", "Active editors per million people")
-    assert query_context(rate)["queries"][0]["series_limit_metric"] == ms.total_name(cat.spec("country_indicators").metric("active_editors"))
+    editors = cat.spec("country_indicators").metric("active_editors")
+    assert rate.metrics == (ms.normalized_name(editors),)
+    assert query_context(rate)["queries"][0]["series_limit_metric"] == params(rate)["timeseries_limit_metric"] == ms.normalized_name(editors)
 
 
 def test_tables_and_big_numbers_are_not_limited(cat) -> None:

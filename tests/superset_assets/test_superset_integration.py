@@ -92,17 +92,41 @@ def aggregate(spec: Spec, metric: Metric, rows: list[dict], how: str) -> float |
     return sum(values)
 
 
+def normalized(spec: Spec, metric: Metric, num_rows: list[dict], den_rows: list[dict]) -> float | None:
+    """The metric over its normalization's denominator on plain rows: a ratio of sums, scaled."""
+    assert metric.normalization is not None
+    den = spec.metric(metric.normalization.by)
+    if den.table == metric.table and set(den.dimensions) == set(metric.dimensions):
+        # one row holds both parts: a row missing either counts in neither sum
+        num_rows = den_rows = [r for r in num_rows if r[metric.source.column] is not None and r[den.source.column] is not None]
+    num = sum(r[metric.source.column] or 0 for r in num_rows)
+    total = sum(r[den.source.column] or 0 for r in den_rows)
+    return num / total * metric.normalization.scale if total else None
+
+
 def shown_values(plan: ChartPlan, spec: Spec, warehouse: Path) -> set[str] | None:
-    """The split values a limited chart draws on their own (the largest `rank_by` totals); None: all of them."""
+    """The split values a limited chart draws on their own (the largest by `rank_by`, the plotted measure); None: all."""
     if not plan.series_limit or plan.rank_by is None:
         return None
-    metric = spec.metric(plan.rank_by.removesuffix("_total"))
     split = plan.graph.split_by
-    rows = [r for r in table_rows(warehouse, metric.table) if all(str(r[c]) == v for c, v in plan.graph.filters.items())]
-    groups = collections.defaultdict(list)
-    for row in rows:
-        groups[str(row[split])].append(row)
-    totals = {value: aggregate(spec, metric, group, "total") or 0 for value, group in groups.items()}
+    assert split is not None
+    metric = next(spec.metric(n) for n in plan.graph.metrics if plan.rank_by in (f"{n}_total", f"{n}_mean") or plan.rank_by.startswith(f"{n}_per_"))
+
+    def by_split(table: str | None) -> dict[str, list[dict]]:
+        groups = collections.defaultdict(list)
+        for row in table_rows(warehouse, table or ""):
+            if all(str(row[c]) == v for c, v in plan.graph.filters.items() if c in row):
+                groups[str(row[split])].append(row)
+        return groups
+
+    groups = by_split(metric.table)
+    if plan.rank_by.startswith(f"{metric.name}_per_"):
+        assert metric.normalization is not None
+        dens = by_split(spec.metric(metric.normalization.by).table)
+        ranks = {v: normalized(spec, metric, groups.get(v, []), dens.get(v, [])) for v in set(groups) | set(dens)}
+    else:
+        ranks = {v: aggregate(spec, metric, group, "mean" if plan.rank_by.endswith("_mean") else "total") for v, group in groups.items()}
+    totals = {value: rank or 0 for value, rank in ranks.items()}
     if len(totals) <= plan.series_limit:
         return None
     return set(sorted(totals, key=lambda v: -totals[v])[: plan.series_limit])
@@ -141,14 +165,8 @@ def expected(plan: ChartPlan, spec: Spec, warehouse: Path) -> dict[tuple, float 
                 den_groups = collections.defaultdict(list)
                 for row in den_rows:
                     den_groups[tuple(str(row[k]) for k in keys)].append(row)
-                same_rows = den.table == metric.table and set(den.dimensions) == set(metric.dimensions)
                 for key in set(groups) | set(den_groups):
-                    num_rows, den_rows_of_key = groups.get(key, []), den_groups.get(key, [])
-                    if same_rows:  # one row holds both parts: a row missing either counts in neither sum
-                        num_rows = den_rows_of_key = [r for r in num_rows if r[metric.source.column] is not None and r[den.source.column] is not None]
-                    num = sum(r[metric.source.column] or 0 for r in num_rows)
-                    total = sum(r[den.source.column] or 0 for r in den_rows_of_key)
-                    out[key + (f"{metric.name}_per_{den.name}",)] = num / total * metric.normalization.scale if total else None
+                    out[key + (f"{metric.name}_per_{den.name}",)] = normalized(spec, metric, groups.get(key, []), den_groups.get(key, []))
             else:
                 measure = f"{metric.name}_{'mean' if show == 'mean' else 'total'}"
                 values = {key: aggregate(spec, metric, group, show) for key, group in groups.items()}
