@@ -10,7 +10,7 @@ import click
 from grafana.builder import DEFAULT_DATASOURCE_UID
 from grafana.writer import DEFAULT_DASHBOARDS_PATH, DEFAULT_GRAPHITE_URL, DEFAULT_OUT, FOLDER, build_all
 from metrics import redact
-from metrics.cli_kit import settings
+from metrics.cli_kit import echo_plan, import_plan_options, service_url, settings
 
 
 @click.command("grafana")
@@ -71,13 +71,7 @@ def build_grafana(ctx: click.Context, out: Path, datasource_uid: str, graphite_u
 )
 @click.option("--dry-run", is_flag=True, help="Print what would be posted; contact no server.")
 @click.option("--force", is_flag=True, help="Overwrite dashboards changed in Grafana since the last import.")
-@click.option("--prune", is_flag=True, help="Delete the dashboards we imported that the catalogue no longer builds (the plan's orphans).")
-@click.option(
-    "--plan",
-    "plan_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="A plan saved by `metrics plan -o FILE`: refuse (exit 2) if the live Grafana no longer matches it.",
-)
+@import_plan_options("Grafana", "the dashboards")
 @click.pass_context
 def import_grafana(
     ctx: click.Context,
@@ -99,15 +93,9 @@ def import_grafana(
     """
     from grafana.importer import import_dashboards  # httpx: only for this command
     from metrics import plan as plan_mod
-    from metrics.problems import InputError
 
     s = settings(ctx)
-    url = url or s.grafana_url
-    if not url:
-        where = f"environment {s.env} has no grafana_url" if s.env else "no environment is selected"
-        raise InputError.at(
-            "--url", f"no Grafana URL: {where}", "pass --url, or set grafana_url in the [env.NAME] table of metrics.toml and select it with --env"
-        )
+    url = service_url(s, url, "grafana_url", "Grafana")
     paths = [_resolve(d, dashboards_dir) for d in dashboards] or sorted(dashboards_dir.glob("*.json"))
     if not paths:
         raise click.ClickException(f"no dashboards in {dashboards_dir}: run `metrics build grafana` first")
@@ -115,11 +103,9 @@ def import_grafana(
     if expected is not None:
         prune = prune or expected.prune
 
-    def show(plan: plan_mod.SystemPlan) -> None:
-        for line in plan.lines():
-            click.echo(line)
-
-    results = import_dashboards(url, paths, folder=folder, dry_run=dry_run, force=force, prune=prune, complete=not dashboards, expected=expected, on_plan=show)
+    results = import_dashboards(
+        url, paths, folder=folder, dry_run=dry_run, force=force, prune=prune, complete=not dashboards, expected=expected, on_plan=echo_plan
+    )
     for result in results:
         if dry_run:
             click.echo(f"would POST {redact.mask_url(url.rstrip('/'))}/api/dashboards/db ({result.path}):")

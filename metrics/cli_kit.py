@@ -47,3 +47,37 @@ class RootGroup(click.Group):
 def settings(ctx: click.Context) -> Settings:
     """The project settings, loaded once by the root group."""
     return ctx.find_root().obj
+
+
+def import_plan_options(system: str, assets: str) -> Any:
+    """`--prune` and `--plan FILE` of `metrics import <system>` (`system`: "Superset" or "Grafana";
+    `assets`: what prune deletes, e.g. "the dashboards")."""
+    from pathlib import Path
+
+    def add(command: Any) -> Any:
+        command = click.option(
+            "--plan",
+            "plan_file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help=f"A plan saved by `metrics plan -o FILE`: refuse (exit 2) if the live {system} no longer matches it.",
+        )(command)
+        return click.option("--prune", is_flag=True, help=f"Delete {assets} we imported that the catalogue no longer builds (the plan's orphans).")(command)
+
+    return add
+
+
+def service_url(s: Settings, given: str | None, key: str, system: str) -> str:
+    """`--url` if given, else the selected environment's `key` (superset_url, grafana_url); `InputError` at --url without either."""
+    from metrics.problems import InputError
+
+    url = given or getattr(s, key)
+    if not url:
+        where = f"environment {s.env} has no {key}" if s.env else "no environment is selected"
+        raise InputError.at("--url", f"no {system} URL: {where}", f"pass --url, or set {key} in the [env.NAME] table of metrics.toml and select it with --env")
+    return str(url)
+
+
+def echo_plan(plan: Any) -> None:
+    """Print a `metrics.plan.SystemPlan`, a line per asset (the `on_plan` of the importers)."""
+    for line in plan.lines():
+        click.echo(line)

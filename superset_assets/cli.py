@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from metrics import redact
-from metrics.cli_kit import settings
+from metrics.cli_kit import echo_plan, import_plan_options, service_url, settings
 from metrics.problems import InputError
 from superset_assets import versions
 
@@ -89,13 +89,7 @@ def build_superset(ctx: click.Context, engine_uri: str | None, superset_version:
 )
 @click.option("--dry-run", is_flag=True, help="Show the plan (what would change against what is live); import nothing.")
 @click.option("--force", is_flag=True, help="Overwrite assets changed in Superset since our last import, and dashboards we never imported.")
-@click.option("--prune", is_flag=True, help="Delete the assets we imported that the catalogue no longer builds (the plan's orphans).")
-@click.option(
-    "--plan",
-    "plan_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="A plan saved by `metrics plan -o FILE`: refuse (exit 2) if the live Superset no longer matches it.",
-)
+@import_plan_options("Superset", "the assets")
 @click.pass_context
 def import_superset(
     ctx: click.Context,
@@ -127,21 +121,12 @@ def import_superset(
     from superset_assets.writer import DEFAULT_OUT
 
     s = settings(ctx)
-    url = url or s.superset_url
-    if not url:
-        where = f"environment {s.env} has no superset_url" if s.env else "no environment is selected"
-        raise InputError.at(
-            "--url", f"no Superset URL: {where}", "pass --url, or set superset_url in the [env.NAME] table of metrics.toml and select it with --env"
-        )
+    url = service_url(s, url, "superset_url", "Superset")
     folder = bundles_dir or DEFAULT_OUT
     paths = resolve_bundles(bundles, folder, None if bundles else catalogue_specs(ctx))
     expected = plan_mod.load(plan_file, "superset") if plan_file else None
     if expected is not None:
         prune = prune or expected.prune
-
-    def show(plan: plan_mod.SystemPlan) -> None:
-        for line in plan.lines():
-            click.echo(line)
 
     database_uri = s.database_uri or default_uri(s.warehouse)
     result = import_bundles(
@@ -153,7 +138,7 @@ def import_superset(
         prune=prune,
         complete=not bundles,
         expected=expected,
-        on_plan=show,
+        on_plan=echo_plan,
         database_uri=database_uri,
         environment=s.env,
     )
