@@ -16,7 +16,7 @@ import json
 from typing import Sequence
 
 from grafana.targets import Target, graph_targets, in_graphite, variable_query
-from metrics.describe import describe
+from metrics.describe import chart_title, describe
 from metrics.freshness import Freshness, markdown as freshness_markdown, query_folders, run_tag
 from metrics.spec import DEFAULT_SERIES_LIMIT, Graph, Metric, Show, Spec, md_line
 
@@ -122,30 +122,36 @@ def about_markdown(spec: Spec, today: dt.date, data_as_of: Sequence[Freshness] =
 
 
 def _graph_panels(spec: Spec, graph: Graph, targets: list[Target]) -> list[dict]:
-    """One panel per graph; a line or table graph's ratios, percentages and quantities of another
-    unit get their own panel beside it (one unit an axis: population beside a percent is a flat line).
+    """The panels of one graph, titled as the Superset charts of the same graph (`metrics.describe.chart_title`).
+
+    A line, pie or big number gets a panel per quantity it shows, as Superset gets a chart each; a
+    table's quantities (Superset's columns) get a panel each but the first keeps the spec's title. A
+    line or table's quantities of another unit get their own panel beside it, named by their metrics
+    (one unit an axis: population beside a percent is a flat line).
 
     (Grafana puts series on a second axis only through field overrides, whose scalar values the
     shared dashboard schema rejects; a ratio on the axis of its totals would be a flat line.)
     """
-    if graph.kind not in ("line", "table"):
-        return [_graph_panel(spec, graph, targets, graph.title)]
     families: dict[tuple[str, str], list[Target]] = {}
     for target in targets:
-        families.setdefault(({"mean": "total"}.get(target.show, target.show), _axis_label(spec, [target])), []).append(target)
+        unit = _axis_label(spec, [target]) if graph.kind in ("line", "table") else ""
+        families.setdefault(({"mean": "total"}.get(target.show, target.show) if graph.kind in ("line", "table") else target.show, unit), []).append(target)
     panels = []
     seen: set[str] = set()
     for index, ((family, _), members) in enumerate(families.items()):
-        title = graph.title
+        title = chart_title(spec, graph, family, spec.metric(members[0].metric))
         names = ", ".join(dict.fromkeys(t.metric.replace("_", " ") for t in members))
-        if family in seen and family == "percentage":  # the same quantity in another unit: named by its metrics
-            title += ": share of all " + names
-        elif family in seen and family != "normalized":
+        if graph.kind == "table":
+            if family in seen and family == "percentage":  # the same quantity in another unit: named by its metrics
+                title += ": share of all " + names
+            elif family in seen and family != "normalized":
+                title += ": " + names
+            elif index > 0 and family == "normalized":
+                title += ": " + " / ".join(sorted({spec.metric(t.metric).normalization.label for t in members}))  # type: ignore[union-attr]
+            elif index > 0:
+                title += {"total": ": totals", "percentage": ": share of the total"}[family]
+        elif family in seen:
             title += ": " + names
-        elif index > 0 and family == "normalized":
-            title += ": " + " / ".join(sorted({spec.metric(t.metric).normalization.label for t in members}))  # type: ignore[union-attr]
-        elif index > 0:
-            title += {"total": ": totals", "percentage": ": share of the total"}[family]
         seen.add(family)
         panels.append(_graph_panel(spec, graph, members, title))
     return panels
@@ -182,13 +188,13 @@ def _graph_panel(spec: Spec, graph: Graph, targets: list[Target], title: str) ->
         type="timeseries",
         options={
             # A table legend: one row per series with its figures, sortable, never pages of names.
+            # Series with "Others" keep their order (largest total first, Others last), as Superset lists them.
             "legend": {
                 "displayMode": "table",
                 "placement": "bottom",
                 "showLegend": True,
                 "calcs": calcs + ["lastNotNull"],
-                "sortBy": "Last *",
-                "sortDesc": True,
+                **({} if any(t.others for t in targets) else {"sortBy": "Last *", "sortDesc": True}),
             },
             "tooltip": {"mode": "multi", "sort": "desc"},
         },

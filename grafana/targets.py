@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from metrics import aggregation
+from metrics.describe import describe
 from metrics.graphite_paths import node_index, pattern, placeholders, sanitize_segment
 from metrics.spec import Dimension, Graph, Metric, Spec
 
@@ -19,6 +20,10 @@ SHOW_SUFFIX = {"total": "", "mean": " mean", "percentage": " %"}
 LIMITED_KINDS = ("line", "table", "pie", "world_map")
 """Graph kinds drawn as one series per split value, so limited to the graph's `series_limit` (in Grafana a table is
 a time series panel too: hundreds of lines on one axis cannot be read)."""
+OTHERS_KINDS = ("line", "pie")
+"""Graph kinds whose limited series are followed by one "Others" series of the rest, as Superset draws them
+(`superset_assets.charts.OTHERS`); a table's panels show its largest rows only, as Superset's table does."""
+OTHERS = "Others"
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,8 @@ class Target:
     expr: str
     metric: str
     show: str
+    others: bool = False
+    """Whether the series end with one "Others" series of the split values beyond the limit (`others`)."""
 
 
 def series_template(metric: Metric, leaf: str | None = None) -> str:
@@ -75,13 +82,14 @@ def graph_targets(spec: Spec, graph: Graph) -> list[Target]:
     out: list[Target] = []
     for metric in metrics:
         for show in graph.show:
-            expr = _expression(spec, graph, metric, show, named=len(metrics) > 1)
-            if expr and all(t.expr != expr for t in out):
-                out.append(Target(expr, metric.name, show))
+            built = _expression(spec, graph, metric, show, named=len(metrics) > 1)
+            if built and all(t.expr != built[0] for t in out):
+                out.append(Target(built[0], metric.name, show, built[1]))
     return out
 
 
-def _expression(spec: Spec, graph: Graph, metric: Metric, show: str, *, named: bool) -> str | None:
+def _expression(spec: Spec, graph: Graph, metric: Metric, show: str, *, named: bool) -> tuple[str, bool] | None:
+    """The target of `show` of `metric` in `graph`, and whether it ends with an "Others" series."""
     stat = graph.kind == "big_number"
     if show == "normalized":
         if metric.normalization is None:
@@ -96,7 +104,10 @@ def _expression(spec: Spec, graph: Graph, metric: Metric, show: str, *, named: b
     if stat:
         # Grafana asks for at most maxDataPoints points; a running value must keep its last one.
         expr = _fn("consolidateBy", expr, _q("last"))
+    rest = None
     if graph.split_by and graph.kind in LIMITED_KINDS:
+        if graph.kind in OTHERS_KINDS and describe(spec, metric, show, [graph.split_by], "day", metric.name, {}).additive:
+            rest = others(expr, graph.series_limit)
         expr = limited(expr, graph.series_limit)
     if graph.split_by:
         expr = _fn("aliasByNode", expr, 1)
@@ -104,18 +115,27 @@ def _expression(spec: Spec, graph: Graph, metric: Metric, show: str, *, named: b
             expr = _fn("aliasSub", expr, _q("^"), _q(metric.name + " "))
         if suffix:
             expr = _fn("aliasSub", expr, _q("$"), _q(suffix))
+        if rest:
+            expr = _fn("group", expr, _fn("alias", rest, _q((metric.name + " " if named else "") + OTHERS + suffix)))
     else:
         expr = _fn("alias", expr, _q(metric.name + suffix))
-    return expr
+    return expr, rest is not None
 
 
 def limited(expr: str, n: int) -> str:
-    """The `n` series of `expr` with the largest sum over the range shown: `limit(sortByTotal(expr), n)`.
-
-    Graphite has no cheap "all the others" series, so the rest are left out (the legend table's sum
-    column shows what each drawn series adds up to).
-    """
+    """The `n` series of `expr` with the largest sum over the range shown: `limit(sortByTotal(expr), n)`."""
     return _fn("limit", _fn("sortByTotal", expr), n)
+
+
+def others(expr: str, n: int) -> str:
+    """One series of what the series of `expr` beyond `limited(expr, n)` add up to, per point.
+
+    `diffSeries(sumSeries(expr), sumSeries(limited(expr, n)))`: graphite-web 1.1's diffSeries skips
+    None (safeDiff), so a point where no drawn series has a value is the whole sum; 0 where every series
+    is drawn. Only for quantities whose value for several series is the sum of theirs (`Described.additive`:
+    totals of additive metrics, shares); a ratio's or a level's rest is not a difference.
+    """
+    return _fn("diffSeries", _fn("sumSeries", expr), _fn("sumSeries", limited(expr, n)))
 
 
 def _plain(spec: Spec, graph: Graph, metric: Metric, show: str, stat: bool) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from metrics import aggregation
-from metrics.spec import Metric, Spec
+from metrics.spec import Graph, Metric, Spec
 
 Format = Literal["integer", "percent", "number"]
 
@@ -78,3 +78,23 @@ def describe(spec: Spec, m: Metric, show: str, by: list[str], grain: str, value:
         title, unit = f"{label}: total {per}{split}", m.unit
         fmt = "integer" if m.type == "counter" else "number"
     return Described(m.name, value, m.name if show in ("normalized", "percentage") else value, tuple(by), grain, show, title, unit, fmt, additive, call)
+
+
+CHART_GRAINS = {"line": "day", "big_number": "all", "table": "all", "pie": "all", "world_map": "all"}
+"""The grain a graph kind shows its numbers at, in `describe`'s words: a line one point per day, the others one
+number over the range shown."""
+
+
+def chart_title(spec: Spec, graph: Graph, show: str, metric: Metric | None = None) -> str:
+    """The title of the chart (Superset) or panel (Grafana) that shows one quantity `show` of `graph`.
+
+    One rule for both surfaces, so the same graph has the same title in both: a graph that shows one
+    quantity, and a table (every quantity a column), keep the spec's title; a graph that shows several
+    quantities gets a chart each, titled by `describe` for what that chart plots (of `metric`, default
+    the graph's first metric), so a rate's total is never titled as the rate.
+    """
+    if graph.kind == "table" or len(graph.show) == 1:
+        return graph.title
+    m = metric or spec.metric(graph.metrics[0])
+    by = [graph.split_by] if graph.split_by else []
+    return describe(spec, m, show, by, CHART_GRAINS[graph.kind], "", {}).title

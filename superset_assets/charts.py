@@ -22,7 +22,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from metrics.describe import Described, describe
+from metrics.describe import Described, chart_title, describe
 from metrics.spec import Graph, Metric, Show, Spec
 from metrics.tables import TIME_COLUMN
 from superset_assets import measures as ms
@@ -128,8 +128,8 @@ def plan_charts(spec: Spec, planner: Planner) -> list[ChartPlan]:
                 raise PlanError(f"graph {graph.title!r} shows 'normalized', but none of its metrics has a normalization")
             dataset = _dataset(graph, metrics, item == "normalized", planner)
             about = described(spec, graph, metrics[0], item, viz)
-            # One chart: the spec's title. Several charts of one graph: each says what it plots.
-            title = graph.title if len(show) == 1 else about.title
+            # One chart: the spec's title. Several charts of one graph: each says what it plots (Grafana's rule too).
+            title = chart_title(spec, graph, item, metrics[0])
             limited = viz in ("echarts_timeseries_line", "pie") and graph.split_by is not None
             plans.append(
                 ChartPlan(

@@ -124,6 +124,23 @@ def sum_series(series: list[Series]) -> list[Series]:
     return [Series(f"sumSeries({','.join(s.name for s in series)})", series[0].path, tuple(_sum(c) for c in _columns(series)))]
 
 
+def diff_series(*lists: list[Series]) -> list[Series]:
+    """The first series less the others, per point, skipping None (graphite-web 1.1's `safeDiff`)."""
+    series = [s for lst in lists for s in lst]
+    if not series:
+        return []
+
+    def diff(column: tuple[Value, ...]) -> Value:
+        present = [v for v in column if v is not None]
+        return present[0] - sum(present[1:]) if present else None
+
+    return [Series(f"diffSeries({','.join(s.name for s in series)})", series[0].path, tuple(diff(c) for c in _columns(series)))]
+
+
+def group(*lists: list[Series]) -> list[Series]:
+    return [s for lst in lists for s in lst]
+
+
 def group_by_nodes(series: list[Series], fn: str, *nodes: float) -> list[Series]:
     assert fn == "sum", fn
     groups: dict[str, list[Series]] = {}
@@ -221,6 +238,8 @@ FUNCTIONS = {
     "sortByTotal": sort_by_total,
     "limit": limit,
     "sumSeries": sum_series,
+    "diffSeries": diff_series,
+    "group": group,
     "groupByNodes": group_by_nodes,
     "asPercent": as_percent,
     "divideSeries": divide_series,

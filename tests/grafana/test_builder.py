@@ -172,16 +172,19 @@ def test_codemirror_targets() -> None:
         "integral(sumSeries(MediaWiki.CodeMirror.sessions.$editor.$wiki))), 'last'), 'toggles per editing session')"
     )
     by_editor = [t.expr for t in graph_targets(spec, graphs["Toggles by editor"])]
+    toggles = "groupByNodes(MediaWiki.CodeMirror.toggles.$editor.$enabled.$wiki, 'sum', 0, 3)"
     assert by_editor == [
-        "aliasByNode(limit(sortByTotal(groupByNodes(MediaWiki.CodeMirror.toggles.$editor.$enabled.$wiki, 'sum', 0, 3)), 10), 1)",
+        f"group(aliasByNode(limit(sortByTotal({toggles}), 10), 1), "
+        f"alias(diffSeries(sumSeries({toggles}), sumSeries(limit(sortByTotal({toggles}), 10))), 'Others'))",
         "aliasSub(aliasByNode(limit(sortByTotal(scale(asPercent("
         "groupByNodes(MediaWiki.CodeMirror.toggles.$editor.$enabled.$wiki, 'sum', 0, 3), "
         "groupByNodes(MediaWiki.CodeMirror.sessions.$editor.$wiki, 'sum', 0, 3), 1), 0.01)), 10), 1), '$', ' per editing session')",
     ]
     on_off = [t.expr for t in graph_targets(spec, graphs["Switched on vs off"])]
-    assert (
-        on_off[1]
-        == "aliasSub(aliasByNode(limit(sortByTotal(asPercent(groupByNodes(MediaWiki.CodeMirror.toggles.$editor.$enabled.$wiki, 'sum', 0, 4))), 10), 1), '$', ' %')"
+    shares = "asPercent(groupByNodes(MediaWiki.CodeMirror.toggles.$editor.$enabled.$wiki, 'sum', 0, 4))"
+    assert on_off[1] == (
+        f"group(aliasSub(aliasByNode(limit(sortByTotal({shares}), 10), 1), '$', ' %'), "
+        f"alias(diffSeries(sumSeries({shares}), sumSeries(limit(sortByTotal({shares}), 10))), 'Others %'))"
     )
     table = [t.expr for t in graph_targets(spec, graphs["Toggles in the 2017 editor by wiki"])]
     assert (
@@ -189,7 +192,11 @@ def test_codemirror_targets() -> None:
         == "aliasSub(aliasByNode(limit(sortByTotal(groupByNodes(MediaWiki.CodeMirror.toggles.wikitext_2017.$enabled.$wiki, 'sum', 0, 5)), 10), 1), '^', 'toggles ')"
     )
     live = graph_targets(spec, graphs["Live toggle clicks"])[0].expr
-    assert live == "aliasByNode(limit(sortByTotal(groupByNodes(stats_counts.MediaWiki.CodeMirror.live.toggle_clicks.$editor.$enabled, 'sum', 0, 6)), 10), 1)"
+    clicks = "groupByNodes(stats_counts.MediaWiki.CodeMirror.live.toggle_clicks.$editor.$enabled, 'sum', 0, 6)"
+    assert (
+        live
+        == f"group(aliasByNode(limit(sortByTotal({clicks}), 10), 1), alias(diffSeries(sumSeries({clicks}), sumSeries(limit(sortByTotal({clicks}), 10))), 'Others'))"
+    )
     timing = graph_targets(spec, graphs["Highlighting time"])[0].expr
     sums, counts = ("groupByNodes(stats.timers.MediaWiki.CodeMirror.live.render_ms.$editor.%s, 'sum', 0, 6)" % leaf for leaf in ("sum", "count"))
     assert (
@@ -273,16 +280,17 @@ def test_series_limit_units_and_table_legends(catalogue_copy: Path) -> None:
     )
     spec = catalogue.load(catalogue_copy).spec("codemirror")
     by_editor = graph_targets(spec, next(g for g in spec.graphs if g.title == "Toggles by editor"))
-    assert all("limit(sortByTotal(" in t.expr and t.expr.count(", 4)") == 1 for t in by_editor)
+    # the total ends with the rest as Others (the limit twice); a rate's rest is no difference, so it has none
+    assert [(t.show, t.others, t.expr.count(", 4)")) for t in by_editor] == [("total", True, 2), ("normalized", False, 1)]
     table = graph_targets(spec, next(g for g in spec.graphs if g.kind == "table"))
     assert table and all("limit(sortByTotal(" in t.expr and t.expr.count(", 10)") == 1 for t in table)  # a table is lines too
     panels = {p["title"]: p for p in build_dashboard(spec, today=dt.date(2026, 11, 18))["panels"]}
-    totals = panels["Toggles by editor"]
+    totals = panels["Toggles: total per day by editor"]
     assert totals["options"]["legend"]["displayMode"] == "table"
     assert totals["fieldConfig"]["defaults"]["decimals"] == 0  # counts added up: no decimals
-    share = panels["Switched on vs off: share of the total"]
+    share = panels["Toggles: share of the total per day by enabled"]
     assert share["fieldConfig"]["defaults"]["unit"] == "percent"
-    rate = panels["Toggles by editor: per editing session"]
+    rate = panels["Toggles per editing session (sum of toggles / sum of editing_sessions) per day by editor"]
     assert rate["fieldConfig"]["defaults"] == {"unit": "short", "custom": rate["fieldConfig"]["defaults"]["custom"]}
 
 
@@ -316,3 +324,56 @@ def test_every_split_panel_is_limited_and_one_unit_an_axis() -> None:
         "Internet access by country: population": "people",
         "Internet access by country: active editors": "editors",
     }
+
+
+@pytest.mark.parametrize("source", ["test", "shipped"])
+def test_panel_titles_are_the_superset_chart_titles(source: str) -> None:
+    # "Footnote clicks per 1,000 pageviews: totals" plotted raw clicks: both surfaces now title each
+    # chart by metrics.describe.chart_title, so the same graph reads the same in both.
+    from superset_assets.charts import plan_charts
+    from superset_assets.datasets import Planner
+
+    cat = CAT if source == "test" else catalogue.load(SHIPPED_CATALOGUE)
+    compared = 0
+    for spec in cat:
+        titles = [p["title"] for p in build_dashboard(spec, today=TODAY)["panels"][1:]]
+        for chart in plan_charts(spec, Planner(cat, spec, "db")):
+            drawn = {t.show for t in graph_targets(spec, chart.graph)}
+            if chart.viz_type == "world_map" or not drawn & set(chart.show):
+                continue  # Grafana has no world map; a line's mean per period is the legend's mean column there
+            assert chart.title in titles, (spec.name, chart.title, titles)
+            compared += 1
+    assert compared >= 10
+
+
+def _evaluated(target: str, stored: dict[str, list[float | None]]) -> dict[str, list[float | None]]:
+    from tests.graphite_eval import evaluate
+
+    return {s.name: list(s.values) for s in evaluate(target, stored)}
+
+
+def test_ratio_panel_plots_the_ratio_and_others_the_rest() -> None:
+    spec = CAT.spec("reference_previews")
+    board = {p["title"]: p for p in build_dashboard(spec, today=TODAY)["panels"]}
+    rate = board["Footnote clicks per 1,000 pageviews (sum of footnote_clicks / sum of pageviews) per day by wiki"]
+    total = board["Footnote clicks: total per day by wiki"]
+    assert "Footnote clicks per 1,000 pageviews: totals" not in board
+    # 13 wikis, 3 days: the 10 with most clicks drawn, the other 3 as Others (a rate has none: its rest is no difference)
+    wikis = [f"w{n:02d}wiki" for n in range(13)]
+    clicks = {w: [float(n + 1), float(2 * n + 1), None if n == 0 else float(n)] for n, w in enumerate(wikis)}
+    views = {w: [1000.0 * (n + 2), 500.0, 250.0] for n, w in enumerate(wikis)}
+    stored = {f"reference_previews.baseline.footnote_clicks.{w}": v for w, v in clicks.items()}
+    stored |= {f"reference_previews.baseline.pageviews.{w}": v for w, v in views.items()}
+    [rate_target] = [t["target"] for t in rate["targets"]]
+    rates = _evaluated(rate_target, stored)
+    assert "Others" not in rates and len(rates) == 10
+    for name, values in rates.items():
+        w = name.removesuffix(" per 1,000 pageviews")
+        assert values == pytest.approx([None if c is None else c / v * 1000 for c, v in zip(clicks[w], views[w])])
+    [total_target] = [t["target"] for t in total["targets"]]
+    totals = _evaluated(total_target, stored)
+    ranked = sorted(wikis, key=lambda w: -sum(v or 0 for v in clicks[w]))
+    assert list(totals) == ranked[:10] + ["Others"]  # largest first, Others last
+    rest = ranked[10:]
+    assert totals["Others"] == pytest.approx([sum(clicks[w][i] or 0 for w in rest) for i in range(3)])
+    assert "sortBy" not in total["options"]["legend"]  # the legend keeps that order
