@@ -25,9 +25,8 @@ from metrics.cli_kit import echo_plan, import_plan_options, service_url, setting
 )
 @click.option(
     "--graphite-url",
-    default=DEFAULT_GRAPHITE_URL,
-    show_default=True,
-    help="graphite-web URL written into the datasource provisioning file (user:password@host: basic auth, the password from GRAPHITE_PASSWORD where Grafana runs).",
+    help="graphite-web URL written into the datasource provisioning file (user:password@host: basic auth, the password from GRAPHITE_PASSWORD "
+    f"where Grafana runs). Default: the environment's graphite_url, else {DEFAULT_GRAPHITE_URL}.",
 )
 @click.option(
     "--dashboards-path",
@@ -42,8 +41,12 @@ from metrics.cli_kit import echo_plan, import_plan_options, service_url, setting
     help="Show in each dashboard's text panel how fresh its reports' data is, from the run log (when the warehouse has one).",
 )
 @click.pass_context
-def build_grafana(ctx: click.Context, out: Path, datasource_uid: str, graphite_url: str, dashboards_path: str, data_as_of: bool) -> None:
+def build_grafana(ctx: click.Context, out: Path, datasource_uid: str, graphite_url: str | None, dashboards_path: str, data_as_of: bool) -> None:
     """Write one Grafana dashboard JSON per spec, and file-provisioning config.
+
+    The dashboards are the same for every environment (the catalogue's Graphite paths; `metrics
+    import grafana` puts the environment's graphite_prefix in); the datasource provisioning file
+    points at the selected environment's graphite_url (`metrics --env prod build grafana`).
 
     Each dashboard has an annotation query per query folder of its reports, showing the Graphite
     events that `metrics run --graphite-web URL` posts after each run.
@@ -54,6 +57,7 @@ def build_grafana(ctx: click.Context, out: Path, datasource_uid: str, graphite_u
     s = settings(ctx)
     cat = catalogue_mod.load(s.catalogue)
     freshness = dashboard_freshness(s, cat) if data_as_of else {}
+    graphite_url = graphite_url or s.graphite_url or DEFAULT_GRAPHITE_URL
     for path in build_all(cat, out, datasource_uid=datasource_uid, graphite_url=graphite_url, dashboards_path=dashboards_path, data_as_of=freshness):
         click.echo(f"wrote {path}")
 
@@ -104,7 +108,16 @@ def import_grafana(
         prune = prune or expected.prune
 
     results = import_dashboards(
-        url, paths, folder=folder, dry_run=dry_run, force=force, prune=prune, complete=not dashboards, expected=expected, on_plan=echo_plan
+        url,
+        paths,
+        folder=folder,
+        dry_run=dry_run,
+        force=force,
+        prune=prune,
+        complete=not dashboards,
+        expected=expected,
+        on_plan=echo_plan,
+        graphite_prefix=s.graphite_prefix,
     )
     for result in results:
         if dry_run:

@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from grafana.prefix import PrefixError, prefix_dashboard
 from metrics import redact
 from metrics.errors import MetricsError
 from metrics.plan import AssetPlan, SystemPlan, changed_fields, field_prints, stale
@@ -80,6 +81,7 @@ def import_dashboards(
     complete: bool = False,
     expected: SystemPlan | None = None,
     on_plan: Callable[[SystemPlan], None] | None = None,
+    graphite_prefix: str | None = None,
 ) -> list[Imported]:
     """Post each dashboard file to Grafana at `url`; with `dry_run`, only return the bodies (no server contacted).
 
@@ -89,11 +91,12 @@ def import_dashboards(
     is handed to `on_plan` first and applied exactly: a dashboard edited in Grafana since our last
     import (or one this tool never imported) is refused unless `force`; with `prune` the orphans
     are deleted (`DELETE /api/dashboards/uid/<uid>`); with `expected` (a saved plan), a live state
-    that moved since is refused with `StalePlan` (exit 2).
+    that moved since is refused with `StalePlan` (exit 2). `graphite_prefix` (the environment's)
+    is put into every target and variable query of the neutral files first (`grafana.prefix`).
     """
     if redact.url_secrets(url):
         raise GrafanaError(f"the Grafana URL {redact.mask_url(url)} holds a secret: give the URL without it and the token in {TOKEN_ENV}")
-    dashboards = [(path, _read(path)) for path in paths]
+    dashboards = [(path, _read(path, graphite_prefix)) for path in paths]
     if dry_run:
         uid = folder_uid(folder) if folder else None
         return [Imported(path, d.get("uid", ""), post_body(d, uid)) for path, d in dashboards]
@@ -140,17 +143,27 @@ def import_dashboards(
     return results
 
 
-def plan_dashboards(url: str, paths: list[Path], *, token: str | None = None, timeout: float = 30.0, complete: bool = False, prune: bool = False) -> SystemPlan:
+def plan_dashboards(
+    url: str,
+    paths: list[Path],
+    *,
+    token: str | None = None,
+    timeout: float = 30.0,
+    complete: bool = False,
+    prune: bool = False,
+    graphite_prefix: str | None = None,
+) -> SystemPlan:
     """What importing the dashboard files at `paths` into Grafana at `url` would do (`metrics.plan` statuses).
 
     Each built dashboard is new, changed (naming its top-level fields that differ from our last
     import), unchanged, edited (its live version is not the one our import got) or unknown (no
     record of our import); recorded dashboards no file builds any more and still in Grafana are
-    orphans (`complete`: of any spec; else only of the specs being planned). Reads only.
+    orphans (`complete`: of any spec; else only of the specs being planned). Reads only. The
+    dashboards are compared as `import_dashboards` would post them (under `graphite_prefix`).
     """
     if redact.url_secrets(url):
         raise GrafanaError(f"the Grafana URL {redact.mask_url(url)} holds a secret: give the URL without it and the token in {TOKEN_ENV}")
-    dashboards = [(path, _read(path)) for path in paths]
+    dashboards = [(path, _read(path, graphite_prefix)) for path in paths]
     with _client(url, token, timeout) as client:
         ours = StateFile(STATE_NAME).read().get(url.rstrip("/"), {})
         return _plan(client, url, dashboards, ours, complete=complete, prune=prune)[0]
@@ -306,7 +319,7 @@ def _reason(exc: Exception) -> str:
     return "connection refused" if "refused" in text.lower() else text or type(exc).__name__
 
 
-def _read(path: Path) -> dict[str, Any]:
+def _read(path: Path, graphite_prefix: str | None = None) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text("utf-8"))
     except FileNotFoundError:
@@ -315,4 +328,9 @@ def _read(path: Path) -> dict[str, Any]:
         raise GrafanaError(f"{path}: not a dashboard JSON file ({exc})") from None
     if not isinstance(data, dict) or "panels" not in data:
         raise GrafanaError(f"{path}: not a Grafana dashboard (no 'panels')")
-    return data
+    try:
+        return prefix_dashboard(data, graphite_prefix)
+    except PrefixError as exc:
+        raise PrefixError(
+            f"{path}: {exc.message}", "rebuild it with `metrics build grafana`; the import puts the environment's graphite_prefix into built dashboards only"
+        ) from None

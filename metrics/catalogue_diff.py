@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from metrics import catalogue as catalogue_mod
+from metrics.graphite_paths import prefixed
 from metrics.problems import InputError
 from metrics.reports.config import Report, read_folder
 
@@ -83,8 +84,10 @@ class CatalogueDiff:
         return out
 
 
-def since(rev: str, catalogue: Path, queries: Path) -> CatalogueDiff:
+def since(rev: str, catalogue: Path, queries: Path, graphite_prefix: str | None = None) -> CatalogueDiff:
     """Compare the catalogue and query folders in the work tree with their versions at git `rev`.
+
+    Graphite paths are listed as the environment stores them: under `graphite_prefix` when it has one.
 
     Raises `InputError` (exit 2) when the folders are not in a git work tree, `rev` is not a
     revision, or the old version does not load (naming `rev:path`).
@@ -109,7 +112,7 @@ def since(rev: str, catalogue: Path, queries: Path) -> CatalogueDiff:
         diff = CatalogueDiff(rev)
         diff.reports = _report_changes(old_reports, new_reports)
     diff.tables = _table_changes(_tables(old_specs), _tables(new_specs))
-    diff.graphite = _path_changes(old_specs, new_specs)
+    diff.graphite = _path_changes(old_specs, new_specs, graphite_prefix)
     return diff
 
 
@@ -204,10 +207,10 @@ def _table_changes(old: dict[str, dict[str, str]], new: dict[str, dict[str, str]
     return changes
 
 
-def _series(specs: list[Any]) -> dict[str, str]:
-    return {m.name: m.graphite_series() for s in specs for m in s.metrics if m.graphite_path is not None}
+def _series(specs: list[Any], prefix: str | None) -> dict[str, str]:
+    return {m.name: m.graphite_series() for s in specs for m in prefixed(s, prefix).metrics if m.graphite_path is not None}
 
 
-def _path_changes(old_specs: list[Any], new_specs: list[Any]) -> list[PathChange]:
-    old, new = _series(old_specs), _series(new_specs)
+def _path_changes(old_specs: list[Any], new_specs: list[Any], prefix: str | None = None) -> list[PathChange]:
+    old, new = _series(old_specs, prefix), _series(new_specs, prefix)
     return [PathChange(name, path, new.get(name)) for name, path in sorted(old.items()) if new.get(name) != path]

@@ -66,14 +66,16 @@ def import_plan_options(system: str, assets: str) -> Any:
     return add
 
 
-def service_url(s: Settings, given: str | None, key: str, system: str) -> str:
-    """`--url` if given, else the selected environment's `key` (superset_url, grafana_url); `InputError` at --url without either."""
+def service_url(s: Settings, given: str | None, key: str, system: str, option: str = "--url") -> str:
+    """`option` if given, else the selected environment's `key` (superset_url, grafana_url, graphite_url); `InputError` at `option` without either."""
     from metrics.problems import InputError
 
     url = given or getattr(s, key)
     if not url:
         where = f"environment {s.env} has no {key}" if s.env else "no environment is selected"
-        raise InputError.at("--url", f"no {system} URL: {where}", f"pass --url, or set {key} in the [env.NAME] table of metrics.toml and select it with --env")
+        raise InputError.at(
+            option, f"no {system} URL: {where}", f"pass {option}, or set {key} in the [env.NAME] table of metrics.toml and select it with --env"
+        )
     return str(url)
 
 

@@ -13,6 +13,8 @@ default (paths relative to the config file's folder). An environment is selected
     database_uri = "trino://superset@trino.example.org:8443/hive"
     superset_url = "https://superset.example.org"
     grafana_url = "https://grafana.example.org"
+    graphite_url = "https://graphite.example.org"
+    graphite_prefix = "prod"
 """
 
 from __future__ import annotations
@@ -57,6 +59,13 @@ class Settings:
     """Base URL of the environment's Superset: the default of `metrics import superset --url`, and the links of `metrics site`."""
     grafana_url: str | None = None
     """Base URL of the environment's Grafana: the default of `metrics import grafana --url`, and the links of `metrics site`."""
+    graphite_url: str | None = None
+    """graphite-web URL of the environment, as Grafana reaches it: the default of `metrics build grafana --graphite-url`
+    (the provisioned datasource) and of `metrics verify --graphite-url`."""
+    graphite_prefix: str | None = None
+    """Path segments put before every Graphite path of the environment (`metrics.graphite_paths.prefixed`): report
+    values sent to carbon, `metrics statsd sample` buckets, Grafana targets at import, `metrics verify` and `metrics plan`.
+    None: paths exactly as the catalogue writes them."""
 
     def with_overrides(self, **values: object) -> "Settings":
         """A copy with the given non-None values set (paths as paths)."""
@@ -110,6 +119,8 @@ def load_settings(config_file: Path | str | None = None, env: str | None = None,
             "remove it: Superset gets the database password from SUPERSET_DB_PASSWORD at import, never from a file",
             line,
         )
+    if settings.graphite_prefix is not None:  # from the file it was checked at its line; from the environment here
+        _check_prefix(settings.graphite_prefix, ENV_PREFIX + "GRAPHITE_PREFIX" if os.environ.get(ENV_PREFIX + "GRAPHITE_PREFIX") else path)
     if settings.engine not in ENGINES:
         raise InputError.at(path if path.is_file() else "METRICS_ENGINE", f"unknown engine {settings.engine!r}", f"use one of {', '.join(ENGINES)}")
     if settings.write_mode not in WRITE_MODES:
@@ -187,7 +198,24 @@ def _checked(path: Path, text: str, table: dict, section: str) -> dict[str, str]
             raise InputError.at(path, f"setting {key} is {kind[:60]}, not text", f'write it in quotes: {key} = "..."', _line(text, key, start))
         if any(ord(c) < 32 or ord(c) == 127 for c in value):
             raise InputError.at(path, f"setting {key} holds a control character", "write the path or name on its own, without escapes", _line(text, key, start))
+        if key == "graphite_prefix":
+            _check_prefix(value, path, _line(text, key, start))
     return table
+
+
+def _check_prefix(value: str, where: Path | str, line: int = 1) -> None:
+    """Raise `InputError` at `where`:`line` unless `value` is a Graphite prefix (`metrics.graphite_paths.prefix_problem`)."""
+    from metrics.graphite_paths import prefix_problem
+    from metrics.problems import InputError
+
+    problem = prefix_problem(value)
+    if problem:
+        raise InputError.at(
+            where,
+            f"graphite_prefix {value[:80]!r} is not a Graphite path prefix: {problem}",
+            'use path segments of letters, digits, "_", "-" and "=" joined by dots, e.g. graphite_prefix = "staging"',
+            line,
+        )
 
 
 def _section_line(text: str, env: str | None) -> int:

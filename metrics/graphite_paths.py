@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 import string
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
+
+if TYPE_CHECKING:
+    from metrics.spec import Spec
 
 SAFE_CHARACTERS = r"A-Za-z0-9_=\-"
 """What a Graphite path segment may hold: Reportupdater's allowed characters ([a-zA-Z0-9_=-.]) less
@@ -82,3 +85,38 @@ def same_nodes(template: str, other: str) -> bool:
         and sorted(names) == sorted(placeholders(other))
         and all(node_index(template, n) == node_index(other, n) for n in names)
     )
+
+
+def prefix_problem(prefix: str) -> str | None:
+    """Why `prefix` cannot go before every Graphite path of an environment (None when it can).
+
+    A prefix is one or more dot-separated path segments of `SAFE_CHARACTERS` (`staging`,
+    `metrics.prod`): no empty segment, no leading or trailing dot, no wildcard.
+    """
+    if not prefix:
+        return "it is empty"
+    for segment in prefix.split("."):
+        if not segment:
+            return "it has an empty segment (a leading, trailing or doubled dot)"
+        bad = _UNSAFE_SEGMENT.search(segment)
+        if bad:
+            return f"segment {segment!r} holds {bad.group(0)!r}"
+    return None
+
+
+def with_prefix(path: str, prefix: str | None) -> str:
+    """`prefix.path`, or `path` unchanged when there is no prefix (the default environment)."""
+    return f"{prefix}.{path}" if prefix else path
+
+
+def prefixed(spec: "Spec", prefix: str | None) -> "Spec":
+    """The spec as an environment with Graphite prefix `prefix` sees it: every `graphite_path` under the prefix.
+
+    StatsD buckets are the `graphite_path` too, so a StatsD metric lands at `<namespace>.<prefix>.<path>`
+    (e.g. `stats_counts.staging.MediaWiki...`) and a report metric at `<prefix>.<path>`; panels, node
+    numbers and checks derived from the prefixed spec follow by construction. The same spec when `prefix` is None.
+    """
+    if not prefix:
+        return spec
+    metrics = [m.model_copy(update={"graphite_path": with_prefix(m.graphite_path, prefix)}) if m.graphite_path else m for m in spec.metrics]
+    return spec.model_copy(update={"metrics": metrics})

@@ -177,7 +177,7 @@ def _run_once(
 
     cat = catalogue_mod.load(s.catalogue) if Path(s.catalogue).is_dir() else None
     with open_configured(s) as engine:
-        result = run_all(folders, engine, catalogue=cat, now=now, progress=progress, **options)
+        result = run_all(folders, engine, catalogue=cat, now=now, progress=progress, graphite_prefix=s.graphite_prefix, **options)
         for line in result.lines():
             click.echo(line)
         if statsd is not None:

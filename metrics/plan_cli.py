@@ -82,8 +82,8 @@ def plan_command(
         files = sorted(folder.glob("*.json"))
         if not files:
             raise click.ClickException(f"no dashboards in {folder}: run `metrics build grafana` first")
-        plans.append(plan_dashboards(grafana_url, files, complete=True, prune=prune))
-    diff = catalogue_diff.since(rev or "HEAD", s.catalogue, s.queries) if rev or catalogue_diff.in_git(s.catalogue) else None
+        plans.append(plan_dashboards(grafana_url, files, complete=True, prune=prune, graphite_prefix=s.graphite_prefix))
+    diff = catalogue_diff.since(rev or "HEAD", s.catalogue, s.queries, s.graphite_prefix) if rev or catalogue_diff.in_git(s.catalogue) else None
     extra = {"catalogue": diff.as_dict() if diff else None}
     document = {"format": plan_mod.PLAN_FORMAT, "plans": [p.as_dict() for p in plans], **extra}
     if output is not None:

@@ -101,6 +101,7 @@ def update_reports_command(
                 config_path=config_path,
                 graphite=not no_graphite,
                 graphite_address=_address(graphite_address),
+                graphite_prefix=s.graphite_prefix,
                 catalogue=cat,
                 now=now,
                 workers=workers,

@@ -7,6 +7,7 @@ import json
 import click
 
 from metrics.cli_kit import settings
+from metrics.graphite_paths import prefixed
 from metrics.statsd_client import DEFAULT_HOST, DEFAULT_PORT, send_samples, statsd_metrics, summary_lines
 
 
@@ -28,15 +29,18 @@ def sample(ctx: click.Context, host: str, port: int, spec_names: tuple[str, ...]
     """Push sample values for every StatsD metric of the catalogue, and print what was sent.
 
     Counters, gauges and timers, with dimension values drawn from each dimension's allowed values
-    and each metric's sample rate. StatsD has no timestamps: use it for live values only.
+    and each metric's sample rate. StatsD has no timestamps: use it for live values only. With an
+    environment's `graphite_prefix`, every bucket starts with it.
     """
     from metrics import catalogue as catalogue_mod
 
-    cat = catalogue_mod.load(settings(ctx).catalogue)
+    s = settings(ctx)
+    cat = catalogue_mod.load(s.catalogue)
     try:
         specs = [cat.spec(name) for name in spec_names] if spec_names else list(cat)
     except KeyError as exc:
         raise click.BadParameter(exc.args[0], param_hint="--spec") from None
+    specs = [prefixed(spec, s.graphite_prefix) for spec in specs]  # the environment's buckets
     if not statsd_metrics(specs):
         raise click.ClickException(f"no StatsD metrics in {', '.join(s.name for s in specs)}")
     summaries = send_samples(specs, host=host, port=port, events=events, duration=duration, seed=seed)

@@ -41,6 +41,7 @@ from metrics.config import Settings
 from metrics.engines import open_configured
 from metrics.engines.base import Engine
 from metrics.errors import MetricsError
+from metrics.graphite_paths import prefixed
 from metrics.spec import Graph, Metric, Spec
 from metrics.tables import SCHEMA, TIME_COLUMN
 from metrics.warehouse import check_name
@@ -279,9 +280,15 @@ def superset_dataset_totals(client: Any, plan: Any, metric: Metric, dates: list[
 # -- surface 4: Graphite ----------------------------------------------------------------------
 
 
-def graphite_target(spec: Spec, metric: Metric) -> str | None:
-    """The Grafana panel target of the metric's unsplit total, with every dimension variable at All (`*`)."""
+def graphite_target(spec: Spec, metric: Metric, prefix: str | None = None) -> str | None:
+    """The Grafana panel target of the metric's unsplit total, with every dimension variable at All (`*`).
+
+    `prefix`: the environment's `graphite_prefix`, before every path (`metrics.graphite_paths.prefixed`).
+    """
     from grafana.targets import graph_targets, in_graphite
+
+    spec = prefixed(spec, prefix)
+    metric = spec.metric(metric.name)
 
     if not in_graphite(spec, metric):
         return None
@@ -339,6 +346,8 @@ def verify(
 ) -> Report:
     """Check every table-backed metric (of `spec_names`, default all) on `dates` sampled days across the four surfaces.
 
+    Graphite is read under the environment's `graphite_prefix` (`settings.graphite_prefix`), where its runs send.
+
     Returns a Report (mismatches, lines for what was not checked). Raises VerifyError or
     superset_assets.client.SupersetError when a service cannot be read at all, InputError for an
     unknown spec name.
@@ -395,7 +404,7 @@ def _check(
                     surfaces[f"Superset (chart {plan.title!r})"] = superset_totals(payload, plan, metric, days)
                 else:
                     surfaces[f"Superset (dataset {plan.dataset.name}, by day)"] = superset_dataset_totals(client, plan, metric, days)
-                target = graphite_target(spec, metric)
+                target = graphite_target(spec, metric, settings.graphite_prefix)
                 if target is None:
                     report.skipped.append(f"not checked on Graphite: {metric.name}: it (or a part of it) has no Graphite path")
                 else:

@@ -6,17 +6,17 @@ import os
 
 import click
 
-from metrics.cli_kit import settings
+from metrics.cli_kit import service_url, settings
 
 
 @click.command("verify")
 @click.option("--superset-url", required=True, help="Superset base URL with the bundles imported, e.g. http://127.0.0.1:8088.")
-@click.option("--graphite-url", required=True, help="graphite-web base URL the runner's carbon feeds, e.g. http://127.0.0.1:8080.")
+@click.option("--graphite-url", help="graphite-web base URL the runner's carbon feeds, e.g. http://127.0.0.1:8080. Default: the environment's graphite_url.")
 @click.option("--dates", type=click.IntRange(min=1), default=3, show_default=True, help="Dates per metric: first, last and evenly between.")
 @click.option("--spec", "specs", multiple=True, metavar="NAME", help="Only this spec (repeatable; default: every spec).")
 @click.option("--user", envvar="SUPERSET_USER", default="admin", show_default=True, help="Superset user (or SUPERSET_USER); password from SUPERSET_PASSWORD.")
 @click.pass_context
-def verify_command(ctx: click.Context, superset_url: str, graphite_url: str, dates: int, specs: tuple[str, ...], user: str) -> None:
+def verify_command(ctx: click.Context, superset_url: str, graphite_url: str | None, dates: int, specs: tuple[str, ...], user: str) -> None:
     """Check that each metric's daily total agrees in its table, metrics.query, Superset and Graphite.
 
     \b
@@ -30,9 +30,9 @@ def verify_command(ctx: click.Context, superset_url: str, graphite_url: str, dat
     password = os.environ.get("SUPERSET_PASSWORD")
     if not password:
         raise InputError.at("SUPERSET_PASSWORD", "no Superset password in the environment", "export SUPERSET_PASSWORD for the --user account")
-    report = verify(
-        settings(ctx), superset_url=superset_url, superset_user=user, superset_password=password, graphite_url=graphite_url, dates=dates, spec_names=specs
-    )
+    s = settings(ctx)
+    graphite_url = service_url(s, graphite_url, "graphite_url", "graphite-web", "--graphite-url")
+    report = verify(s, superset_url=superset_url, superset_user=user, superset_password=password, graphite_url=graphite_url, dates=dates, spec_names=specs)
     for line in report.lines():
         click.echo(line)
     if not report.ok:

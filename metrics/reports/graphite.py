@@ -97,11 +97,13 @@ class Outbox:
     def _files(self) -> list[Path]:
         return sorted(self.directory.glob(f"{self.path.stem}.sending-*.txt")) + ([self.path] if self.path.exists() else [])
 
-    def send(self, host: str, port: int, timeout: float = 10.0) -> int:
+    def send(self, host: str, port: int, timeout: float = 10.0, *, prefix: str | None = None) -> int:
         """Send everything pending over one connection; returns the number of points sent.
 
         A batch is first renamed aside, so points added meanwhile are never lost or sent twice
-        by this call; a batch that fails stays for the next call.
+        by this call; a batch that fails stays for the next call. `prefix` (the environment's
+        `graphite_prefix`, checked by `metrics.graphite_paths.prefix_problem`) goes before every
+        path as it is sent: the outbox keeps the catalogue's paths.
         """
         sent = 0
         with self._held():
@@ -110,6 +112,8 @@ class Outbox:
             for batch in sorted(self.directory.glob(f"{self.path.stem}.sending-*.txt")):
                 data = batch.read_bytes()
                 data = data[: data.rfind(b"\n") + 1]  # never a line cut short
+                if prefix and data:
+                    data = b"".join(prefix.encode() + b"." + line for line in data.splitlines(keepends=True))
                 if data:
                     with socket.create_connection((host, port), timeout=timeout) as sock:
                         sock.sendall(data)

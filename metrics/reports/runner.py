@@ -123,6 +123,7 @@ def update_reports(
     config_path: Path | str | None = None,
     graphite: bool = True,
     graphite_address: tuple[str, int] | None = None,
+    graphite_prefix: str | None = None,
     catalogue=None,
     now: dt.datetime | None = None,
     workers: int | None = None,
@@ -133,7 +134,8 @@ def update_reports(
     """Bring every report of a query folder up to date; raises `Locked` if another run holds it.
 
     `workers` executions run at once (default: one per CPU, `default_workers`); finished
-    intervals are written and logged at least every `flush_seconds`.
+    intervals are written and logged at least every `flush_seconds`. `graphite_prefix` (the
+    environment's) goes before every path sent to carbon.
     """
     started = time.perf_counter()
     folder = Path(folder)
@@ -190,7 +192,7 @@ def update_reports(
         summary.points_queued = writer.points
         if graphite and address:
             try:
-                summary.points_sent = outbox.send(*address)
+                summary.points_sent = outbox.send(*address, prefix=graphite_prefix)
             except OSError as exc:
                 summary.graphite_error = f"cannot send to carbon at {redact.mask_host(address[0])}:{address[1]}: {redact.mask_text(str(exc.strerror or exc))}"
     summary.seconds = time.perf_counter() - started

@@ -60,6 +60,11 @@ def test_sql_schema_and_graphite_changes_are_listed(repo: Path) -> None:
     text = "\n".join(diff.lines())
     assert "table metrics.codemirror_sessions: schema changes: +session_count, -sessions" in text
     assert "graphite MediaWiki.CodeMirror.sessions.{editor}.{wiki} (metric editing_sessions): renamed to" in text
+    # an environment with a Graphite prefix stores (and so orphans) its history under it
+    staged = catalogue_diff.since("HEAD", repo / "catalogue", repo / "queries", "staging")
+    assert [(g.old, g.new) for g in staged.graphite] == [
+        ("staging.MediaWiki.CodeMirror.sessions.{editor}.{wiki}", "staging.MediaWiki.CodeMirror.editing_sessions.{editor}.{wiki}")
+    ]
 
 
 def test_report_settings_and_a_removed_report(repo: Path) -> None:

@@ -28,7 +28,7 @@ grafana_url = "https://grafana.example.org"
 
 @pytest.fixture
 def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in ("ENV", "WAREHOUSE", "SUPERSET_URL", "GRAFANA_URL", "DATABASE_URI"):
+    for name in ("ENV", "WAREHOUSE", "SUPERSET_URL", "GRAFANA_URL", "DATABASE_URI", "GRAPHITE_PREFIX", "GRAPHITE_URL"):
         monkeypatch.delenv(f"METRICS_{name}", raising=False)
     path = tmp_path / "metrics.toml"
     path.write_text(CONFIG)
@@ -106,3 +106,21 @@ def test_a_database_password_in_the_config_is_refused_and_never_shown(config: Pa
     with pytest.raises(InputError) as error:
         load_settings(config)
     assert error.value.lines()[0].startswith("METRICS_DATABASE_URI:1:1: database_uri postgresql://u@db/x?token=XXXXXXXXXX holds a secret")
+
+
+def test_a_graphite_prefix_is_path_segments_and_a_bad_one_is_refused_at_its_line(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config.write_text(CONFIG + '\n[env.dev]\nwarehouse = "w"\ngraphite_prefix = "metrics.dev"\ngraphite_url = "http://graphite.dev:8080"\n')
+    dev = load_settings(config, "dev")
+    assert (dev.graphite_prefix, dev.graphite_url) == ("metrics.dev", "http://graphite.dev:8080")
+    assert load_settings(config, "prod").graphite_prefix is None
+    for bad, why in (("dev.", "empty segment"), ("a b", "holds ' '"), ("a.*", "holds '*'"), ("", "it is empty")):
+        config.write_text(CONFIG + f'\n[env.dev]\nwarehouse = "w"\ngraphite_prefix = "{bad}"\n')
+        with pytest.raises(InputError) as error:
+            load_settings(config, "dev")
+        [line] = error.value.lines()
+        assert line.startswith(f"{config}:15:1: graphite_prefix {bad!r} is not a Graphite path prefix") and why in line, line
+    config.write_text(CONFIG)
+    monkeypatch.setenv("METRICS_GRAPHITE_PREFIX", "x..y")
+    result = CliRunner().invoke(main, ["--config", str(config), "list"])
+    assert result.exit_code == 2 and result.output.startswith("METRICS_GRAPHITE_PREFIX:1:1: graphite_prefix 'x..y'"), result.output
+    assert "Traceback" not in result.output

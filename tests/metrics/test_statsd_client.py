@@ -125,3 +125,14 @@ def test_cli_sample_prints_a_summary(udp: socket.socket) -> None:
     assert summary["metric"] == "reference_previews_open" and summary["sent"] == 5 == len(received(udp))
     result = CliRunner().invoke(main, ["--catalogue", str(CATALOGUE), "statsd", "sample", "--port", port, "--spec", "top_pageviews"])
     assert result.exit_code == 1 and "no StatsD metrics in top_pageviews" in result.output
+
+
+def test_cli_sample_sends_under_the_environments_prefix(udp: socket.socket, tmp_path) -> None:
+    config = tmp_path / "metrics.toml"
+    config.write_text('[env.staging]\ngraphite_prefix = "staging"\n')
+    port = str(udp.getsockname()[1])
+    args = ["--config", str(config), "--env", "staging", "--catalogue", str(CATALOGUE), "statsd", "sample", "--port", port, "--spec", "reference_previews"]
+    result = CliRunner().invoke(main, [*args, "--events", "5"])
+    assert result.exit_code == 0, result.output
+    lines = received(udp)
+    assert len(lines) == 5 and all(line.startswith("staging.reference_previews.live.open.") for line in lines), lines

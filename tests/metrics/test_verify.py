@@ -49,6 +49,16 @@ def test_sample_dates_are_first_middle_and_last() -> None:
     assert sample_dates([], 3) == []
 
 
+def test_graphite_is_read_under_the_environments_prefix() -> None:
+    from metrics.verify import graphite_target
+    from tests.conftest import CATALOGUE
+
+    spec = catalogue_mod.load(CATALOGUE).spec("reference_previews")
+    metric = spec.metric("footnote_clicks")
+    assert graphite_target(spec, metric) == "alias(sumSeries(reference_previews.baseline.footnote_clicks.*), 'footnote_clicks')"
+    assert graphite_target(spec, metric, "eqiad.prod") == "alias(sumSeries(eqiad.prod.reference_previews.baseline.footnote_clicks.*), 'footnote_clicks')"
+
+
 def test_the_rounding_rule() -> None:
     assert agree(0.1 + 0.2, 0.3)
     assert not agree(1000.0, 1001.0)

@@ -43,3 +43,27 @@ def test_outbox_keeps_points_until_sent(tmp_path: Path) -> None:
     assert box.pending() == 2  # moved aside for the next try, not lost
     box.add([Point("a.d", 3.0, 30)])
     assert box.pending() == 3
+
+
+def test_the_environments_prefix_goes_before_every_path_sent_not_into_the_outbox(tmp_path: Path) -> None:
+    import socket
+    import threading
+
+    box = Outbox(tmp_path, "folder")
+    box.add([Point("a.b", 1.0, 10), Point("stats_counts.c", 2.5, 20)])
+    queued = box.path.read_text()
+    received: list[bytes] = []
+    with socket.create_server(("127.0.0.1", 0)) as server:  # a real carbon-like plaintext listener
+
+        def accept() -> None:
+            conn, _ = server.accept()
+            with conn:
+                while chunk := conn.recv(65536):
+                    received.append(chunk)
+
+        thread = threading.Thread(target=accept)
+        thread.start()
+        assert box.send("127.0.0.1", server.getsockname()[1], prefix="metrics.staging") == 2
+        thread.join(5)
+    assert b"".join(received).decode() == "metrics.staging.a.b 1.0 10\nmetrics.staging.stats_counts.c 2.5 20\n"
+    assert queued == "a.b 1.0 10\nstats_counts.c 2.5 20\n" and box.pending() == 0
