@@ -176,7 +176,7 @@ def test_now_outside_the_bounds_is_a_usage_error(tmp_path: Path, daily: Path) ->
         ("[metrics]\nx = " + "[" * 3000, ":1:1: invalid TOML: arrays or tables nested too deep (a config file holds a [metrics] table of text settings)"),
         (
             "[metrics]\n\ncatalog = 'x'\n",
-            ":3:1: unknown setting(s) catalog in [metrics] (known settings: catalogue, database_uri, engine, engine_uri, grafana_url, queries, superset_url, warehouse, write_mode)",
+            ":3:1: unknown setting(s) catalog in [metrics] (known settings: catalogue, database_uri, engine, engine_uri, grafana_url, graphite_prefix, graphite_url, queries, superset_url, warehouse, write_mode)",
         ),
         ("[metrics]\nengine = duckdb\n", ":2:10: invalid TOML: Invalid value (fix the syntax of the config file)"),
         ('[metrics]\nwarehouse = "w\\u0000"\n', ":2:1: setting warehouse holds a control character (write the path or name on its own, without escapes)"),
