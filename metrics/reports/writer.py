@@ -180,21 +180,23 @@ class Writer:
         """Write the results of one report: table, then TSV files, then Graphite points; rows per interval of each."""
         report = items[0].unit.report
         pieces: list[pa.Table] = []
-        piece_dates: list[set[dt.date]] = []
-        by_combo: dict[str, list[int]] = {}
+        holder: dict[str, dict[dt.date, int]] = {}
+        """Per combination, which piece holds the rows of each date (a later result replaces an earlier one's)."""
         combos: dict[str, set[dt.date]] = {}
         for unit, result in _results(items):
             key = unit.key
             dates = set(result.dates())
             replaced = dates | {i.start for i in unit.intervals}
-            for n in by_combo.get(key, []):
-                overlap = piece_dates[n] & replaced
-                if overlap:  # a later result of the combination replaces its rows of these dates
-                    pieces[n] = pieces[n].filter(pc.invert(pc.is_in(pieces[n].column("dt"), pa.array(sorted(overlap), pa.date32()))))
-                    piece_dates[n] -= overlap
-            by_combo.setdefault(key, []).append(len(pieces))
+            held = holder.setdefault(key, {})
+            overlaps: dict[int, list[dt.date]] = {}
+            for day in replaced:
+                n = held.pop(day, None)
+                if n is not None:
+                    overlaps.setdefault(n, []).append(day)
+            for n, overlap in overlaps.items():  # a later result of the combination replaces its rows of these dates
+                pieces[n] = pieces[n].filter(pc.invert(pc.is_in(pieces[n].column("dt"), pa.array(sorted(overlap), pa.date32()))))
+            held.update(dict.fromkeys(dates, len(pieces)))
             pieces.append(_with_explode(result.table, unit.explode))
-            piece_dates.append(dates)
             combos.setdefault(key, set()).update(replaced)
         if report.type == "script":
             pieces = _one_type_per_column(pieces, [result for _, result in _results(items)], self.store.column_types(report.table))
