@@ -44,6 +44,8 @@ from metrics.problems import InputError
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 FIELD = re.compile(r"^[a-z_][a-z0-9_]*$")
 STAGING = ".staging"
+SINGLE_FILE = "part-0.parquet"
+"""The one file of a partition written whole (`replace_partitions`)."""
 META = "_table.json"
 LOCK = ".lock"
 COMPRESSION = "zstd"
@@ -449,21 +451,56 @@ class Warehouse:
         with self.table_lock(schema, table):
             self.restore(schema, table)
             layouts: dict[tuple, tuple[TableInfo, Callable[[pa.Table], pa.Table]]] = {}
+            directory = self.table_dir(schema, table)
             for partition, data in parts:
                 signature = (data.schema, tuple((k, type(v)) for k, v in partition.items()))
                 if signature not in layouts:
                     layouts[signature] = self._layout(schema, table, partition, data.schema)
+                    self._mark_if_widened(layouts[signature][0])
                 info, shape = layouts[signature]
+                shaped = shape(data)
+                if self._replace_single_file(info, directory / partition_path(partition), shaped):
+                    continue
                 work, final = self._stage(schema, table, partition)
                 try:
-                    shaped = shape(data)
                     if shaped.num_rows:
                         others = list(info.columns)
-                        pq.write_table(shaped, work / "data" / "part-0.parquet", compression=COMPRESSION, use_dictionary=others, write_statistics=others)
+                        pq.write_table(shaped, work / "data" / SINGLE_FILE, compression=COMPRESSION, use_dictionary=others, write_statistics=others)
                 except BaseException:
                     shutil.rmtree(work, ignore_errors=True)
                     raise
                 self._publish(schema, table, info, work, final)
+
+    def _replace_single_file(self, info: TableInfo, final: Path, shaped: pa.Table) -> bool:
+        """Replace a partition that is one `part-0.parquet` file (or nothing) by renaming a new file
+        over it: as atomic for readers as swapping the folder, without creating and removing two
+        folders (folder removal costs milliseconds on ext4). False, having done nothing, for a
+        partition of other files, which `replace_partitions` swaps as a folder.
+
+        The new file is written beside the old as `.part-0.parquet.<owner tag>.tmp`; a killed
+        write leaves it, and `restore` sweeps it once its writer is gone. The caller holds the
+        table's lock.
+        """
+        try:
+            entries = [name for name in os.listdir(final) if not name.startswith(".")]
+        except FileNotFoundError:
+            entries = []
+            final.mkdir(parents=True, exist_ok=True)
+        if entries not in ([], [SINGLE_FILE]):
+            return False
+        target = final / SINGLE_FILE
+        if not shaped.num_rows:
+            target.unlink(missing_ok=True)
+            return True
+        tmp = final / f".{SINGLE_FILE}.{atomic.owner_tag()}.tmp"
+        try:
+            others = list(info.columns)
+            pq.write_table(shaped, tmp, compression=COMPRESSION, use_dictionary=others, write_statistics=others)
+            os.replace(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return True
 
     def _stage(self, schema: str, table: str, partition: Partition) -> tuple[Path, Path]:
         """A staging folder for a new version of `partition` (its files go in `data/`), and the partition's folder."""

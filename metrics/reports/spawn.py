@@ -59,13 +59,28 @@ class Launcher:
         """Run `argv` (argv[0] a path) in the folder `cwd` and wait for it, `timeout` seconds at most."""
         if not self.native:
             return _popen(argv, cwd, self.env, timeout)
-        with _anonymous() as out, _anonymous() as err:
-            pid = _spawn(argv, cwd, out.fileno(), err.fileno(), self._envp)
-            timed_out = _wait(pid, timeout)
-            status = _reap(pid)
-            stdout = os.pread(out.fileno(), os.fstat(out.fileno()).st_size, 0)
-            stderr = os.pread(err.fileno(), os.fstat(err.fileno()).st_size, 0) if status else b""
+        out = _anonymous_fd()
+        try:
+            err = _anonymous_fd()
+            try:
+                pid = _spawn(argv, cwd, out, err, self._envp)
+                timed_out = _wait(pid, timeout)
+                status = _reap(pid)
+                stdout = os.pread(out, os.fstat(out).st_size, 0)
+                stderr = os.pread(err, os.fstat(err).st_size, 0) if status else b""
+            finally:
+                os.close(err)
+        finally:
+            os.close(out)
         return Finished(status, stdout, stderr, timed_out)
+
+
+def _anonymous_fd() -> int:
+    """`_anonymous`, as a bare descriptor (the caller closes it): a memfd costs half as much without a file object around it."""
+    if hasattr(os, "memfd_create"):
+        return os.memfd_create("script-output", os.MFD_CLOEXEC)
+    with _anonymous() as handle:
+        return os.dup(handle.fileno())
 
 
 def _anonymous() -> io.FileIO:
@@ -185,6 +200,34 @@ _ATTR = _attributes(_LIBC) if _LIBC is not None else None
 def _spawn(argv: Sequence[str], cwd: Path, stdout: int, stderr: int, envp: ctypes.Array) -> int:
     """Start `argv` in `cwd` with stdout and stderr on these descriptors; its pid."""
     assert _LIBC is not None
+    pid = ctypes.c_int()
+    code = _LIBC.posix_spawn(ctypes.byref(pid), os.fsencode(argv[0]), _actions(stdout, stderr, cwd), _ATTR, _strings(argv), envp)
+    if code:
+        raise OSError(code, os.strerror(code), argv[0])
+    return pid.value
+
+
+_KEPT_ACTIONS = 32
+"""File actions a thread keeps: a run spawns from a few folders, into descriptors whose numbers come back (the lowest free)."""
+_THREAD = threading.local()
+
+
+def _actions(stdout: int, stderr: int, cwd: Path) -> ctypes.Array:
+    """The file actions of a spawn (stdout and stderr onto these descriptors, none other kept, `cwd`
+    the working directory), made once per thread for each set of values: `posix_spawn` only reads
+    them, and they name descriptors by number, so they serve every spawn with the same numbers."""
+    assert _LIBC is not None
+    kept: dict[tuple[int, int, Path], ctypes.Array] | None = getattr(_THREAD, "actions", None)
+    if kept is None:
+        kept = _THREAD.actions = {}
+    key = (stdout, stderr, cwd)
+    actions = kept.get(key)
+    if actions is not None:
+        return actions
+    if len(kept) >= _KEPT_ACTIONS:
+        for old in kept.values():  # this thread's own, none in use by a spawn now
+            _LIBC.posix_spawn_file_actions_destroy(old)
+        kept.clear()
     actions = ctypes.create_string_buffer(_OPAQUE)
     _check(_LIBC.posix_spawn_file_actions_init(actions))
     try:
@@ -192,14 +235,11 @@ def _spawn(argv: Sequence[str], cwd: Path, stdout: int, stderr: int, envp: ctype
         _check(_LIBC.posix_spawn_file_actions_adddup2(actions, stderr, 2))
         _check(_LIBC.posix_spawn_file_actions_addclosefrom_np(actions, 3))
         _check(_LIBC.posix_spawn_file_actions_addchdir_np(actions, os.fsencode(cwd)))
-        pid = ctypes.c_int()
-        path = os.fsencode(argv[0])
-        code = _LIBC.posix_spawn(ctypes.byref(pid), path, actions, _ATTR, _strings(argv), envp)
-    finally:
+    except BaseException:
         _LIBC.posix_spawn_file_actions_destroy(actions)
-    if code:
-        raise OSError(code, os.strerror(code), argv[0])
-    return pid.value
+        raise
+    kept[key] = actions
+    return actions
 
 
 # --- the watchdog -------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import bisect
 import datetime as dt
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -43,6 +44,8 @@ FLUSH_SECONDS = 2.0
 """How long a finished interval waits, at most, to be written and logged (while the next ones run)."""
 FLUSH_INTERVALS = 2000
 """Most intervals in one batch (bounds memory, and the statement a `write_mode: sql` write sends)."""
+TSV_THREADS = 8
+"""TSV files of one batch written at once (their time is mostly the disk's)."""
 
 
 @dataclass
@@ -180,21 +183,23 @@ class Writer:
         """Write the results of one report: table, then TSV files, then Graphite points; rows per interval of each."""
         report = items[0].unit.report
         pieces: list[pa.Table] = []
-        piece_dates: list[set[dt.date]] = []
-        by_combo: dict[str, list[int]] = {}
+        holder: dict[str, dict[dt.date, int]] = {}
+        """Per combination, which piece holds the rows of each date (a later result replaces an earlier one's)."""
         combos: dict[str, set[dt.date]] = {}
         for unit, result in _results(items):
             key = unit.key
             dates = set(result.dates())
             replaced = dates | {i.start for i in unit.intervals}
-            for n in by_combo.get(key, []):
-                overlap = piece_dates[n] & replaced
-                if overlap:  # a later result of the combination replaces its rows of these dates
-                    pieces[n] = pieces[n].filter(pc.invert(pc.is_in(pieces[n].column("dt"), pa.array(sorted(overlap), pa.date32()))))
-                    piece_dates[n] -= overlap
-            by_combo.setdefault(key, []).append(len(pieces))
+            held = holder.setdefault(key, {})
+            overlaps: dict[int, list[dt.date]] = {}
+            for day in replaced:
+                n = held.pop(day, None)
+                if n is not None:
+                    overlaps.setdefault(n, []).append(day)
+            for n, overlap in overlaps.items():  # a later result of the combination replaces its rows of these dates
+                pieces[n] = pieces[n].filter(pc.invert(pc.is_in(pieces[n].column("dt"), pa.array(sorted(overlap), pa.date32()))))
+            held.update(dict.fromkeys(dates, len(pieces)))
             pieces.append(_with_explode(result.table, unit.explode))
-            piece_dates.append(dates)
             combos.setdefault(key, set()).update(replaced)
         if report.type == "script":
             pieces = _one_type_per_column(pieces, [result for _, result in _results(items)], self.store.column_types(report.table))
@@ -224,16 +229,26 @@ class Writer:
             key = unit.key
             explodes[key] = unit.explode
             steps.setdefault(key, []).append(tsv.Step(result.header, by_date, unit.intervals[0].start))
-        for key, item_steps in steps.items():
-            explode = explodes[key]
+        output = self.output
+
+        def write(key: str) -> None:
             tsv.update_many(
-                tsv.output_path(self.output, report.key, explode),
-                item_steps,
+                tsv.output_path(output, report.key, explodes[key]),
+                steps[key],
                 max_data_points=report.max_data_points,
                 granularity=report.granularity,
                 group=report.group,
                 swept=self._swept,
             )
+
+        if len(steps) == 1:
+            write(next(iter(steps)))
+            return
+        # One file per combination: their writes wait on the disk (each file is synced before it
+        # replaces the old one), and syncs issued together cost about one.
+        with ThreadPoolExecutor(max_workers=min(TSV_THREADS, len(steps)), thread_name_prefix="tsv") as pool:
+            for done in [pool.submit(write, key) for key in steps]:
+                done.result()
 
     def graphite_points(self, unit: Unit, result: Result) -> list[graphite_out.Point]:
         """The points of one result: its report's `graphite:` section, then its catalogue metrics."""

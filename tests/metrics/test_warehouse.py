@@ -103,3 +103,21 @@ def test_new_columns_widen_the_table_and_old_files_read_null(warehouse: Warehous
     with open_engine(warehouse) as engine:
         got = engine.query("SELECT views, country FROM raw.views ORDER BY views").to_pylist()
     assert got == [{"views": 0, "country": None}, {"views": 1, "country": None}, {"views": 10, "country": "DE"}, {"views": 11, "country": "FR"}]
+
+
+def test_replace_partitions_replaces_whole_partitions_of_one_file_or_of_several(warehouse: Warehouse) -> None:
+    """The runner's batch write: a partition of one file gets a new file renamed over it; a partition
+    of several files (another writer's) is swapped as a folder; empty data leaves the partition empty."""
+    one, several, emptied = ({**PART, "hour": h} for h in (1, 2, 3))
+    warehouse.replace_partitions("raw", "views", [(one, rows(0, 3)), (several, rows(10, 3)), (emptied, rows(20, 3))])
+    warehouse.put_file("raw", "views", several, "extra", rows(30, 2))  # a second file in that partition
+    assert [r["views"] for r in stored(warehouse)] == [0, 1, 2, 10, 11, 12, 20, 21, 22, 30, 31]
+    warehouse.replace_partitions("raw", "views", [(one, rows(100, 2)), (several, rows(200, 2)), (emptied, rows(0, 0))])
+    assert [r["views"] for r in stored(warehouse)] == [100, 101, 200, 201]
+    table = warehouse.table_dir("raw", "views")
+    assert sorted(p.relative_to(table).as_posix() for p in table.rglob("*.parquet")) == [
+        "year=2026/month=11/day=3/hour=1/part-0.parquet",
+        "year=2026/month=11/day=3/hour=2/part-0.parquet",
+    ]
+    assert not list(table.rglob("*.tmp"))
+    assert not any((table / STAGING).iterdir())

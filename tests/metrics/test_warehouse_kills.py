@@ -3,7 +3,8 @@
 - A process replaces partitions again and again (write to staging, move the old partition aside,
   rename the new one in) and is SIGKILLed at seeded random moments. After each kill, the next
   writer's repair leaves every partition whole: one version, all its rows, none twice, and no
-  staging folder; a partition a kill caught between the two renames is put back.
+  staging folder; a partition a kill caught between the two renames is put back. The same with
+  `replace_partitions`, which renames a new file over a partition's one file.
 - Processes write one table at once, each its own rows of the same partitions (read the kept
   rows, merge, replace), as two query folders sharing a metric table do: no row is lost.
 """
@@ -35,10 +36,15 @@ root, first, last, ready = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.
 warehouse = Warehouse(root)
 open(ready, "w").write(str(os.getpid()))
 for version in range(first, last + 1):
+    parts = []
     for part in range(PARTS):
         n = 500 + 37 * (version % 11)
-        rows = pa.table({"version": [version] * n, "part": [part] * n, "i": list(range(n))})
-        warehouse.replace_partition("raw", "versions", {"part": part}, rows)
+        parts.append(({"part": part}, pa.table({"version": [version] * n, "part": [part] * n, "i": list(range(n))})))
+    if METHOD == "replace_partition":
+        for partition, rows in parts:
+            warehouse.replace_partition("raw", "versions", partition, rows)
+    else:
+        warehouse.replace_partitions("raw", "versions", parts)
 """.replace("PARTS", str(PARTS))
 
 
@@ -56,7 +62,9 @@ def versions(root: Path) -> dict[int, int]:
     return found
 
 
-def test_partition_renames_killed_again_and_again_leave_whole_partitions(tmp_path: Path) -> None:
+@pytest.mark.parametrize("method", ["replace_partition", "replace_partitions"])
+def test_partition_renames_killed_again_and_again_leave_whole_partitions(tmp_path: Path, method: str) -> None:
+    """`replace_partition` swaps partition folders; `replace_partitions` (the runner's) renames one file over another."""
     kills = scale(8, 60)
     env = environment(tmp_path)
     ready = tmp_path / "ready"
@@ -65,7 +73,7 @@ def test_partition_renames_killed_again_and_again_leave_whole_partitions(tmp_pat
 
     def replacer(first: int, until: int, delay: float | None):
         ready.unlink(missing_ok=True)
-        command = [sys.executable, "-c", REPLACER, str(root), str(first), str(until), str(ready)]
+        command = [sys.executable, "-c", REPLACER.replace("METHOD", repr(method)), str(root), str(first), str(until), str(ready)]
         return run_and_kill(command, delay=delay, env=env, ready=lambda p: ready.exists() and ready.read_text() == str(p.pid), log=tmp_path / "err.txt")
 
     first = replacer(0, 0, None)
@@ -91,11 +99,11 @@ def test_partition_renames_killed_again_and_again_leave_whole_partitions(tmp_pat
     assert versions(root) == dict.fromkeys(range(PARTS), version)
     record(
         "kills",
-        "partition-renames",
+        "partition-renames" if method == "replace_partition" else "partition-file-renames",
         trials=killed,
         losses=broken,
         tracebacks=tracebacks,
-        detail=f"SIGKILL of a process replacing {PARTS} partitions again and again; after each kill the repair leaves each partition one whole "
+        detail=f"SIGKILL of a process replacing {PARTS} partitions again and again ({method}); after each kill the repair leaves each partition one whole "
         f"version and no staging ({staged} kill(s) while a new version was being staged, {restored} between the two renames, its partition put back)",
     )
     assert (broken, tracebacks) == (0, 0)
