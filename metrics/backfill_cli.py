@@ -41,6 +41,9 @@ def _day(text: str | None, option: str) -> dt.date | None:
 @click.option("--no-graphite", is_flag=True, help="Do not queue or send the recomputed values to Graphite.")
 @click.option("--graphite", "graphite_address", metavar="HOST:PORT", help="Carbon plaintext address (default: each config's graphite host and port).")
 @click.option("--workers", type=click.IntRange(1, 64), help="Executions run at once per folder (default: one per CPU, at most 16).")
+@click.option(
+    "--flush-seconds", type=click.FloatRange(0), default=2.0, show_default=True, help="Recomputed intervals are written and logged at least this often."
+)
 @click.option("--now", "now_text", metavar="YYYY-MM-DDTHH:MM", help="Pretend the current UTC time is this (which intervals are due).")
 @click.option("-l", "--log-level", type=click.Choice(LEVELS, case_sensitive=False), default="warning", show_default=True)
 @click.pass_context
@@ -57,6 +60,7 @@ def backfill_command(
     no_graphite: bool,
     graphite_address: str | None,
     workers: int | None,
+    flush_seconds: float,
     now_text: str | None,
     log_level: str,
 ) -> None:
@@ -127,6 +131,7 @@ def backfill_command(
                 catalogue=cat,
                 now=now,
                 workers=workers,
+                flush_seconds=flush_seconds,
                 recompute=recompute,
                 only=keys,
             )
