@@ -82,6 +82,8 @@ class RunSummary:
     seconds: float = 0.0
     stale: list[stale_mod.ReportStale] = field(default_factory=list)
     """A backfill's reports, each with what was stale when it began (empty for a plain run)."""
+    notes: list[str] = field(default_factory=list)
+    """A backfill's reports that recompute nothing, each with why."""
     held: dict[str, int] = field(default_factory=dict)
     """A backfill's stale intervals kept as they are, per report, since their `depends_on` tables lack days."""
 
@@ -107,9 +109,7 @@ class RunSummary:
                 f"{report}: {len(ok)} interval(s) ok, {failed} failed, {sum(o.rows for o in ok)} row(s)"
                 + (f", {waiting} waiting for depends_on tables ({', '.join(sorted(self.waiting_on.get(report, ())))})" if waiting else "")
             )
-        for found in self.stale:
-            if not found.stale and not found.unknown:
-                out.append(f"{found.report}: definition unchanged ({found.current.query_hash}): nothing to recompute")
+        out += self.notes
         for report, count in self.held.items():
             out.append(
                 f"{report}: {count} stale interval(s) kept as they are: their depends_on tables ({', '.join(sorted(self.waiting_on.get(report, ())))}) lack days"
@@ -199,6 +199,8 @@ def update_reports(
                 found = stale_mod.find(report, store, writer.definition(report), now)
                 summary.stale.append(found)
                 only_these = recompute.narrow(found.todo(recompute.unknown))
+                if not only_these:
+                    summary.notes.append(f"{report.key}: {_nothing_to_recompute(found, recompute)}")
             selection = plan(report, store, now, pending, sources, only=only_these)
             work += units(report, selection.todo)
             for combo, waiting in selection.waiting:
@@ -232,6 +234,15 @@ def update_reports(
                 summary.graphite_error = f"cannot send to carbon at {redact.mask_host(address[0])}:{address[1]}: {redact.mask_text(str(exc.strerror or exc))}"
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _nothing_to_recompute(found: stale_mod.ReportStale, recompute: Recompute) -> str:
+    """Why a backfill recomputes nothing of a report."""
+    if found.stale or (found.unknown and recompute.unknown):
+        return "nothing to recompute between --from and --to"
+    if found.unknown:
+        return f"nothing to recompute: {len(found.unknown)} interval(s) computed before definitions were recorded (--unknown recomputes them)"
+    return f"definition unchanged ({found.current.query_hash}): nothing to recompute"
 
 
 Batches = Callable[[Sequence[Unit]], Iterator[list[Computed]]]

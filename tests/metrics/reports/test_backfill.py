@@ -209,7 +209,10 @@ def test_an_old_run_log_without_the_columns_reads_as_unknown(world: World) -> No
         assert again.outcomes == [] and again.ok  # done is still done
         [found] = stale_mod.find_all([world.changed], engine, now=NOW)
         assert found.stale == [] and [i.interval.start for i in found.unknown] == DAYS
-        assert update_reports(world.changed, engine, graphite=False, now=NOW, recompute=Recompute()).outcomes == []
+        left = update_reports(world.changed, engine, graphite=False, now=NOW, recompute=Recompute())
+        assert left.outcomes == [] and left.notes == [
+            "baseline: nothing to recompute: 3 interval(s) computed before definitions were recorded (--unknown recomputes them)"
+        ]
     shown = world.cli("plan")
     assert "2026-11-18 .. 2026-11-20, 3 days: computed before definitions were recorded (unknown)" in shown.output, shown.output
     assert "metrics backfill --unknown" in shown.output
