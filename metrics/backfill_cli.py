@@ -75,7 +75,8 @@ def backfill_command(
     partitions (never appending), and records the new hash. A report whose definition did not
     change recomputes nothing and says so. Stale intervals whose depends_on tables lack days
     are kept as they are. Default: every folder of --queries.
-    Python: metrics.schedule.run_all(folders, engine, recompute=Recompute(...)).
+    Python: metrics.schedule.run_all(folders, engine, recompute=metrics.reports.runner.Recompute(...));
+    the list alone: metrics.reports.stale.find_all(folders, engine).
     Exit status: 0 when all went well, 1 when an interval or a folder failed, 2 for bad input.
     """
     from metrics import catalogue as catalogue_mod
