@@ -13,7 +13,7 @@ import click
 
 from grafana import cli as grafana_cli
 from ingestion import cli as ingestion_cli
-from metrics import plan_cli, plot_cli, runner_cli, site_cli, statsd_cli, toppages_cli, verify_cli
+from metrics import backfill_cli, plan_cli, plot_cli, runner_cli, site_cli, statsd_cli, toppages_cli, verify_cli
 from metrics.cli_kit import CONTEXT, RootGroup, settings
 from metrics.config import load_settings
 from metrics.operations_cli import down_command, run_command, status_command, up_command
@@ -328,6 +328,7 @@ main.add_command(status_command)
 main.add_command(up_command)
 main.add_command(down_command)
 main.add_command(plan_cli.plan_command)
+main.add_command(backfill_cli.backfill_command)
 main.add_command(ingestion_cli.ingest)
 main.add_command(statsd_cli.statsd)
 main.add_command(plot_cli.plot_command)

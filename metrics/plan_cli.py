@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from metrics.cli_kit import settings
+
+if TYPE_CHECKING:
+    from metrics.reports.stale import ReportStale
 
 
 @click.command("plan")
@@ -55,10 +59,14 @@ def plan_command(
       longer builds (deleted by `metrics import ... --prune`; never someone else's).
     From the catalogue and the query folders compared with git (--since REV, default HEAD):
     the reports whose results would change, the tables whose columns change, the Graphite paths that would be renamed.
+    From the run log: per report, the intervals computed by an old definition of it (another
+    query hash: docs/runner.md), with the old and new hash and spec versions; `metrics backfill`
+    recomputes them.
     Reads only. Save it with -o FILE and import with --plan FILE to refuse (exit 2) an import
     whose live state moved since the plan was shown.
     """
     from metrics import catalogue_diff, plan as plan_mod
+    from metrics.reports import stale as stale_mod
 
     s = settings(ctx)
     superset_url = superset_url or s.superset_url
@@ -84,7 +92,8 @@ def plan_command(
             raise click.ClickException(f"no dashboards in {folder}: run `metrics build grafana` first")
         plans.append(plan_dashboards(grafana_url, files, complete=True, prune=prune, graphite_prefix=s.graphite_prefix))
     diff = catalogue_diff.since(rev or "HEAD", s.catalogue, s.queries, s.graphite_prefix) if rev or catalogue_diff.in_git(s.catalogue) else None
-    extra = {"catalogue": diff.as_dict() if diff else None}
+    stale = _stale(ctx)
+    extra = {"catalogue": diff.as_dict() if diff else None, "stale": [item.as_dict() for item in stale] if stale is not None else None}
     document = {"format": plan_mod.PLAN_FORMAT, "plans": [p.as_dict() for p in plans], **extra}
     if output is not None:
         plan_mod.save(output, plans, extra)
@@ -98,5 +107,24 @@ def plan_command(
         click.echo("no --superset-url or --grafana-url: the catalogue diff only")
     for line in diff.lines() if diff else [f"the catalogue {s.catalogue} is not in a git work tree: no diff of reports, tables and Graphite paths"]:
         click.echo(line)
+    for line in stale_mod.lines(stale) if stale is not None else [f"no run log in the warehouse {s.warehouse}: no data computed by an old definition"]:
+        click.echo(line)
     if output is not None:
         click.echo(f"saved the plan to {output}: import with --plan {output} to apply exactly it", err=True)
+
+
+def _stale(ctx: click.Context) -> list[ReportStale] | None:
+    """Every report's stale intervals (`metrics.reports.stale`); None when there is no run log to read."""
+    from metrics import catalogue as catalogue_mod
+    from metrics.engines import open_configured
+    from metrics.reports.stale import find_all
+    from metrics.reports.store import RUN_LOG, SCHEMA
+    from metrics.reports.validate import query_folders
+
+    s = settings(ctx)
+    if s.write_mode != "sql" and not (Path(s.warehouse) / SCHEMA / RUN_LOG).is_dir():
+        return None  # nothing ran here yet (and opening the engine would make a warehouse folder)
+    folders = query_folders(s.queries) if Path(s.queries).is_dir() else []
+    cat = catalogue_mod.load(s.catalogue) if Path(s.catalogue).is_dir() else None
+    with open_configured(s, lazy=True) as engine:
+        return find_all(folders, engine, cat)

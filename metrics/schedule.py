@@ -30,7 +30,7 @@ from metrics.errors import MetricsError
 from metrics.freshness import event_tags
 from metrics.problems import InputError, Problem
 from metrics.reports.lock import Locked
-from metrics.reports.runner import RunSummary, update_reports
+from metrics.reports.runner import Recompute, RunSummary, update_reports
 from metrics.reports.writer import FLUSH_SECONDS
 
 log = logging.getLogger(__name__)
@@ -135,11 +135,13 @@ def run_all(
     workers: int | None = None,
     flush_seconds: float = FLUSH_SECONDS,
     progress: bool = False,
+    recompute: Recompute | None = None,
+    only: Sequence[str] | None = None,
 ) -> RunAll:
     """Run every folder once, in order; TSV files go to `output/<folder name>` when `output` is given.
 
     Never raises for one folder: a locked folder is skipped, an unreadable config or a failed run
-    is recorded, and the next folder runs. Options are `update_reports`'s.
+    is recorded, and the next folder runs. Options are `update_reports`'s (`only`: report keys).
     """
     started = time.perf_counter()
     result = RunAll(dt.datetime.now(dt.timezone.utc))
@@ -159,6 +161,8 @@ def run_all(
                 workers=workers,
                 flush_seconds=flush_seconds,
                 progress=progress,
+                recompute=recompute,
+                only=only,
             )
         except Locked as exc:
             run.skipped = str(exc).removesuffix("; exiting")

@@ -29,7 +29,7 @@ from typing import Callable, Iterator, Sequence
 from metrics import hive_cli, redact
 from metrics.engines import Engine
 from metrics.problems import Problem
-from metrics.reports import graphite as graphite_out, reruns as reruns_mod
+from metrics.reports import graphite as graphite_out, reruns as reruns_mod, stale as stale_mod
 from metrics.reports.execute import Computed, Executor
 from metrics.reports.lock import folder_lock
 from metrics.reports.reader import folder_name, read_folder
@@ -46,6 +46,21 @@ AHEAD = 256
 """Executions each worker may run ahead of the writer, so that the pool keeps going while a batch is written."""
 CHUNK = 16
 """Script units a worker is given at a time (`Executor.batches` runs them in a row and reads their outputs a few at a time)."""
+
+
+@dataclass(frozen=True)
+class Recompute:
+    """A backfill (`metrics backfill`): recompute the stale intervals (`metrics.reports.stale`) and
+    nothing else; with `unknown` also those computed before definitions were recorded; only those
+    starting from `start` (inclusive) to `end` (exclusive) when given."""
+
+    unknown: bool = False
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+    def narrow(self, todo: dict[str, set[dt.date]]) -> dict[str, set[dt.date]]:
+        kept = {key: {d for d in days if (self.start is None or d >= self.start) and (self.end is None or d < self.end)} for key, days in todo.items()}
+        return {key: days for key, days in kept.items() if days}
 
 
 def default_workers() -> int:
@@ -65,6 +80,12 @@ class RunSummary:
     points_sent: int = 0
     graphite_error: str | None = None
     seconds: float = 0.0
+    stale: list[stale_mod.ReportStale] = field(default_factory=list)
+    """A backfill's reports, each with what was stale when it began (empty for a plain run)."""
+    notes: list[str] = field(default_factory=list)
+    """A backfill's reports that recompute nothing, each with why."""
+    held: dict[str, int] = field(default_factory=dict)
+    """A backfill's stale intervals kept as they are, per report, since their `depends_on` tables lack days."""
 
     @property
     def failed(self) -> list[Outcome]:
@@ -87,6 +108,11 @@ class RunSummary:
             out.append(
                 f"{report}: {len(ok)} interval(s) ok, {failed} failed, {sum(o.rows for o in ok)} row(s)"
                 + (f", {waiting} waiting for depends_on tables ({', '.join(sorted(self.waiting_on.get(report, ())))})" if waiting else "")
+            )
+        out += self.notes
+        for report, count in self.held.items():
+            out.append(
+                f"{report}: {count} stale interval(s) kept as they are: their depends_on tables ({', '.join(sorted(self.waiting_on.get(report, ())))}) lack days"
             )
         for report, reason in self.skipped:
             out.append(f"{report}: skipped ({reason})")
@@ -130,12 +156,15 @@ def update_reports(
     only: Sequence[str] | None = None,
     progress: bool = False,
     flush_seconds: float = FLUSH_SECONDS,
+    recompute: Recompute | None = None,
 ) -> RunSummary:
     """Bring every report of a query folder up to date; raises `Locked` if another run holds it.
 
     `workers` executions run at once (default: one per CPU, `default_workers`); finished
     intervals are written and logged at least every `flush_seconds`. `graphite_prefix` (the
-    environment's) goes before every path sent to carbon.
+    environment's) goes before every path sent to carbon. With `recompute`, a backfill: only the
+    reports' stale intervals (`metrics.reports.stale`, found under the lock) are computed,
+    replaced in their partitions and logged with the current definition.
     """
     started = time.perf_counter()
     folder = Path(folder)
@@ -144,7 +173,7 @@ def update_reports(
     now = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     address = graphite_address or ((config.graphite_host, config.graphite_port) if config.graphite_host and config.graphite_port else None)
     with folder_lock(folder):
-        pending = reruns_mod.pending(folder)
+        pending = reruns_mod.pending(folder) if recompute is None else []  # a backfill leaves rerun requests to the next run
         store = Store(engine)
         name = folder_name(folder)
         outbox = graphite_out.Outbox(engine.warehouse.root / "_outbox", name)
@@ -167,10 +196,20 @@ def update_reports(
                 summary.skipped.append((report.key, f"starts {report.starts} is in the future"))
                 log.warning("report %s starts on %s, in the future: skipped", report.key, report.starts)
                 continue
-            selection = plan(report, store, now, pending, sources)
+            only_these = None
+            if recompute is not None:
+                found = stale_mod.find(report, store, writer.definition(report), now)
+                summary.stale.append(found)
+                only_these = recompute.narrow(found.todo(recompute.unknown))
+                if not only_these:
+                    summary.notes.append(f"{report.key}: {_nothing_to_recompute(found, recompute)}")
+            selection = plan(report, store, now, pending, sources, only=only_these)
             work += units(report, selection.todo)
             for combo, waiting in selection.waiting:
-                writer.wait(report, combo, waiting, selection.logged_waiting[explode_key(combo)])
+                if recompute is None:
+                    writer.wait(report, combo, waiting, selection.logged_waiting[explode_key(combo)])
+                else:  # their data stays: recomputed without its sources, it would be lost
+                    summary.held[report.key] = summary.held.get(report.key, 0) + len(waiting)
                 summary.waiting_on.setdefault(report.key, set()).update(sources.lacking(report.depends_on, waiting))
             log.info(
                 "%s: %d interval(s) due, %d waiting for depends_on tables",
@@ -197,6 +236,15 @@ def update_reports(
                 summary.graphite_error = f"cannot send to carbon at {redact.mask_host(address[0])}:{address[1]}: {redact.mask_text(str(exc.strerror or exc))}"
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _nothing_to_recompute(found: stale_mod.ReportStale, recompute: Recompute) -> str:
+    """Why a backfill recomputes nothing of a report."""
+    if found.stale or (found.unknown and recompute.unknown):
+        return "nothing to recompute between --from and --to"
+    if found.unknown:
+        return f"nothing to recompute: {len(found.unknown)} interval(s) computed before definitions were recorded (--unknown recomputes them)"
+    return f"definition unchanged ({found.current.query_hash}): nothing to recompute"
 
 
 Batches = Callable[[Sequence[Unit]], Iterator[list[Computed]]]

@@ -137,11 +137,22 @@ class Sources:
         return True
 
 
-def plan(report: Report, store: Store, now: dt.datetime, pending: Sequence[reruns_mod.Rerun], sources: Sources | None = None) -> Selection:
+def plan(
+    report: Report,
+    store: Store,
+    now: dt.datetime,
+    pending: Sequence[reruns_mod.Rerun],
+    sources: Sources | None = None,
+    only: Mapping[str, set[dt.date]] | None = None,
+) -> Selection:
     """The missing intervals per explode combination (done = latest run-log status ok), split into
-    those to compute and those waiting for the tables of `depends_on` (given `sources`)."""
+    those to compute and those waiting for the tables of `depends_on` (given `sources`).
+
+    With `only` (explode key -> interval starts: a backfill, `metrics.reports.stale`), exactly
+    those due intervals are selected, done or not, and no other.
+    """
     intervals = due_intervals(report.starts, report.granularity, now, lag=report.lag, max_data_points=report.max_data_points, ends=report.ends)
-    done = store.done(report.folder_name, report.key)
+    done = store.done(report.folder_name, report.key) if only is None else {}
     if report.snapshot:
         # A snapshot measures the present only: never compute a past interval.
         intervals = intervals[-1:]
@@ -150,7 +161,10 @@ def plan(report: Report, store: Store, now: dt.datetime, pending: Sequence[rerun
     for combo in explode_combinations(report.explode_by):
         key = explode_key(combo)
         status = done.get(key, {})
-        missing = [i for i in intervals if status.get(i.start) != "ok" or any(r.covers(report.key, i.start) for r in pending)]
+        if only is not None:
+            missing = [i for i in intervals if i.start in only.get(key, ())]
+        else:
+            missing = [i for i in intervals if status.get(i.start) != "ok" or any(r.covers(report.key, i.start) for r in pending)]
         todo = [i for i in missing if ready is None or ready[i]]
         waiting = [i for i in missing if ready is not None and not ready[i]]
         if todo:

@@ -41,8 +41,13 @@ RUN_LOG_SCHEMA = pa.schema(
         ("seconds", pa.float64()),
         ("error", pa.string()),
         ("finished_at", pa.timestamp("us", tz="UTC")),
+        ("query_hash", pa.string()),
+        ("spec_version", pa.string()),
     ]
 )
+"""The run log's columns. `query_hash` and `spec_version` (`metrics.reports.definition`) are the
+report's definition the entry was computed with; they read as null in entries written before
+they were recorded."""
 
 
 def explode_key(explode: Mapping[str, str]) -> str:
@@ -62,6 +67,8 @@ class LogEntry:
     seconds: float = 0.0
     error: str | None = None
     finished_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
+    query_hash: str | None = None
+    spec_version: str | None = None
 
 
 Replaced = Mapping[dt.date, "list[dict[str, str]] | None"]
@@ -301,6 +308,10 @@ class _EngineTables(_Tables):
     def read_log(self, folder: str, report: str) -> pa.Table:
         if not self.engine.columns(SCHEMA, RUN_LOG):
             return RUN_LOG_SCHEMA.empty_table()
-        return self.engine.query(
+        rows = self.engine.query(
             f"SELECT * FROM {SCHEMA}.{RUN_LOG} WHERE folder = :folder AND report = :report", {"folder": folder, "report": report}, dialect="trino"
-        ).select(RUN_LOG_SCHEMA.names)
+        )
+        for name in RUN_LOG_SCHEMA.names:  # a run log written before a column was added has none: null
+            if name not in rows.column_names:
+                rows = rows.append_column(RUN_LOG_SCHEMA.field(name), pa.nulls(rows.num_rows, RUN_LOG_SCHEMA.field(name).type))
+        return rows.select(RUN_LOG_SCHEMA.names)

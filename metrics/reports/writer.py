@@ -31,6 +31,7 @@ from metrics import redact
 from metrics.graphite_paths import expand
 from metrics.reports import graphite as graphite_out, tsv
 from metrics.reports.config import Report
+from metrics.reports.definition import Definition, definition
 from metrics.reports.execute import Computed, ExecutionError, Result
 from metrics.reports.intervals import Interval
 from metrics.reports.selector import Unit
@@ -115,7 +116,17 @@ class Writer:
         self._waiting = 0
         self._since = time.monotonic()
         self._metrics: dict[str, list[CatalogueMetric]] = {}
+        self._definitions: dict[str, Definition] = {}
         self._swept = False
+
+    def definition(self, report: Report) -> Definition:
+        """The report's definition, recorded with each of its intervals: hashed once per run (its query file read once)."""
+        if report.key not in self._definitions:
+            try:
+                self._definitions[report.key] = definition(report, self.catalogue)
+            except OSError:  # its intervals fail to read the query file too, and say so
+                self._definitions[report.key] = Definition(None, None)
+        return self._definitions[report.key]
 
     def recover(self, reports: Sequence[Report]) -> None:
         """Repair what killed runs left in the reports' tables, the run log and the TSV folders, before the run reads them."""
@@ -137,10 +148,22 @@ class Writer:
 
     def wait(self, report: Report, explode: dict[str, str], intervals: list[Interval], logged: set[dt.date]) -> None:
         """Record intervals whose source tables are not there yet; the run log gets those it does not already say so."""
+        recorded = self.definition(report)
         for interval in intervals:
             self.outcomes.append(Outcome(report.key, explode, interval, "waiting"))
             if interval.start not in logged:
-                self.store.log(LogEntry(self.folder, report.key, explode_key(explode), interval.start, interval.end, "waiting"))
+                self.store.log(
+                    LogEntry(
+                        self.folder,
+                        report.key,
+                        explode_key(explode),
+                        interval.start,
+                        interval.end,
+                        "waiting",
+                        query_hash=recorded.query_hash,
+                        spec_version=recorded.spec_version,
+                    )
+                )
 
     def flush(self) -> None:
         """Write the batch (tables, TSV, outbox), then log its intervals and write the run log."""
@@ -283,10 +306,25 @@ class Writer:
         key: str,
     ) -> None:
         error = redact.mask_text(error) if error else error  # the run log, the summary and the log: no secret
+        recorded = self.definition(report)
         for interval in batch:
             outcome = Outcome(report.key, explode, interval, status, rows.get(interval.start, 0), seconds / len(batch), error)
             self.outcomes.append(outcome)
-            self.store.log(LogEntry(self.folder, report.key, key, interval.start, interval.end, status, outcome.rows, outcome.seconds, error))
+            self.store.log(
+                LogEntry(
+                    self.folder,
+                    report.key,
+                    key,
+                    interval.start,
+                    interval.end,
+                    status,
+                    outcome.rows,
+                    outcome.seconds,
+                    error,
+                    query_hash=recorded.query_hash,
+                    spec_version=recorded.spec_version,
+                )
+            )
             if error:
                 log.info("failed: %s %s %s: %s", report.key, explode or "", interval.start, error)  # the summary lists it too
 

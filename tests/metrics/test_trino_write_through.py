@@ -169,3 +169,37 @@ def test_depends_on_sees_the_days_of_a_table_written_through_trino(lake, tmp_pat
     assert summary.ok, summary.lines()
     status = {o.interval.start: o.status for o in summary.outcomes}
     assert status == {start + dt.timedelta(days=n): "ok" if n <= 2 else "waiting" for n in range(5)}
+
+
+def test_an_old_run_log_table_reads_as_unknown_and_widens_through_trino(lake) -> None:
+    """A run log table made before `query_hash` and `spec_version` were recorded: its rows read with
+    them null, and the next write adds the columns. Last in the file: it replaces the run log table."""
+    from metrics.reports.store import RUN_LOG, RUN_LOG_SCHEMA, SCHEMA, LogEntry
+
+    old = pa.schema([f for f in RUN_LOG_SCHEMA if f.name not in ("query_hash", "spec_version")])
+    month = dt.date(2026, 11, 1)
+    before = {
+        **{f.name: pa.nulls(1, f.type) for f in old},
+        "run_id": ["old"],
+        "folder": ["f"],
+        "report": ["r"],
+        "explode": [explode_key({})],
+        "interval_start": [DAY],
+        "interval_end": [DAY + dt.timedelta(days=1)],
+        "status": ["ok"],
+        "finished_at": pa.array([dt.datetime(2026, 11, 2, tzinfo=dt.timezone.utc)], pa.timestamp("us", tz="UTC")),
+    }
+    rows = pa.table(before, schema=old).append_column("month", pa.array([month], pa.date32()))
+    with open_engine(lake["local"], "trino", lake["uri"], write_mode="sql") as trino:
+        trino.execute(f"DROP TABLE IF EXISTS {SCHEMA}.{RUN_LOG}")
+        trino.append_rows(SCHEMA, RUN_LOG, rows, ["month"])
+        assert "query_hash" not in trino.columns(SCHEMA, RUN_LOG)
+        store = Store(trino)
+        assert [(e.status, e.query_hash) for e in store.latest("f", "r")[explode_key({})].values()] == [("ok", None)]
+        next_day = DAY + dt.timedelta(days=1)
+        store.log(LogEntry("f", "r", explode_key({}), next_day, next_day + dt.timedelta(days=1), "ok", query_hash="0123456789abcdef", spec_version="s 1.0.0"))
+        store.flush_log()
+    with open_engine(lake["local"], "trino", lake["uri"], write_mode="sql") as trino:
+        assert {"query_hash", "spec_version"} <= set(trino.columns(SCHEMA, RUN_LOG))
+        latest = Store(trino).latest("f", "r")[explode_key({})]
+    assert {day: (e.query_hash, e.spec_version) for day, e in latest.items()} == {DAY: (None, None), next_day: ("0123456789abcdef", "s 1.0.0")}
