@@ -13,10 +13,11 @@ import os
 import subprocess
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from metrics import catalogue
+from metrics.engines.duckdb import write_catalog
+from metrics.warehouse import Warehouse
 from superset_assets.bundle import read_zip
 from superset_assets.importer import DB_PASSWORD_ENV, ImportProblem, import_bundles
 from superset_assets.writer import build_all
@@ -36,8 +37,8 @@ with create_app().app_context():
 
 
 def test_the_database_password_comes_with_the_import(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    catalog = tmp_path / "catalog.duckdb"
-    duckdb.connect(str(catalog)).close()
+    (tmp_path / "warehouse").mkdir()
+    catalog = write_catalog(Warehouse(tmp_path / "warehouse"), tmp_path / "catalog.duckdb")  # the import connects to it
     out = tmp_path / "bundles"
     build_all(catalogue.load(CATALOGUE, today=dt.date(2026, 11, 23)), out, engine_uri=f"duckdb://metrics@localhost/{catalog}?password={PASSWORD}")
     bundle = sorted(out.rglob("*.zip"))[0]
