@@ -148,7 +148,8 @@ class DuckDBEngine(Engine):
 CATALOG_STORAGE_VERSION = "v1.0.0"
 """The storage version of the catalog file: every DuckDB 1.x reads it. A stock Superset's driver
 (`apache-superset[duckdb]` 6.1.0 pins duckdb >=1.4.2,<2) cannot open a file in DuckDB 2.0's own
-format ("version number 69"); measured in scripts/superset/NOTES.md."""
+format ("version number 69"); measured in scripts/superset/NOTES.md, whose Superset test harness is
+that stock install."""
 
 
 def write_catalog(warehouse: Warehouse, path: Path | str) -> Path:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install Apache Superset 6.1.0 (+ DuckDB driver) into its own virtualenv:
+# Install Apache Superset 6.1.0 with its own DuckDB driver (apache-superset[duckdb]) into its own virtualenv:
 #     $ROOT/.services/superset/venv
 # Idempotent: does nothing when the venv already holds exactly the pinned set
 # (stamp = sha256 of requirements.txt + constraints.txt + the Python version).
@@ -55,7 +55,7 @@ fi
 say "creating venv with $PY ($PY_VERSION)"
 "$PY" -m venv "$VENV"
 
-say "installing apache-superset 6.1.0 + duckdb and trino drivers (~1 min, ~0.9 GB; log: $LOG)"
+say "installing apache-superset[duckdb] 6.1.0 + the trino driver (~1 min, ~0.9 GB; log: $LOG)"
 if ! "$VENV/bin/pip" install --disable-pip-version-check --no-input --progress-bar off \
         -r "$REQUIREMENTS" -c "$CONSTRAINTS" >"$LOG" 2>&1; then
     tail -n 40 "$LOG" >&2

@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
-# A venv holding only the DuckDB that a stock `apache-superset[duckdb]` 6.1.0 installs, to check
+# A venv holding only a DuckDB that a stock `apache-superset[duckdb]` 6.1.0 may install, to check
 # that the catalog file `metrics export-duckdb` writes is readable by it:
 #     bash scripts/superset/stock-duckdb.sh [VERSION]     # prints the venv's python on stdout
-# apache-superset 6.1.0 declares `duckdb<2,>=1.4.2` for its duckdb extra: VERSION defaults to the
-# newest release in that range (what pip picks today); tests also check the lowest, 1.4.2.
+# apache-superset 6.1.0 declares `duckdb<2,>=1.4.2` for its duckdb extra. The Superset harness
+# (install.sh) already is that stock install with what pip picks today (1.5.6); VERSION defaults
+# to the lowest of the range, 1.4.2, which an operator's older install may still hold.
 # pytz too: DuckDB's Python client needs it for TIMESTAMPTZ values (Superset installs it anyway).
 # Idempotent and cached in $ROOT/.services/stock-duckdb/<VERSION>/venv (~20 MB, ~5 s the first time).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
-VERSION="${1:-1.5.6}"
+VERSION="${1:-1.4.2}"
 [[ "$VERSION" =~ ^1\.[0-9]+\.[0-9]+$ ]] || { echo "[stock-duckdb] ERROR: '$VERSION' is not a duckdb 1.x version (the range of apache-superset[duckdb] 6.1.0 is >=1.4.2,<2)" >&2; exit 2; }
 DIR="$ROOT/.services/stock-duckdb/$VERSION"
 VENV="$DIR/venv"

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from superset_assets.client import SupersetClient, SupersetError
 
-__all__ = ["SupersetClient", "SupersetError", "SupersetInstance", "running_superset"]
+__all__ = ["SupersetClient", "SupersetError", "SupersetInstance", "running_superset", "superset_python"]
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = ROOT / "scripts" / "superset"
@@ -70,6 +70,12 @@ def _run_script(name: str, *args: str, env: Mapping[str, str], timeout: float) -
     if done.returncode != 0:
         raise RuntimeError(f"{name} failed with exit code {done.returncode}:\n{done.stdout}\n{done.stderr}")
     return done.stdout
+
+
+def superset_python(install_timeout: float = 900.0) -> Path:
+    """The Python of the Superset venv (install.sh first; SUPERSET_VENV overrides its place)."""
+    _run_script("install.sh", env=os.environ, timeout=install_timeout)
+    return Path(os.environ.get("SUPERSET_VENV", ROOT / ".services" / "superset" / "venv")) / "bin" / "python"
 
 
 @contextmanager

@@ -13,15 +13,16 @@ import os
 import subprocess
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from metrics import catalogue
+from metrics.engines.duckdb import write_catalog
+from metrics.warehouse import Warehouse
 from superset_assets.bundle import read_zip
 from superset_assets.importer import DB_PASSWORD_ENV, ImportProblem, import_bundles
 from superset_assets.writer import build_all
-from tests.conftest import CATALOGUE, ROOT
-from tests.services.superset import running_superset
+from tests.conftest import CATALOGUE
+from tests.services.superset import running_superset, superset_python
 
 pytestmark = pytest.mark.superset
 PASSWORD = "pw-canary-4cd1e7"
@@ -36,8 +37,8 @@ with create_app().app_context():
 
 
 def test_the_database_password_comes_with_the_import(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    catalog = tmp_path / "catalog.duckdb"
-    duckdb.connect(str(catalog)).close()
+    (tmp_path / "warehouse").mkdir()
+    catalog = write_catalog(Warehouse(tmp_path / "warehouse"), tmp_path / "catalog.duckdb")  # the import connects to it
     out = tmp_path / "bundles"
     build_all(catalogue.load(CATALOGUE, today=dt.date(2026, 11, 23)), out, engine_uri=f"duckdb://metrics@localhost/{catalog}?password={PASSWORD}")
     bundle = sorted(out.rglob("*.zip"))[0]
@@ -51,9 +52,8 @@ def test_the_database_password_comes_with_the_import(tmp_path: Path, monkeypatch
         assert "Must provide a password for the database" in superset.log_tail(200)
         monkeypatch.setenv(DB_PASSWORD_ENV, PASSWORD)
         import_bundles(superset.url, [bundle], user=superset.user, password=superset.password, state_path=tmp_path / "state.json")
-        venv = Path(os.environ.get("SUPERSET_VENV", ROOT / ".services" / "superset" / "venv"))
         stored = subprocess.run(
-            [str(venv / "bin" / "python"), "-c", STORED],
+            [str(superset_python()), "-c", STORED],
             env={**os.environ, "SUPERSET_CONFIG_PATH": str(superset.state_dir / "superset_config.py")},
             capture_output=True,
             text=True,
