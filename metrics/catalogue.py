@@ -63,7 +63,12 @@ def load(root: Path | str, *, today: dt.date | None = None) -> Catalogue:
     """Load every spec in `root`; raises `InputError` listing every error found."""
     root = Path(root)
     if not root.is_dir():
-        raise InputError.at(root, "catalogue folder not found", "pass --catalogue DIR, or create the folder")
+        where = "" if root.is_absolute() else f" in {Path.cwd()}"
+        raise InputError.at(
+            root,
+            f"catalogue folder not found{where}",
+            "run from the project folder (where metrics.toml or metrics/catalogue is), or pass --catalogue DIR and --warehouse DIR, or create the folder",
+        )
     files = spec_files([root])
     specs, problems = _check(files, today=today)
     errors = [p for p in problems if p.is_error]

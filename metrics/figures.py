@@ -8,8 +8,9 @@ plot("toggles", by="editor").savefig("toggles.png")
 One line per group; the `top` groups by total are drawn and the others become one "other" line,
 computed by the metric's own rule (a sum for counts; a new query of the rest for ratios and means,
 never a sum of ratios). The title says what is plotted (`metrics.describe.describe`); the y axis
-carries the metric's unit, counts without decimals and shares in percent; dates are labelled
-concisely, without overlap. Figures are drawn on the Agg canvas: no display is needed.
+carries the metric's unit, its numbers written as `metrics.describe.compact` writes them (7.2B,
+12,500, 92.5%: never 7.2e+09), from zero for counts and amounts (`metrics.describe.zero_based`);
+dates are labelled concisely, without overlap. Figures are drawn on the Agg canvas: no display is needed.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from metrics import notebook
+from metrics.describe import compact
 from metrics.spec import Metric
 from metrics.tables import TIME_COLUMN
 
@@ -67,6 +69,8 @@ def plot(data: pd.DataFrame | str | Metric, by: str | list[str] | None = None, *
         ax.barh([str(i) for i in series.columns], series.iloc[0].tolist(), color=["0.55" if c == OTHER else "C0" for c in series.columns])
         ax.invert_yaxis()
     _format_values(ax, about, horizontal=not isinstance(series.index, pd.DatetimeIndex))
+    if not series.empty and isinstance(series.index, pd.DatetimeIndex) and about.get("zero") and float(series.min().min()) >= 0:
+        ax.set_ylim(bottom=0)
     groups = about.get("groups", len(series.columns))
     rest = f", the rest as {OTHER}" if OTHER in series.columns else " shown"
     shown = f" (top {top} of {groups}{rest})" if groups > top else ""
@@ -106,6 +110,7 @@ def _described(frame: pd.DataFrame) -> dict[str, Any]:
         "format": "number",
         "additive": False,
         "call": None,
+        "zero": False,
     }
 
 
@@ -158,13 +163,10 @@ def _format_values(ax: Axes, about: dict[str, Any], horizontal: bool) -> None:
     """Numbers from the metric's unit and type: counts as integers with separators, shares in percent."""
     axis = ax.xaxis if horizontal else ax.yaxis
     fmt = about["format"]
-    if fmt == "percent":
-        axis.set_major_formatter(ticker.PercentFormatter(xmax=100, decimals=None))
-    elif fmt == "integer":
+    if fmt == "integer":
         axis.set_major_locator(ticker.MaxNLocator(integer=True))
-        axis.set_major_formatter(ticker.StrMethodFormatter("{x:,.0f}"))
-    else:
-        axis.set_major_formatter(ticker.FuncFormatter(lambda x, _: f"{x:,.4g}"))
+    # 7.2B, 12,500, 0.25, 92.5%: never the offset or scientific notation matplotlib falls back to.
+    axis.set_major_formatter(ticker.FuncFormatter(lambda x, _: compact(x, fmt)))
     (ax.set_xlabel if horizontal else ax.set_ylabel)(about["unit"])
     if not horizontal:
         ax.set_xlabel("")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
@@ -118,7 +118,8 @@ def metric(
     Values are checked against the spec's dimension and bound as parameters.
 
     Raises InputError for an unknown or StatsD metric, a dimension or filter value the metric does
-    not have, or a grain the metric has no value at.
+    not have, a grain the metric has no value at, or a warehouse without the metric's table (naming
+    the warehouse and how to pass another).
     """
     settings = settings or load_settings()
     cat = catalogue_mod.load(catalogue or settings.catalogue)
@@ -153,4 +154,23 @@ def metric(
             else f"by takes dimensions of {name!r}{' and its denominator' if len(quantities[-1].parts) > 1 else ''}: {', '.join(allowed) or '(none)'}"
         )
         raise InputError.at(file, str(exc), hint) from None
-    return query(sql, params, warehouse=warehouse or settings.warehouse, settings=settings)
+    with open_configured(settings, warehouse or settings.warehouse) as engine:
+        _require_tables(engine, {part.table for q in quantities for part in q.parts if part.table}, settings, warehouse)
+        return engine.dataframe(sql, params, dialect="trino")
+
+
+def _require_tables(engine: Any, tables: set[str], settings: Settings, warehouse: Path | str | None) -> None:
+    """InputError naming the warehouse and what to pass when a table the metric reads is not there
+    (run outside the project folder, the default `warehouse` is a folder that does not exist)."""
+    from metrics.tables import SCHEMA
+
+    have = set(engine.tables(SCHEMA)) if SCHEMA in engine.schemas() else set()
+    missing = sorted(tables - have)
+    if not missing:
+        return
+    where: Path | str = Path(warehouse or settings.warehouse).absolute() if settings.engine == "duckdb" else f"engine {settings.engine}"
+    raise InputError.at(
+        where,
+        f"no table {SCHEMA}.{missing[0]} in this warehouse{'' if have else ' (it has no metric tables at all)'}",
+        "pass --warehouse DIR (or set warehouse in metrics.toml, or METRICS_WAREHOUSE), or compute it first with `metrics update-reports`",
+    )

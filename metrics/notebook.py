@@ -22,7 +22,7 @@ import pandas as pd
 
 from metrics import aggregation, catalogue as catalogue_mod, frames
 from metrics.config import Settings, load_settings
-from metrics.describe import describe
+from metrics.describe import data_grain, describe_plotted, zero_based
 from metrics.problems import InputError
 from metrics.spec import Metric
 from metrics.tables import TIME_COLUMN
@@ -61,7 +61,9 @@ def query(
     as the CLI reads them; `catalogue` and `warehouse` override theirs. `exclude` leaves out the rows
     matching any of its {dimension: value} combinations (how `plot` reads the groups it does not draw).
 
-    `DataFrame.attrs["described"]` holds a `Described` as a dict (title, unit, number format).
+    `DataFrame.attrs["described"]` holds a `Described` as a dict (title, unit, number format; the title
+    names the data's own grain when it is coarser than `grain`, e.g. yearly values asked by day), and
+    `zero`: whether a value axis starts at zero (`metrics.describe.zero_based`).
     Raises InputError (one line each: file, what is wrong, what to do) for an unknown metric or
     dimension (naming the nearest), a bad grain, date or filter value, a StatsD metric.
     """
@@ -112,7 +114,10 @@ def query(
         "catalogue": str(catalogue or settings.catalogue),
         "warehouse": str(warehouse) if warehouse is not None else None,
     }
-    described = asdict(describe(spec, m, show, dims, grain, value, call))
+    period = data_grain(pd.to_datetime(frame[TIME_COLUMN]).dt.date) if TIME_COLUMN in frame and not frame.empty else None
+    described = asdict(describe_plotted(spec, m, show, dims, grain, value, call, period=period))
+    values = frame[value].dropna() if not frame.empty else frame[value]
+    described["zero"] = zero_based(m, show, float(values.min()), float(values.max())) if len(values) else True
     described["call"]["settings"] = settings  # the engine a plot's "other" series is then read with
     frame.attrs["described"] = described
     return frame

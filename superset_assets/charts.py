@@ -7,13 +7,14 @@ of them), except a table, which shows every quantity as columns:
 | --- | --- | --- |
 | line | echarts_timeseries_line, one line per `split_by` value (the graph's `series_limit` largest by total, the rest as "Others"), not stacked | same, each line's share of the day (contribution by row) |
 | big_number | big_number_total over the dashboard's time range | (needs split_by: not offered) |
-| table | one row per `split_by` value (per `within` and `split_by` pair, `within` the first column), a column per metric and quantity (a quantity equal to one already shown is left out), largest first | a `%` column: the row's share of the metric's total |
+| table | one row per `split_by` value (per `within` and `split_by` pair, `within` the first column), a column per metric and quantity (a quantity equal to one already shown is left out; a percent metric as a fraction written 92.5%), largest first | a `%` column: the row's share of the metric's total |
 | pie | pie, one slice per `split_by` value (the `series_limit` largest, the rest as "Others") | same, labelled with shares |
 | world_map | world_map, countries coloured by the value (ISO 3166-1 codes), with a year filter on the dashboard | (not offered) |
 
 Titles, axis units and number formats come from what is plotted (`metrics.describe.describe`, the
 rule notebooks use): a chart of several quantities of one graph is titled by its quantity, counts
-have no decimals, shares are percentages, the y axis names the unit.
+have no decimals, ratios three significant digits without trailing zeros, shares are percentages,
+the y axis names the unit; table headers are `metrics.describe.column_label`'s words.
 """
 
 from __future__ import annotations
@@ -37,7 +38,9 @@ OTHERS = "Others"
 COUNTRY_FIELDTYPE = {"alpha-3": "cca3", "alpha-2": "cca2"}
 """Superset's world map names of ISO 3166-1 code sets (its `country_fieldtype`)."""
 D3_FORMATS = {"integer": ",d", "percent": ",.1f"}
-"""d3 formats of `Described.format` (percent: values 0-100, the unit says %); `number` keeps the measure's own."""
+"""d3 formats of `Described.format` (percent: values 0-100, the axis title says %); `number` keeps the measure's own."""
+PERCENT_OF_100 = ",.1~%"
+"""A table's percent column: its values are divided by 100 in the query (`_fraction`), so d3 writes 92.5%."""
 
 
 @dataclass(frozen=True)
@@ -283,13 +286,16 @@ def params(plan: ChartPlan) -> dict[str, Any]:
             "y_axis_format": plan.number_format(first),
             "time_format": "%Y-%m-%d",
         }
-    column_config = {m: {"d3NumberFormat": plan.number_format(m)} for m in plan.metrics}
+    column_config: dict[str, dict[str, str]] = {m: {"d3NumberFormat": plan.number_format(m)} for m in plan.metrics}
+    for m in plan.metrics:
+        if _fraction(plan, m) is not None:  # the header the saved metric would have given
+            column_config[m] = {"d3NumberFormat": PERCENT_OF_100, "customColumnName": _measure_of(plan, m).verbose_name}
     column_config.update({f"%{m}": {"d3NumberFormat": ms.PERCENT_FORMAT} for m in plan.percent_metrics})
     return {
         **common,
         "query_mode": "aggregate",
         "groupby": plan.groupby,
-        "metrics": list(plan.metrics),
+        "metrics": [_table_metric(plan, m) for m in plan.metrics],
         "percent_metrics": list(plan.percent_metrics),
         "all_columns": [],
         "order_desc": True,
@@ -299,6 +305,23 @@ def params(plan: ChartPlan) -> dict[str, Any]:
         "table_timestamp_format": "%Y-%m-%d",
         "column_config": column_config,
     }
+
+
+def _measure_of(plan: ChartPlan, name: str) -> ms.Measure:
+    return next(m for m in plan.dataset.measures if m.name == name)
+
+
+def _fraction(plan: ChartPlan, name: str) -> dict[str, Any] | None:
+    """A table's percent column (values 0-100) as a fraction, so that d3's `%` writes 92.5%: an ad hoc
+    metric of the saved metric's own SQL divided by 100, labelled with the saved metric's name (the
+    data API's column keeps that name); None for any other column."""
+    if dict(plan.formats).get(name) != D3_FORMATS["percent"]:
+        return None
+    return {"expressionType": "SQL", "sqlExpression": f"({_measure_of(plan, name).expression}) / 100", "label": name, "hasCustomLabel": True}
+
+
+def _table_metric(plan: ChartPlan, name: str) -> str | dict[str, Any]:
+    return _fraction(plan, name) or name
 
 
 def _limit_params(plan: ChartPlan) -> dict[str, Any]:
@@ -388,8 +411,9 @@ def query_context(plan: ChartPlan) -> dict[str, Any]:
             post.append(
                 {"operation": "contribution", "options": {"columns": list(plan.percent_metrics), "rename_columns": [f"%{m}" for m in plan.percent_metrics]}}
             )
+        refs = [_table_metric(plan, m) for m in every]
         query.update(
-            {"columns": plan.groupby, "metrics": every, "orderby": [[metrics[0], False]], "row_limit": ROW_LIMIT, "order_desc": True, "post_processing": post}
+            {"columns": plan.groupby, "metrics": refs, "orderby": [[refs[0], False]], "row_limit": ROW_LIMIT, "order_desc": True, "post_processing": post}
         )
     form_data = {**params(plan), "force": False, "result_format": "json", "result_type": "full"}
     return {

@@ -1,7 +1,8 @@
 """Superset metrics (called measures here, to keep them apart from catalogue metrics).
 
 Each catalogue metric readable from a dataset becomes up to three saved metrics of it: `<m>_total`,
-`<m>_mean` (per period) and `<m>_per_<by>` (normalized). Their SQL is `metrics.aggregation`'s, the
+`<m>_mean` (per period) and `<m>_per_<by>` (normalized), named for readers by
+`metrics.describe.column_label` (the words tables and legends show). Their SQL is `metrics.aggregation`'s, the
 one every surface uses: counts are summed, gauges summed per period and averaged over periods,
 ratios recomputed as sum(numerator) / sum(denominator).
 """
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from metrics import aggregation
+from metrics.describe import column_label
 from metrics.spec import Metric, Spec
 
 PERCENT_FORMAT = ".1%"
@@ -52,13 +54,12 @@ def for_metric(spec: Spec, metric: Metric, column: Callable[[Metric], str], avai
     out = []
     total = aggregation.quantity(spec, metric, "total")
     if all(available(m) for m in total.parts):
-        unit = metric.unit
-        out.append(_measure(total_name(metric), f"{title(metric)} ({unit})", aggregation.quantity(spec, metric, "total"), column, metric))
-        out.append(_measure(mean_name(metric), f"{title(metric)} ({unit}, mean per period)", aggregation.quantity(spec, metric, "mean"), column, metric))
+        out.append(_measure(total_name(metric), column_label(spec, metric, "total"), aggregation.quantity(spec, metric, "total"), column, metric))
+        out.append(_measure(mean_name(metric), column_label(spec, metric, "mean"), aggregation.quantity(spec, metric, "mean"), column, metric))
     if metric.normalization is not None:
         q = aggregation.quantity(spec, metric, "normalized")
         if all(available(m) for m in q.parts):
-            out.append(_measure(normalized_name(metric), f"{title(metric)} {metric.normalization.label}", q, column, metric))
+            out.append(_measure(normalized_name(metric), column_label(spec, metric, "normalized"), q, column, metric))
     return out
 
 
@@ -66,9 +67,13 @@ def _measure(name: str, verbose: str, q: aggregation.Quantity, column: Callable[
     return Measure(name, verbose, aggregation.expression(q, column), _format(q), f"{metric.description} {aggregation.describe(q)}")
 
 
+RATIO_FORMAT = ",.3~r"
+"""Three significant digits, trailing zeros trimmed, never an exponent: 150 (not 150.00), 3.47, 0.0123, 1,230."""
+
+
 def _format(q: aggregation.Quantity) -> str:
     if q.kind == "ratio":
-        return ",.2f" if q.scale >= 100 else ",.3f"
+        return RATIO_FORMAT
     if q.kind == "mean":
         return ",.1~f"  # a mean of counts: one decimal where it has one (646,261, not 646,261.0)
     return {"additive": ",d", "semi_additive": ",.0f"}.get(q.metric.aggregation, ",.2f")

@@ -14,6 +14,7 @@ import io
 from dataclasses import dataclass
 
 import matplotlib
+from matplotlib.figure import Figure
 
 from metrics.config import Settings
 from metrics.errors import MetricsError
@@ -76,23 +77,33 @@ def metric_chart(spec: Spec, metric: Metric, settings: Settings, tables: set[str
 
 
 def _draw(metric: Metric, settings: Settings) -> Chart:
-    from metrics import notebook
-    from metrics.figures import plot
-
     # hashsalt: the SVG's ids are the same for the same data, so the site is byte-identical when built twice.
     with matplotlib.rc_context({"svg.hashsalt": metric.name, "svg.fonttype": "path", "font.size": 8}):
-        try:
-            frame = notebook.query(metric, grain="period", settings=settings)
-        except InputError:
-            # A metric that has a value only with all its dimensions (not added up): one line per group.
-            frame = notebook.query(metric, by=list(metric.dimensions), grain="period", settings=settings)
-        if frame.empty:
+        figure = small_figure(metric, settings)
+        if figure is None:
             return Chart(metric.name, note=NO_DATA)
-        figure = plot(frame, top=TOP)
         ax = figure.axes[0]
         title = ax.get_title(loc="left")
         ax.set_title("", loc="left")
-        figure.set_size_inches(*SIZE)
         out = io.BytesIO()
         figure.savefig(out, format="svg", metadata={"Date": None, "Creator": None})
     return Chart(metric.name, title, out.getvalue())
+
+
+def small_figure(metric: Metric, settings: Settings) -> Figure | None:
+    """The small chart as a matplotlib figure (None without rows): `metrics.figures.plot` of every
+    stored period, so its title names the data's own grain ("Population, yearly"), its axis reads
+    7.2B (never 7.2e+09) and amounts start at zero (`metrics.describe.compact`, `zero_based`)."""
+    from metrics import notebook
+    from metrics.figures import plot
+
+    try:
+        frame = notebook.query(metric, grain="period", settings=settings)
+    except InputError:
+        # A metric that has a value only with all its dimensions (not added up): one line per group.
+        frame = notebook.query(metric, by=list(metric.dimensions), grain="period", settings=settings)
+    if frame.empty:
+        return None
+    figure = plot(frame, top=TOP)
+    figure.set_size_inches(*SIZE)
+    return figure

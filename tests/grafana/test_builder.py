@@ -285,12 +285,12 @@ def test_series_limit_units_and_table_legends(catalogue_copy: Path) -> None:
     table = graph_targets(spec, next(g for g in spec.graphs if g.kind == "table"))
     assert table and all("limit(sortByTotal(" in t.expr and t.expr.count(", 10)") == 1 for t in table)  # a table is lines too
     panels = {p["title"]: p for p in build_dashboard(spec, today=dt.date(2026, 11, 18))["panels"]}
-    totals = panels["Toggles: total per day by editor"]
+    totals = panels["Toggles per day, by editor"]
     assert totals["options"]["legend"]["displayMode"] == "table"
     assert totals["fieldConfig"]["defaults"]["decimals"] == 0  # counts added up: no decimals
-    share = panels["Toggles: share of the total per day by enabled"]
+    share = panels["Toggles, by enabled: share of each day's total"]
     assert share["fieldConfig"]["defaults"]["unit"] == "percent"
-    rate = panels["Toggles per editing session (sum of toggles / sum of editing_sessions) per day by editor"]
+    rate = panels["Toggles per editing session, daily, by editor"]
     assert rate["fieldConfig"]["defaults"] == {"unit": "short", "custom": rate["fieldConfig"]["defaults"]["custom"]}
 
 
@@ -355,8 +355,8 @@ def _evaluated(target: str, stored: dict[str, list[float | None]]) -> dict[str, 
 def test_ratio_panel_plots_the_ratio_and_others_the_rest() -> None:
     spec = CAT.spec("reference_previews")
     board = {p["title"]: p for p in build_dashboard(spec, today=TODAY)["panels"]}
-    rate = board["Footnote clicks per 1,000 pageviews (sum of footnote_clicks / sum of pageviews) per day by wiki"]
-    total = board["Footnote clicks: total per day by wiki"]
+    rate = board["Footnote clicks per 1,000 pageviews, daily, by wiki"]
+    total = board["Footnote clicks per day, by wiki"]
     assert "Footnote clicks per 1,000 pageviews: totals" not in board
     # 13 wikis, 3 days: the 10 with most clicks drawn, the other 3 as Others (a rate has none: its rest is no difference)
     wikis = [f"w{n:02d}wiki" for n in range(13)]

@@ -177,7 +177,7 @@ def test_every_target_renders_data(graphite, sent, samples, spec: str, title: st
 
 def test_toggles_per_session_by_editor(graphite, sent) -> None:
     series = _by_name(
-        render(graphite, _target("codemirror", "Toggles per editing session (sum of toggles / sum of editing_sessions) per day by editor"), REPORT_RANGE)
+        render(graphite, _target("codemirror", "Toggles per editing session, daily, by editor"), REPORT_RANGE)
     )
     assert set(series) == {"wikitext_2010 per editing session", "wikitext_2017 per editing session"}
     for editor in ("wikitext_2010", "wikitext_2017"):
@@ -189,18 +189,18 @@ def test_toggles_per_session_by_editor(graphite, sent) -> None:
 
 def test_toggles_per_session_big_number_is_the_ratio_over_the_range(graphite, sent) -> None:
     series = _by_name(
-        render(graphite, _target("codemirror", "Toggles per editing session (sum of toggles / sum of editing_sessions) over the whole range"), REPORT_RANGE)
+        render(graphite, _target("codemirror", "Toggles per editing session, over the whole range"), REPORT_RANGE)
     )
     values = series["toggles per editing session"]
     toggles = sum(_sum_over(sent, r"MediaWiki\.CodeMirror\.toggles\..*").values())
     sessions = sum(_sum_over(sent, r"MediaWiki\.CodeMirror\.sessions\..*").values())
     assert values[max(values)] == pytest.approx(toggles / sessions)
-    total = _by_name(render(graphite, _target("codemirror", "Toggles: total over the whole range"), REPORT_RANGE))["toggles"]
+    total = _by_name(render(graphite, _target("codemirror", "Toggles in total"), REPORT_RANGE))["toggles"]
     assert total[max(total)] == pytest.approx(toggles)
 
 
 def test_switched_on_share(graphite, sent) -> None:
-    series = _by_name(render(graphite, _target("codemirror", "Toggles: share of the total per day by enabled"), REPORT_RANGE))
+    series = _by_name(render(graphite, _target("codemirror", "Toggles, by enabled: share of each day's total"), REPORT_RANGE))
     on = _sum_over(sent, r"MediaWiki\.CodeMirror\.toggles\.[^.]+\.true\..*")
     off = _sum_over(sent, r"MediaWiki\.CodeMirror\.toggles\.[^.]+\.false\..*")
     assert series["true %"] == pytest.approx({ts: 100 * on[ts] / (on[ts] + off[ts]) for ts in on})
@@ -210,7 +210,7 @@ def test_per_thousand_pageviews(graphite, sent) -> None:
     series = _by_name(
         render(
             graphite,
-            _target("reference_previews", "Footnote clicks per 1,000 pageviews (sum of footnote_clicks / sum of pageviews) per day by wiki"),
+            _target("reference_previews", "Footnote clicks per 1,000 pageviews, daily, by wiki"),
             REPORT_RANGE,
         )
     )
@@ -230,11 +230,11 @@ def test_editors_per_million(graphite, sent) -> None:
 
 def test_all_pageviews_total_and_mean(graphite, sent) -> None:
     daily = _sum_over(sent, r"pageviews\.by_domain\..*")
-    total = _by_name(render(graphite, _target("top_pageviews", "Domain views: total over the whole range"), REPORT_RANGE))["domain_views"]
+    total = _by_name(render(graphite, _target("top_pageviews", "Domain views in total"), REPORT_RANGE))["domain_views"]
     mean = _by_name(render(graphite, _target("top_pageviews", "Domain views: mean per stored period over the whole range"), REPORT_RANGE))["domain_views mean"]
     assert total[max(total)] == pytest.approx(sum(daily.values()))
     assert mean[max(mean)] == pytest.approx(sum(daily.values()) / len(daily))
-    by_domain = _by_name(render(graphite, _target("top_pageviews", "Domain views: total per day by domain_code"), REPORT_RANGE))
+    by_domain = _by_name(render(graphite, _target("top_pageviews", "Domain views per day, by domain_code"), REPORT_RANGE))
     assert list(by_domain)[-1] == "Others" and set(by_domain) == {"en", "en_m", "de", "de_m", "commons_m", "zh-min-nan_m", "Others"}
     assert set(by_domain["Others"].values()) == {0}  # every domain is drawn: the rest adds up to nothing
 
@@ -268,7 +268,7 @@ def test_statsd_gauge_keeps_the_last_value(graphite, samples) -> None:
 
 
 def test_concrete_variable_values_narrow_the_series(graphite, sent) -> None:
-    target = next(t["target"] for p in DASHBOARDS["codemirror"]["panels"] if p["title"] == "Toggles: total per day by editor" for t in p["targets"])
+    target = next(t["target"] for p in DASHBOARDS["codemirror"]["panels"] if p["title"] == "Toggles per day, by editor" for t in p["targets"])
     narrowed = target.replace("$editor", "{wikitext_2010}").replace("$enabled", "true").replace("$wiki", "{dewiki,enwiki}")
     series = _by_name(render(graphite, narrowed, REPORT_RANGE))
     expected = _sum_over(sent, r"MediaWiki\.CodeMirror\.toggles\.wikitext_2010\.true\.(dewiki|enwiki)")

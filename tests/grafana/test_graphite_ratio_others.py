@@ -75,7 +75,7 @@ def _panel_target(title: str) -> str:
 
 
 def test_the_ratio_panel_plots_clicks_per_thousand_pageviews(sent: dict) -> None:
-    series = _render(sent["web"], _panel_target("Footnote clicks per 1,000 pageviews (sum of footnote_clicks / sum of pageviews) per day by wiki"))
+    series = _render(sent["web"], _panel_target("Footnote clicks per 1,000 pageviews, daily, by wiki"))
     assert len(series) == 10 and "Others" not in series  # a rate's rest is no difference of rates: left out
     # ranked by the total of the rate over the range, as sortByTotal ranks what it is given
     rates = {w: {day_timestamp(d): sent["clicks"][w][d] / sent["views"][w][d] * 1000 for d in DAYS} for w in WIKIS}
@@ -86,7 +86,7 @@ def test_the_ratio_panel_plots_clicks_per_thousand_pageviews(sent: dict) -> None
 
 
 def test_the_totals_panel_ends_with_others_the_sum_of_the_rest(sent: dict) -> None:
-    series = _render(sent["web"], _panel_target("Footnote clicks: total per day by wiki"))
+    series = _render(sent["web"], _panel_target("Footnote clicks per day, by wiki"))
     totals = {w: sum(sent["clicks"][w].values()) for w in WIKIS}
     ranked = sorted(WIKIS, key=lambda w: -totals[w])
     assert list(series) == ranked[:10] + ["Others"]  # largest first, Others last

@@ -156,7 +156,7 @@ def test_plot_top_groups_other_by_the_metric_rule_and_readable_axes(warehouse: P
     rest = frame[frame["wiki"].isin(totals.index[2:])].groupby("dt")["toggles"].sum()
     assert lines["other"] == rest.tolist() and len(rest) == DAYS
     ax = figure.axes[0]
-    assert ax.get_title(loc="left") == "Toggles: total per day by wiki (top 2 of 5, the rest as other)"
+    assert ax.get_title(loc="left") == "Toggles per day, by wiki (top 2 of 5, the rest as other)"
     assert ax.get_ylabel() == "toggles"
     figure.canvas.draw()
     ticks = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
@@ -176,7 +176,7 @@ def test_plot_top_groups_other_by_the_metric_rule_and_readable_axes(warehouse: P
         + ") GROUP BY 1) SELECT n / d AS ratio FROM t JOIN s USING (week) ORDER BY week",
     )
     assert lines["other"] == pytest.approx(expected["ratio"].tolist(), rel=1e-12)
-    assert figure.axes[0].get_title(loc="left").startswith("Toggles per editing session (sum of toggles / sum of editing_sessions) per week by wiki")
+    assert figure.axes[0].get_title(loc="left").startswith("Toggles per editing session, weekly, by wiki")
     assert figure.axes[0].get_ylabel() == "toggles per editing session"
 
     share = plot("toggles", by="enabled", grain="week", show="percentage", catalogue=CATALOGUE, warehouse=warehouse)
@@ -184,6 +184,52 @@ def test_plot_top_groups_other_by_the_metric_rule_and_readable_axes(warehouse: P
     ticks = [t.get_text() for t in share.axes[0].get_yticklabels() if t.get_text()]
     assert ticks and all(t.endswith("%") for t in ticks)
     assert [a + b for a, b in zip(*_lines(share).values())] == pytest.approx([100.0, 100.0])
+
+
+def test_titles_name_the_grain_of_the_data_not_only_the_grain_asked(warehouse: Path) -> None:
+    # The indicators are one value a year: asked by day or by week, the points are still yearly.
+    for grain in ("day", "week", "period"):
+        frame = query("population", grain=grain, catalogue=CATALOGUE, warehouse=warehouse)
+        assert frame.attrs["described"]["title"] == "Population, yearly", grain
+        assert frame.attrs["described"]["plotted"] == "year"
+    assert plot("population", catalogue=CATALOGUE, warehouse=warehouse).axes[0].get_title(loc="left") == "Population, yearly"
+    # Over the whole range (no dates to tell the grain by), a level is the mean of its values, not a sum.
+    assert query("population", grain="all", catalogue=CATALOGUE, warehouse=warehouse).attrs["described"]["title"] == "Population, mean of reported values"
+    # Daily data keeps the grain asked.
+    assert query("toggles", grain="week", catalogue=CATALOGUE, warehouse=warehouse).attrs["described"]["title"] == "Toggles per week"
+
+
+def _ticks(figure) -> list[str]:  # type: ignore[no-untyped-def]
+    figure.canvas.draw()
+    return [t.get_text() for t in figure.axes[0].get_yticklabels() if t.get_text()]
+
+
+def test_value_axes_read_as_numbers_and_amounts_start_at_zero(warehouse: Path) -> None:
+    population = plot("population", catalogue=CATALOGUE, warehouse=warehouse)
+    ticks = _ticks(population)
+    assert ticks and not [t for t in ticks if "e" in t.lower()], ticks  # 7.2B, never 7.2e+09
+    assert any(t.endswith(("B", "M")) for t in ticks) and population.axes[0].yaxis.get_offset_text().get_text() == ""
+    assert population.axes[0].get_ylim()[0] == 0  # an amount: from zero, however far from it
+    toggles = plot("toggles", grain="week", catalogue=CATALOGUE, warehouse=warehouse)
+    assert toggles.axes[0].get_ylim()[0] == 0
+    # A percentage far from zero (every value above half the largest) fits its values.
+    pct = query("internet_users_pct", catalogue=CATALOGUE, warehouse=warehouse)
+    low, high = pct["internet_users_pct"].min(), pct["internet_users_pct"].max()
+    figure = plot(pct)
+    assert (figure.axes[0].get_ylim()[0] == 0) == (not low > high / 2)
+    assert all(t.endswith("%") for t in _ticks(figure))
+
+
+def test_metrics_plot_outside_the_project_says_what_to_pass(warehouse: Path, tmp_path: Path) -> None:
+    bare = [sys.executable, "-m", "metrics", "plot", "population", "-o", "p.png"]
+    done = subprocess.run(bare, capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "--catalogue DIR" in done.stderr and str(tmp_path) in done.stderr
+    given = [sys.executable, "-m", "metrics", "--catalogue", str(CATALOGUE), "plot", "population", "-o", "p.png"]
+    done = subprocess.run(given, capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert done.stderr.startswith(str(tmp_path / "warehouse")) and "--warehouse DIR" in done.stderr and "equity_landscape_indicators" in done.stderr
+    assert not (tmp_path / "p.png").exists() and not (tmp_path / "warehouse").exists()
 
 
 def test_metrics_plot_writes_an_image(warehouse: Path, tmp_path: Path) -> None:

@@ -127,9 +127,46 @@ def test_number_formats_follow_the_unit_and_type(cat) -> None:
     assert params(mean)["y_axis_format"] == ",.1~f"  # a mean keeps a decimal only where it has one
     share = chart(cat, "codemirror", "Switched on vs off", "percentage")
     assert params(share)["y_axis_format"] == ms.PERCENT_FORMAT and params(share)["y_axis_title"] == "% of total"
-    table = params(chart(cat, "country_indicators", "Internet access by country"))
-    assert table["column_config"]["internet_users_pct_total"]["d3NumberFormat"] == ",.1f"  # percent, 0-100
+    plan = chart(cat, "country_indicators", "Internet access by country")
+    table = params(plan)
     assert table["column_config"]["active_editors_total"]["d3NumberFormat"].startswith(",")
+    # big numbers and table cells of counts never show a needless ".0" (646,261.0)
+    for p in charts_of(cat, "top_pageviews") + charts_of(cat, "codemirror"):
+        for m in p.metrics:
+            assert not p.number_format(m).endswith(".1f") or p.number_format(m) == ",.1f", (p.title, m, p.number_format(m))
+
+
+def test_a_percent_column_of_a_table_is_written_with_a_percent_sign(cat) -> None:
+    plan = chart(cat, "country_indicators", "Internet access by country")
+    table = params(plan)
+    # the values are 0-100: the column is the saved metric's SQL divided by 100, formatted by d3's %
+    column = next(m for m in table["metrics"] if isinstance(m, dict))
+    measure = next(m for m in plan.dataset.measures if m.name == "internet_users_pct_total")
+    assert column == {"expressionType": "SQL", "sqlExpression": f"({measure.expression}) / 100", "label": "internet_users_pct_total", "hasCustomLabel": True}
+    config = table["column_config"]["internet_users_pct_total"]
+    assert config["d3NumberFormat"].endswith("%") and config["customColumnName"] == measure.verbose_name
+    query = query_context(plan)["queries"][0]
+    assert column in query["metrics"] and "internet_users_pct_total" not in query["metrics"]
+    # the other columns stay the saved metrics (the data API names them the same)
+    assert "population_total" in table["metrics"] and "population_total" in query["metrics"]
+
+
+def test_ratios_have_significant_digits_without_trailing_zeros(cat) -> None:
+    rate = chart(cat, "codemirror", "Toggles per editing session", "normalized")
+    fmt = params(rate)["y_axis_format"]
+    assert fmt == ms.RATIO_FORMAT and "~" in fmt and fmt.endswith("r")  # 150, not 150.00; never 1.5e+2
+    world = params(chart(cat, "country_indicators", "Active editors per million people, by country"))
+    assert world["y_axis_format"] == ms.RATIO_FORMAT
+
+
+def test_table_headers_name_the_number_without_repeating_the_unit(cat) -> None:
+    names = {m.name: m.verbose_name for p in charts_of(cat, "codemirror") + charts_of(cat, "country_indicators") for m in p.dataset.measures}
+    assert names["toggles_total"] == "Toggles"  # not "Toggles (toggles)"
+    assert names["active_editors_total"] == "Active editors, mean over the time range"  # a level: not added over years
+    assert names["population_total"] == "Population (people), mean over the time range"
+    assert names["internet_users_pct_total"] == "Internet users pct, over the time range"
+    assert names["toggles_mean"] == "Toggles, mean per period"
+    assert all(not v.lower().endswith(f"({v.split()[0].lower()})") for v in names.values())
 
 
 def test_axes_name_the_unit_and_dates_do_not_run_into_each_other(cat) -> None:

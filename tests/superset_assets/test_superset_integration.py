@@ -20,7 +20,7 @@ import pytest
 
 from metrics import catalogue as catalogue_mod
 from metrics.spec import Metric, Spec
-from superset_assets.charts import OTHERS, ChartPlan, plan_charts
+from superset_assets.charts import OTHERS, PERCENT_OF_100, ChartPlan, params, plan_charts
 from superset_assets.database import default_uri
 from superset_assets.datasets import Planner
 from superset_assets.importer import ImportProblem, import_bundles
@@ -180,6 +180,8 @@ def expected(plan: ChartPlan, spec: Spec, warehouse: Path) -> dict[tuple, float 
                         for key, value in values.items():
                             per_day[key[0]] += value or 0
                         values = {k: (v or 0) / per_day[k[0]] for k, v in values.items()}
+                if plan.viz_type == "table" and params(plan)["column_config"].get(measure, {}).get("d3NumberFormat") == PERCENT_OF_100:
+                    values = {k: v / 100 if v is not None else None for k, v in values.items()}  # a percent column is a fraction, written 92.5%
                 for key, value in values.items():
                     out[key + (measure,)] = value
     if plan.viz_type == "table":  # a quantity equal to a column already shown is not a second column
