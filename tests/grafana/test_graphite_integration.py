@@ -176,9 +176,7 @@ def test_every_target_renders_data(graphite, sent, samples, spec: str, title: st
 
 
 def test_toggles_per_session_by_editor(graphite, sent) -> None:
-    series = _by_name(
-        render(graphite, _target("codemirror", "Toggles per editing session, daily, by editor"), REPORT_RANGE)
-    )
+    series = _by_name(render(graphite, _target("codemirror", "Toggles per editing session, daily, by editor"), REPORT_RANGE))
     assert set(series) == {"wikitext_2010 per editing session", "wikitext_2017 per editing session"}
     for editor in ("wikitext_2010", "wikitext_2017"):
         toggles = _sum_over(sent, rf"MediaWiki\.CodeMirror\.toggles\.{editor}\..*")
@@ -188,9 +186,7 @@ def test_toggles_per_session_by_editor(graphite, sent) -> None:
 
 
 def test_toggles_per_session_big_number_is_the_ratio_over_the_range(graphite, sent) -> None:
-    series = _by_name(
-        render(graphite, _target("codemirror", "Toggles per editing session, over the whole range"), REPORT_RANGE)
-    )
+    series = _by_name(render(graphite, _target("codemirror", "Toggles per editing session, over the whole range"), REPORT_RANGE))
     values = series["toggles per editing session"]
     toggles = sum(_sum_over(sent, r"MediaWiki\.CodeMirror\.toggles\..*").values())
     sessions = sum(_sum_over(sent, r"MediaWiki\.CodeMirror\.sessions\..*").values())
@@ -231,7 +227,7 @@ def test_editors_per_million(graphite, sent) -> None:
 def test_all_pageviews_total_and_mean(graphite, sent) -> None:
     daily = _sum_over(sent, r"pageviews\.by_domain\..*")
     total = _by_name(render(graphite, _target("top_pageviews", "Domain views in total"), REPORT_RANGE))["domain_views"]
-    mean = _by_name(render(graphite, _target("top_pageviews", "Domain views: mean per stored period over the whole range"), REPORT_RANGE))["domain_views mean"]
+    mean = _by_name(render(graphite, _target("top_pageviews", "Domain views, mean per stored period"), REPORT_RANGE))["domain_views mean"]
     assert total[max(total)] == pytest.approx(sum(daily.values()))
     assert mean[max(mean)] == pytest.approx(sum(daily.values()) / len(daily))
     by_domain = _by_name(render(graphite, _target("top_pageviews", "Domain views per day, by domain_code"), REPORT_RANGE))
