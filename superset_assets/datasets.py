@@ -21,6 +21,11 @@ from metrics.tables import SCHEMA, TIME_COLUMN
 from superset_assets import measures as ms
 from superset_assets.naming import object_uuid
 
+YEAR_COLUMN = "year"
+"""A calculated column on every dataset: what a Year filter lists (2024, not 2024-01-01T00:00:00)."""
+YEAR_EXPRESSION = f"CAST(EXTRACT(YEAR FROM {TIME_COLUMN}) AS INTEGER)"
+"""The same SQL on DuckDB and Trino."""
+
 
 class PlanError(MetricsError, ValueError):
     """The catalogue asks for something no dataset can answer (the message says what and why)."""
@@ -33,6 +38,8 @@ class Column:
     is_dttm: bool = False
     groupby: bool = True
     description: str | None = None
+    expression: str | None = None
+    """SQL over the dataset's own columns (a calculated column, e.g. `YEAR_COLUMN`); None: a column of the table."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +120,8 @@ class Planner:
         owner = self._owner(key[0]) if len(key) == 1 else self.spec
         columns = [Column(TIME_COLUMN, "DATE", is_dttm=True, description="The first day of the reporting period.")]
         columns += [Column(d, _dimension_type(owner, d), description=_dimension_description(owner, d)) for d in src.dimensions]
+        if YEAR_COLUMN not in src.dimensions:
+            columns.append(Column(YEAR_COLUMN, "INTEGER", description=f"The year of `{TIME_COLUMN}`.", expression=YEAR_EXPRESSION))
         for metric in stored:
             name = src.column(metric)
             if not any(c.name == name for c in columns):
@@ -211,7 +220,7 @@ def dataset_yaml(dataset: Dataset, database_uuid: str) -> dict[str, Any]:
                 "advanced_data_type": None,
                 "groupby": c.groupby,
                 "filterable": True,
-                "expression": None,
+                "expression": c.expression,
                 "description": c.description,
                 "python_date_format": None,
                 "datetime_format": None,
