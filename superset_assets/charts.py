@@ -26,7 +26,7 @@ from metrics.describe import Described, describe
 from metrics.spec import Graph, Metric, Show, Spec
 from metrics.tables import TIME_COLUMN
 from superset_assets import measures as ms
-from superset_assets.datasets import Dataset, PlanError, Planner, stored_parts
+from superset_assets.datasets import Dataset, PlanError, Planner, name_column, stored_parts
 from superset_assets.naming import object_uuid
 
 ROW_LIMIT = 10000
@@ -84,9 +84,13 @@ class ChartPlan:
 
     @property
     def groupby(self) -> list[str]:
-        """The chart's group-by columns: a table's `within` dimension first (its rows are kept apart by it), then split_by."""
+        """The chart's group-by columns: a table's `within` dimension first (its rows are kept apart by it), then
+        split_by, then in a table the country names of a split_by of country codes (`datasets.name_column`)."""
         within = [self.graph.within] if self.graph.within and self.viz_type == "table" else []
-        return within + ([self.graph.split_by] if self.graph.split_by else [])
+        split = [self.graph.split_by] if self.graph.split_by else []
+        # a table of country codes also names the countries (a line's legend and a map keep the codes)
+        names = [name_column(c) for c in split if self.viz_type == "table" and self.dataset.has_column(name_column(c))]
+        return within + split + names
 
     def number_format(self, metric: str) -> str:
         if self.contribution:

@@ -17,7 +17,7 @@ from metrics.spec import DEFAULT_SERIES_LIMIT
 from superset_assets import measures as ms
 from superset_assets.charts import LEGEND, TICK_CHAR_PX, ChartPlan, legend_height, params, plan_charts, query_context, y_title_margin
 from superset_assets.dashboard import CHART_HEADER_PX, GRID_UNIT_PX, GRID_WIDTH, MAP_WIDTH, dashboard_yaml, position
-from superset_assets.datasets import YEAR_COLUMN, YEAR_EXPRESSION, Planner, dataset_yaml
+from superset_assets.datasets import YEAR_COLUMN, YEAR_EXPRESSION, Planner, dataset_yaml, name_column
 from tests.conftest import CATALOGUE, SHIPPED_CATALOGUE, edit, line_of
 
 TODAY = dt.date(2026, 11, 18)
@@ -250,7 +250,8 @@ def test_world_map_values_are_listed_beside_it_and_the_year_filter_lists_years(s
     world = next(p for p in plans if p.viz_type == "world_map")
     values = plans[plans.index(world) + 1]  # Superset's world map has no colour legend
     assert values.viz_type == "table" and values.graph is world.graph and values.dataset is world.dataset
-    assert values.metrics == world.metrics and params(values)["order_desc"] and params(values)["groupby"] == ["country"]
+    assert values.metrics == world.metrics and params(values)["order_desc"] and params(values)["groupby"] == ["country", "country_name"]
+    assert params(world)["entity"] == "country" and query_context(world)["queries"][0]["columns"] == ["country"]  # the map places codes
     nodes = position(spec, plans, TODAY)
     widths = {n["meta"]["uuid"]: n["meta"]["width"] for n in nodes.values() if isinstance(n, dict) and n.get("type") == "CHART"}
     assert (widths[world.uuid], widths[values.uuid]) == (MAP_WIDTH, GRID_WIDTH - MAP_WIDTH)
@@ -293,3 +294,19 @@ def test_a_y_axis_title_clears_its_tick_labels(cat) -> None:
             assert form["y_axis_title_margin"] >= 8 + TICK_CHAR_PX * len(widest), (plan.title, widest)
     assert y_title_margin(",d", "views") > 50  # 50 px ran into `150,000`
     assert y_title_margin(".1%", "% of total") < y_title_margin(",d", "views")
+
+
+def test_country_codes_get_their_names_in_tables(shipped) -> None:
+    import duckdb
+
+    plans = charts_of(shipped, "country_indicators")
+    table = next(p for p in plans if p.graph.title == "Internet access by country")
+    assert params(table)["groupby"] == ["country", name_column("country")]
+    line = next(p for p in plans if p.viz_type == "echarts_timeseries_line")
+    assert params(line)["groupby"] == ["country"]  # a legend of ten codes stays short
+    column = next(c for c in table.dataset.columns if c.name == name_column("country"))
+    assert column.expression is not None
+    got = dict(duckdb.sql(f"SELECT country, {column.expression} FROM (VALUES ('DEU'), ('CIV'), ('BOL'), ('QQQ')) AS t(country)").fetchall())
+    assert got == {"DEU": "Germany", "CIV": "Côte d'Ivoire", "BOL": "Bolivia", "QQQ": "QQQ"}  # a quote in a name; an unknown code kept
+    # no country dimension: no name column
+    assert not any(c.name.endswith("_name") for p in charts_of(shipped, "top_pageviews") for c in p.dataset.columns)

@@ -156,3 +156,14 @@ def test_the_year_filter_lists_years(env) -> None:
     years = [row[YEAR_COLUMN] for row in payload["data"]]
     assert years and all(isinstance(y, int) and 2000 < y < 2100 for y in years), years[:5]
     assert years == sorted(set(years), reverse=True)
+
+
+def test_the_table_beside_the_map_names_the_countries(env) -> None:
+    world = next(p for p in env["plans"] if p.viz_type == "world_map")
+    values = env["plans"][env["plans"].index(world) + 1]
+    rows = chart_rows(env, values.uuid)
+    assert len(rows) > 100 and {"country", "country_name", world.metrics[0]} <= set(rows[0])
+    named = [r for r in rows if r["country_name"] != r["country"]]
+    assert len(named) >= 0.9 * len(rows), [r for r in rows if r["country_name"] == r["country"]][:5]
+    ranked = [r[world.metrics[0]] for r in rows if r[world.metrics[0]] is not None]
+    assert ranked == sorted(ranked, reverse=True)  # largest first, as the map's darkest countries
