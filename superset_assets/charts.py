@@ -348,12 +348,15 @@ def y_title_margin(d3format: str, unit: str) -> int:
     counts up to 9,999,999, rates and means up to 99,999), at TICK_CHAR_PX a character, plus the labels' 8 pixel
     gap and half the title's line. A wider tick label still overlaps: the data is not known when the chart is built."""
     spec = d3format.replace("~", "")
-    if spec.endswith("%"):
-        label = format(1.0, spec)
-    elif spec.endswith("d") or spec.endswith(".0f"):
-        label = format(9_999_999, spec.replace(".0f", "d"))
-    else:
-        label = format(100.0 if "%" in unit else 99_999.0, spec)
+    try:  # Python's format mini-language reads these d3 formats alike
+        if spec.endswith("%"):
+            label = format(1.0, spec)
+        elif spec.endswith("d") or spec.endswith(".0f"):
+            label = format(9_999_999, spec.replace(".0f", "d"))
+        else:
+            label = format(100.0 if "%" in unit else 99_999.0, spec)
+    except ValueError:  # a d3-only format (`.3s`, `$,.2f`): as wide as `9,999,999.99`
+        label = "9,999,999.99"
     return 8 + TICK_CHAR_PX * len(label) + 8
 
 

@@ -251,9 +251,10 @@ ECHARTS_STATE = """(() => Array.from(document.querySelectorAll('[data-test="char
   if (!chart || !options) return [];
   const title = (cell.querySelector('[data-test="editable-title"], .header-title') || {}).innerText || '';
   const legend = [].concat(options.legend || [])[0] || {};
-  const out = {title, legendType: legend.type || null, legend: legend.data || [], series: (options.series || []).map(s => s.name), lastPlotted: null};
+  const timeAxis = !!(options.xAxis && [].concat(options.xAxis)[0].type === 'time');
+  const out = {title, timeAxis, legendType: legend.type || null, legend: legend.data || [], series: (options.series || []).map(s => s.name), lastPlotted: null};
   const grid = chart.getModel().getComponent('grid');
-  if (grid && grid.coordinateSystem && options.xAxis && [].concat(options.xAxis)[0].type === 'time') {
+  if (grid && grid.coordinateSystem && timeAxis) {
     // the rightmost coloured pixel inside the plot (grid and axis lines are grey), as a time on the x axis
     const rect = grid.coordinateSystem.getRect(), ratio = canvas.width / canvas.clientWidth;
     const img = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
@@ -277,7 +278,7 @@ ECHARTS_STATE = """(() => Array.from(document.querySelectorAll('[data-test="char
   }
   return [out];
 }))()"""
-"""Per ECharts chart of the page: its title, legend type ("scroll" when Superset pages it), legend names, series
+"""Per ECharts chart of the page: its title, whether its x axis is time (`timeAxis`), legend type ("scroll" when Superset pages it), legend names, series
 names, `lastPlotted`, the time at the rightmost coloured pixel of a time-axis plot, and `yAxisInk`, the runs
 of inked pixel columns left of the plot ([first, last] x): the y axis title's run is the first, apart from the
 tick labels' unless they overlap (found through React's

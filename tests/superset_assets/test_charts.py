@@ -294,6 +294,7 @@ def test_a_y_axis_title_clears_its_tick_labels(cat) -> None:
             assert form["y_axis_title_margin"] >= 8 + TICK_CHAR_PX * len(widest), (plan.title, widest)
     assert y_title_margin(",d", "views") > 50  # 50 px ran into `150,000`
     assert y_title_margin(".1%", "% of total") < y_title_margin(",d", "views")
+    assert y_title_margin(".3s", "views") == y_title_margin("$,.2f", "views") == 8 + TICK_CHAR_PX * len("9,999,999.99") + 8  # d3-only formats
 
 
 def test_country_codes_get_their_names_in_tables(shipped) -> None:
