@@ -8,7 +8,7 @@ of them), except a table, which shows every quantity as columns:
 | line | echarts_timeseries_line, one line per `split_by` value (the graph's `series_limit` largest by total, the rest as "Others"), not stacked | same, each line's share of the day (contribution by row) |
 | big_number | big_number_total over the dashboard's time range | (needs split_by: not offered) |
 | table | one row per `split_by` value (per `within` and `split_by` pair, `within` the first column), a column per metric and quantity (a quantity equal to one already shown is left out), largest first | a `%` column: the row's share of the metric's total |
-| pie | pie, one slice per `split_by` value (the `series_limit` largest, the rest as "Others") | same, labelled with shares |
+| pie | pie, one slice per `split_by` value (the `series_limit` largest, the rest as "Others", in the chart data API; on a dashboard, which fetches every slice, those under 100 / (2 x series_limit) % as "Other") | same, labelled with shares |
 | world_map | world_map, countries coloured by the value (ISO 3166-1 codes), beside a table of the values by country (the map has no colour legend), with a Year filter on the dashboard | (not offered) |
 
 Titles, axis units and number formats come from what is plotted (`metrics.describe.describe`, the
@@ -286,6 +286,9 @@ def params(plan: ChartPlan) -> dict[str, Any]:
             "label_type": "key_percent",
             "number_format": plan.number_format(first),
             **LEGEND,
+            # Superset 6.1's pie ignores the series limit on a dashboard (it fetches every slice): slices under
+            # this share are drawn as one "Other", last, so at most 2 x series_limit slices have names.
+            "threshold_for_other": round(100 / (2 * plan.series_limit), 1) if plan.series_limit else 0,
             "donut": False,
             "show_total": True,
         }

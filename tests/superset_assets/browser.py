@@ -248,12 +248,12 @@ ECHARTS_STATE = """(() => Array.from(document.querySelectorAll('[data-test="char
   let fiber = node && node[key], chart = null, options = null;
   for (let f = fiber; f && !chart; f = f.return) { const r = f.ref && f.ref.current; if (r && r.getEchartInstance) chart = r.getEchartInstance(); }
   for (let f = fiber; f && !options; f = f.return) if (f.memoizedProps && f.memoizedProps.echartOptions) options = f.memoizedProps.echartOptions;
-  if (!chart || !options) return [];
+  if (!options) return [];
   const title = (cell.querySelector('[data-test="editable-title"], .header-title') || {}).innerText || '';
   const legend = [].concat(options.legend || [])[0] || {};
   const timeAxis = !!(options.xAxis && [].concat(options.xAxis)[0].type === 'time');
   const out = {title, timeAxis, legendType: legend.type || null, legend: legend.data || [], series: (options.series || []).map(s => s.name), lastPlotted: null};
-  const grid = chart.getModel().getComponent('grid');
+  const grid = chart && chart.getModel().getComponent('grid');
   if (grid && grid.coordinateSystem && timeAxis) {
     // the rightmost coloured pixel inside the plot (grid and axis lines are grey), as a time on the x axis
     const rect = grid.coordinateSystem.getRect(), ratio = canvas.width / canvas.clientWidth;

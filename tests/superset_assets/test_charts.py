@@ -204,6 +204,8 @@ def test_pie_only_for_a_share_of_a_whole(copy: Path) -> None:
     assert pie.viz_type == "pie" and form["groupby"] == ["domain_code"] and form["metric"] == "domain_views_total"
     assert form["label_type"] == "key_percent" and query["series_limit"] == DEFAULT_SERIES_LIMIT and query["group_others_when_limit_reached"]
     assert form["number_format"] == ",d" and query["post_processing"] == []  # slices are the totals; the labels show their shares
+    # a dashboard's pie fetches every slice: those under 5% are one "Other" (at most 20 slices have names)
+    assert form["threshold_for_other"] == 100 / (2 * DEFAULT_SERIES_LIMIT) and {k: form[k] for k in LEGEND} == LEGEND
     # a ratio is not a share of a whole
     path = edit(
         copy / "country_indicators.yaml",
