@@ -8,8 +8,8 @@ of them), except a table, which shows every quantity as columns:
 | line | echarts_timeseries_line, one line per `split_by` value (the graph's `series_limit` largest by total, the rest as "Others"), not stacked | same, each line's share of the day (contribution by row) |
 | big_number | big_number_total over the dashboard's time range | (needs split_by: not offered) |
 | table | one row per `split_by` value (per `within` and `split_by` pair, `within` the first column), a column per metric and quantity (a quantity equal to one already shown is left out; a percent metric as a fraction written 92.5%), largest first | a `%` column: the row's share of the metric's total |
-| pie | pie, one slice per `split_by` value (the `series_limit` largest, the rest as "Others") | same, labelled with shares |
-| world_map | world_map, countries coloured by the value (ISO 3166-1 codes), with a year filter on the dashboard | (not offered) |
+| pie | pie, one slice per `split_by` value (the `series_limit` largest, the rest as "Others", in the chart data API; on a dashboard, which fetches every slice, those under 100 / (2 x series_limit) % as "Other") | same, labelled with shares |
+| world_map | world_map, countries coloured by the value (ISO 3166-1 codes), beside a table of the values by country (the map has no colour legend), with a Year filter on the dashboard | (not offered) |
 
 Titles, axis units and number formats come from what is plotted (`metrics.describe.describe`, the
 rule notebooks use): a chart of several quantities of one graph is titled by its quantity, counts
@@ -27,7 +27,7 @@ from metrics.describe import Described, chart_title, describe
 from metrics.spec import Graph, Metric, Show, Spec
 from metrics.tables import TIME_COLUMN
 from superset_assets import measures as ms
-from superset_assets.datasets import Dataset, PlanError, Planner, stored_parts
+from superset_assets.datasets import Dataset, PlanError, Planner, name_column, stored_parts
 from superset_assets.naming import object_uuid
 
 ROW_LIMIT = 10000
@@ -41,6 +41,23 @@ D3_FORMATS = {"integer": ",d", "percent": ",.1f"}
 """d3 formats of `Described.format` (percent: values 0-100, the axis title says %); `number` keeps the measure's own."""
 PERCENT_OF_100 = ",.1~%"
 """A table's percent column: its values are divided by 100 in the query (`_fraction`), so d3 writes 92.5%."""
+
+
+LEGEND = {"show_legend": True, "legendType": "plain", "legendOrientation": "right"}
+"""Every name in view, one a line right of the plot. Superset 6.1 keeps a plain legend when all its names fit
+(at the top or bottom: two lines, which a half-width chart's eleven wiki names overflow; at the side: LEGEND_ITEM_PX
+a name, see `legend_height`) and otherwise pages it ("1/4") by itself; a scroll legend always pages."""
+LEGEND_ITEM_PX = 34
+"""The height Superset 6.1 gives a name in a side legend; it adds 16 + 34 pixels (the All/Inv buttons) and takes 10 back."""
+
+
+def legend_height(names: int) -> int:
+    """Pixels of chart (canvas) height a side legend of `names` names needs to show all of them."""
+    return LEGEND_ITEM_PX * names + 16 + LEGEND_ITEM_PX - 10
+
+
+TICK_CHAR_PX = 7
+"""The width of a y axis tick label's character in Superset 6.1's 12 px font (digits 7 px, commas 3 px: an upper bound)."""
 
 
 @dataclass(frozen=True)
@@ -70,9 +87,13 @@ class ChartPlan:
 
     @property
     def groupby(self) -> list[str]:
-        """The chart's group-by columns: a table's `within` dimension first (its rows are kept apart by it), then split_by."""
+        """The chart's group-by columns: a table's `within` dimension first (its rows are kept apart by it), then
+        split_by, then in a table the country names of a split_by of country codes (`datasets.name_column`)."""
         within = [self.graph.within] if self.graph.within and self.viz_type == "table" else []
-        return within + ([self.graph.split_by] if self.graph.split_by else [])
+        split = [self.graph.split_by] if self.graph.split_by else []
+        # a table of country codes also names the countries (a line's legend and a map keep the codes)
+        names = [name_column(c) for c in split if self.viz_type == "table" and self.dataset.has_column(name_column(c))]
+        return within + split + names
 
     def number_format(self, metric: str) -> str:
         if self.contribution:
@@ -153,7 +174,25 @@ def plan_charts(spec: Spec, planner: Planner) -> list[ChartPlan]:
                     country_codes=spec.dimension(graph.split_by).country_codes() if graph.split_by else None,
                 )
             )
+            if viz == "world_map":
+                plans.append(_map_values(spec, graph, plans[-1]))
     return plans
+
+
+def _map_values(spec: Spec, graph: Graph, map_plan: ChartPlan) -> ChartPlan:
+    """The table beside a world map: Superset's world map has no colour legend, so its values are listed by country, largest first."""
+    about = described(spec, graph, spec.metric(graph.metrics[0]), map_plan.show[0], "table")
+    return ChartPlan(
+        object_uuid("chart", spec.name, graph.title, "values"),
+        f"{about.unit} by {graph.split_by}".capitalize(),  # narrow: the map beside it has the full title
+        spec.name,
+        graph,
+        map_plan.show,
+        "table",
+        map_plan.dataset,
+        map_plan.metrics,
+        formats=map_plan.formats,
+    )
 
 
 def _table(spec: Spec, graph: Graph, metrics: list[Metric], show: list[Show], planner: Planner) -> ChartPlan:
@@ -230,14 +269,10 @@ def params(plan: ChartPlan) -> dict[str, Any]:
             "row_limit": ROW_LIMIT,
             "truncate_metric": True,
             **_limit_params(plan),
-            "show_legend": True,
-            "legendType": "scroll",
-            "legendOrientation": "top",
+            **LEGEND,
             "rich_tooltip": True,
             "y_axis_format": plan.number_format(first),
-            "y_axis_title": plan.unit,
-            "y_axis_title_margin": 50,
-            "y_axis_title_position": "Left",
+            **_y_axis_title(plan),
             # Superset picks a label format to fit the span and interval; rotated, dates never run into each other.
             "x_axis_time_format": "smart_date",
             "xAxisLabelRotation": 45,
@@ -253,9 +288,10 @@ def params(plan: ChartPlan) -> dict[str, Any]:
             "show_labels": True,
             "label_type": "key_percent",
             "number_format": plan.number_format(first),
-            "show_legend": True,
-            "legendType": "scroll",
-            "legendOrientation": "top",
+            **LEGEND,
+            # Superset 6.1's pie ignores the series limit on a dashboard (it fetches every slice): slices under
+            # this share are drawn as one "Other", last, so at most 2 x series_limit slices have names.
+            "threshold_for_other": round(100 / (2 * plan.series_limit), 1) if plan.series_limit else 0,
             "donut": False,
             "show_total": True,
         }
@@ -322,6 +358,32 @@ def _fraction(plan: ChartPlan, name: str) -> dict[str, Any] | None:
 
 def _table_metric(plan: ChartPlan, name: str) -> str | dict[str, Any]:
     return _fraction(plan, name) or name
+
+
+def _y_axis_title(plan: ChartPlan) -> dict[str, Any]:
+    """The unit beside the y axis, far enough out to clear its tick labels (`y_axis_title_margin`, pixels).
+
+    ECharts puts the title `margin` pixels from the axis line, and the tick labels end 8 pixels from it: a
+    50 pixel margin runs into `150,000`. Above the axis ("Top"), a long unit is cut off at the chart's edge.
+    """
+    return {"y_axis_title": plan.unit, "y_axis_title_margin": y_title_margin(plan.number_format(plan.metrics[0]), plan.unit), "y_axis_title_position": "Left"}
+
+
+def y_title_margin(d3format: str, unit: str) -> int:
+    """Pixels from the y axis to its title: the widest tick label expected under `d3format` (shares up to 100%,
+    counts up to 9,999,999, rates and means up to 99,999), at TICK_CHAR_PX a character, plus the labels' 8 pixel
+    gap and half the title's line. A wider tick label still overlaps: the data is not known when the chart is built."""
+    spec = d3format.replace("~", "")
+    try:  # Python's format mini-language reads these d3 formats alike
+        if spec.endswith("%"):
+            label = format(1.0, spec)
+        elif spec.endswith("d") or spec.endswith(".0f"):
+            label = format(9_999_999, spec.replace(".0f", "d"))
+        else:
+            label = format(100.0 if "%" in unit else 99_999.0, spec)
+    except ValueError:  # a d3-only format (`.3s`, `$,.2f`): as wide as `9,999,999.99`
+        label = "9,999,999.99"
+    return 8 + TICK_CHAR_PX * len(label) + 8
 
 
 def _limit_params(plan: ChartPlan) -> dict[str, Any]:

@@ -7,13 +7,15 @@ from typing import Any, Sequence
 
 from metrics.freshness import Freshness, markdown as freshness_markdown
 from metrics.spec import Spec
-from metrics.tables import TIME_COLUMN
-from superset_assets.charts import ChartPlan
-from superset_assets.datasets import Dataset, report_metrics
+from superset_assets.charts import ChartPlan, legend_height
+from superset_assets.datasets import YEAR_COLUMN, Dataset, report_metrics
 from superset_assets.naming import object_uuid, slug
 
 GRID_WIDTH = 12
 CHART_HEIGHT = 50
+MAP_WIDTH = 8
+GRID_UNIT_PX = 8
+CHART_HEADER_PX = 100
 
 
 def dashboard_title(spec: Spec) -> str:
@@ -90,21 +92,22 @@ def _native_filters(spec: Spec, charts: list[ChartPlan], chart_ids: dict[str, in
 
 
 def _year_filters(charts: list[ChartPlan], chart_ids: dict[str, int]) -> list[dict[str, Any]]:
-    """A dashboard with a world map gets one "Year" filter (one `dt` value, no default: every year until one is picked).
+    """A dashboard with a world map gets one "Year" filter (one value of the datasets' `year` column, newest
+    first; no default: every year until one is picked).
 
     It applies to the charts that are not over time (maps, tables, big numbers): a line keeps its time axis.
     """
     maps = [c for c in charts if c.viz_type == "world_map"]
     if not maps:
         return []
-    excluded = [chart_ids[c.uuid] for c in charts if c.viz_type == "echarts_timeseries_line"]
+    excluded = [chart_ids[c.uuid] for c in charts if c.viz_type == "echarts_timeseries_line" or not c.dataset.has_column(YEAR_COLUMN)]
     return [
         {
             "id": "NATIVE_FILTER-year",
             "name": "Year",
             "filterType": "filter_select",
             "type": "NATIVE_FILTER",
-            "targets": [{"column": {"name": TIME_COLUMN}, "datasetUuid": maps[0].dataset.uuid}],
+            "targets": [{"column": {"name": YEAR_COLUMN}, "datasetUuid": maps[0].dataset.uuid}],
             "controlValues": {
                 "enableEmptyFilter": False,
                 "defaultToFirstItem": False,
@@ -118,7 +121,7 @@ def _year_filters(charts: list[ChartPlan], chart_ids: dict[str, int]) -> list[di
             "scope": {"rootPath": ["ROOT_ID"], "excluded": excluded},
             "chartsInScope": [],
             "tabsInScope": [],
-            "description": "One reporting year (the first day of the period, `dt`) for the map and the tables; none picked: every year, combined by each metric's rule.",
+            "description": "One reporting year for the map and the tables; none picked: every year, combined by each metric's rule.",
         }
     ]
 
@@ -158,9 +161,8 @@ def position(spec: Spec, charts: list[ChartPlan], today: dt.date, data_as_of: Se
     for number, group in enumerate(groups, 1):
         row = f"ROW-{number}"
         rows.append(row)
-        width = GRID_WIDTH // len(group)
         children = []
-        for chart in group:
+        for chart, width in zip(group, _widths(group)):
             node = f"CHART-{ids[chart.uuid]}"
             children.append(node)
             nodes[node] = {
@@ -168,11 +170,27 @@ def position(spec: Spec, charts: list[ChartPlan], today: dt.date, data_as_of: Se
                 "type": "CHART",
                 "parents": ["ROOT_ID", "GRID_ID", row],
                 "children": [],
-                "meta": {"chartId": ids[chart.uuid], "uuid": chart.uuid, "sliceName": chart.title, "width": width, "height": CHART_HEIGHT},
+                "meta": {"chartId": ids[chart.uuid], "uuid": chart.uuid, "sliceName": chart.title, "width": width, "height": _height(group)},
             }
         nodes[row] = {"id": row, "type": "ROW", "parents": ["ROOT_ID", "GRID_ID"], "children": children, "meta": {"background": "BACKGROUND_TRANSPARENT"}}
     nodes["GRID_ID"] = {"id": "GRID_ID", "type": "GRID", "parents": ["ROOT_ID"], "children": rows}
     return nodes
+
+
+def _height(group: list[ChartPlan]) -> int:
+    """Grid units of one row: CHART_HEIGHT, or taller when a limited chart's side legend (its `series_limit` names
+    and Others) needs more to show every name (a grid unit is GRID_UNIT_PX pixels; a chart's title, on up to two lines, takes CHART_HEADER_PX)."""
+    names = max((c.series_limit + 1 for c in group if c.series_limit), default=0)
+    needed = -(-(legend_height(names) + CHART_HEADER_PX) // GRID_UNIT_PX) if names else 0
+    return max(CHART_HEIGHT, needed)
+
+
+def _widths(group: list[ChartPlan]) -> list[int]:
+    """Grid columns of the charts of one row: equal, except that a world map takes MAP_WIDTH (a map is unreadable at half width)."""
+    if len(group) > 1 and any(c.viz_type == "world_map" for c in group):
+        rest = (GRID_WIDTH - MAP_WIDTH) // (len(group) - 1)
+        return [MAP_WIDTH if c.viz_type == "world_map" else rest for c in group]
+    return [GRID_WIDTH // len(group)] * len(group)
 
 
 def dashboard_uuid(spec: Spec) -> str:

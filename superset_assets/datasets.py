@@ -11,7 +11,9 @@ is used once.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Literal
+
+import pycountry
 
 from metrics import aggregation
 from metrics.catalogue import Catalogue
@@ -20,6 +22,29 @@ from metrics.spec import Metric, Spec
 from metrics.tables import SCHEMA, TIME_COLUMN
 from superset_assets import measures as ms
 from superset_assets.naming import object_uuid
+
+YEAR_COLUMN = "year"
+"""A calculated column on every dataset: what a Year filter lists (2024, not 2024-01-01T00:00:00)."""
+YEAR_EXPRESSION = f"CAST(EXTRACT(YEAR FROM {TIME_COLUMN}) AS INTEGER)"
+"""The same SQL on DuckDB and Trino."""
+
+
+def name_column(dimension: str) -> str:
+    """The calculated column holding the country names of a dimension of ISO 3166-1 codes."""
+    return f"{dimension}_name"
+
+
+def country_name_sql(column: str, codes: Literal["alpha-2", "alpha-3"]) -> str:
+    """`CASE <column> WHEN 'DEU' THEN 'Germany' ... ELSE <column> END` over every ISO 3166-1 country (pycountry's
+    common name where it has one: "Bolivia", not "Bolivia, Plurinational State of"); quotes doubled, as SQL
+    string literals need on DuckDB and Trino. `column` is a dimension name (a validated identifier)."""
+
+    def literal(text: str) -> str:
+        return "'" + text.replace("'", "''") + "'"
+
+    pairs = sorted((getattr(c, "alpha_3" if codes == "alpha-3" else "alpha_2"), getattr(c, "common_name", c.name)) for c in pycountry.countries)
+    whens = " ".join(f"WHEN {literal(code)} THEN {literal(name)}" for code, name in pairs)
+    return f"CASE {column} {whens} ELSE {column} END"
 
 
 class PlanError(MetricsError, ValueError):
@@ -33,6 +58,8 @@ class Column:
     is_dttm: bool = False
     groupby: bool = True
     description: str | None = None
+    expression: str | None = None
+    """SQL over the dataset's own columns (a calculated column, e.g. `YEAR_COLUMN`); None: a column of the table."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +140,13 @@ class Planner:
         owner = self._owner(key[0]) if len(key) == 1 else self.spec
         columns = [Column(TIME_COLUMN, "DATE", is_dttm=True, description="The first day of the reporting period.")]
         columns += [Column(d, _dimension_type(owner, d), description=_dimension_description(owner, d)) for d in src.dimensions]
+        if YEAR_COLUMN not in src.dimensions:
+            columns.append(Column(YEAR_COLUMN, "INTEGER", description=f"The year of `{TIME_COLUMN}`.", expression=YEAR_EXPRESSION))
+        for d in src.dimensions:
+            codes = owner.dimension(d).country_codes() if any(x.name == d for x in owner.dimensions) else None
+            if codes is not None and not any(c.name == name_column(d) for c in columns):
+                description = f"The country's English short name (ISO 3166-1, from pycountry) for the {codes} code in `{d}`; the code where it has none."
+                columns.append(Column(name_column(d), "VARCHAR", description=description, expression=country_name_sql(d, codes)))
         for metric in stored:
             name = src.column(metric)
             if not any(c.name == name for c in columns):
@@ -211,7 +245,7 @@ def dataset_yaml(dataset: Dataset, database_uuid: str) -> dict[str, Any]:
                 "advanced_data_type": None,
                 "groupby": c.groupby,
                 "filterable": True,
-                "expression": None,
+                "expression": c.expression,
                 "description": c.description,
                 "python_date_format": None,
                 "datetime_format": None,

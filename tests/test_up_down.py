@@ -68,6 +68,12 @@ def _every_demo_dashboard_reads_well(url: str, dashboards: dict[str, int]) -> No
     for uuid, state in states.items():
         assert state.get("charts") == charts[uuid] and state.get("drawn") == charts[uuid] and not state.get("loading"), state
         assert state.get("errors") == [], state
+        assert state.get("settled"), state  # screenshots of lines still being drawn cut them short
+        for drawn in state["charts_drawn"]:  # every name of a legend in view, none paged; y axis titles clear of the ticks
+            assert drawn["legendType"] == "plain" and (drawn["legend"] == drawn["series"] or not drawn["timeAxis"]), drawn
+            if drawn.get("yAxisInk"):
+                title, ticks = drawn["yAxisInk"][0], drawn["yAxisInk"][1]
+                assert title[1] - title[0] <= 16 and ticks[0] - title[1] >= 3, drawn
 
 
 def test_up_serves_the_demo_dashboards_and_statsd_samples_and_down_stops_them(tmp_path: Path) -> None:

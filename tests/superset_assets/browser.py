@@ -183,7 +183,9 @@ def render_dashboards(url: str, user: str, password: str, dashboards: dict[str, 
     """Open each dashboard (uuid -> id) of the Superset at `url` in headless Chromium, logged in.
 
     Waits (up to 90 s each) until the page shows `charts[uuid]` chart cells, none loading and all
-    drawn; saves a screenshot as `artifacts/<name>-<id>.png`; returns `DASHBOARD_STATE` per uuid.
+    drawn, then until the canvases stop changing (`settle`); saves a screenshot as
+    `artifacts/<name>-<id>.png`; returns per uuid `DASHBOARD_STATE` with `settled` and `charts_drawn`
+    (`ECHARTS_STATE`) added.
     """
     import re
 
@@ -209,6 +211,75 @@ def render_dashboards(url: str, user: str, password: str, dashboards: dict[str, 
                 state = page.evaluate(DASHBOARD_STATE) or {}
                 if state.get("charts") == charts[uuid] and not state.get("loading") and state.get("drawn") == state.get("charts"):
                     break
+            state["settled"] = settle(page)
+            state["charts_drawn"] = page.evaluate(ECHARTS_STATE) or []
             page.screenshot(artifacts / f"{name}-{number}.png")
             states[uuid] = state
     return states
+
+
+def settle(page: Page, timeout: float = 15.0) -> bool:
+    """Wait until no canvas changes between two looks half a second apart (False: still changing at `timeout`).
+
+    ECharts draws a line from left to right over about a second after the data arrives: a screenshot taken as
+    soon as every chart has a canvas shows lines stopping part-way along their axis (mid-2016 of 2015-2025)."""
+    before = page.evaluate(CANVAS_PIXELS)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = page.evaluate(CANVAS_PIXELS)
+        if now == before:
+            return True
+        before = now
+    return False
+
+
+CANVAS_PIXELS = """(() => Array.from(document.querySelectorAll('[data-test="chart-grid-component"] canvas')).map(c => {
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let h = 0;
+  for (let i = 0; i < d.length; i += 4) h = (h * 31 + d[i] + 7 * d[i + 1] + 13 * d[i + 2]) | 0;
+  return h;
+}))()"""
+"""A checksum of each chart canvas's pixels."""
+
+ECHARTS_STATE = """(() => Array.from(document.querySelectorAll('[data-test="chart-grid-component"]')).flatMap(cell => {
+  const canvas = cell.querySelector('canvas'); if (!canvas) return [];
+  let node = canvas, key;
+  while (node && !(key = Object.keys(node).find(k => k.startsWith('__reactFiber$')))) node = node.parentElement;
+  let fiber = node && node[key], chart = null, options = null;
+  for (let f = fiber; f && !chart; f = f.return) { const r = f.ref && f.ref.current; if (r && r.getEchartInstance) chart = r.getEchartInstance(); }
+  for (let f = fiber; f && !options; f = f.return) if (f.memoizedProps && f.memoizedProps.echartOptions) options = f.memoizedProps.echartOptions;
+  if (!options) return [];
+  const title = (cell.querySelector('[data-test="editable-title"], .header-title') || {}).innerText || '';
+  const legend = [].concat(options.legend || [])[0] || {};
+  const timeAxis = !!(options.xAxis && [].concat(options.xAxis)[0].type === 'time');
+  const out = {title, timeAxis, legendType: legend.type || null, legend: legend.data || [], series: (options.series || []).map(s => s.name), lastPlotted: null};
+  const grid = chart && chart.getModel().getComponent('grid');
+  if (grid && grid.coordinateSystem && timeAxis) {
+    // the rightmost coloured pixel inside the plot (grid and axis lines are grey), as a time on the x axis
+    const rect = grid.coordinateSystem.getRect(), ratio = canvas.width / canvas.clientWidth;
+    const img = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    const top = Math.round(rect.y * ratio), bottom = Math.round((rect.y + rect.height) * ratio);
+    const left = Math.round(rect.x * ratio), right = Math.min(canvas.width - 1, Math.round((rect.x + rect.width) * ratio) + 2);
+    let found = -1;
+    for (let x = right; x >= left && found < 0; x--) for (let y = top; y <= bottom; y++) {
+      const i = (y * canvas.width + x) * 4;
+      if (Math.max(img[i], img[i + 1], img[i + 2]) - Math.min(img[i], img[i + 1], img[i + 2]) > 60) { found = x; break; }
+    }
+    if (found >= 0) out.lastPlotted = new Date(chart.convertFromPixel({xAxisIndex: 0}, found / ratio)).toISOString();
+    // left of the plot: the y axis title and the tick labels are separate runs of inked columns unless they overlap
+    const runs = [];
+    for (let x = 0; x < left - 2; x++) {
+      let ink = false;
+      for (let y = top; y <= bottom && !ink; y++) { const i = (y * canvas.width + x) * 4; ink = img[i + 3] > 0 && img[i] + img[i + 1] + img[i + 2] < 600; }
+      if (ink && runs.length && runs[runs.length - 1][1] === x - 1) runs[runs.length - 1][1] = x;
+      else if (ink) runs.push([x, x]);
+    }
+    out.yAxisInk = runs.map(([a, b]) => [a / ratio, b / ratio]);
+  }
+  return [out];
+}))()"""
+"""Per ECharts chart of the page: its title, whether its x axis is time (`timeAxis`), legend type ("scroll" when Superset pages it), legend names, series
+names, `lastPlotted`, the time at the rightmost coloured pixel of a time-axis plot, and `yAxisInk`, the runs
+of inked pixel columns left of the plot ([first, last] x): the y axis title's run is the first, apart from the
+tick labels' unless they overlap (found through React's
+fiber tree: Superset keeps the ECharts instance on its Echart component's ref)."""

@@ -15,9 +15,9 @@ from metrics.describe import describe
 from metrics.problems import InputError
 from metrics.spec import DEFAULT_SERIES_LIMIT
 from superset_assets import measures as ms
-from superset_assets.charts import ChartPlan, params, plan_charts, query_context
-from superset_assets.dashboard import dashboard_yaml
-from superset_assets.datasets import Planner
+from superset_assets.charts import LEGEND, TICK_CHAR_PX, ChartPlan, legend_height, params, plan_charts, query_context, y_title_margin
+from superset_assets.dashboard import CHART_HEADER_PX, GRID_UNIT_PX, GRID_WIDTH, MAP_WIDTH, dashboard_yaml, position
+from superset_assets.datasets import YEAR_COLUMN, YEAR_EXPRESSION, Planner, dataset_yaml, name_column
 from tests.conftest import CATALOGUE, SHIPPED_CATALOGUE, edit, line_of
 
 TODAY = dt.date(2026, 11, 18)
@@ -241,6 +241,8 @@ def test_pie_only_for_a_share_of_a_whole(copy: Path) -> None:
     assert pie.viz_type == "pie" and form["groupby"] == ["domain_code"] and form["metric"] == "domain_views_total"
     assert form["label_type"] == "key_percent" and query["series_limit"] == DEFAULT_SERIES_LIMIT and query["group_others_when_limit_reached"]
     assert form["number_format"] == ",d" and query["post_processing"] == []  # slices are the totals; the labels show their shares
+    # a dashboard's pie fetches every slice: those under 5% are one "Other" (at most 20 slices have names)
+    assert form["threshold_for_other"] == 100 / (2 * DEFAULT_SERIES_LIMIT) and {k: form[k] for k in LEGEND} == LEGEND
     # a ratio is not a share of a whole
     path = edit(
         copy / "country_indicators.yaml",
@@ -264,7 +266,7 @@ def test_world_map_of_iso_codes_with_a_year_filter(shipped) -> None:
     planner.plan_spec()
     board = dashboard_yaml(spec, plans, list(planner.datasets.values()), TODAY)
     year = next(f for f in board["metadata"]["native_filter_configuration"] if f["name"] == "Year")
-    assert year["targets"][0]["column"]["name"] == "dt" and year["targets"][0]["datasetUuid"] == world.dataset.uuid
+    assert year["targets"][0]["column"]["name"] == YEAR_COLUMN and year["targets"][0]["datasetUuid"] == world.dataset.uuid
     assert year["controlValues"]["multiSelect"] is False and year["defaultDataMask"]["filterState"] == {}
     lines = {n + 1 for n, p in enumerate(plans) if p.viz_type == "echarts_timeseries_line"}
     assert set(year["scope"]["excluded"]) == lines  # a line keeps its time axis
@@ -279,3 +281,72 @@ def test_world_map_needs_country_codes(copy: Path) -> None:
     edit(copy / "top_pageviews.yaml", "    split_by: domain_code\n    show: [total, percentage]", "    split_by: domain_code\n    show: [total]")
     with pytest.raises(InputError, match="whose values are not ISO 3166-1 country codes"):
         catalogue_mod.load(copy, today=TODAY)
+
+
+def test_world_map_values_are_listed_beside_it_and_the_year_filter_lists_years(shipped) -> None:
+    spec = shipped.spec("country_indicators")
+    plans = charts_of(shipped, "country_indicators")
+    world = next(p for p in plans if p.viz_type == "world_map")
+    values = plans[plans.index(world) + 1]  # Superset's world map has no colour legend
+    assert values.viz_type == "table" and values.graph is world.graph and values.dataset is world.dataset
+    assert values.metrics == world.metrics and params(values)["order_desc"] and params(values)["groupby"] == ["country", "country_name"]
+    assert params(world)["entity"] == "country" and query_context(world)["queries"][0]["columns"] == ["country"]  # the map places codes
+    nodes = position(spec, plans, TODAY)
+    widths = {n["meta"]["uuid"]: n["meta"]["width"] for n in nodes.values() if isinstance(n, dict) and n.get("type") == "CHART"}
+    assert (widths[world.uuid], widths[values.uuid]) == (MAP_WIDTH, GRID_WIDTH - MAP_WIDTH)
+    column = next(c for c in dataset_yaml(world.dataset, "db")["columns"] if c["column_name"] == YEAR_COLUMN)
+    assert column["expression"] == YEAR_EXPRESSION and column["groupby"] and column["filterable"]
+
+
+def test_the_year_column_is_the_year_on_the_engines() -> None:
+    import duckdb
+
+    rows = duckdb.sql(f"SELECT {YEAR_EXPRESSION} AS y FROM (VALUES (DATE '2014-01-01'), (DATE '2025-12-31')) AS t(dt) ORDER BY y").fetchall()
+    assert rows == [(2014,), (2025,)]
+
+
+# -- legends and axes ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spec", ["codemirror", "country_indicators", "reference_previews", "top_pageviews"])
+def test_legends_show_every_name_beside_the_plot(shipped, spec: str) -> None:
+    plans = charts_of(shipped, spec)
+    nodes = position(shipped.spec(spec), plans, TODAY)
+    heights = {n["meta"]["uuid"]: n["meta"]["height"] for n in nodes.values() if isinstance(n, dict) and n.get("type") == "CHART"}
+    limited = [p for p in plans if p.series_limit]
+    assert limited
+    for plan in limited:
+        form = params(plan)
+        assert {k: form[k] for k in LEGEND} == {"show_legend": True, "legendType": "plain", "legendOrientation": "right"}
+        # Superset keeps a side legend plain while its names fit the canvas: the row is tall enough for all of them
+        assert heights[plan.uuid] * GRID_UNIT_PX - CHART_HEADER_PX >= legend_height(plan.series_limit + 1), plan.title
+    assert legend_height(11) == 34 * 11 + 40  # Superset 6.1: 34 px a name, 16 + 34 px for the All/Inv buttons, 10 back
+
+
+def test_a_y_axis_title_clears_its_tick_labels(cat) -> None:
+    for plan in (p for p in charts_of(cat, "codemirror") + charts_of(cat, "top_pageviews") if p.viz_type == "echarts_timeseries_line"):
+        form = params(plan)
+        fmt = form["y_axis_format"].replace("~", "")
+        widest = format(1.0, fmt) if fmt.endswith("%") else format(9_999_999, fmt.replace(".0f", "d")) if fmt.endswith(("d", ".0f")) else None
+        assert form["y_axis_title_position"] == "Left"
+        if widest is not None:  # the labels end 8 px from the axis; the title is `margin` px from it
+            assert form["y_axis_title_margin"] >= 8 + TICK_CHAR_PX * len(widest), (plan.title, widest)
+    assert y_title_margin(",d", "views") > 50  # 50 px ran into `150,000`
+    assert y_title_margin(".1%", "% of total") < y_title_margin(",d", "views")
+    assert y_title_margin(".3s", "views") == y_title_margin("$,.2f", "views") == 8 + TICK_CHAR_PX * len("9,999,999.99") + 8  # d3-only formats
+
+
+def test_country_codes_get_their_names_in_tables(shipped) -> None:
+    import duckdb
+
+    plans = charts_of(shipped, "country_indicators")
+    table = next(p for p in plans if p.graph.title == "Internet access by country")
+    assert params(table)["groupby"] == ["country", name_column("country")]
+    line = next(p for p in plans if p.viz_type == "echarts_timeseries_line")
+    assert params(line)["groupby"] == ["country"]  # a legend of ten codes stays short
+    column = next(c for c in table.dataset.columns if c.name == name_column("country"))
+    assert column.expression is not None
+    got = dict(duckdb.sql(f"SELECT country, {column.expression} FROM (VALUES ('DEU'), ('CIV'), ('BOL'), ('QQQ')) AS t(country)").fetchall())
+    assert got == {"DEU": "Germany", "CIV": "Côte d'Ivoire", "BOL": "Bolivia", "QQQ": "QQQ"}  # a quote in a name; an unknown code kept
+    # no country dimension: no name column
+    assert not any(c.name.endswith("_name") for p in charts_of(shipped, "top_pageviews") for c in p.dataset.columns)

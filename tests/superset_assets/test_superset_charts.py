@@ -8,6 +8,7 @@ with about 250 countries: more than any legend can hold.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 import time
@@ -17,13 +18,15 @@ import httpx
 import pytest
 
 from metrics import catalogue as catalogue_mod
+from metrics.engines import open_engine
 from superset_assets.bundle import build_bundle
 from superset_assets.charts import OTHERS, plan_charts
 from superset_assets.database import default_uri
-from superset_assets.datasets import Planner
+from superset_assets.datasets import YEAR_COLUMN, Planner
 from superset_assets.importer import ImportProblem, import_bundles
 from tests.conftest import ROOT, SHIPPED_CATALOGUE
 from tests.services.superset import SupersetClient, running_superset
+from tests.superset_assets.browser import CHROMIUM, render_dashboards
 from tests.superset_assets.pipeline import TODAY, build_warehouse
 
 pytestmark = pytest.mark.superset
@@ -46,7 +49,7 @@ def env(tmp_path_factory: pytest.TempPathFactory):
             result = import_bundles(superset.url, [path], user=superset.user, password=superset.password, state_path=tmp / "state.json")
         except ImportProblem as exc:
             pytest.fail(f"{exc}\n--- Superset log ---\n{superset.log_tail()}")
-        yield {"superset": superset, "plans": plan_charts(spec, planner), "dashboards": result.dashboards}
+        yield {"superset": superset, "plans": plan_charts(spec, planner), "dashboards": result.dashboards, "warehouse": warehouse}
 
 
 def chart_rows(env: dict, uuid: str) -> list[dict]:
@@ -113,3 +116,54 @@ def test_dashboard_draws_the_map_without_an_error_in_chromium(env) -> None:
     assert state.get("charts") == charts and state.get("drawn") == charts and not state.get("loading"), state
     assert state.get("errors") == [], state
     assert state.get("paths", 0) > 100, state  # the world map drew its countries (one SVG path each; the other charts draw on canvas or in a table)
+
+
+def test_the_country_line_is_drawn_to_the_last_year_with_every_name_in_its_legend(env) -> None:
+    """The line runs to the data's last year, in the chart data API and on the drawn (settled) canvas; the legend
+    lists every series without paging; the y axis title clears its tick labels."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no {CHROMIUM}: scripts/superset/install-chromium.sh installs it")
+    with open_engine(env["warehouse"]) as engine:
+        (last,) = engine.query("SELECT max(dt) AS last FROM metrics.equity_landscape_indicators").column("last").to_pylist()
+    line = next(p for p in env["plans"] if p.viz_type == "echarts_timeseries_line")
+    rows = chart_rows(env, line.uuid)
+    assert dt.datetime.fromtimestamp(max(r["dt"] for r in rows) / 1000, dt.UTC).year == last.year
+    s = env["superset"]
+    ((uuid, number),) = env["dashboards"].items()
+    state = render_dashboards(s.url, s.user, s.password, {uuid: number}, {uuid: len(env["plans"])}, ARTIFACTS, f"superset-{SPEC}-layout")[uuid]
+    assert state["settled"] and state["errors"] == [], state
+    (drawn,) = [c for c in state["charts_drawn"] if c["title"] == line.title]
+    assert drawn["lastPlotted"] is not None and round_year(drawn["lastPlotted"]) == last.year, drawn
+    assert drawn["legendType"] == "plain" and drawn["legend"] == drawn["series"] and OTHERS in drawn["legend"], drawn
+    title, ticks = drawn["yAxisInk"][0], drawn["yAxisInk"][1]
+    assert title[1] - title[0] <= 16 and ticks[0] - title[1] >= 3, drawn["yAxisInk"]  # one line of text, then a gap
+
+
+def round_year(iso: str) -> int:
+    """The year nearest to an ISO time (a pixel is a few days on a ten-year axis)."""
+    moment = dt.datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    return (moment + dt.timedelta(days=183)).year
+
+
+def test_the_year_filter_lists_years(env) -> None:
+    world = next(p for p in env["plans"] if p.viz_type == "world_map")
+    s = env["superset"]
+    with SupersetClient(s.url, s.user, s.password) as api:
+        dataset = api.get_json(f"/api/v1/chart/{api.chart_id(world.uuid)}")["result"]["datasource_id"]
+        query = {"columns": [YEAR_COLUMN], "metrics": [], "orderby": [[YEAR_COLUMN, False]], "row_limit": 1000, "filters": []}
+        body = {"datasource": {"id": dataset, "type": "table"}, "queries": [query], "result_format": "json", "result_type": "full"}
+        payload = api._json(api.request("POST", "/api/v1/chart/data", json=body), "chart data")["result"][0]
+    years = [row[YEAR_COLUMN] for row in payload["data"]]
+    assert years and all(isinstance(y, int) and 2000 < y < 2100 for y in years), years[:5]
+    assert years == sorted(set(years), reverse=True)
+
+
+def test_the_table_beside_the_map_names_the_countries(env) -> None:
+    world = next(p for p in env["plans"] if p.viz_type == "world_map")
+    values = env["plans"][env["plans"].index(world) + 1]
+    rows = chart_rows(env, values.uuid)
+    assert len(rows) > 100 and {"country", "country_name", world.metrics[0]} <= set(rows[0])
+    named = [r for r in rows if r["country_name"] != r["country"]]
+    assert len(named) >= 0.9 * len(rows), [r for r in rows if r["country_name"] == r["country"]][:5]
+    ranked = [r[world.metrics[0]] for r in rows if r[world.metrics[0]] is not None]
+    assert ranked == sorted(ranked, reverse=True)  # largest first, as the map's darkest countries
