@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.dataset as ds
+import pycountry
 import pytest
 
 from metrics import catalogue as catalogue_mod
@@ -139,6 +140,21 @@ def others(rows: list[dict], split: str | None, shown: set[str] | None) -> list[
     return [r if split not in r or str(r[split]) in shown else {**r, split: OTHERS} for r in rows]
 
 
+def with_country_names(rows: list[dict], keys: list[str]) -> list[dict]:
+    """Rows with the `<dimension>_name` columns a table groups by (a country code's name, the code where
+    ISO 3166-1 has none), looked up here in pycountry by the code itself, not by the dataset's SQL."""
+    named = [k for k in keys if k.endswith("_name") and all(k[: -len("_name")] in r for r in rows)]
+    if not named:
+        return rows
+
+    def name(code: object) -> str:
+        text = str(code)
+        country = pycountry.countries.get(**{"alpha_3" if len(text) == 3 else "alpha_2": text}) if len(text) in (2, 3) else None
+        return getattr(country, "common_name", None) or country.name if country is not None else text
+
+    return [{**r, **{k: name(r[k[: -len("_name")]]) for k in named}} for r in rows]
+
+
 def expected(plan: ChartPlan, spec: Spec, warehouse: Path) -> dict[tuple, float | None]:
     """(dt or None, split value or None, column label) -> value, computed from the Parquet files."""
     graph = plan.graph
@@ -152,7 +168,7 @@ def expected(plan: ChartPlan, spec: Spec, warehouse: Path) -> dict[tuple, float 
             continue
         rows = others([r for r in table_rows(warehouse, table) if all(str(r[c]) == v for c, v in graph.filters.items())], graph.split_by, shown)
         groups = collections.defaultdict(list)
-        for row in rows:
+        for row in with_country_names(rows, keys):
             groups[tuple(str(row[k]) for k in keys)].append(row)
         for show in plan.show:
             if show == "normalized":
@@ -163,7 +179,7 @@ def expected(plan: ChartPlan, spec: Spec, warehouse: Path) -> dict[tuple, float 
                     [r for r in table_rows(warehouse, den.table) if all(str(r[c]) == v for c, v in graph.filters.items() if c in r)], graph.split_by, shown
                 )
                 den_groups = collections.defaultdict(list)
-                for row in den_rows:
+                for row in with_country_names(den_rows, keys):
                     den_groups[tuple(str(row[k]) for k in keys)].append(row)
                 for key in set(groups) | set(den_groups):
                     out[key + (f"{metric.name}_per_{den.name}",)] = normalized(spec, metric, groups.get(key, []), den_groups.get(key, []))
