@@ -79,7 +79,7 @@ def plan_command(
         from superset_assets.writer import DEFAULT_OUT
 
         paths = resolve_bundles((), bundles_dir or DEFAULT_OUT, catalogue_specs(ctx))
-        database_uri = checked_database(s.database_uri or default_uri(s.warehouse))  # as `metrics import superset` fills neutral bundles
+        database_uri = checked_database(s.database_uri or default_uri(s.warehouse), paths)  # as `metrics import superset` fills neutral bundles
         result = import_bundles(superset_url, paths, user=superset_user, dry_run=True, prune=prune, complete=True, database_uri=database_uri, environment=s.env)
         plans.append(result.plan)
     if grafana_url:

@@ -59,6 +59,10 @@ def test_an_import_without_the_catalog_file_is_refused_naming_it(tmp_path: Path)
     elsewhere = tmp_path / "not-on-this-machine"  # an environment's warehouse on another host: Superset's to open
     result = metrics("--warehouse", str(elsewhere), *commands[1], env=password)
     assert result.exit_code == 1 and f"connect to Superset at {NOBODY}" in result.output, result.output
+    built = tmp_path / "built"  # bundles built for a database of their own do not take the warehouse's
+    assert metrics("build", "superset", "--engine-uri", "duckdb:////srv/elsewhere/catalog.duckdb", "--out", str(built), "--no-data-as-of").exit_code == 0
+    result = metrics("--warehouse", str(warehouse), "import", "superset", "--url", NOBODY, "--bundles-dir", str(built), "--dry-run", env=password)
+    assert result.exit_code == 1 and f"connect to Superset at {NOBODY}" in result.output, result.output
     for command in commands:  # with the file, the import goes on to Superset
         result = metrics("--warehouse", str(warehouse), *command, env=password)
         assert result.exit_code == 1 and f"connect to Superset at {NOBODY}" in result.output, (command, result.output)
