@@ -182,7 +182,9 @@ class StalePlan(GrafanaError):
 def _client(url: str, token: str | None, timeout: float) -> httpx.Client:
     token = token or os.environ.get(TOKEN_ENV)
     if not token:
-        raise GrafanaError(f"no Grafana token: set {TOKEN_ENV} to a service-account token with the Editor role")
+        from metrics.problems import InputError
+
+        raise InputError.at(TOKEN_ENV, "no Grafana token in the environment", f"export {TOKEN_ENV}, a service-account token with the Editor role")
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
     return httpx.Client(base_url=url.rstrip("/"), headers=headers, follow_redirects=False, timeout=timeout)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from metrics import bounds
-from metrics.cli_kit import settings
+from metrics.cli_kit import existing_warehouse, settings
 from metrics.operations_cli import _folders, _now
 from metrics.problems import InputError
 from metrics.runner_cli import LEVELS, _address as address
@@ -88,6 +88,7 @@ def backfill_command(
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
     s = settings(ctx)
+    existing_warehouse(s)
     start, end = _day(start_text, "--from"), _day(end_text, "--to")
     if start and end and start >= end:
         raise InputError.at("--to", f"{end} is not after --from {start}", "--to is exclusive: give the day after the last one to recompute")

@@ -84,12 +84,17 @@ class CatalogueDiff:
         return out
 
 
+class OutsideWorkTree(InputError):
+    """The query folders are not in the catalogue's git work tree: no revision holds both to compare."""
+
+
 def since(rev: str, catalogue: Path, queries: Path, graphite_prefix: str | None = None) -> CatalogueDiff:
     """Compare the catalogue and query folders in the work tree with their versions at git `rev`.
 
     Graphite paths are listed as the environment stores them: under `graphite_prefix` when it has one.
 
-    Raises `InputError` (exit 2) when the folders are not in a git work tree, `rev` is not a
+    Raises `InputError` (exit 2) when the folders are not in a git work tree (`OutsideWorkTree` when the
+    query folders are outside the catalogue's), `rev` is not a
     revision, or the old version does not load (naming `rev:path`).
     """
     catalogue, queries = Path(catalogue).resolve(), Path(queries).resolve()
@@ -137,7 +142,7 @@ def _checkout(top: Path, commit: str, folder: Path, into: Path) -> Path:
     if not folder.is_relative_to(top):
         if not folder.exists():
             return into  # no query folders then, none now
-        raise InputError.at(folder, f"not in the git work tree of the catalogue ({top})", "keep the catalogue and the query folders in one checkout")
+        raise OutsideWorkTree.at(folder, f"not in the git work tree of the catalogue ({top})", "keep the catalogue and the query folders in one checkout")
     relative = folder.relative_to(top).as_posix() if folder != top else "."
     listing = subprocess.run(["git", "-C", str(top), "ls-tree", "-r", "-z", "--name-only", commit, "--", relative], capture_output=True, check=True).stdout
     for name in filter(None, listing.decode().split("\0")):

@@ -14,8 +14,8 @@ import click
 from grafana import cli as grafana_cli
 from ingestion import cli as ingestion_cli
 from metrics import backfill_cli, plan_cli, plot_cli, runner_cli, site_cli, statsd_cli, toppages_cli, verify_cli
-from metrics.cli_kit import CONTEXT, RootGroup, settings
-from metrics.config import load_settings
+from metrics.cli_kit import CONTEXT, WAREHOUSE_CHOICE, RootGroup, existing_warehouse, settings
+from metrics.config import Settings, load_settings
 from metrics.operations_cli import down_command, run_command, status_command, up_command
 from metrics.problems import InputError
 from superset_assets import cli as superset_cli
@@ -240,13 +240,15 @@ def query(ctx: click.Context, sql: str, dialect: str, params: tuple[str, ...], f
             raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="--param")
         values[name] = value
     _read_only(sql, dialect)
+    s = settings(ctx)
+    existing_warehouse(s)
     try:
-        with open_configured(settings(ctx)) as engine:
+        with open_configured(s) as engine:
             from metrics.warehouse import normalize
 
             table = normalize(engine.query(sql, values, dialect=dialect))
     except QueryError as exc:
-        raise InputError.at("<query>", str(exc), "check the SQL: tables are schema.table, e.g. metrics.codemirror_toggles") from None
+        raise _query_problem(s, sql, dialect, str(exc)) from None
     # Values as the engine gave them: integers stay integers beside NULLs (no float round trip).
     if fmt == "csv":
         out = io.StringIO()
@@ -260,6 +262,27 @@ def query(ctx: click.Context, sql: str, dialect: str, params: tuple[str, ...], f
         import pandas as pd
 
         click.echo(table.to_pandas(types_mapper=pd.ArrowDtype).to_string(index=False))
+
+
+def _query_problem(s: Settings, sql: str, dialect: str, message: str) -> InputError:
+    """The error of a refused query: the tables it names that the warehouse lacks, else the engine's message, with where it looked."""
+    import sqlglot
+    from sqlglot import exp
+
+    from metrics.warehouse import Warehouse
+
+    where = f"the warehouse at {Path(s.warehouse).absolute()}" if s.write_mode != "sql" else f"the {s.engine} catalog of engine_uri"
+    if s.write_mode != "sql" and "does not exist" in message:
+        try:
+            named = {f"{t.db}.{t.name}" for statement in sqlglot.parse(sql, read=dialect) if statement for t in statement.find_all(exp.Table) if t.db}
+        except sqlglot.errors.SqlglotError:
+            named = set()
+        tables = {f"{info.schema}.{info.name}" for info in Warehouse(s.warehouse).tables()}
+        missing = sorted(named - tables)
+        if missing:
+            shown = ", ".join(sorted(tables)[:8]) + (", ..." if len(tables) > 8 else "") if tables else "none"
+            return InputError.at("<query>", f"no table {', '.join(missing)} in {where}", f"its tables: {shown}; {WAREHOUSE_CHOICE}")
+    return InputError.at("<query>", message, f"check the SQL: tables are schema.table, e.g. metrics.codemirror_toggles; it ran on {where}, {WAREHOUSE_CHOICE}")
 
 
 def _read_only(sql: str, dialect: str) -> None:
@@ -304,7 +327,7 @@ def export_duckdb(ctx: click.Context, path: str | None) -> None:
     from metrics.engines.duckdb import write_catalog
     from metrics.warehouse import Warehouse
 
-    warehouse = Warehouse(settings(ctx).warehouse)
+    warehouse = Warehouse(existing_warehouse(settings(ctx)))
     target = write_catalog(warehouse, path or warehouse.root / "catalog.duckdb")
     click.echo(f"wrote {target} ({len(warehouse.tables())} views)")
 

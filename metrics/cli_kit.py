@@ -5,6 +5,7 @@ Parts import this module, never `metrics.cli`, which imports them to add their c
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
@@ -49,10 +50,28 @@ def settings(ctx: click.Context) -> Settings:
     return ctx.find_root().obj
 
 
+WAREHOUSE_CHOICE = "choose another with --warehouse, METRICS_WAREHOUSE or warehouse in metrics.toml"
+"""How a user points a command at another warehouse (the precedence of `metrics.config`)."""
+
+
+def existing_warehouse(s: Settings) -> Path:
+    """The settings' warehouse folder, absolute; `UsageError` (exit 2) naming it when it does not exist.
+
+    Commands that only read (status, backfill, query, export-duckdb) refuse a missing warehouse
+    rather than report on an empty one: a wrong path would otherwise look like a warehouse where
+    nothing ran. With write_mode `sql` the tables live in the cluster, not here: not checked.
+    """
+    from metrics.errors import UsageError
+
+    root = Path(s.warehouse).absolute()
+    if s.write_mode != "sql" and not root.is_dir():
+        raise UsageError(f"no warehouse at {root}: nothing has run there", f"{WAREHOUSE_CHOICE}; `metrics run` creates a new one")
+    return root
+
+
 def import_plan_options(system: str, assets: str) -> Any:
     """`--prune` and `--plan FILE` of `metrics import <system>` (`system`: "Superset" or "Grafana";
     `assets`: what prune deletes, e.g. "the dashboards")."""
-    from pathlib import Path
 
     def add(command: Any) -> Any:
         command = click.option(

@@ -75,6 +75,8 @@ class Settings:
 
 
 ENV_TABLE = "env"
+URL_SETTINGS = ("superset_url", "grafana_url", "graphite_url")
+"""Settings that are a service's base URL, checked to be http(s)."""
 SETTING_NAMES = tuple(f.name for f in fields(Settings) if f.name != "env")
 """What `[metrics]` and each `[env.NAME]` may set."""
 
@@ -84,8 +86,9 @@ def load_settings(config_file: Path | str | None = None, env: str | None = None,
 
     `env` (else METRICS_ENV) names an `[env.NAME]` table of the config file, whose settings replace
     those of `[metrics]`. Raises `InputError` at the line of a bad setting: the file unreadable, not
-    TOML, a table that is not one, an unknown key, a value that is not text or holds a control
-    character, an environment the file does not name (the error lists those it names).
+    TOML, an unknown top-level table, a table that is not one, an unknown key (in any environment, selected
+    or not), a value that is not text or holds a control character, a service URL that is not http(s),
+    an environment the file does not name (the error lists those it names).
     """
     from metrics.problems import InputError
 
@@ -152,6 +155,14 @@ def _read(path: Path, env: str | None = None) -> list[dict[str, str]]:
         raise InputError.at(path, f"invalid TOML: {what}", "fix the syntax of the config file", line, column) from None
     except RecursionError:
         raise InputError.at(path, "invalid TOML: arrays or tables nested too deep", "a config file holds a [metrics] table of text settings") from None
+    unknown = sorted(set(document) - {"metrics", ENV_TABLE})
+    if unknown:
+        raise InputError.at(
+            path,
+            f"unknown table [{unknown[0][:64]}]",
+            f"known tables: [metrics], and [{ENV_TABLE}.NAME] for each environment",
+            _table_line(text, unknown[0]),
+        )
     table = document.get("metrics", {})
     if not isinstance(table, dict):
         raise InputError.at(
@@ -169,13 +180,14 @@ def _read(path: Path, env: str | None = None) -> list[dict[str, str]]:
     for name in envs:
         if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name):
             raise InputError.at(path, f"environment name {name[:64]!r} is not a plain name", "use letters, digits, '-' and '_'", _section_line(text, name))
+    checked = {name: _checked(path, text, settings, f"{ENV_TABLE}.{name}") for name, settings in envs.items()}  # a typo in any, not only the selected
     if env is not None:
         if env not in envs:
             known = ", ".join(sorted(envs)) or f"none (no [{ENV_TABLE}.NAME] table)"
             raise InputError.at(
                 path, f"unknown environment {env[:64]!r} (--env or METRICS_ENV)", f"environments in this file: {known}", _section_line(text, None)
             )
-        tables.append(_checked(path, text, envs[env], f"{ENV_TABLE}.{env}"))
+        tables.append(checked[env])
     return tables
 
 
@@ -200,6 +212,13 @@ def _checked(path: Path, text: str, table: dict, section: str) -> dict[str, str]
             raise InputError.at(path, f"setting {key} holds a control character", "write the path or name on its own, without escapes", _line(text, key, start))
         if key == "graphite_prefix":
             _check_prefix(value, path, _line(text, key, start))
+        if key in URL_SETTINGS and not re.fullmatch(r"https?://[^\s/?#]+\S*", value):
+            raise InputError.at(
+                path,
+                f"{key} {value[:80]!r} is not an http:// or https:// URL",
+                f'write it whole, e.g. {key} = "https://host.example.org"',
+                _line(text, key, start),
+            )
     return table
 
 
@@ -221,6 +240,15 @@ def _check_prefix(value: str, where: Path | str, line: int = 1) -> None:
 def _section_line(text: str, env: str | None) -> int:
     """The line of `[env.<env>]` (of the first `[env.` table when `env` is None), else 1."""
     pattern = re.compile(rf"""^\s*\[\s*{ENV_TABLE}\s*\.\s*["']?{re.escape(env) if env else ""}""")
+    for number, line in enumerate(text.splitlines(), 1):
+        if pattern.match(line):
+            return number
+    return 1
+
+
+def _table_line(text: str, name: str) -> int:
+    """The first line that opens the table `name` (`[name]`, `[name.x]`, `[[name]]`) or sets a dotted key under it, else 1."""
+    pattern = re.compile(rf"""^\s*(?:\[\[?\s*["']?{re.escape(name)}["']?\s*[.\]]|["']?{re.escape(name)}["']?\s*[.=])""")
     for number, line in enumerate(text.splitlines(), 1):
         if pattern.match(line):
             return number

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from metrics.cli_kit import settings
+from metrics.cli_kit import existing_warehouse, settings
 from metrics.runner_cli import LEVELS, _address as address
 
 if TYPE_CHECKING:
@@ -209,6 +209,7 @@ def status_command(
     from metrics.status import status
 
     s = settings(ctx)
+    existing_warehouse(s)
     now = _now(now_text)
     grace = _duration(grace_text, "--grace") or dt.timedelta(0)
     paths = _folders(s, folders)

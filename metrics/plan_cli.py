@@ -73,13 +73,13 @@ def plan_command(
     grafana_url = grafana_url or s.grafana_url
     plans: list[plan_mod.SystemPlan] = []
     if superset_url:
-        from superset_assets.cli import catalogue_specs, resolve_bundles
+        from superset_assets.cli import catalogue_specs, checked_database, resolve_bundles
         from superset_assets.database import default_uri
         from superset_assets.importer import import_bundles
         from superset_assets.writer import DEFAULT_OUT
 
         paths = resolve_bundles((), bundles_dir or DEFAULT_OUT, catalogue_specs(ctx))
-        database_uri = s.database_uri or default_uri(s.warehouse)  # as `metrics import superset` fills neutral bundles
+        database_uri = checked_database(s.database_uri or default_uri(s.warehouse), paths)  # as `metrics import superset` fills neutral bundles
         result = import_bundles(superset_url, paths, user=superset_user, dry_run=True, prune=prune, complete=True, database_uri=database_uri, environment=s.env)
         plans.append(result.plan)
     if grafana_url:
@@ -91,7 +91,14 @@ def plan_command(
         if not files:
             raise click.ClickException(f"no dashboards in {folder}: run `metrics build grafana` first")
         plans.append(plan_dashboards(grafana_url, files, complete=True, prune=prune, graphite_prefix=s.graphite_prefix))
-    diff = catalogue_diff.since(rev or "HEAD", s.catalogue, s.queries, s.graphite_prefix) if rev or catalogue_diff.in_git(s.catalogue) else None
+    diff, no_diff = None, f"the catalogue {s.catalogue} is not in a git work tree: no diff of reports, tables and Graphite paths"
+    if rev or catalogue_diff.in_git(s.catalogue):
+        try:
+            diff = catalogue_diff.since(rev or "HEAD", s.catalogue, s.queries, s.graphite_prefix)
+        except catalogue_diff.OutsideWorkTree as exc:
+            if rev:
+                raise  # asked for by name: a diff it cannot give is an error
+            no_diff = f"{exc.problems[0].file}: the query folders are {exc.problems[0].message}: no diff of reports, tables and Graphite paths"
     stale = _stale(ctx)
     extra = {"catalogue": diff.as_dict() if diff else None, "stale": [item.as_dict() for item in stale] if stale is not None else None}
     document = {"format": plan_mod.PLAN_FORMAT, "plans": [p.as_dict() for p in plans], **extra}
@@ -105,7 +112,7 @@ def plan_command(
             click.echo(line)
     if not plans:
         click.echo("no --superset-url or --grafana-url: the catalogue diff only")
-    for line in diff.lines() if diff else [f"the catalogue {s.catalogue} is not in a git work tree: no diff of reports, tables and Graphite paths"]:
+    for line in diff.lines() if diff else [no_diff]:
         click.echo(line)
     for line in stale_mod.lines(stale) if stale is not None else [f"no run log in the warehouse {s.warehouse}: no data computed by an old definition"]:
         click.echo(line)

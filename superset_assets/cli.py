@@ -128,7 +128,7 @@ def import_superset(
     if expected is not None:
         prune = prune or expected.prune
 
-    database_uri = s.database_uri or default_uri(s.warehouse)
+    database_uri = checked_database(s.database_uri or default_uri(s.warehouse), paths)
     result = import_bundles(
         url,
         paths,
@@ -151,6 +151,24 @@ def import_superset(
         click.echo(f"deleted {asset.kind} {asset.name} ({asset.key})")
     for uuid, number in sorted(result.dashboards.items()):
         click.echo(f"dashboard {uuid}: {redact.mask_url(url.rstrip('/'))}/superset/dashboard/{number}/")
+
+
+def checked_database(uri: str, bundles: list[Path]) -> str:
+    """`uri`, the database environment-neutral `bundles` get at import, if Superset can open it: `InputError` (exit 2)
+    naming the missing file of a DuckDB catalog on this machine (`database.missing_catalog`). Bundles built for
+    a database of their own do not use it: not checked then."""
+    from superset_assets.bundle import database_uri_of
+    from superset_assets.database import is_neutral, missing_catalog
+    from superset_assets.importer import read_bundle
+
+    path = missing_catalog(uri)
+    if path is not None and any(is_neutral(database_uri_of(read_bundle(bundle).data) or "") for bundle in bundles):
+        raise InputError.at(
+            path,
+            "no DuckDB catalog file: Superset's database would point at it and every chart would fail 'Cannot open database'",
+            "write it with `metrics export-duckdb`, or choose the warehouse that has one with --warehouse (or the environment's warehouse or database_uri)",
+        )
+    return uri
 
 
 def catalogue_specs(ctx: click.Context) -> set[str] | None:

@@ -39,6 +39,20 @@ def default_uri(warehouse: Path | str) -> str:
     return duckdb_uri(Path(warehouse) / "catalog.duckdb")
 
 
+def missing_catalog(uri: str) -> Path | None:
+    """The file of a `duckdb:///path` URI (absolute) when its folder is on this machine but the file is not; None for
+    any other URI, `:memory:`, MotherDuck (`md:`), or a folder this machine does not have (the warehouse of an
+    environment on another host). Superset opens the URI only when a chart runs, so every chart would fail
+    "Cannot open database": the import commands refuse it first."""
+    if not uri.startswith("duckdb:///"):
+        return None
+    name = unquote(uri.removeprefix("duckdb:///").partition("?")[0])
+    if not name or name.startswith((":", "md:", "motherduck:")):
+        return None
+    path = Path(name).absolute()
+    return path if path.parent.is_dir() and not path.is_file() else None
+
+
 def mask_password(uri: str) -> tuple[str, bool]:
     """The URI as a bundle holds it, and whether it has a password Superset must be given at import time.
 

@@ -210,8 +210,10 @@ def import_bundles(
             f"the Superset URL {redact.mask_url(url)} holds a secret: give the URL without it, the user with --user and the password in {PASSWORD_ENV}"
         )
     password = password if password is not None else os.environ.get(PASSWORD_ENV)
-    if password is None:
-        raise ImportProblem(f"no Superset password: set {PASSWORD_ENV} (the password of --user {user})")
+    if not password:
+        from metrics.problems import InputError
+
+        raise InputError.at(PASSWORD_ENV, "no Superset password in the environment", f"export {PASSWORD_ENV}, the password of --user {user}")
     if database_uri is not None:
         redact.remember_url(database_uri)
         mask_password(database_uri)  # refuses a secret that cannot travel in a bundle, before anything is posted

@@ -199,7 +199,7 @@ def test_cli_reads_the_token_from_the_environment(grafana: FakeGrafana, dashboar
     assert result.exit_code == 0, result.output
     assert "imported metrics-codemirror version 1" in result.output
     result = CliRunner().invoke(main, ["import", "grafana", "--url", grafana.url, "--dashboards-dir", str(dashboards), "codemirror"], env={"GRAFANA_TOKEN": ""})
-    assert result.exit_code == 1 and "set GRAFANA_TOKEN" in result.output
+    assert result.exit_code == 2 and "export GRAFANA_TOKEN" in result.output
 
 
 def test_cli_error_is_one_line_with_exit_1(grafana: FakeGrafana, dashboards: Path) -> None:

@@ -124,3 +124,38 @@ def test_a_graphite_prefix_is_path_segments_and_a_bad_one_is_refused_at_its_line
     result = CliRunner().invoke(main, ["--config", str(config), "list"])
     assert result.exit_code == 2 and result.output.startswith("METRICS_GRAPHITE_PREFIX:1:1: graphite_prefix 'x..y'"), result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("text", "table"),
+    [(CONFIG + '\n[foo]\nx = "1"\n', "foo"), (CONFIG + '\n[envs.prod]\nwarehouse = "/srv"\n', "envs"), ('foo.bar = "1"\n' + CONFIG, "foo")],
+)
+def test_an_unknown_table_is_refused_at_its_line_listing_the_known_ones(config: Path, text: str, table: str) -> None:
+    config.write_text(text)
+    with pytest.raises(InputError) as caught:
+        load_settings(config)
+    line = next(n for n, text in enumerate(config.read_text().splitlines(), 1) if text.startswith((f"[{table}", f"{table}.")))
+    assert caught.value.lines() == [f"{config}:{line}:1: unknown table [{table}] (known tables: [metrics], and [env.NAME] for each environment)"]
+
+
+def test_a_typo_in_an_environment_not_selected_is_refused(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config.write_text(CONFIG + '\n[env.dev]\nwarehous = "/srv/dev"\n')
+    for env in (None, "staging"):
+        with pytest.raises(InputError, match=r"unknown setting\(s\) warehous in \[env.dev\]") as caught:
+            load_settings(config, env)
+        assert caught.value.problems[0].line == len(CONFIG.splitlines()) + 3
+    monkeypatch.chdir(config.parent)
+    result = CliRunner().invoke(main, ["--env", "staging", "status"])
+    assert result.exit_code == 2 and result.stderr.startswith(f"{config.name}:") and "warehous" in result.stderr
+
+
+@pytest.mark.parametrize("key", ["superset_url", "grafana_url", "graphite_url"])
+@pytest.mark.parametrize("value", ["superset.example.org", "ftp://superset.example.org", "https://", "http:// host"])
+def test_a_service_url_must_be_http_or_https(config: Path, key: str, value: str) -> None:
+    config.write_text(CONFIG + f'\n[env.dev]\n{key} = "{value}"\n')
+    with pytest.raises(InputError) as caught:
+        load_settings(config)
+    problem = caught.value.problems[0]
+    assert (problem.line, problem.message) == (len(CONFIG.splitlines()) + 3, f"{key} {value!r} is not an http:// or https:// URL")
+    config.write_text(CONFIG + f'\n[env.dev]\n{key} = "https://{key}.example.org:8443/base"\n')
+    assert getattr(load_settings(config, "dev"), key) == f"https://{key}.example.org:8443/base"
